@@ -1,0 +1,58 @@
+/**
+ * Persistence of record documents and their projections. One implementation of the
+ * SQL (server/store/sql-store.ts) runs on both PGlite and Postgres through `Sql`.
+ */
+import type { RecordRow } from '../../src/lib/model/projection.ts';
+import type { RecordPage, RecordQuery } from '../../src/lib/server/services.ts';
+
+export type StoreKind = 'pglite' | 'postgres';
+
+/** The few things the store needs of a SQL connection; PGlite and node-postgres both provide them. */
+export interface Sql {
+	readonly kind: StoreKind;
+	query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+	/** Runs `fn` in one transaction on one connection; rolls back if it throws. */
+	transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T>;
+	close(): Promise<void>;
+}
+
+export interface SqlTx {
+	query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface StoredDocument {
+	workspace: string;
+	/** Compacted state (a Yjs update), or null before the first compaction. */
+	snapshot: Uint8Array | null;
+	/** Updates appended after the snapshot, in order. */
+	updates: Uint8Array[];
+	/** Sequence number of the last update in `updates` (or that the snapshot covers). */
+	lastSeq: number;
+}
+
+export interface AppendedUpdate {
+	documentId: string;
+	update: Uint8Array;
+}
+
+export interface DocumentStore {
+	readonly kind: StoreKind;
+	/** Applies pending migrations; safe to call on every start. */
+	migrate(): Promise<void>;
+	/** Creates a document with its initial state and projection in one transaction; fails if the id exists. */
+	createDocument(id: string, workspace: string, initialState: Uint8Array, projection: RecordRow): Promise<void>;
+	loadDocument(id: string): Promise<StoredDocument | null>;
+	/** Which workspace a document belongs to, without loading it; null if there is no such document. */
+	documentWorkspace(id: string): Promise<string | null>;
+	/** Appends a batch of updates (any documents) in one transaction; returns each document's new last sequence. */
+	appendUpdates(batch: readonly AppendedUpdate[]): Promise<Map<string, number>>;
+	/** Replaces the updates up to `upToSeq` by `snapshot` (which covers at least them). */
+	compact(id: string, snapshot: Uint8Array, upToSeq: number): Promise<void>;
+	/** Number of updates stored after the snapshot. */
+	pendingUpdateCount(id: string): Promise<number>;
+	upsertProjection(row: RecordRow): Promise<void>;
+	getProjection(id: string): Promise<RecordRow | null>;
+	listRecords(query: RecordQuery): Promise<RecordPage>;
+	countDocuments(workspace?: string): Promise<number>;
+	close(): Promise<void>;
+}

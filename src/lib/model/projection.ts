@@ -1,0 +1,51 @@
+/**
+ * A record's projection: the flat row that lists, filters and charts read, derived
+ * from the document after each change. The server keeps one per record in `records`.
+ */
+import type { CustomerRecord } from './record.ts';
+
+export interface RecordRow {
+	id: string;
+	workspace: string;
+	name: string;
+	company: string | null;
+	email: string | null;
+	phone: string | null;
+	stage: string | null;
+	owner: string | null;
+	value: number | null;
+	currency: string | null;
+	country: string | null;
+	city: string | null;
+	tags: string[];
+	archived: boolean;
+	createdAt: string;
+	updatedAt: string;
+}
+
+const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
+
+export function projectRecord(record: CustomerRecord, updatedAt: string): RecordRow {
+	const f = record.fields;
+	return {
+		id: record.id,
+		workspace: record.meta.workspace,
+		name: text(f.name) ?? '',
+		company: text(f.company),
+		email: text(f.email),
+		phone: text(f.phone),
+		stage: text(f.stage),
+		owner: text(f.owner),
+		value: typeof f.value === 'number' ? f.value : null,
+		currency: text(f.currency),
+		country: text(f.country),
+		city: text(f.city),
+		tags: record.tags,
+		archived: record.meta.archived,
+		createdAt: record.meta.createdAt,
+		updatedAt
+	};
+}
+
+export const SORTABLE_COLUMNS = ['name', 'company', 'stage', 'owner', 'value', 'updatedAt'] as const;
+export type SortColumn = (typeof SORTABLE_COLUMNS)[number];

@@ -1,0 +1,116 @@
+/**
+ * Accord's wire protocol. Two endpoints speak it:
+ *
+ *   /y/<recordId>  the plain y-websocket protocol for one document:
+ *                  varUint(messageType) · payload
+ *   /sync          many documents over one socket, each frame tagged with its document:
+ *                  varString(documentName) · varUint(messageType) · payload
+ *
+ * Message types 0–3 are y-websocket's own (sync, awareness, auth, query-awareness);
+ * 4 and up are Accord's and are only sent on /sync.
+ */
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+
+export const MessageType = {
+	sync: 0,
+	awareness: 1,
+	auth: 2,
+	queryAwareness: 3,
+	/** server → client: this document is refused (`code`, `reason`); the socket stays open. */
+	refused: 4,
+	/** server → client: `count` updates sent by this connection on this document are now stored durably. */
+	saved: 5,
+	/** server → client, on a workspace channel: the projection of record `id` changed. */
+	recordChanged: 6,
+	/** client → server: stop syncing this document on this socket. */
+	close: 7
+} as const;
+
+export type MessageTypeCode = (typeof MessageType)[keyof typeof MessageType];
+
+/** WebSocket close codes the server uses, with the reason sent alongside. */
+export const CloseCode = {
+	normal: 1000,
+	goingAway: 1001,
+	invalidPayload: 1007,
+	policy: 1008,
+	tooBig: 1009,
+	internal: 1011,
+	unauthorised: 4401,
+	forbidden: 4403,
+	notFound: 4404
+} as const;
+
+/** Largest frame a client may send; anything larger closes its socket with 1009. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/** Document names on /sync: a record id, or the presence channel of a workspace. */
+export const WORKSPACE_CHANNEL_PREFIX = 'workspace:';
+
+export function workspaceChannel(workspace: string): string {
+	return WORKSPACE_CHANNEL_PREFIX + workspace;
+}
+
+export function isWorkspaceChannel(name: string): boolean {
+	return name.startsWith(WORKSPACE_CHANNEL_PREFIX);
+}
+
+export interface RefusedMessage {
+	code: string;
+	reason: string;
+}
+
+export function encodeFrame(documentName: string | null, type: MessageTypeCode, writePayload?: (encoder: encoding.Encoder) => void): Uint8Array {
+	const encoder = encoding.createEncoder();
+	if (documentName !== null) encoding.writeVarString(encoder, documentName);
+	encoding.writeVarUint(encoder, type);
+	writePayload?.(encoder);
+	return encoding.toUint8Array(encoder);
+}
+
+export function encodeRefused(documentName: string, refusal: RefusedMessage): Uint8Array {
+	return encodeFrame(documentName, MessageType.refused, (e) => {
+		encoding.writeVarString(e, refusal.code);
+		encoding.writeVarString(e, refusal.reason);
+	});
+}
+
+export function decodeRefused(decoder: decoding.Decoder): RefusedMessage {
+	return { code: decoding.readVarString(decoder), reason: decoding.readVarString(decoder) };
+}
+
+export function encodeSaved(documentName: string, count: number): Uint8Array {
+	return encodeFrame(documentName, MessageType.saved, (e) => encoding.writeVarUint(e, count));
+}
+
+export function encodeRecordChanged(workspace: string, recordId: string): Uint8Array {
+	return encodeFrame(workspaceChannel(workspace), MessageType.recordChanged, (e) => encoding.writeVarString(e, recordId));
+}
+
+export function encodeClose(documentName: string): Uint8Array {
+	return encodeFrame(documentName, MessageType.close);
+}
+
+/** Reads a frame's header; the decoder is left at the start of the payload. */
+export function readFrameHeader(decoder: decoding.Decoder, multiplexed: boolean): { documentName: string | null; type: number } {
+	const documentName = multiplexed ? decoding.readVarString(decoder) : null;
+	const type = decoding.readVarUint(decoder);
+	return { documentName, type };
+}
+
+/** Presence carried in awareness states, on records and on workspace channels alike. */
+export interface PresenceUser {
+	id: string;
+	name: string;
+	color: string;
+	colorLight: string;
+}
+
+export interface PresenceState {
+	user: PresenceUser;
+	/** On a record: the field that has focus (`fields.company`, `notes`, …). */
+	field?: string | null;
+	/** On a workspace channel: the record open in this tab. */
+	viewing?: string | null;
+}
