@@ -18,6 +18,8 @@ export interface Sql {
 
 export interface SqlTx {
 	query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+	/** Runs one or more statements without parameters (migrations); `query` takes only one. */
+	exec(text: string): Promise<void>;
 }
 
 export interface StoredDocument {
@@ -39,6 +41,8 @@ export interface DocumentStore {
 	readonly kind: StoreKind;
 	/** Applies pending migrations; safe to call on every start. */
 	migrate(): Promise<void>;
+	/** Creates the workspace if it does not exist (an existing one keeps its name). */
+	ensureWorkspace(id: string, name: string): Promise<void>;
 	/** Creates a document with its initial state and projection in one transaction; fails if the id exists. */
 	createDocument(id: string, workspace: string, initialState: Uint8Array, projection: RecordRow): Promise<void>;
 	loadDocument(id: string): Promise<StoredDocument | null>;

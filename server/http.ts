@@ -1,0 +1,74 @@
+/**
+ * The HTTP server of a production instance: `/healthz`, the WebSocket endpoints, and
+ * everything else handed to the SvelteKit handler built by adapter-node.
+ */
+import http from 'node:http';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { AccordConfig } from './config.ts';
+import { createAccord, type Accord } from './app.ts';
+import type { Logger } from './log.ts';
+
+type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void) => void;
+
+export const BUILD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../build');
+
+export interface RunningServer {
+	accord: Accord;
+	server: http.Server;
+	port: number;
+	url: string;
+	close(): Promise<void>;
+}
+
+async function loadHandler(): Promise<NodeHandler> {
+	const file = path.join(BUILD_DIR, 'handler.js');
+	if (!existsSync(file)) throw new Error(`No build found at ${file}; run "npm run build" first (npm start does this for you).`);
+	const module = (await import(pathToFileURL(file).href)) as { handler: NodeHandler };
+	return module.handler;
+}
+
+export async function startServer(config: AccordConfig, log?: Logger): Promise<RunningServer> {
+	const handler = await loadHandler();
+	const accord = await createAccord(config, log);
+	const server = http.createServer((req, res) => {
+		if (req.url === '/healthz' || req.url?.startsWith('/healthz?')) {
+			void accord.services.health().then((health) => {
+				res.writeHead(health.status === 'ok' ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+				res.end(JSON.stringify(health));
+			});
+			return;
+		}
+		handler(req, res, () => {
+			res.writeHead(404, { 'content-type': 'application/json' });
+			res.end(JSON.stringify({ message: 'Not found.' }));
+		});
+	});
+	server.on('upgrade', (request, socket, head) => {
+		if (!accord.handleUpgrade(request, socket, head)) {
+			socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+		}
+	});
+	await new Promise<void>((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(config.port, config.host, () => resolve());
+	});
+	const address = server.address();
+	const port = typeof address === 'object' && address ? address.port : config.port;
+	const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+	return {
+		accord,
+		server,
+		port,
+		url: `http://${shownHost}:${port}`,
+		async close() {
+			server.closeIdleConnections?.();
+			await accord.close();
+			await new Promise<void>((resolve) => {
+				server.close(() => resolve());
+				server.closeAllConnections?.();
+			});
+		}
+	};
+}

@@ -1,0 +1,115 @@
+/**
+ * Versioned schema migrations, applied in order at start. A migration, once released,
+ * never changes: the next change is a new entry at the end of the list.
+ */
+import type { Sql } from './types.ts';
+
+export interface Migration {
+	version: number;
+	name: string;
+	/** One or more statements; runs in one transaction with the row recording it. */
+	sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+	{
+		version: 1,
+		name: 'documents, update log and record projection',
+		sql: `
+			CREATE TABLE workspaces (
+				id text PRIMARY KEY,
+				name text NOT NULL,
+				created_at timestamptz NOT NULL DEFAULT now()
+			);
+
+			CREATE TABLE documents (
+				id uuid PRIMARY KEY,
+				workspace_id text NOT NULL REFERENCES workspaces (id),
+				snapshot bytea,
+				snapshot_seq bigint NOT NULL DEFAULT 0,
+				last_seq bigint NOT NULL DEFAULT 0,
+				created_at timestamptz NOT NULL DEFAULT now(),
+				updated_at timestamptz NOT NULL DEFAULT now(),
+				CHECK (snapshot_seq <= last_seq)
+			);
+			-- Counting a workspace's documents, and finding those changed since a point.
+			CREATE INDEX documents_workspace_updated ON documents (workspace_id, updated_at);
+
+			CREATE TABLE document_updates (
+				document_id uuid NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+				seq bigint NOT NULL,
+				update bytea NOT NULL,
+				created_at timestamptz NOT NULL DEFAULT now(),
+				PRIMARY KEY (document_id, seq)
+			);
+
+			CREATE TABLE records (
+				id uuid PRIMARY KEY REFERENCES documents (id) ON DELETE CASCADE,
+				workspace_id text NOT NULL,
+				name text NOT NULL DEFAULT '',
+				company text,
+				email text,
+				phone text,
+				stage text,
+				owner text,
+				value numeric,
+				currency text,
+				country text,
+				city text,
+				tags text[] NOT NULL DEFAULT '{}',
+				archived boolean NOT NULL DEFAULT false,
+				created_at timestamptz NOT NULL,
+				updated_at timestamptz NOT NULL
+			);
+			-- One per list order the UI offers; names sort case-insensitively.
+			CREATE INDEX records_workspace_updated ON records (workspace_id, updated_at DESC, id);
+			CREATE INDEX records_workspace_name ON records (workspace_id, lower(name), id);
+			CREATE INDEX records_workspace_stage ON records (workspace_id, stage, id);
+			CREATE INDEX records_workspace_owner ON records (workspace_id, owner, id);
+		`
+	}
+];
+
+/** Any constant both engines agree on; it only has to differ from other advisory locks of the database. */
+const MIGRATION_LOCK = 0x6163636f7264; // 'accord'
+
+const CREATE_LEDGER = `
+	CREATE TABLE IF NOT EXISTS schema_migrations (
+		version integer PRIMARY KEY,
+		name text NOT NULL,
+		applied_at timestamptz NOT NULL DEFAULT now()
+	)`;
+
+/**
+ * Applies the migrations not yet recorded, each in its own transaction, and returns
+ * their versions. Every transaction first takes a transaction-scoped advisory lock,
+ * so two instances starting together against one Postgres apply each migration once:
+ * the second waits, then finds it recorded. (PGlite has one connection; the lock is
+ * harmless there and keeps the SQL the same.)
+ */
+export async function migrate(sql: Sql, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+	assertOrdered(migrations);
+	const applied: number[] = [];
+	for (const migration of migrations) {
+		const ran = await sql.transaction(async (tx) => {
+			await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+			await tx.exec(CREATE_LEDGER);
+			const done = await tx.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
+			if (done.length > 0) return false;
+			await tx.exec(migration.sql);
+			await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+			return true;
+		});
+		if (ran) applied.push(migration.version);
+	}
+	return applied;
+}
+
+function assertOrdered(migrations: readonly Migration[]): void {
+	migrations.forEach((migration, index) => {
+		const previous = index === 0 ? 0 : migrations[index - 1].version;
+		if (!Number.isInteger(migration.version) || migration.version <= previous) {
+			throw new Error(`migration versions must be increasing integers; ${migration.version} follows ${previous}`);
+		}
+	});
+}

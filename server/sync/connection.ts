@@ -1,0 +1,188 @@
+/**
+ * One WebSocket: either a plain y-websocket connection to one record (`/y/<id>`) or a
+ * multiplexed connection carrying many documents (`/sync`). Messages of one document
+ * are handled in order; a malformed message closes this socket only, with a reason.
+ */
+import * as decoding from 'lib0/decoding';
+import type { WebSocket, RawData } from 'ws';
+import { CloseCode, MessageType, encodeRefused, readFrameHeader } from '../../src/lib/sync/protocol.ts';
+import type { Person } from '../../src/lib/people.ts';
+import type { Logger } from '../log.ts';
+import type { Peer, Room } from './room.ts';
+import type { Rooms } from './rooms.ts';
+
+let nextPeerId = 1;
+
+const PING_INTERVAL_MS = 30_000;
+
+interface Channel {
+	room: Promise<Room | null>;
+	/** Messages of one document are handled one after the other. */
+	queue: Promise<void>;
+	resolved: Room | null;
+}
+
+export interface ConnectionOptions {
+	rooms: Rooms;
+	log: Logger;
+	person: Person | null;
+	/** The workspace this connection may open documents in. */
+	workspace: string;
+	/** For `/y/<id>`: the one document of this connection; absent for `/sync`. */
+	documentName?: string;
+	onClose?(): void;
+}
+
+export class Connection implements Peer {
+	readonly id = nextPeerId++;
+	readonly person: Person | null;
+	readonly multiplexed: boolean;
+	private readonly channels = new Map<string, Channel>();
+	private alive = true;
+	private closed = false;
+	private readonly pinger: ReturnType<typeof setInterval>;
+
+	constructor(
+		private readonly socket: WebSocket,
+		private readonly options: ConnectionOptions
+	) {
+		this.person = options.person;
+		this.multiplexed = options.documentName === undefined;
+		socket.binaryType = 'nodebuffer';
+		socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+		socket.on('close', () => this.cleanUp());
+		socket.on('error', (error) => options.log.debug('socket error', { peer: this.id, error: error.message }));
+		socket.on('pong', () => (this.alive = true));
+		this.pinger = setInterval(() => {
+			if (!this.alive) return socket.terminate();
+			this.alive = false;
+			socket.ping();
+		}, PING_INTERVAL_MS);
+		if (options.documentName !== undefined) this.open(options.documentName);
+	}
+
+	send(bytes: Uint8Array): void {
+		if (this.socket.readyState === this.socket.OPEN) this.socket.send(bytes, { binary: true });
+	}
+
+	close(code: number, reason: string): void {
+		if (this.closed) return;
+		this.options.log.debug('closing socket', { peer: this.id, code, reason });
+		// Close reasons are limited to 123 bytes by the protocol.
+		this.socket.close(code, truncateUtf8(reason, 123));
+		this.cleanUp();
+	}
+
+	private onMessage(data: RawData, isBinary: boolean): void {
+		if (this.closed) return;
+		if (!isBinary) return this.close(CloseCode.invalidPayload, 'Expected binary y-websocket messages, got text.');
+		const bytes = toUint8Array(data);
+		let documentName: string;
+		let type: number;
+		let decoder: decoding.Decoder;
+		try {
+			decoder = decoding.createDecoder(bytes);
+			const header = readFrameHeader(decoder, this.multiplexed);
+			documentName = header.documentName ?? this.options.documentName!;
+			type = header.type;
+		} catch {
+			return this.close(CloseCode.invalidPayload, 'Malformed message: its header could not be read.');
+		}
+		if (type === MessageType.close && this.multiplexed) return this.leave(documentName);
+		if (type === MessageType.auth) return;
+		if (type !== MessageType.sync && type !== MessageType.awareness && type !== MessageType.queryAwareness) {
+			return this.close(CloseCode.invalidPayload, `Malformed message: unknown message type ${type}.`);
+		}
+		const channel = this.channels.get(documentName) ?? this.open(documentName);
+		if (channel.resolved) {
+			this.handle(channel.resolved, documentName, type, decoder);
+			return;
+		}
+		channel.queue = channel.queue.then(async () => {
+			const room = await channel.room;
+			if (room && !this.closed) this.handle(room, documentName, type, decoder);
+		});
+	}
+
+	private handle(room: Room, documentName: string, type: number, decoder: decoding.Decoder): void {
+		try {
+			room.receive(this, type, decoder);
+		} catch (error) {
+			this.options.log.warn('refused a malformed message', { peer: this.id, document: documentName, error: (error as Error).message });
+			this.close(CloseCode.invalidPayload, `Malformed message for ${documentName}: it could not be decoded.`);
+		}
+	}
+
+	private open(documentName: string): Channel {
+		const channel: Channel = { room: this.join(documentName), queue: Promise.resolve(), resolved: null };
+		this.channels.set(documentName, channel);
+		void channel.room.then((room) => (channel.resolved = room));
+		return channel;
+	}
+
+	private async join(documentName: string): Promise<Room | null> {
+		const { rooms, workspace } = this.options;
+		let room: Room | null = null;
+		try {
+			room = await rooms.acquire(documentName);
+		} catch (error) {
+			this.options.log.error('loading a document failed', { document: documentName, error: (error as Error).message });
+			this.refuse(documentName, 'unavailable', 'This record cannot be loaded right now; try again in a moment.', CloseCode.internal);
+			return null;
+		}
+		if (room && room.workspace !== workspace) {
+			rooms.release(room);
+			room = null;
+		}
+		if (!room) {
+			this.refuse(documentName, 'not-found', `There is no record ${documentName} in this workspace.`, CloseCode.notFound);
+			return null;
+		}
+		if (this.closed || this.channels.get(documentName)?.room === undefined) {
+			rooms.release(room);
+			return null;
+		}
+		room.join(this);
+		return room;
+	}
+
+	private refuse(documentName: string, code: string, reason: string, closeCode: number): void {
+		if (this.multiplexed) {
+			this.send(encodeRefused(documentName, { code, reason }));
+			this.channels.delete(documentName);
+		} else {
+			this.close(closeCode, reason);
+		}
+	}
+
+	private leave(documentName: string): void {
+		const channel = this.channels.get(documentName);
+		if (!channel) return;
+		this.channels.delete(documentName);
+		void channel.room.then((room) => {
+			if (!room) return;
+			room.leave(this);
+			this.options.rooms.release(room);
+		});
+	}
+
+	private cleanUp(): void {
+		if (this.closed) return;
+		this.closed = true;
+		clearInterval(this.pinger);
+		for (const name of [...this.channels.keys()]) this.leave(name);
+		this.options.onClose?.();
+	}
+}
+
+function toUint8Array(data: RawData): Uint8Array {
+	if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
+	if (data instanceof ArrayBuffer) return new Uint8Array(data);
+	return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+	const bytes = Buffer.from(text);
+	if (bytes.byteLength <= maxBytes) return text;
+	return bytes.subarray(0, maxBytes - 3).toString().replace(/\uFFFD$/, '') + '...';
+}

@@ -1,0 +1,265 @@
+/**
+ * The loaded rooms of this instance: loading documents on demand (subscribe to the
+ * bus first, then load, then apply what arrived in between), storing their changes,
+ * keeping projections current, compacting logs and unloading idle documents.
+ */
+import * as Y from 'yjs';
+import * as encoding from 'lib0/encoding';
+import * as syncProtocol from 'y-protocols/sync';
+import { isRecordId, readRecord } from '../../src/lib/model/record.ts';
+import { projectRecord } from '../../src/lib/model/projection.ts';
+import { MessageType, WORKSPACE_CHANNEL_PREFIX, encodeFrame, isWorkspaceChannel } from '../../src/lib/sync/protocol.ts';
+import type { Bus, BusHandler } from '../bus/types.ts';
+import type { DocumentStore } from '../store/types.ts';
+import type { Logger } from '../log.ts';
+import { Room, type RoomHooks } from './room.ts';
+import { UpdateWriter } from './update-writer.ts';
+
+export interface RoomsOptions {
+	store: DocumentStore;
+	bus: Bus;
+	log: Logger;
+	idleUnloadMs: number;
+	commitDelayMs: number;
+	compactAfter: number;
+	/** Workspaces whose presence channels may be opened. */
+	isWorkspace(id: string): boolean;
+}
+
+const PROJECTION_DELAY_MS = 150;
+
+interface RoomState {
+	busHandler: BusHandler;
+	updatesSinceSnapshot: number;
+	lastSeq: number;
+	compacting: boolean;
+	projectionTimer: ReturnType<typeof setTimeout> | null;
+	projection: Promise<void>;
+	unloadTimer: ReturnType<typeof setTimeout> | null;
+}
+
+export class Rooms {
+	readonly writer: UpdateWriter;
+	private readonly rooms = new Map<string, Room>();
+	private readonly loading = new Map<string, Promise<Room | null>>();
+	private readonly state = new WeakMap<Room, RoomState>();
+	private closed = false;
+
+	constructor(private readonly options: RoomsOptions) {
+		this.writer = new UpdateWriter(options.store, options.commitDelayMs, options.log);
+		options.bus.onResume(() => this.resynchronise());
+	}
+
+	get loadedCount(): number {
+		return this.rooms.size;
+	}
+
+	loaded(name: string): Room | undefined {
+		return this.rooms.get(name);
+	}
+
+	/**
+	 * The room of a record or workspace channel, loading it if needed and holding it
+	 * loaded until `release`. Null when there is no such record or workspace.
+	 */
+	async acquire(name: string): Promise<Room | null> {
+		if (this.closed) return null;
+		const room = this.rooms.get(name) ?? (await this.load(name));
+		if (!room) return null;
+		room.holds++;
+		this.cancelUnload(room);
+		return room;
+	}
+
+	release(room: Room): void {
+		room.holds = Math.max(0, room.holds - 1);
+		if (room.idle) this.scheduleUnload(room);
+	}
+
+	private load(name: string): Promise<Room | null> {
+		let loading = this.loading.get(name);
+		if (!loading) {
+			loading = this.loadUncached(name).finally(() => this.loading.delete(name));
+			this.loading.set(name, loading);
+		}
+		return loading;
+	}
+
+	private async loadUncached(name: string): Promise<Room | null> {
+		const { store, bus } = this.options;
+		if (isWorkspaceChannel(name)) {
+			const workspace = name.slice(WORKSPACE_CHANNEL_PREFIX.length);
+			if (!this.options.isWorkspace(workspace)) return null;
+			const room = new Room(name, workspace, false, this.hooks);
+			await this.attach(room, { lastSeq: 0, updatesSinceSnapshot: 0 }, []);
+			return room;
+		}
+		if (!isRecordId(name)) return null;
+		// Subscribe before loading, buffering what arrives, so no update falls in the gap.
+		const early: Uint8Array[] = [];
+		const buffer: BusHandler = (message) => early.push(message);
+		await bus.subscribe(`doc:${name}`, buffer);
+		try {
+			const stored = await store.loadDocument(name);
+			if (!stored) return null;
+			const room = new Room(name, stored.workspace, true, this.hooks);
+			room.load(stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates);
+			await this.attach(room, { lastSeq: stored.lastSeq, updatesSinceSnapshot: stored.updates.length }, early);
+			return room;
+		} finally {
+			await bus.unsubscribe(`doc:${name}`, buffer);
+		}
+	}
+
+	private async attach(room: Room, counts: { lastSeq: number; updatesSinceSnapshot: number }, early: Uint8Array[]): Promise<void> {
+		const busHandler: BusHandler = (message) => {
+			try {
+				room.receiveFromBus(message);
+			} catch (error) {
+				this.options.log.warn('dropped a malformed bus message', { room: room.name, error: (error as Error).message });
+			}
+		};
+		await this.options.bus.subscribe(`doc:${room.name}`, busHandler);
+		for (const message of early) busHandler(message);
+		this.state.set(room, {
+			busHandler,
+			...counts,
+			compacting: false,
+			projectionTimer: null,
+			projection: Promise.resolve(),
+			unloadTimer: null
+		});
+		this.rooms.set(room.name, room);
+	}
+
+	private readonly hooks: RoomHooks = {
+		persist: (room, update) => {
+			void this.writer.enqueue(room.name, update).then((seq) => this.afterStored(room, seq));
+		},
+		stored: (room) => this.writer.flushed(room.name),
+		publish: (room, message) => this.options.bus.publish(`doc:${room.name}`, message),
+		changed: (room, local) => {
+			if (local && room.persistent) this.scheduleProjection(room);
+		}
+	};
+
+	private afterStored(room: Room, seq: number): void {
+		const state = this.state.get(room);
+		if (!state) return;
+		state.lastSeq = Math.max(state.lastSeq, seq);
+		state.updatesSinceSnapshot++;
+		if (state.updatesSinceSnapshot >= this.options.compactAfter) void this.compact(room);
+	}
+
+	private async compact(room: Room): Promise<void> {
+		const state = this.state.get(room);
+		if (!state || state.compacting || state.updatesSinceSnapshot === 0) return;
+		state.compacting = true;
+		const upTo = state.lastSeq;
+		const counted = state.updatesSinceSnapshot;
+		try {
+			// The snapshot may hold more than `upTo` (updates still in flight); that is
+			// harmless, since applying an update twice changes nothing.
+			await this.options.store.compact(room.name, Y.encodeStateAsUpdate(room.doc), upTo);
+			state.updatesSinceSnapshot = Math.max(0, state.updatesSinceSnapshot - counted);
+		} catch (error) {
+			this.options.log.warn('compaction failed; the log stays as it is', { room: room.name, error: (error as Error).message });
+		} finally {
+			state.compacting = false;
+		}
+	}
+
+	private scheduleProjection(room: Room): void {
+		const state = this.state.get(room);
+		if (!state || state.projectionTimer) return;
+		state.projectionTimer = setTimeout(() => {
+			state.projectionTimer = null;
+			state.projection = state.projection.then(() => this.refreshProjection(room));
+		}, PROJECTION_DELAY_MS);
+	}
+
+	private async refreshProjection(room: Room): Promise<void> {
+		try {
+			await this.writer.flushed(room.name);
+			const row = projectRecord(readRecord(room.doc, room.name), new Date().toISOString());
+			await this.options.store.upsertProjection(row);
+			this.announceRecordChanged(room.workspace, room.name);
+		} catch (error) {
+			this.options.log.warn('projection refresh failed', { room: room.name, error: (error as Error).message });
+		}
+	}
+
+	/** Tells every tab of the workspace, on every instance, that a record's row changed. */
+	announceRecordChanged(workspace: string, recordId: string): void {
+		const channel = `${WORKSPACE_CHANNEL_PREFIX}${workspace}`;
+		const message = encodeFrame(null, MessageType.recordChanged, (e) => encoding.writeVarString(e, recordId));
+		this.rooms.get(channel)?.broadcast(message);
+		this.options.bus.publish(`doc:${channel}`, message);
+	}
+
+	private scheduleUnload(room: Room): void {
+		const state = this.state.get(room);
+		if (!state || state.unloadTimer) return;
+		state.unloadTimer = setTimeout(() => {
+			state.unloadTimer = null;
+			void this.unload(room);
+		}, this.options.idleUnloadMs);
+	}
+
+	private cancelUnload(room: Room): void {
+		const state = this.state.get(room);
+		if (state?.unloadTimer) {
+			clearTimeout(state.unloadTimer);
+			state.unloadTimer = null;
+		}
+	}
+
+	/** Stores what is pending, then drops the room, unless someone joined meanwhile. */
+	private async unload(room: Room): Promise<void> {
+		const state = this.state.get(room);
+		if (!state || !room.idle) return;
+		await this.settle(room);
+		if (!room.idle || this.rooms.get(room.name) !== room) return;
+		if (room.persistent && state.updatesSinceSnapshot > 0) await this.compact(room);
+		if (!room.idle) return;
+		this.rooms.delete(room.name);
+		await this.options.bus.unsubscribe(`doc:${room.name}`, state.busHandler);
+		room.destroy();
+	}
+
+	private async settle(room: Room): Promise<void> {
+		const state = this.state.get(room);
+		if (!state) return;
+		if (state.projectionTimer) {
+			clearTimeout(state.projectionTimer);
+			state.projectionTimer = null;
+			state.projection = state.projection.then(() => this.refreshProjection(room));
+		}
+		await this.writer.flushed(room.name);
+		await state.projection;
+	}
+
+	/** After the bus came back: other instances may have missed our changes; send each open document's state. */
+	private resynchronise(): void {
+		for (const room of this.rooms.values()) {
+			if (!room.persistent) continue;
+			const message = encodeFrame(null, MessageType.sync, (e) => syncProtocol.writeUpdate(e, Y.encodeStateAsUpdate(room.doc)));
+			this.options.bus.publish(`doc:${room.name}`, message);
+		}
+	}
+
+	/** Stores everything pending and unloads every room. */
+	async close(): Promise<void> {
+		this.closed = true;
+		await Promise.allSettled([...this.loading.values()]);
+		await Promise.allSettled([...this.rooms.values()].map((room) => this.settle(room)));
+		await this.writer.close();
+		for (const room of this.rooms.values()) {
+			const state = this.state.get(room);
+			if (state?.unloadTimer) clearTimeout(state.unloadTimer);
+			if (state) await this.options.bus.unsubscribe(`doc:${room.name}`, state.busHandler);
+			room.destroy();
+		}
+		this.rooms.clear();
+	}
+}

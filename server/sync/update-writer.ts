@@ -1,0 +1,98 @@
+/**
+ * Group commit for document updates: updates enqueued within a few milliseconds are
+ * written in one database transaction, so a burst of edits costs one commit, not one
+ * per keystroke. A failed write is retried (with backoff) until it succeeds; nothing
+ * is reported as stored before it is.
+ */
+import type { AppendedUpdate, DocumentStore } from '../store/types.ts';
+import type { Logger } from '../log.ts';
+
+interface Pending extends AppendedUpdate {
+	resolve(seq: number): void;
+}
+
+const MAX_BATCH = 500;
+const MAX_RETRY_DELAY_MS = 5_000;
+
+export class UpdateWriter {
+	private queue: Pending[] = [];
+	private timer: ReturnType<typeof setTimeout> | null = null;
+	private writing = false;
+	private retryDelayMs = 0;
+	private readonly tails = new Map<string, Promise<number>>();
+	private closed = false;
+	/** True while the last write attempt failed (the store is unreachable). */
+	failing = false;
+
+	constructor(
+		private readonly store: DocumentStore,
+		private readonly delayMs: number,
+		private readonly log: Logger
+	) {}
+
+	/** Resolves with the update's sequence number once it is durably stored. */
+	enqueue(documentId: string, update: Uint8Array): Promise<number> {
+		if (this.closed) return Promise.reject(new Error('the update writer is closed'));
+		const stored = new Promise<number>((resolve) => this.queue.push({ documentId, update, resolve }));
+		this.tails.set(documentId, stored);
+		void stored.then(() => {
+			if (this.tails.get(documentId) === stored) this.tails.delete(documentId);
+		});
+		this.schedule();
+		return stored;
+	}
+
+	/** Resolves once every update enqueued so far for the document is stored. */
+	async flushed(documentId: string): Promise<void> {
+		await this.tails.get(documentId);
+	}
+
+	get pendingCount(): number {
+		return this.queue.length;
+	}
+
+	private schedule(): void {
+		if (this.timer || this.writing) return;
+		const delay = this.retryDelayMs || (this.queue.length >= MAX_BATCH ? 0 : this.delayMs);
+		this.timer = setTimeout(() => {
+			this.timer = null;
+			void this.write();
+		}, delay);
+	}
+
+	private async write(): Promise<void> {
+		if (this.queue.length === 0) return;
+		this.writing = true;
+		const batch = this.queue.splice(0, MAX_BATCH);
+		try {
+			const seqs = await this.store.appendUpdates(batch);
+			if (this.failing) this.log.info('persistence recovered; stored updates that were waiting', { updates: batch.length });
+			this.failing = false;
+			this.retryDelayMs = 0;
+			for (const item of batch) item.resolve(seqs.get(item.documentId) ?? 0);
+		} catch (error) {
+			// Put the batch back in front, in order, and try again later: an update is
+			// acknowledged only once stored, and clients keep theirs until then.
+			this.queue.unshift(...batch);
+			this.retryDelayMs = Math.min(MAX_RETRY_DELAY_MS, Math.max(100, this.retryDelayMs * 2));
+			if (!this.failing) this.log.error('storing updates failed; will retry', { error: (error as Error).message });
+			this.failing = true;
+		} finally {
+			this.writing = false;
+			if (this.queue.length > 0 && !this.closed) this.schedule();
+		}
+	}
+
+	/** Writes what is queued (trying a few times) and refuses further updates. */
+	async close(): Promise<void> {
+		if (this.timer) clearTimeout(this.timer);
+		this.timer = null;
+		for (let attempt = 0; attempt < 3 && (this.queue.length > 0 || this.writing); attempt++) {
+			while (this.writing) await new Promise((r) => setTimeout(r, 5));
+			this.retryDelayMs = 0;
+			await this.write();
+		}
+		this.closed = true;
+		if (this.timer) clearTimeout(this.timer);
+	}
+}
