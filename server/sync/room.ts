@@ -99,11 +99,19 @@ export class Room {
 		switch (type) {
 			case MessageType.sync: {
 				if (!this.persistent) return;
-				const reply = encoding.createEncoder();
-				encoding.writeVarUint(reply, MessageType.sync);
-				const syncType = syncProtocol.readSyncMessage(decoder, reply, this.doc, peer);
-				if (encoding.length(reply) > 1) peer.send(this.frame(peer, encoding.toUint8Array(reply)));
-				if (syncType !== syncProtocol.messageYjsSyncStep1) this.acknowledge(peer, membership);
+				// Dispatched here rather than by syncProtocol.readSyncMessage, which logs and
+				// swallows a malformed update: ours must reach the connection and close it.
+				const syncType = decoding.readVarUint(decoder);
+				if (syncType === syncProtocol.messageYjsSyncStep1) {
+					const stateVector = decoding.readVarUint8Array(decoder);
+					const reply = encodeFrame(null, MessageType.sync, (e) => syncProtocol.writeSyncStep2(e, this.doc, stateVector));
+					peer.send(this.frame(peer, reply));
+				} else if (syncType === syncProtocol.messageYjsSyncStep2 || syncType === syncProtocol.messageYjsUpdate) {
+					Y.applyUpdate(this.doc, decoding.readVarUint8Array(decoder), peer);
+					this.acknowledge(peer, membership);
+				} else {
+					throw new Error(`unknown sync message type ${syncType}`);
+				}
 				return;
 			}
 			case MessageType.awareness:
@@ -128,7 +136,9 @@ export class Room {
 		const type = decoding.readVarUint(decoder);
 		if (type === MessageType.sync && this.persistent) {
 			// Only updates travel on the bus; the origin instance stores them.
-			syncProtocol.readSyncMessage(decoder, encoding.createEncoder(), this.doc, 'bus' satisfies SystemOrigin);
+			if (decoding.readVarUint(decoder) === syncProtocol.messageYjsUpdate) {
+				Y.applyUpdate(this.doc, decoding.readVarUint8Array(decoder), 'bus' satisfies SystemOrigin);
+			}
 		} else if (type === MessageType.awareness) {
 			awarenessProtocol.applyAwarenessUpdate(this.awareness, decoding.readVarUint8Array(decoder), 'bus');
 		} else if (type === MessageType.recordChanged && !this.persistent) {

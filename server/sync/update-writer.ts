@@ -6,6 +6,7 @@
  */
 import type { AppendedUpdate, DocumentStore } from '../store/types.ts';
 import type { Logger } from '../log.ts';
+import { UnknownDocumentError } from '../store/sql-store.ts';
 
 interface Pending extends AppendedUpdate {
 	resolve(seq: number): void;
@@ -71,6 +72,15 @@ export class UpdateWriter {
 			this.retryDelayMs = 0;
 			for (const item of batch) item.resolve(seqs.get(item.documentId) ?? 0);
 		} catch (error) {
+			if (error instanceof UnknownDocumentError) {
+				// A document removed while its updates waited: those updates have nowhere to
+				// go, and must not hold back everybody else's.
+				const dropped = batch.filter((item) => item.documentId === error.documentId);
+				this.log.warn('dropped updates of a document that no longer exists', { document: error.documentId, updates: dropped.length });
+				for (const item of dropped) item.resolve(0);
+				this.queue.unshift(...batch.filter((item) => item.documentId !== error.documentId));
+				return;
+			}
 			// Put the batch back in front, in order, and try again later: an update is
 			// acknowledged only once stored, and clients keep theirs until then.
 			this.queue.unshift(...batch);

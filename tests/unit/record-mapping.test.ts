@@ -225,6 +225,22 @@ describe('spliceText', () => {
 		sync(a, b);
 		expect(notesOf(b).toString()).toBe('deal 😃😀 done');
 	});
+
+	it('reaches exactly the target text for random edits mixing ascii, Han and emoji', () => {
+		let seed = 42;
+		const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+		const units = ['a', 'b', ' ', '张', '伟', '😀', '😃', '👍🏽'];
+		const text = () => Array.from({ length: Math.floor(rand() * 8) }, () => units[Math.floor(rand() * units.length)]).join('');
+		for (let i = 0; i < 300; i++) {
+			const a = new Y.Doc();
+			const from = text();
+			const to = text();
+			notesOf(a).insert(0, from);
+			spliceText(notesOf(a), to);
+			expect(notesOf(a).toString(), `${JSON.stringify(from)} → ${JSON.stringify(to)}`).toBe(to);
+			expect(notesOf(replica(a)).toString()).toBe(to);
+		}
+	});
 });
 
 describe('archive, ids and record docs', () => {

@@ -1,2 +1,485 @@
+/**
+ * UI strings in English and Simplified Chinese, and the formatting helpers that go
+ * with them. `t(key, params)` reads the current locale from rune state
+ * (`locale.svelte.ts`), so templates update when the language is switched.
+ * Every key must exist in both dictionaries: `zh` is typed against `en`.
+ */
+import type { Validated } from '$lib/model/validate.ts';
+import { current } from './locale.svelte.ts';
+
 export const LOCALES = ['en', 'zh'] as const;
 export type Locale = (typeof LOCALES)[number];
+
+/** Cookie that keeps the language a person chose. */
+export const LOCALE_COOKIE = 'accord_locale';
+
+export function isLocale(value: unknown): value is Locale {
+	return typeof value === 'string' && (LOCALES as readonly string[]).includes(value);
+}
+
+/** BCP 47 tag for `<html lang>` and Intl. */
+export function languageTag(locale: Locale): string {
+	return locale === 'zh' ? 'zh-Hans' : 'en';
+}
+
+/** The locale an Accept-Language header prefers: the first zh* or en* by weight; English otherwise. */
+export function localeFromAcceptLanguage(header: string | null | undefined): Locale {
+	if (!header) return 'en';
+	const ranked = header
+		.split(',')
+		.map((part, index) => {
+			const [tag, ...params] = part.trim().toLowerCase().split(';');
+			const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+			return { tag, q: q ? Number(q.slice(2)) || 0 : 1, index };
+		})
+		.filter((entry) => entry.tag && entry.q > 0)
+		.sort((a, b) => b.q - a.q || a.index - b.index);
+	for (const { tag } of ranked) {
+		if (tag.startsWith('zh')) return 'zh';
+		if (tag.startsWith('en')) return 'en';
+	}
+	return 'en';
+}
+
+const en = {
+	'app.name': 'Accord',
+	'app.tagline': 'Customer records, together',
+	'nav.records': 'Records',
+	'nav.main': 'Main',
+	'header.online': 'Online now',
+	'header.you': 'you',
+	'header.signedInAs': 'Signed in as {name}',
+	'header.switchPerson': 'Switch person',
+	'header.language': 'Language',
+	'status.connecting': 'Connecting…',
+	'status.online': 'Online',
+	'status.offline': 'Offline – reconnecting…',
+	'status.syncing': 'Syncing…',
+	'status.pending.one': '1 change not yet on the server',
+	'status.pending.other': '{count} changes not yet on the server',
+	'status.title': 'Connection to the server',
+
+	'field.name': 'Name',
+	'field.company': 'Company',
+	'field.title': 'Title',
+	'field.email': 'Email',
+	'field.phone': 'Phone',
+	'field.website': 'Website',
+	'field.industry': 'Industry',
+	'field.stage': 'Stage',
+	'field.owner': 'Owner',
+	'field.value': 'Deal value',
+	'field.currency': 'Currency',
+	'field.country': 'Country',
+	'field.city': 'City',
+	'field.address': 'Address',
+	'field.followUpAt': 'Follow up on',
+	'field.notSet': 'Not set',
+	'field.countryHint': 'Two-letter code, e.g. CN, US',
+	'field.phoneHint': 'With country code, e.g. +86 138 0013 8000',
+
+	'stage.lead': 'Lead',
+	'stage.qualified': 'Qualified',
+	'stage.proposal': 'Proposal',
+	'stage.negotiation': 'Negotiation',
+	'stage.won': 'Won',
+	'stage.lost': 'Lost',
+
+	'activity.kind': 'Kind',
+	'activity.subject': 'Subject',
+	'activity.at': 'When',
+	'activity.done': 'Done',
+	'activityKind.call': 'Call',
+	'activityKind.email': 'Email',
+	'activityKind.meeting': 'Meeting',
+	'activityKind.task': 'Task',
+	'activityKind.note': 'Note',
+	'contact.name': 'Name',
+	'contact.title': 'Title',
+	'contact.email': 'Email',
+	'contact.phone': 'Phone',
+
+	'list.title': 'Customer records',
+	'list.new': 'New record',
+	'list.filterStage': 'Stage',
+	'list.filterOwner': 'Owner',
+	'list.allStages': 'All stages',
+	'list.allOwners': 'All owners',
+	'list.showArchived': 'Show archived',
+	'list.apply': 'Apply',
+	'list.clear': 'Clear filters',
+	'list.tags': 'Tags',
+	'list.updatedAt': 'Last updated',
+	'list.viewing': 'Viewing',
+	'list.empty': 'No records match these filters.',
+	'list.emptyAll': 'No customer records yet. Create the first one.',
+	'list.range': '{from}–{to} of {total}',
+	'list.previous': 'Previous',
+	'list.next': 'Next',
+	'list.archived': 'Archived',
+	'list.sortAsc': 'sorted ascending',
+	'list.sortDesc': 'sorted descending',
+	'list.refreshing': 'Updating…',
+
+	'new.title': 'New customer record',
+	'new.create': 'Create record',
+	'new.creating': 'Creating…',
+	'new.cancel': 'Cancel',
+	'new.failed': 'The record was not created. Please fix the fields marked below.',
+	'new.notesLabel': 'First notes (optional)',
+
+	'record.back': 'All records',
+	'record.details': 'Details',
+	'record.tags': 'Tags',
+	'record.contacts': 'Contacts',
+	'record.activities': 'Activities',
+	'record.notes': 'Notes',
+	'record.archive': 'Archive',
+	'record.unarchive': 'Restore from archive',
+	'record.archivedBanner': 'This record is archived: it is hidden from the list unless archived records are shown.',
+	'record.loading': 'Connecting to the live record…',
+	'record.readonlyUntilSynced': 'Editing starts once the live record has loaded.',
+	'record.here': 'Here now',
+	'record.addContact': 'Add contact',
+	'record.addActivity': 'Add activity',
+	'record.remove': 'Remove',
+	'record.removeItem': 'Remove {name}',
+	'record.noContacts': 'No contacts yet.',
+	'record.noActivities': 'No activities yet.',
+	'record.created': 'Created {date} by {name}',
+	'record.untitled': 'Untitled record',
+	'record.editing': '{name} is editing',
+
+	'tags.add': 'Add',
+	'tags.label': 'New tag',
+	'tags.placeholder': 'Type a tag, press Enter',
+	'tags.remove': 'Remove tag {tag}',
+	'tags.none': 'No tags yet.',
+
+	'notes.placeholder': 'Write notes together – everyone here sees them as you type.',
+
+	'error.notFound.title': 'Record not found',
+	'error.notFound.body': 'This record does not exist or you cannot open it.',
+	'error.title': 'Something went wrong',
+	'error.body': 'The page could not be shown. Try again in a moment; if it keeps happening, tell your administrator.',
+	'error.back': 'Back to all records',
+	'error.refused': 'This record does not exist or you cannot open it.',
+	'error.unavailable': 'This record cannot be loaded right now; try again in a moment.',
+	'error.network': 'The server could not be reached. Check your connection and try again.',
+
+	'validation.required': '{field} is required.',
+	'validation.length': '{field} can have at most {max} characters.',
+	'validation.email': '“{raw}” is not an email address; expected something like name@example.com.',
+	'validation.phone': '“{raw}” is not a phone number we can read; include the country code, for example +86 138 0013 8000 or +1 415 555 0100.',
+	'validation.url': '“{raw}” is not a web address; expected something like example.com.',
+	'validation.date': '“{raw}” is not a date; use the form 2026-12-31.',
+	'validation.money': '{field} must be a number of zero or more, not “{raw}”.',
+	'validation.enum': 'Choose {field} from the list.',
+	'validation.country': 'Use a two-letter ISO country code such as CN or US, not “{raw}”.',
+	'validation.tagEmpty': 'A tag cannot be empty.',
+	'validation.tagLong': 'A tag can have at most {max} characters.',
+	'validation.invalid': '{field} is not valid.',
+
+	'welcome.title': 'Who are you?',
+	'welcome.lead': 'Choose the person you are in this demo workspace. Your name and colour show others where you are working.',
+	'welcome.demoNotice': 'This is a demo identity until sign-in (SSO) is configured: anyone can pick any person here, so do not enter real customer data.',
+	'welcome.continueAs': 'Continue as {name}',
+	'welcome.current': 'current',
+	'welcome.invalid': 'Please choose one of the people listed.',
+
+	'time.justNow': 'just now'
+} as const;
+
+export type MessageKey = keyof typeof en;
+
+const zh: Record<MessageKey, string> = {
+	'app.name': 'Accord',
+	'app.tagline': '一起维护客户信息',
+	'nav.records': '客户',
+	'nav.main': '主导航',
+	'header.online': '当前在线',
+	'header.you': '你',
+	'header.signedInAs': '当前身份：{name}',
+	'header.switchPerson': '切换身份',
+	'header.language': '语言',
+	'status.connecting': '正在连接…',
+	'status.online': '已连接',
+	'status.offline': '离线，正在重新连接…',
+	'status.syncing': '正在同步…',
+	'status.pending.one': '1 项更改尚未保存到服务器',
+	'status.pending.other': '{count} 项更改尚未保存到服务器',
+	'status.title': '与服务器的连接',
+
+	'field.name': '客户名称',
+	'field.company': '公司',
+	'field.title': '职位',
+	'field.email': '电子邮件',
+	'field.phone': '电话',
+	'field.website': '网站',
+	'field.industry': '行业',
+	'field.stage': '阶段',
+	'field.owner': '负责人',
+	'field.value': '商机金额',
+	'field.currency': '币种',
+	'field.country': '国家/地区',
+	'field.city': '城市',
+	'field.address': '地址',
+	'field.followUpAt': '下次跟进',
+	'field.notSet': '未设置',
+	'field.countryHint': '两位代码，如 CN、US',
+	'field.phoneHint': '含国家代码，如 +86 138 0013 8000',
+
+	'stage.lead': '线索',
+	'stage.qualified': '已确认',
+	'stage.proposal': '方案',
+	'stage.negotiation': '谈判',
+	'stage.won': '赢单',
+	'stage.lost': '输单',
+
+	'activity.kind': '类型',
+	'activity.subject': '主题',
+	'activity.at': '时间',
+	'activity.done': '已完成',
+	'activityKind.call': '电话',
+	'activityKind.email': '邮件',
+	'activityKind.meeting': '会议',
+	'activityKind.task': '任务',
+	'activityKind.note': '备注',
+	'contact.name': '姓名',
+	'contact.title': '职位',
+	'contact.email': '电子邮件',
+	'contact.phone': '电话',
+
+	'list.title': '客户列表',
+	'list.new': '新建客户',
+	'list.filterStage': '阶段',
+	'list.filterOwner': '负责人',
+	'list.allStages': '全部阶段',
+	'list.allOwners': '全部负责人',
+	'list.showArchived': '显示已归档',
+	'list.apply': '筛选',
+	'list.clear': '清除筛选',
+	'list.tags': '标签',
+	'list.updatedAt': '最近更新',
+	'list.viewing': '正在查看',
+	'list.empty': '没有符合筛选条件的客户。',
+	'list.emptyAll': '还没有客户记录，请新建第一条。',
+	'list.range': '第 {from}–{to} 条，共 {total} 条',
+	'list.previous': '上一页',
+	'list.next': '下一页',
+	'list.archived': '已归档',
+	'list.sortAsc': '升序',
+	'list.sortDesc': '降序',
+	'list.refreshing': '正在更新…',
+
+	'new.title': '新建客户记录',
+	'new.create': '创建',
+	'new.creating': '正在创建…',
+	'new.cancel': '取消',
+	'new.failed': '未能创建客户，请修正下面标出的字段。',
+	'new.notesLabel': '初始备注（可选）',
+
+	'record.back': '全部客户',
+	'record.details': '基本信息',
+	'record.tags': '标签',
+	'record.contacts': '联系人',
+	'record.activities': '跟进活动',
+	'record.notes': '备注',
+	'record.archive': '归档',
+	'record.unarchive': '取消归档',
+	'record.archivedBanner': '此客户已归档：除非选择显示已归档，否则不会出现在列表中。',
+	'record.loading': '正在连接实时数据…',
+	'record.readonlyUntilSynced': '实时数据加载完成后即可编辑。',
+	'record.here': '正在查看',
+	'record.addContact': '添加联系人',
+	'record.addActivity': '添加活动',
+	'record.remove': '删除',
+	'record.removeItem': '删除 {name}',
+	'record.noContacts': '暂无联系人。',
+	'record.noActivities': '暂无跟进活动。',
+	'record.created': '{name} 创建于 {date}',
+	'record.untitled': '未命名客户',
+	'record.editing': '{name} 正在编辑',
+
+	'tags.add': '添加',
+	'tags.label': '新标签',
+	'tags.placeholder': '输入标签后按回车',
+	'tags.remove': '删除标签 {tag}',
+	'tags.none': '暂无标签。',
+
+	'notes.placeholder': '在此共同编辑备注，所有人都能实时看到你的输入。',
+
+	'error.notFound.title': '找不到该客户',
+	'error.notFound.body': '该客户不存在，或者你没有权限打开。',
+	'error.title': '出错了',
+	'error.body': '页面无法显示。请稍后重试；如果问题持续出现，请联系管理员。',
+	'error.back': '返回客户列表',
+	'error.refused': '该客户不存在，或者你没有权限打开。',
+	'error.unavailable': '暂时无法加载该客户，请稍后重试。',
+	'error.network': '无法连接服务器，请检查网络后重试。',
+
+	'validation.required': '请填写{field}。',
+	'validation.length': '{field}最多 {max} 个字符。',
+	'validation.email': '“{raw}”不是有效的电子邮件地址，应类似 name@example.com。',
+	'validation.phone': '无法识别电话号码“{raw}”，请包含国家代码，例如 +86 138 0013 8000 或 +1 415 555 0100。',
+	'validation.url': '“{raw}”不是有效的网址，应类似 example.com。',
+	'validation.date': '“{raw}”不是有效日期，请使用 2026-12-31 这样的格式。',
+	'validation.money': '{field}必须是大于或等于 0 的数字，“{raw}”不是。',
+	'validation.enum': '请从列表中选择{field}。',
+	'validation.country': '请使用两位 ISO 国家代码，例如 CN 或 US，而不是“{raw}”。',
+	'validation.tagEmpty': '标签不能为空。',
+	'validation.tagLong': '标签最多 {max} 个字符。',
+	'validation.invalid': '{field}的值无效。',
+
+	'welcome.title': '你是谁？',
+	'welcome.lead': '请选择你在此演示工作区中的身份。其他人会通过你的名字和颜色看到你正在编辑的位置。',
+	'welcome.demoNotice': '在配置单点登录（SSO）之前，这只是演示身份：任何人都可以选择这里的任何人，请不要录入真实客户数据。',
+	'welcome.continueAs': '以 {name} 的身份继续',
+	'welcome.current': '当前',
+	'welcome.invalid': '请选择列表中的一个人。',
+
+	'time.justNow': '刚刚'
+};
+
+const dictionaries: Record<Locale, Record<MessageKey, string>> = { en, zh };
+
+export type Params = Record<string, string | number>;
+
+function interpolate(template: string, params?: Params): string {
+	if (!params) return template;
+	return template.replace(/\{(\w+)\}/g, (match, name: string) => (name in params ? String(params[name]) : match));
+}
+
+/** The string for `key` in a given locale. */
+export function translate(locale: Locale, key: MessageKey, params?: Params): string {
+	return interpolate(dictionaries[locale][key] ?? en[key] ?? key, params);
+}
+
+/** The current locale (reactive when read in a template or effect). */
+export function getLocale(): Locale {
+	return current.locale;
+}
+
+export function setLocale(locale: Locale): void {
+	if (current.locale !== locale) current.locale = locale;
+}
+
+/** The string for `key` in the current locale; reactive in templates. */
+export function t(key: MessageKey, params?: Params): string {
+	return translate(current.locale, key, params);
+}
+
+/** Looks up a dynamic key (`stage.won`, `field.email`…), falling back to `fallback`. */
+export function tMaybe(key: string, fallback: string, params?: Params): string {
+	return has(key) ? t(key, params) : fallback;
+}
+
+function has(key: string): key is MessageKey {
+	return key in en;
+}
+
+export function fieldLabel(key: string, locale: Locale = current.locale): string {
+	const k = `field.${key}`;
+	return has(k) ? translate(locale, k) : key;
+}
+
+export function stageLabel(stage: string | null | undefined, locale: Locale = current.locale): string {
+	if (!stage) return '';
+	const k = `stage.${stage}`;
+	return has(k) ? translate(locale, k) : stage;
+}
+
+/** A validation failure from `$lib/model/validate` in words of a locale (the current one by default). */
+export function validationMessage(
+	result: Validated<unknown>,
+	field: string,
+	raw: unknown,
+	maxLength?: number,
+	locale: Locale = current.locale
+): string {
+	if (result.ok) return '';
+	const params: Params = { field: fieldLabel(field, locale), raw: String(raw ?? ''), max: maxLength ?? '' };
+	switch (result.code) {
+		case 'required':
+		case 'length':
+		case 'email':
+		case 'phone':
+		case 'url':
+		case 'date':
+		case 'money':
+		case 'enum':
+		case 'country':
+			return translate(locale, `validation.${result.code}`, params);
+		case 'tag':
+			return String(raw ?? '').trim() === '' ? translate(locale, 'validation.tagEmpty') : translate(locale, 'validation.tagLong', { max: 40 });
+		default:
+			return locale === 'en' ? result.message : translate(locale, 'validation.invalid', params);
+	}
+}
+
+// ---------------------------------------------------------------- formatting
+
+function intlTag(): string {
+	return current.locale === 'zh' ? 'zh-CN' : 'en-GB';
+}
+
+/** A money value with its currency in the current locale; plain number when there is no currency. */
+export function formatMoney(value: number | null | undefined, currency: string | null | undefined): string {
+	if (value === null || value === undefined) return '';
+	try {
+		if (currency) {
+			return new Intl.NumberFormat(intlTag(), { style: 'currency', currency, maximumFractionDigits: 2 }).format(value);
+		}
+	} catch {
+		/* unknown currency code: fall through */
+	}
+	const plain = new Intl.NumberFormat(intlTag(), { maximumFractionDigits: 2 }).format(value);
+	return currency ? `${plain} ${currency}` : plain;
+}
+
+const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+	['year', 365 * 24 * 3600],
+	['month', 30 * 24 * 3600],
+	['week', 7 * 24 * 3600],
+	['day', 24 * 3600],
+	['hour', 3600],
+	['minute', 60]
+];
+
+/** "3 minutes ago" / "3分钟前", relative to `now` (ms). */
+export function formatRelative(iso: string | null | undefined, now: number): string {
+	if (!iso) return '';
+	const then = Date.parse(iso);
+	if (Number.isNaN(then)) return '';
+	const seconds = Math.round((then - now) / 1000);
+	if (Math.abs(seconds) < 45) return t('time.justNow');
+	const format = new Intl.RelativeTimeFormat(intlTag(), { numeric: 'auto' });
+	for (const [unit, size] of UNITS) {
+		if (Math.abs(seconds) >= size) return format.format(Math.round(seconds / size), unit);
+	}
+	return format.format(Math.round(seconds / 60), 'minute');
+}
+
+export function formatDateTime(iso: string | null | undefined): string {
+	if (!iso) return '';
+	const date = new Date(iso);
+	if (Number.isNaN(date.getTime())) return iso;
+	return new Intl.DateTimeFormat(intlTag(), { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+}
+
+export function formatDate(iso: string | null | undefined): string {
+	if (!iso) return '';
+	const date = new Date(iso.length === 10 ? `${iso}T00:00:00` : iso);
+	if (Number.isNaN(date.getTime())) return iso;
+	return new Intl.DateTimeFormat(intlTag(), { dateStyle: 'medium' }).format(date);
+}
+
+/** Country name for an ISO code in the current locale ("CN" → "China" / "中国"). */
+export function countryName(code: string | null | undefined): string {
+	if (!code) return '';
+	try {
+		return new Intl.DisplayNames([intlTag()], { type: 'region' }).of(code) ?? code;
+	} catch {
+		return code;
+	}
+}

@@ -189,11 +189,17 @@ export function spliceText(text: Y.Text, next: string): void {
 	if (current === next) return;
 	let start = 0;
 	while (start < current.length && start < next.length && current[start] === next[start]) start++;
+	// Never cut between the halves of a surrogate pair (emoji): Yjs would turn both halves into U+FFFD.
+	if (start > 0 && /[\ud800-\udbff]/.test(current[start - 1])) start--;
 	let endCurrent = current.length;
 	let endNext = next.length;
 	while (endCurrent > start && endNext > start && current[endCurrent - 1] === next[endNext - 1]) {
 		endCurrent--;
 		endNext--;
+	}
+	if (/[\udc00-\udfff]/.test(current[endCurrent] ?? '')) {
+		endCurrent++;
+		endNext++;
 	}
 	text.doc!.transact(() => {
 		if (endCurrent > start) text.delete(start, endCurrent - start);

@@ -63,7 +63,9 @@ export function normaliseUrl(raw: string): Validated<string> {
 
 export function normaliseDate(raw: string): Validated<string> {
 	const text = raw.trim();
-	if (!ISO_DATE.test(text) || Number.isNaN(Date.parse(text))) {
+	const [y, m, d] = text.slice(0, 10).split('-').map(Number);
+	// Date.parse rolls impossible days over (2026-02-30 → 2026-03-02), so check the calendar day too.
+	if (!ISO_DATE.test(text) || Number.isNaN(Date.parse(text)) || new Date(Date.UTC(y, m - 1, d)).getUTCDate() !== d) {
 		return fail('date', `"${raw}" is not a date; use the form 2026-12-31.`);
 	}
 	return ok(text.length === 10 ? text : new Date(text).toISOString());
@@ -82,7 +84,10 @@ function validateBySpec(spec: FieldSpec, raw: Scalar, context: ValidationContext
 		return ok(null);
 	}
 	if (spec.type === 'money') {
-		const value = typeof raw === 'number' ? raw : Number(String(raw).replace(/[,\s_]/g, ''));
+		const digits = typeof raw === 'number' ? null : String(raw).replace(/[,\s_]/g, '');
+		// Blank once separators are removed ("  ", ","): no value, as for an empty text field, not 0 (Number('') is 0).
+		if (digits === '') return spec.required ? fail('required', `${spec.key} is required.`) : ok(null);
+		const value = digits === null ? (raw as number) : Number(digits);
 		if (!Number.isFinite(value) || value < 0) return fail('money', `${spec.key} must be a number of zero or more, not "${raw}".`);
 		return ok(Math.round(value * 100) / 100);
 	}

@@ -5,10 +5,10 @@
  * (The built app and the entry are separate module graphs: the hand-over goes
  * through one well-known global, typed here and nowhere else.)
  */
-import type { FieldErrors } from '$lib/model/validate.ts';
-import type { CustomerRecord } from '$lib/model/record.ts';
-import type { RecordRow, SortColumn } from '$lib/model/projection.ts';
-import type { Person } from '$lib/people.ts';
+import type { FieldErrors } from '../model/validate.ts';
+import type { CustomerRecord } from '../model/record.ts';
+import type { RecordRow, SortColumn } from '../model/projection.ts';
+import type { Person } from '../people.ts';
 
 export interface RecordQuery {
 	workspace: string;

@@ -1,0 +1,29 @@
+/**
+ * Opens the store the configuration asks for: Postgres when a database URL is given,
+ * else embedded PGlite under the data directory. Migrations run before it is handed out.
+ */
+import { join } from 'node:path';
+import { createSqlStore } from './sql-store.ts';
+import { openPglite, openPostgres } from './sql.ts';
+import type { DocumentStore } from './types.ts';
+
+export interface StoreOptions {
+	databaseUrl?: string;
+	dataDir: string;
+	/** Errors of idle Postgres connections, which the pool recovers from by itself. */
+	onConnectionError?: (error: Error) => void;
+}
+
+export async function openStore(options: StoreOptions): Promise<DocumentStore> {
+	const sql = options.databaseUrl
+		? await openPostgres(options.databaseUrl, { onError: options.onConnectionError })
+		: await openPglite(join(options.dataDir, 'pglite'));
+	const store = createSqlStore(sql);
+	try {
+		await store.migrate();
+	} catch (error) {
+		await store.close();
+		throw error;
+	}
+	return store;
+}

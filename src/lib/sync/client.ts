@@ -1,0 +1,564 @@
+/**
+ * The browser's sync client: one WebSocket to `/sync` carrying every document this tab
+ * syncs (records and workspace presence channels), speaking the protocol in
+ * `protocol.ts`. Plain TypeScript with no Svelte in it, so it can be tested in Node with
+ * any WebSocket implementation; `status.svelte.ts` mirrors its state into runes.
+ *
+ *   const client = new SyncClient();
+ *   const handle = client.open(recordId);   // shares one Y.Doc between all openers
+ *   await handle.whenSynced;                // true once the server's state is in
+ *   ...
+ *   handle.release();                        // the last release stops syncing the doc
+ *
+ * Transactions whose origin is the client itself are remote changes; every other
+ * transaction is a local edit and is sent to the server.
+ *
+ * "Pending" counts update messages the server has not yet confirmed as stored: the
+ * server acknowledges every sync message but step 1 with a cumulative `saved` count
+ * per document and connection. Edits made while offline count too, until the sync
+ * step 2 that carries them after reconnecting is sent (and then until it is saved).
+ */
+import * as Y from 'yjs';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as syncProtocol from 'y-protocols/sync';
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import {
+	MAX_MESSAGE_BYTES,
+	MessageType,
+	decodeRefused,
+	encodeClose,
+	encodeFrame,
+	isWorkspaceChannel,
+	readFrameHeader,
+	type RefusedMessage
+} from './protocol.ts';
+
+export type ConnectionStatus = 'connecting' | 'online' | 'offline' | 'syncing';
+
+/** What a handle tells its listeners about; `recordChanged` only on workspace channels. */
+export interface DocEvents {
+	synced: () => void;
+	error: (error: RefusedMessage) => void;
+	pending: (count: number) => void;
+	recordChanged: (recordId: string) => void;
+}
+
+export interface DocHandle {
+	readonly name: string;
+	readonly doc: Y.Doc;
+	readonly awareness: awarenessProtocol.Awareness;
+	/** True once the server's state has been received (stays true across reconnects). */
+	readonly synced: boolean;
+	/** Resolves true once synced, false if the server refused the document. */
+	readonly whenSynced: Promise<boolean>;
+	/** Set when the server refused this document or one of its messages. */
+	readonly error: RefusedMessage | null;
+	/** Local changes to this document not yet stored by the server. */
+	readonly pending: number;
+	on<E extends keyof DocEvents>(event: E, listener: DocEvents[E]): () => void;
+	/** Gives this handle back; the document stops syncing when its last handle is released. */
+	release(): void;
+}
+
+/** The subset of the DOM WebSocket the client uses (lets tests pass `ws`). */
+export interface SocketLike {
+	binaryType: string;
+	readonly readyState: number;
+	onopen: ((event: unknown) => void) | null;
+	onclose: ((event: { code: number; reason: string }) => void) | null;
+	onerror: ((event: unknown) => void) | null;
+	onmessage: ((event: { data: unknown }) => void) | null;
+	send(data: Uint8Array): void;
+	close(code?: number, reason?: string): void;
+}
+
+export interface SyncClientOptions {
+	/** Full ws(s) URL; defaults to `/sync` on the page's host. */
+	url?: string;
+	/** WebSocket constructor; defaults to the global one. */
+	WebSocket?: new (url: string) => SocketLike;
+	/** Reconnect backoff bounds in ms (full jitter between half and all of the delay). */
+	minReconnectDelay?: number;
+	maxReconnectDelay?: number;
+	/** Connect on the first `open()` (default) or only on `connect()`. */
+	autoConnect?: boolean;
+}
+
+const OPEN = 1;
+
+interface Entry {
+	name: string;
+	doc: Y.Doc;
+	awareness: awarenessProtocol.Awareness;
+	channel: boolean;
+	refs: number;
+	synced: boolean;
+	/** Synced on the current connection (reset on disconnect). */
+	syncedNow: boolean;
+	error: RefusedMessage | null;
+	resolveSynced: (value: boolean) => void;
+	whenSynced: Promise<boolean>;
+	/** Update and step-2 messages sent on the current connection. */
+	sent: number;
+	/** The server's latest `saved` count on the current connection. */
+	saved: number;
+	/** Local updates not yet sent (made offline, or left unconfirmed by a lost connection). */
+	unsent: number;
+	listeners: { [E in keyof DocEvents]: Set<DocEvents[E]> };
+	detach: () => void;
+}
+
+export class SyncClient {
+	private socket: SocketLike | null = null;
+	private readonly entries = new Map<string, Entry>();
+	private readonly statusListeners = new Set<() => void>();
+	private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+	private attempts = 0;
+	private everConnected = false;
+	private destroyed = false;
+	private wanted = false;
+	private readonly options: Required<Omit<SyncClientOptions, 'url' | 'WebSocket'>> & Pick<SyncClientOptions, 'url' | 'WebSocket'>;
+	private _status: ConnectionStatus = 'connecting';
+
+	constructor(options: SyncClientOptions = {}) {
+		this.options = { minReconnectDelay: 500, maxReconnectDelay: 30_000, autoConnect: true, ...options };
+		if (typeof window !== 'undefined') {
+			window.addEventListener('online', this.onBrowserOnline);
+			window.addEventListener('offline', this.onBrowserOffline);
+			window.addEventListener('pagehide', this.onPageHide);
+		}
+	}
+
+	// ---------------------------------------------------------------- public surface
+
+	get status(): ConnectionStatus {
+		return this._status;
+	}
+
+	/** Local changes, over all documents, not yet stored by the server. */
+	get pending(): number {
+		let total = 0;
+		for (const entry of this.entries.values()) total += pendingOf(entry);
+		return total;
+	}
+
+	/** Pending count per document name (documents with none are left out). */
+	pendingByDoc(): Record<string, number> {
+		const out: Record<string, number> = {};
+		for (const entry of this.entries.values()) {
+			const count = pendingOf(entry);
+			if (count > 0) out[entry.name] = count;
+		}
+		return out;
+	}
+
+	/** Called whenever status or a pending count changes. */
+	onStatus(listener: () => void): () => void {
+		this.statusListeners.add(listener);
+		return () => this.statusListeners.delete(listener);
+	}
+
+	connect(): void {
+		if (this.destroyed) return;
+		this.wanted = true;
+		if (this.socket) return;
+		this.clearReconnect();
+		const url = this.options.url ?? defaultUrl();
+		const Ctor = this.options.WebSocket ?? (globalThis.WebSocket as unknown as new (url: string) => SocketLike);
+		let socket: SocketLike;
+		try {
+			socket = new Ctor(url);
+		} catch {
+			this.scheduleReconnect();
+			return;
+		}
+		socket.binaryType = 'arraybuffer';
+		this.socket = socket;
+		if (!this.everConnected) this.setStatus('connecting');
+		socket.onopen = () => {
+			if (this.socket !== socket) return;
+			this.attempts = 0;
+			this.everConnected = true;
+			for (const entry of this.entries.values()) this.sendOpen(entry);
+			this.refreshStatus();
+		};
+		socket.onmessage = (event) => {
+			if (this.socket !== socket) return;
+			const data = event.data;
+			if (data instanceof ArrayBuffer) this.onMessage(new Uint8Array(data));
+			else if (data instanceof Uint8Array) this.onMessage(data);
+		};
+		socket.onerror = () => {
+			/* a close event follows */
+		};
+		socket.onclose = () => {
+			if (this.socket !== socket) return;
+			this.socket = null;
+			this.onDisconnect();
+			if (this.wanted && !this.destroyed) this.scheduleReconnect();
+		};
+	}
+
+	/** Closes the socket and stops reconnecting (documents stay open and resume on `connect()`). */
+	disconnect(): void {
+		this.wanted = false;
+		this.clearReconnect();
+		const socket = this.socket;
+		this.socket = null;
+		if (socket) {
+			socket.onclose = null;
+			socket.close(1000, 'client disconnect');
+			this.onDisconnect();
+		}
+	}
+
+	destroy(): void {
+		this.disconnect();
+		this.destroyed = true;
+		for (const entry of [...this.entries.values()]) this.dispose(entry);
+		if (typeof window !== 'undefined') {
+			window.removeEventListener('online', this.onBrowserOnline);
+			window.removeEventListener('offline', this.onBrowserOffline);
+			window.removeEventListener('pagehide', this.onPageHide);
+		}
+	}
+
+	/**
+	 * Opens a document (a record id, or a workspace channel name) for syncing. Handles of
+	 * the same name share one Y.Doc and Awareness; each handle must be released once.
+	 */
+	open(name: string): DocHandle {
+		let entry = this.entries.get(name);
+		if (!entry) {
+			entry = this.createEntry(name);
+			this.entries.set(name, entry);
+			if (this.isOpen()) this.sendOpen(entry);
+			else if (this.options.autoConnect && !this.destroyed) this.connect();
+			this.refreshStatus();
+		}
+		entry.refs++;
+		return this.handleFor(entry);
+	}
+
+	// ---------------------------------------------------------------- documents
+
+	private createEntry(name: string): Entry {
+		const doc = new Y.Doc();
+		const awareness = new awarenessProtocol.Awareness(doc);
+		awareness.setLocalState(null);
+		let resolveSynced: (value: boolean) => void = () => {};
+		const whenSynced = new Promise<boolean>((resolve) => (resolveSynced = resolve));
+		const entry: Entry = {
+			name,
+			doc,
+			awareness,
+			channel: isWorkspaceChannel(name),
+			refs: 0,
+			synced: false,
+			syncedNow: false,
+			error: null,
+			resolveSynced,
+			whenSynced,
+			sent: 0,
+			saved: 0,
+			unsent: 0,
+			listeners: { synced: new Set(), error: new Set(), pending: new Set(), recordChanged: new Set() },
+			detach: () => {}
+		};
+		if (entry.channel) {
+			// Presence channels have no document state: they are "synced" at once.
+			entry.synced = true;
+			resolveSynced(true);
+		}
+
+		const onUpdate = (update: Uint8Array, origin: unknown) => {
+			if (origin === this || entry.channel) return;
+			if (this.isOpen() && !entry.error) {
+				this.send(encodeFrame(name, MessageType.sync, (e) => syncProtocol.writeUpdate(e, update)));
+				entry.sent++;
+			} else {
+				entry.unsent++;
+			}
+			this.pendingChanged(entry);
+		};
+		const onAwareness = (
+			{ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+			origin: unknown
+		) => {
+			if (origin === this) return;
+			const changed = [...added, ...updated, ...removed];
+			if (changed.length === 0 || !this.isOpen()) return;
+			this.send(
+				encodeFrame(name, MessageType.awareness, (e) =>
+					encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(awareness, changed))
+				)
+			);
+		};
+		doc.on('update', onUpdate);
+		awareness.on('update', onAwareness);
+		entry.detach = () => {
+			doc.off('update', onUpdate);
+			awareness.off('update', onAwareness);
+		};
+		return entry;
+	}
+
+	private handleFor(entry: Entry): DocHandle {
+		let released = false;
+		const client = this;
+		return {
+			name: entry.name,
+			doc: entry.doc,
+			awareness: entry.awareness,
+			get synced() {
+				return entry.synced;
+			},
+			whenSynced: entry.whenSynced,
+			get error() {
+				return entry.error;
+			},
+			get pending() {
+				return pendingOf(entry);
+			},
+			on(event, listener) {
+				const set = entry.listeners[event] as Set<typeof listener>;
+				set.add(listener);
+				return () => set.delete(listener);
+			},
+			release() {
+				if (released) return;
+				released = true;
+				entry.refs--;
+				if (entry.refs <= 0) client.dispose(entry);
+			}
+		};
+	}
+
+	private dispose(entry: Entry): void {
+		if (this.entries.get(entry.name) !== entry) return;
+		// Tell the others we left before we stop listening to the awareness.
+		if (entry.awareness.getLocalState() !== null) entry.awareness.setLocalState(null);
+		entry.detach();
+		this.entries.delete(entry.name);
+		if (this.isOpen()) this.send(encodeClose(entry.name));
+		entry.awareness.destroy();
+		entry.doc.destroy();
+		entry.resolveSynced(false);
+		this.refreshStatus();
+	}
+
+	/** Starts syncing one document on a freshly opened socket. */
+	private sendOpen(entry: Entry): void {
+		entry.error = null;
+		if (!entry.channel) {
+			this.send(encodeFrame(entry.name, MessageType.sync, (e) => syncProtocol.writeSyncStep1(e, entry.doc)));
+		}
+		const local = entry.awareness.getLocalState();
+		if (local !== null) {
+			this.send(
+				encodeFrame(entry.name, MessageType.awareness, (e) =>
+					encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(entry.awareness, [entry.doc.clientID]))
+				)
+			);
+		} else if (entry.channel) {
+			this.send(encodeFrame(entry.name, MessageType.queryAwareness));
+		}
+	}
+
+	// ---------------------------------------------------------------- wire
+
+	private onMessage(bytes: Uint8Array): void {
+		let decoder: decoding.Decoder;
+		let header: { documentName: string | null; type: number };
+		try {
+			decoder = decoding.createDecoder(bytes);
+			header = readFrameHeader(decoder, true);
+		} catch {
+			return;
+		}
+		const entry = header.documentName === null ? undefined : this.entries.get(header.documentName);
+		if (!entry) return;
+		try {
+			switch (header.type) {
+				case MessageType.sync:
+					this.onSync(entry, decoder);
+					break;
+				case MessageType.awareness:
+					awarenessProtocol.applyAwarenessUpdate(entry.awareness, decoding.readVarUint8Array(decoder), this);
+					break;
+				case MessageType.queryAwareness:
+					if (entry.awareness.getLocalState() !== null) {
+						this.send(
+							encodeFrame(entry.name, MessageType.awareness, (e) =>
+								encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(entry.awareness, [entry.doc.clientID]))
+							)
+						);
+					}
+					break;
+				case MessageType.refused:
+					this.onRefused(entry, decodeRefused(decoder));
+					break;
+				case MessageType.saved:
+					entry.saved = Math.max(entry.saved, decoding.readVarUint(decoder));
+					this.pendingChanged(entry);
+					break;
+				case MessageType.recordChanged: {
+					const id = decoding.readVarString(decoder);
+					for (const listener of entry.listeners.recordChanged) listener(id);
+					break;
+				}
+				default:
+					break;
+			}
+		} catch (error) {
+			console.warn(`[accord sync] could not read a message for ${entry.name}`, error);
+		}
+	}
+
+	private onSync(entry: Entry, decoder: decoding.Decoder): void {
+		if (entry.channel) return;
+		const reply = encoding.createEncoder();
+		encoding.writeVarString(reply, entry.name);
+		encoding.writeVarUint(reply, MessageType.sync);
+		const headerLength = encoding.length(reply);
+		const type = syncProtocol.readSyncMessage(decoder, reply, entry.doc, this);
+		if (encoding.length(reply) > headerLength) {
+			// Our step 2: it carries every local change the server lacks (edits made offline too).
+			this.send(encoding.toUint8Array(reply));
+			entry.sent++;
+			entry.unsent = 0;
+			this.pendingChanged(entry);
+		}
+		if (type === syncProtocol.messageYjsSyncStep2 && !entry.syncedNow) {
+			entry.syncedNow = true;
+			if (!entry.synced) {
+				entry.synced = true;
+				entry.resolveSynced(true);
+				for (const listener of entry.listeners.synced) listener();
+			}
+			this.refreshStatus();
+		}
+	}
+
+	private onRefused(entry: Entry, refusal: RefusedMessage): void {
+		entry.error = refusal;
+		// The server stops syncing a refused document; nothing sent for it will be saved.
+		entry.sent = entry.saved;
+		entry.unsent = 0;
+		if (!entry.synced) entry.resolveSynced(false);
+		for (const listener of entry.listeners.error) listener(refusal);
+		this.pendingChanged(entry);
+		this.refreshStatus();
+	}
+
+	private send(bytes: Uint8Array): void {
+		if (!this.socket || this.socket.readyState !== OPEN) return;
+		if (bytes.byteLength > MAX_MESSAGE_BYTES) {
+			console.warn(`[accord sync] a message of ${bytes.byteLength} bytes is over the server's limit`);
+		}
+		this.socket.send(bytes);
+	}
+
+	private isOpen(): boolean {
+		return this.socket !== null && this.socket.readyState === OPEN;
+	}
+
+	// ---------------------------------------------------------------- connection life
+
+	private onDisconnect(): void {
+		for (const entry of this.entries.values()) {
+			// What the server has not confirmed is resent by the next state-vector exchange.
+			entry.unsent += Math.max(0, entry.sent - entry.saved);
+			entry.sent = 0;
+			entry.saved = 0;
+			entry.syncedNow = false;
+			// Others' presence is unknown while we are away.
+			const others = [...entry.awareness.getStates().keys()].filter((id) => id !== entry.doc.clientID);
+			if (others.length > 0) awarenessProtocol.removeAwarenessStates(entry.awareness, others, this);
+		}
+		this.refreshStatus();
+	}
+
+	private scheduleReconnect(): void {
+		this.clearReconnect();
+		if (this.destroyed || !this.wanted) return;
+		const { minReconnectDelay: min, maxReconnectDelay: max } = this.options;
+		const ceiling = Math.min(max, min * 2 ** this.attempts);
+		const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+		this.attempts++;
+		this.reconnectTimer = setTimeout(() => {
+			this.reconnectTimer = null;
+			this.connect();
+		}, delay);
+		this.refreshStatus();
+	}
+
+	private clearReconnect(): void {
+		if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+		this.reconnectTimer = null;
+	}
+
+	private readonly onBrowserOnline = () => {
+		if (!this.wanted || this.socket) return;
+		this.attempts = 0;
+		this.connect();
+	};
+
+	private readonly onBrowserOffline = () => {
+		// The socket may take a long time to notice; close it now and retry when back.
+		if (this.socket) {
+			const socket = this.socket;
+			this.socket = null;
+			socket.onclose = null;
+			socket.close(1000, 'browser offline');
+			this.onDisconnect();
+		}
+		this.clearReconnect();
+	};
+
+	private readonly onPageHide = () => {
+		for (const entry of this.entries.values()) {
+			if (entry.awareness.getLocalState() !== null) entry.awareness.setLocalState(null);
+		}
+	};
+
+	// ---------------------------------------------------------------- status
+
+	private pendingChanged(entry: Entry): void {
+		const count = pendingOf(entry);
+		for (const listener of entry.listeners.pending) listener(count);
+		this.emitStatus();
+	}
+
+	private refreshStatus(): void {
+		let next: ConnectionStatus;
+		if (this.isOpen()) {
+			const waiting = [...this.entries.values()].some((e) => !e.channel && !e.syncedNow && !e.error);
+			next = waiting ? 'syncing' : 'online';
+		} else if (!this.everConnected && (this.socket || this.reconnectTimer === null)) {
+			next = 'connecting';
+		} else {
+			next = 'offline';
+		}
+		this.setStatus(next);
+	}
+
+	private setStatus(next: ConnectionStatus): void {
+		this._status = next;
+		this.emitStatus();
+	}
+
+	private emitStatus(): void {
+		for (const listener of this.statusListeners) listener();
+	}
+}
+
+function pendingOf(entry: Entry): number {
+	return entry.unsent + Math.max(0, entry.sent - entry.saved);
+}
+
+function defaultUrl(): string {
+	const { protocol, host } = window.location;
+	return `${protocol === 'https:' ? 'wss' : 'ws'}://${host}/sync`;
+}

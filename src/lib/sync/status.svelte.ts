@@ -1,0 +1,119 @@
+/**
+ * The reactive face of the sync client: one SyncClient per tab, its connection
+ * status and pending (unsaved) counts as rune state, and small reactive wrappers for
+ * a document handle and an awareness. Browser only: call these from `onMount` or
+ * `$effect`, never during server rendering.
+ */
+import type { Awareness } from 'y-protocols/awareness';
+import type { PresenceState, PresenceUser, RefusedMessage } from './protocol.ts';
+import { SyncClient, type ConnectionStatus, type DocHandle } from './client.ts';
+
+class SyncState {
+	status = $state<ConnectionStatus>('connecting');
+	/** Changes over all documents not yet stored by the server. */
+	pending = $state(0);
+	/** Pending count by document name. */
+	pendingByDoc = $state<Record<string, number>>({});
+}
+
+/** Connection status and pending counts; safe to read during SSR (initial values). */
+export const syncState = new SyncState();
+
+let client: SyncClient | null = null;
+
+/** The tab's sync client, created (and connected) on first use. */
+export function syncClient(): SyncClient {
+	if (client) return client;
+	const created = new SyncClient();
+	client = created;
+	let scheduled = false;
+	created.onStatus(() => {
+		// Coalesce bursts (typing sends many updates) into one reactive write per microtask.
+		if (scheduled) return;
+		scheduled = true;
+		queueMicrotask(() => {
+			scheduled = false;
+			syncState.status = created.status;
+			syncState.pending = created.pending;
+			syncState.pendingByDoc = created.pendingByDoc();
+		});
+	});
+	return created;
+}
+
+/** A document handle with its sync state as runes. `destroy()` releases the handle. */
+export class LiveDoc {
+	readonly handle: DocHandle;
+	synced = $state(false);
+	error = $state<RefusedMessage | null>(null);
+	pending = $state(0);
+	private readonly off: (() => void)[] = [];
+
+	constructor(name: string, sync: SyncClient = syncClient()) {
+		this.handle = sync.open(name);
+		this.synced = this.handle.synced;
+		this.error = this.handle.error;
+		this.pending = this.handle.pending;
+		this.off.push(
+			this.handle.on('synced', () => (this.synced = true)),
+			this.handle.on('error', (error) => (this.error = error)),
+			this.handle.on('pending', (count) => (this.pending = count))
+		);
+	}
+
+	destroy(): void {
+		for (const off of this.off.splice(0)) off();
+		this.handle.release();
+	}
+}
+
+export interface PresenceEntry {
+	clientId: number;
+	state: PresenceState;
+	self: boolean;
+}
+
+/** The awareness states of one document as rune state, updated on every change. */
+export class LivePresence {
+	entries = $state<PresenceEntry[]>([]);
+	private readonly awareness: Awareness;
+	private readonly listener = () => this.refresh();
+
+	constructor(awareness: Awareness) {
+		this.awareness = awareness;
+		awareness.on('change', this.listener);
+		this.refresh();
+	}
+
+	/** Distinct people (by user id), others first in order of arrival, excluding this tab unless `includeSelf`. */
+	people(includeSelf = false): PresenceUser[] {
+		const seen = new Map<string, PresenceUser>();
+		for (const entry of this.entries) {
+			if (entry.self && !includeSelf) continue;
+			const user = entry.state.user;
+			if (user && !seen.has(user.id)) seen.set(user.id, user);
+		}
+		return [...seen.values()];
+	}
+
+	/** Other tabs' states (this tab excluded). */
+	others(): PresenceEntry[] {
+		return this.entries.filter((entry) => !entry.self);
+	}
+
+	refresh(): void {
+		const self = this.awareness.clientID;
+		const next: PresenceEntry[] = [];
+		for (const [clientId, state] of this.awareness.getStates()) {
+			const candidate = state as Partial<PresenceState> | null;
+			if (!candidate || typeof candidate.user !== 'object' || candidate.user === null) continue;
+			next.push({ clientId, state: candidate as PresenceState, self: clientId === self });
+		}
+		next.sort((a, b) => a.clientId - b.clientId);
+		this.entries = next;
+	}
+
+	destroy(): void {
+		this.awareness.off('change', this.listener);
+	}
+}

@@ -1,0 +1,56 @@
+import { fail, redirect } from '@sveltejs/kit';
+import { services } from '$lib/server/services.ts';
+import { STAGES } from '$lib/model/schema.ts';
+import { SORTABLE_COLUMNS, type SortColumn } from '$lib/model/projection.ts';
+import { readListQuery, PAGE_SIZE, NEW_RECORD_FIELDS } from '$lib/records/list.ts';
+import { validateField } from '$lib/model/validate.ts';
+import { fieldSpec } from '$lib/model/schema.ts';
+import { validationMessage } from '$lib/i18n/index.ts';
+import type { Actions, PageServerLoad } from './$types';
+
+export const load: PageServerLoad = async ({ url, depends }) => {
+	depends('accord:records');
+	const query = readListQuery(url.searchParams);
+	const { records, defaultWorkspace } = services();
+	const page = await records.list({
+		workspace: defaultWorkspace,
+		stage: query.stage ?? undefined,
+		owner: query.owner ?? undefined,
+		includeArchived: query.archived,
+		sort: query.sort,
+		descending: query.dir === 'desc',
+		limit: PAGE_SIZE,
+		offset: (query.page - 1) * PAGE_SIZE
+	});
+	return { rows: page.rows, total: page.total, query, stages: [...STAGES], sortable: [...SORTABLE_COLUMNS] as SortColumn[] };
+};
+
+export const actions: Actions = {
+	create: async ({ request, locals }) => {
+		if (!locals.person) redirect(303, '/welcome?next=/records');
+		const form = await request.formData();
+		const values: Record<string, string> = {};
+		for (const key of NEW_RECORD_FIELDS) values[key] = String(form.get(key) ?? '').trim();
+		const tags = String(form.get('tags') ?? '')
+			.split(/[,，]/)
+			.map((tag) => tag.trim())
+			.filter(Boolean);
+		const notes = String(form.get('notes') ?? '');
+
+		// Check here first so the messages come in the person's language.
+		const errors: Record<string, string> = {};
+		const fields: Record<string, string> = {};
+		for (const [key, raw] of Object.entries(values)) {
+			if (raw === '' && key !== 'name') continue;
+			const result = validateField(key, raw, { country: values.country || null });
+			if (!result.ok) errors[key] = validationMessage(result, key, raw, fieldSpec(key)?.maxLength, locals.locale);
+			else fields[key] = raw;
+		}
+		if (Object.keys(errors).length > 0) return fail(400, { values, tags: tags.join(', '), notes, errors });
+
+		const { records, defaultWorkspace } = services();
+		const result = await records.create({ workspace: defaultWorkspace, createdBy: locals.person.id, fields, tags, notes });
+		if (!result.ok) return fail(400, { values, tags: tags.join(', '), notes, errors: result.errors });
+		redirect(303, `/records/${result.id}`);
+	}
+};

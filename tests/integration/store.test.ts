@@ -1,0 +1,404 @@
+/**
+ * The document store on both engines: embedded PGlite always, and Postgres when
+ * DATABASE_URL names a server (each run gets its own throwaway database there).
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import type { RecordRow } from '../../src/lib/model/projection.ts';
+import { openStore, type StoreOptions } from '../../server/store/index.ts';
+import { MIGRATIONS, migrate } from '../../server/store/migrations.ts';
+import { createSqlStore, UnknownDocumentError } from '../../server/store/sql-store.ts';
+import { openPglite, openPostgres } from '../../server/store/sql.ts';
+import type { DocumentStore, Sql, StoredDocument } from '../../server/store/types.ts';
+import { tempDir, tempPostgresUrl } from '../support/databases.ts';
+
+interface Database {
+	openSql(): Promise<Sql>;
+	options: StoreOptions;
+	cleanup(): Promise<void>;
+}
+
+interface Engine {
+	name: 'pglite' | 'postgres';
+	available: boolean;
+	create(): Promise<Database>;
+}
+
+const engines: Engine[] = [
+	{
+		name: 'pglite',
+		available: true,
+		async create() {
+			const dir = await tempDir('accord-store-');
+			return {
+				openSql: () => openPglite(join(dir.path, 'pglite')),
+				options: { dataDir: dir.path },
+				cleanup: dir.remove
+			};
+		}
+	},
+	{
+		name: 'postgres',
+		available: Boolean(process.env.DATABASE_URL),
+		async create() {
+			const db = await tempPostgresUrl();
+			if (!db) throw new Error('DATABASE_URL is not set');
+			return { openSql: () => openPostgres(db.url), options: { databaseUrl: db.url, dataDir: '/nonexistent' }, cleanup: db.drop };
+		}
+	}
+];
+
+function recordDoc(fields: Record<string, string | number>, notes = ''): Y.Doc {
+	const doc = new Y.Doc();
+	doc.transact(() => {
+		const map = doc.getMap('fields');
+		for (const [key, value] of Object.entries(fields)) map.set(key, value);
+		doc.getMap('tags').set('vip', true);
+		doc.getText('notes').insert(0, notes);
+	});
+	return doc;
+}
+
+/** What a client would rebuild from the stored state. */
+function rebuild(stored: StoredDocument): Y.Doc {
+	const doc = new Y.Doc();
+	if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
+	for (const update of stored.updates) Y.applyUpdate(doc, update);
+	return doc;
+}
+
+function expectSameState(actual: Y.Doc, expected: Y.Doc): void {
+	expect(actual.getMap('fields').toJSON()).toEqual(expected.getMap('fields').toJSON());
+	expect(actual.getMap('tags').toJSON()).toEqual(expected.getMap('tags').toJSON());
+	expect(actual.getText('notes').toString()).toBe(expected.getText('notes').toString());
+	expect(Y.encodeStateVector(actual)).toEqual(Y.encodeStateVector(expected));
+}
+
+/** Records every update a document emits, as a client would send them. */
+function captureUpdates(doc: Y.Doc): Uint8Array[] {
+	const updates: Uint8Array[] = [];
+	doc.on('update', (update: Uint8Array) => updates.push(update));
+	return updates;
+}
+
+function row(id: string, workspace: string, overrides: Partial<RecordRow> = {}): RecordRow {
+	return {
+		id,
+		workspace,
+		name: 'Ada Lovelace',
+		company: 'Analytical Engines',
+		email: 'ada@example.com',
+		phone: '+44 20 7946 0000',
+		stage: 'lead',
+		owner: 'grace',
+		value: 1200.5,
+		currency: 'GBP',
+		country: 'GB',
+		city: 'London',
+		tags: ['vip', 'a,b "quoted"'],
+		archived: false,
+		createdAt: '2024-01-02T03:04:05.678Z',
+		updatedAt: '2024-02-03T04:05:06.789Z',
+		...overrides
+	};
+}
+
+const workspaceId = (): string => `ws-${randomUUID().slice(0, 8)}`;
+
+describe.each(engines)('document store on $name', (engine) => {
+	describe.skipIf(!engine.available)('', () => {
+		let database: Database;
+		let sql: Sql;
+		let store: DocumentStore;
+		let firstMigration: number[];
+
+		async function create(workspace: string, doc: Y.Doc, overrides: Partial<RecordRow> = {}): Promise<string> {
+			const id = randomUUID();
+			await store.createDocument(id, workspace, Y.encodeStateAsUpdate(doc), row(id, workspace, overrides));
+			return id;
+		}
+
+		async function storedUpdateRows(id: string): Promise<number> {
+			const [result] = await sql.query<{ n: number }>('SELECT count(*) AS n FROM document_updates WHERE document_id = $1', [id]);
+			return Number(result.n);
+		}
+
+		beforeAll(async () => {
+			database = await engine.create();
+			sql = await database.openSql();
+			firstMigration = await migrate(sql);
+			store = createSqlStore(sql);
+		});
+
+		afterAll(async () => {
+			await store?.close();
+			await database?.cleanup();
+		});
+
+		it('applies migrations once and is idempotent', async () => {
+			expect(firstMigration).toEqual(MIGRATIONS.map((m) => m.version));
+			expect(await migrate(sql)).toEqual([]);
+			await store.migrate();
+			const applied = await sql.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+			expect(applied.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+			expect(store.kind).toBe(engine.name);
+		});
+
+		it('round-trips a Yjs document and its projection', async () => {
+			const workspace = workspaceId();
+			const doc = recordDoc({ name: '张三', company: 'Acme', value: 42 }, 'first call went well');
+			const id = await create(workspace, doc);
+
+			const stored = await store.loadDocument(id);
+			expect(stored).not.toBeNull();
+			if (!stored) return;
+			expect(stored.workspace).toBe(workspace);
+			expect(stored.snapshot).toBeNull();
+			expect(stored.lastSeq).toBe(1);
+			expect(typeof stored.lastSeq).toBe('number');
+			expect(stored.updates).toHaveLength(1);
+			expect(stored.updates[0].constructor).toBe(Uint8Array);
+			expectSameState(rebuild(stored), doc);
+
+			expect(await store.getProjection(id)).toEqual(row(id, workspace));
+			expect(await store.documentWorkspace(id)).toBe(workspace);
+			expect(await store.countDocuments(workspace)).toBe(1);
+			expect(await store.pendingUpdateCount(id)).toBe(1);
+		});
+
+		it('refuses a second document with the same id and keeps the first', async () => {
+			const workspace = workspaceId();
+			const doc = recordDoc({ name: 'Original' });
+			const id = await create(workspace, doc);
+			await expect(
+				store.createDocument(id, workspace, Y.encodeStateAsUpdate(recordDoc({ name: 'Impostor' })), row(id, workspace, { name: 'Impostor' }))
+			).rejects.toThrow(/already exists/);
+			const stored = await store.loadDocument(id);
+			expect(stored && rebuild(stored).getMap('fields').get('name')).toBe('Original');
+			expect((await store.getProjection(id))?.name).toBe('Ada Lovelace');
+			expect(await store.countDocuments(workspace)).toBe(1);
+		});
+
+		it('appends a batch across documents in order and numbers each document on', async () => {
+			const workspace = workspaceId();
+			const a = recordDoc({ name: 'A' });
+			const b = recordDoc({ name: 'B' });
+			const idA = await create(workspace, a);
+			const idB = await create(workspace, b);
+			const fromA = captureUpdates(a);
+			const fromB = captureUpdates(b);
+			a.getMap('fields').set('stage', 'won');
+			b.getText('notes').insert(0, 'hello');
+			a.getText('notes').insert(0, 'order matters');
+			a.getMap('fields').delete('stage');
+
+			const seqs = await store.appendUpdates([
+				{ documentId: idA, update: fromA[0] },
+				{ documentId: idB, update: fromB[0] },
+				{ documentId: idA, update: fromA[1] },
+				{ documentId: idA, update: fromA[2] }
+			]);
+			expect(seqs).toEqual(new Map([[idA, 4], [idB, 2]]));
+
+			const storedA = await store.loadDocument(idA);
+			expect(storedA?.lastSeq).toBe(4);
+			expect(storedA?.updates.slice(1)).toEqual(fromA);
+			if (storedA) expectSameState(rebuild(storedA), a);
+			const storedB = await store.loadDocument(idB);
+			expect(storedB?.updates.slice(1)).toEqual(fromB);
+			if (storedB) expectSameState(rebuild(storedB), b);
+
+			b.getMap('fields').set('city', 'Paris');
+			expect(await store.appendUpdates([{ documentId: idB, update: fromB[1] }])).toEqual(new Map([[idB, 3]]));
+			expect(await store.pendingUpdateCount(idB)).toBe(3);
+			expect(await store.appendUpdates([])).toEqual(new Map());
+		});
+
+		it('writes nothing of a batch that names an unknown document', async () => {
+			const workspace = workspaceId();
+			const a = recordDoc({ name: 'A' });
+			const idA = await create(workspace, a);
+			const fromA = captureUpdates(a);
+			a.getMap('fields').set('owner', 'linus');
+
+			// Sorts after any other id, so the known document is written before the
+			// unknown one is found: only rolling back keeps its update out.
+			const missing = 'ffffffff-ffff-4fff-bfff-ffffffffffff';
+			const failed = store.appendUpdates([
+				{ documentId: idA, update: fromA[0] },
+				{ documentId: missing, update: fromA[0] }
+			]);
+			await expect(failed).rejects.toBeInstanceOf(UnknownDocumentError);
+			await expect(failed).rejects.toThrow(missing);
+			await expect(store.appendUpdates([{ documentId: idA, update: fromA[0] }, { documentId: 'not-a-uuid', update: fromA[0] }])).rejects.toThrow(
+				UnknownDocumentError
+			);
+
+			expect(await storedUpdateRows(idA)).toBe(1);
+			expect((await store.loadDocument(idA))?.lastSeq).toBe(1);
+			expect(await store.loadDocument(missing)).toBeNull();
+			// The failed batches used no sequence numbers: the next append gets 2.
+			expect(await store.appendUpdates([{ documentId: idA, update: fromA[0] }])).toEqual(new Map([[idA, 2]]));
+		});
+
+		it('compacts the log into a snapshot without changing the document', async () => {
+			const workspace = workspaceId();
+			const doc = recordDoc({ name: 'Compact me' });
+			const id = await create(workspace, doc);
+			const updates = captureUpdates(doc);
+			for (let i = 0; i < 5; i++) doc.getText('notes').insert(0, `line ${i}\n`);
+			await store.appendUpdates(updates.map((update) => ({ documentId: id, update })));
+			expect(await storedUpdateRows(id)).toBe(6);
+
+			// The snapshot covers updates 1..5; update 6 stays in the log.
+			const covered = new Y.Doc();
+			const before = await store.loadDocument(id);
+			if (!before) throw new Error('document vanished');
+			for (const update of before.updates.slice(0, 5)) Y.applyUpdate(covered, update);
+			const snapshot = Y.encodeStateAsUpdate(covered);
+			await store.compact(id, snapshot, 5);
+
+			const after = await store.loadDocument(id);
+			expect(after?.snapshot).toEqual(snapshot);
+			expect(after?.updates).toEqual([before.updates[5]]);
+			expect(after?.lastSeq).toBe(6);
+			if (after) expectSameState(rebuild(after), doc);
+			expect(await storedUpdateRows(id)).toBe(1);
+			expect(await store.pendingUpdateCount(id)).toBe(1);
+
+			// A late, older compaction is ignored; one past the log is refused.
+			await store.compact(id, Y.encodeStateAsUpdate(new Y.Doc()), 3);
+			expect((await store.loadDocument(id))?.snapshot).toEqual(snapshot);
+			await expect(store.compact(id, snapshot, 7)).rejects.toThrow(/cannot compact/);
+			await expect(store.compact(randomUUID(), snapshot, 1)).rejects.toThrow(UnknownDocumentError);
+
+			doc.getMap('fields').set('stage', 'won');
+			expect(await store.appendUpdates([{ documentId: id, update: updates[5] }])).toEqual(new Map([[id, 7]]));
+			const latest = await store.loadDocument(id);
+			if (latest) expectSameState(rebuild(latest), doc);
+			expect(latest?.updates).toHaveLength(2);
+		});
+
+		it('lists records with filters, sorting, paging and archived rows hidden', async () => {
+			const workspace = workspaceId();
+			const other = workspaceId();
+			const seed: Partial<RecordRow>[] = [
+				{ name: 'bravo', stage: 'lead', owner: 'grace', value: 300, updatedAt: '2024-03-01T00:00:00.000Z' },
+				{ name: 'Alpha', stage: 'won', owner: 'linus', value: null, updatedAt: '2024-03-05T00:00:00.000Z' },
+				{ name: 'charlie', stage: 'lead', owner: 'linus', value: 100, updatedAt: '2024-03-03T00:00:00.000Z' },
+				{ name: 'Delta', stage: null, owner: 'grace', value: 100, updatedAt: '2024-03-02T00:00:00.000Z' },
+				{ name: 'echo', stage: 'lead', owner: 'grace', value: 50.25, updatedAt: '2024-03-04T00:00:00.000Z' },
+				{ name: 'archived', stage: 'lead', owner: 'grace', value: 1, archived: true, updatedAt: '2024-03-06T00:00:00.000Z' }
+			];
+			const ids = new Map<string, string>();
+			for (const overrides of seed) ids.set(overrides.name ?? '', await create(workspace, recordDoc({ name: overrides.name ?? '' }), overrides));
+			await create(other, recordDoc({ name: 'elsewhere' }), { name: 'aaa elsewhere' });
+
+			const names = async (query: Partial<Parameters<DocumentStore['listRecords']>[0]> = {}) => {
+				const page = await store.listRecords({ workspace, limit: 50, offset: 0, ...query });
+				return { names: page.rows.map((r) => r.name), total: page.total };
+			};
+
+			// Default: most recently updated first, archived hidden, other workspace absent.
+			expect(await names()).toEqual({ names: ['Alpha', 'echo', 'charlie', 'Delta', 'bravo'], total: 5 });
+			expect(await names({ includeArchived: true })).toMatchObject({ total: 6 });
+			expect((await names({ includeArchived: true })).names[0]).toBe('archived');
+
+			expect(await names({ sort: 'name' })).toEqual({ names: ['Alpha', 'bravo', 'charlie', 'Delta', 'echo'], total: 5 });
+			expect((await names({ sort: 'name', descending: true })).names).toEqual(['echo', 'Delta', 'charlie', 'bravo', 'Alpha']);
+
+			// Nulls last both ways; equal values fall back to id order.
+			const idOf = (name: string) => ids.get(name) ?? '';
+			const tiedNames = ['charlie', 'Delta'].sort((a, b) => (idOf(a) < idOf(b) ? -1 : 1));
+			expect((await names({ sort: 'value' })).names).toEqual(['echo', ...tiedNames, 'bravo', 'Alpha']);
+			expect((await names({ sort: 'value', descending: true })).names).toEqual(['bravo', ...tiedNames, 'echo', 'Alpha']);
+			expect((await names({ sort: 'stage' })).names.at(-1)).toBe('Delta');
+
+			expect(await names({ stage: 'lead', sort: 'name' })).toEqual({ names: ['bravo', 'charlie', 'echo'], total: 3 });
+			expect(await names({ owner: 'grace', stage: 'lead', includeArchived: true, sort: 'name' })).toEqual({
+				names: ['archived', 'bravo', 'echo'],
+				total: 3
+			});
+
+			const all = (await names({ sort: 'name' })).names;
+			expect(await names({ sort: 'name', limit: 2, offset: 2 })).toEqual({ names: all.slice(2, 4), total: 5 });
+			expect(await names({ sort: 'name', limit: 2, offset: 10 })).toEqual({ names: [], total: 5 });
+
+			const page = await store.listRecords({ workspace, sort: 'value', limit: 1, offset: 0 });
+			expect(page.rows[0]).toEqual(row(ids.get('echo') ?? '', workspace, seed[4]));
+			expect(typeof page.rows[0].value).toBe('number');
+
+			await expect(store.listRecords({ workspace, sort: 'name; DROP TABLE records' as 'name', limit: 1, offset: 0 })).rejects.toThrow(/cannot sort/);
+		});
+
+		it('updates a projection in place', async () => {
+			const workspace = workspaceId();
+			const id = await create(workspace, recordDoc({ name: 'Before' }));
+			const changed = row(id, workspace, { name: 'After', stage: 'won', value: null, tags: [], archived: true, updatedAt: '2025-01-01T00:00:00.000Z' });
+			await store.upsertProjection(changed);
+			expect(await store.getProjection(id)).toEqual(changed);
+			expect((await store.listRecords({ workspace, limit: 10, offset: 0 })).total).toBe(0);
+			await expect(store.upsertProjection(row(randomUUID(), workspace))).rejects.toThrow();
+		});
+
+		it('answers null, not an error, for unknown and malformed ids', async () => {
+			for (const id of [randomUUID(), 'not-a-uuid', "'; DROP TABLE documents; --", '']) {
+				expect(await store.documentWorkspace(id)).toBeNull();
+				expect(await store.loadDocument(id)).toBeNull();
+				expect(await store.getProjection(id)).toBeNull();
+				expect(await store.pendingUpdateCount(id)).toBe(0);
+			}
+			await expect(store.createDocument('not-a-uuid', 'w', new Uint8Array([0, 0]), row('not-a-uuid', 'w'))).rejects.toThrow(/not a document id/);
+		});
+
+		it('counts documents per workspace and overall', async () => {
+			const workspace = workspaceId();
+			const total = await store.countDocuments();
+			await create(workspace, recordDoc({ name: 'one' }));
+			await create(workspace, recordDoc({ name: 'two' }));
+			expect(await store.countDocuments(workspace)).toBe(2);
+			expect(await store.countDocuments(workspaceId())).toBe(0);
+			expect(await store.countDocuments()).toBe(total + 2);
+		});
+
+		it.skipIf(engine.name !== 'postgres')('migrates once when two instances start together', async () => {
+			const fresh = await tempPostgresUrl();
+			if (!fresh) throw new Error('DATABASE_URL is not set');
+			const [one, two] = await Promise.all([openPostgres(fresh.url), openPostgres(fresh.url)]);
+			try {
+				const [a, b] = await Promise.all([migrate(one), migrate(two)]);
+				expect([...a, ...b].sort()).toEqual(MIGRATIONS.map((m) => m.version));
+				const [{ n }] = await one.query<{ n: number }>('SELECT count(*) AS n FROM schema_migrations');
+				expect(n).toBe(MIGRATIONS.length);
+			} finally {
+				await Promise.all([one.close(), two.close()]);
+				await fresh.drop();
+			}
+		});
+
+		// Last: it closes the store the other tests share.
+		it('keeps everything across closing and reopening', async () => {
+			const workspace = workspaceId();
+			const doc = recordDoc({ name: 'Durable' }, 'still here');
+			const id = await create(workspace, doc);
+			const updates = captureUpdates(doc);
+			doc.getMap('fields').set('stage', 'won');
+			await store.appendUpdates([{ documentId: id, update: updates[0] }]);
+			await store.compact(id, Y.encodeStateAsUpdate(doc), 2);
+			doc.getText('notes').insert(0, 'after compaction: ');
+			await store.appendUpdates([{ documentId: id, update: updates[1] }]);
+			const listed = await store.listRecords({ workspace, limit: 10, offset: 0 });
+			await store.close();
+
+			store = await openStore(database.options);
+			const stored = await store.loadDocument(id);
+			expect(stored?.lastSeq).toBe(3);
+			expect(stored?.snapshot).not.toBeNull();
+			if (stored) expectSameState(rebuild(stored), doc);
+			expect(await store.listRecords({ workspace, limit: 10, offset: 0 })).toEqual(listed);
+			expect(await store.documentWorkspace(id)).toBe(workspace);
+		});
+	});
+});

@@ -1,0 +1,58 @@
+/**
+ * Throwaway databases for tests: a temporary directory (for PGlite and other files)
+ * and, when DATABASE_URL points at a Postgres server, a fresh database on it.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+export interface TempDir {
+	path: string;
+	remove(): Promise<void>;
+}
+
+export async function tempDir(prefix: string): Promise<TempDir> {
+	const path = await mkdtemp(join(tmpdir(), prefix));
+	return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+export interface TempPostgres {
+	url: string;
+	drop(): Promise<void>;
+}
+
+/**
+ * Creates an empty database `accord_test_<random>` on the server of DATABASE_URL and
+ * returns its URL; null when DATABASE_URL is unset, so callers can skip.
+ */
+export async function tempPostgresUrl(): Promise<TempPostgres | null> {
+	const serverUrl = process.env.DATABASE_URL;
+	if (!serverUrl) return null;
+	const name = `accord_test_${randomBytes(6).toString('hex')}`;
+	// The name is generated above, never taken from input, so quoting it is enough.
+	await onServer(serverUrl, `CREATE DATABASE "${name}"`);
+	const url = new URL(serverUrl);
+	url.pathname = `/${name}`;
+	let dropped = false;
+	return {
+		url: url.toString(),
+		async drop() {
+			if (dropped) return;
+			dropped = true;
+			// FORCE ends connections a failed test may have left open (Postgres 13+).
+			await onServer(serverUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+		}
+	};
+}
+
+async function onServer(serverUrl: string, statement: string): Promise<void> {
+	const client = new pg.Client({ connectionString: serverUrl });
+	await client.connect();
+	try {
+		await client.query(statement);
+	} finally {
+		await client.end();
+	}
+}
