@@ -2,6 +2,7 @@
  * Configuration, read once from the environment. Every variable is documented in the README.
  */
 import path from 'node:path';
+import { isRole, type Role } from '../src/lib/access.ts';
 
 export interface AccordConfig {
 	port: number;
@@ -23,6 +24,37 @@ export interface AccordConfig {
 	/** Largest WebSocket message accepted, in bytes. */
 	maxMessageBytes: number;
 	logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+	/** The address people reach Accord at; the OIDC redirect URI and cookie security derive from it. */
+	publicUrl?: string;
+	/** Trust X-Forwarded-Proto from a reverse proxy in front of Accord. */
+	trustProxy: boolean;
+	oidc: OidcConfig;
+	sessionTtlMs: number;
+	production: boolean;
+	/** Run the development identity provider even in production (ACCORD_DEV_IDP=1). */
+	allowDevIdp: boolean;
+}
+
+export interface OidcConfig {
+	/** Absent: the built-in development identity provider is used. */
+	issuer?: string;
+	clientId: string;
+	clientSecret?: string;
+	scopes: string;
+	/** Claim holding group names, mapped to roles by `roleMap`. */
+	roleClaim: string;
+	roleMap: ReadonlyMap<string, Role>;
+}
+
+/** `accord-admins=admin,sales=editor` → Map. */
+export function parseRoleMap(text: string): Map<string, Role> {
+	const map = new Map<string, Role>();
+	for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+		const [group, role] = pair.split('=').map((p) => p.trim());
+		if (!group || !isRole(role)) throw new Error(`OIDC_ROLE_MAP entries must look like group=admin|editor|viewer; "${pair}" does not.`);
+		map.set(group, role);
+	}
+	return map;
 }
 
 function integer(name: string, value: string | undefined, fallback: number): number {
@@ -30,6 +62,18 @@ function integer(name: string, value: string | undefined, fallback: number): num
 	const parsed = Number(value);
 	if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`${name} must be a whole number of zero or more, not "${value}".`);
 	return parsed;
+}
+
+function publicUrl(value: string | undefined): string | undefined {
+	if (!value) return undefined;
+	let url: URL;
+	try {
+		url = new URL(value);
+	} catch {
+		throw new Error(`PUBLIC_URL must be an absolute http(s) address such as https://crm.example.com, not "${value}".`);
+	}
+	if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`PUBLIC_URL must start with http:// or https://, not "${value}".`);
+	return url.origin;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AccordConfig> = {}): AccordConfig {
@@ -51,6 +95,19 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 		compactAfter: integer('ACCORD_COMPACT_AFTER', env.ACCORD_COMPACT_AFTER, 500),
 		maxMessageBytes: integer('ACCORD_MAX_MESSAGE_BYTES', env.ACCORD_MAX_MESSAGE_BYTES, 1024 * 1024),
 		logLevel: logLevel as AccordConfig['logLevel'],
+		publicUrl: publicUrl(env.PUBLIC_URL),
+		trustProxy: env.TRUST_PROXY === '1',
+		oidc: {
+			issuer: env.OIDC_ISSUER || undefined,
+			clientId: env.OIDC_CLIENT_ID || 'accord',
+			clientSecret: env.OIDC_CLIENT_SECRET || undefined,
+			scopes: env.OIDC_SCOPES || 'openid profile email groups',
+			roleClaim: env.OIDC_ROLE_CLAIM || 'groups',
+			roleMap: parseRoleMap(env.OIDC_ROLE_MAP ?? 'accord-admins=admin,accord-editors=editor,accord-viewers=viewer')
+		},
+		sessionTtlMs: integer('ACCORD_SESSION_HOURS', env.ACCORD_SESSION_HOURS, 12) * 3_600_000,
+		production: env.NODE_ENV === 'production',
+		allowDevIdp: env.ACCORD_DEV_IDP === '1',
 		...overrides
 	};
 }

@@ -22,6 +22,25 @@ export interface RunningServer {
 	close(): Promise<void>;
 }
 
+/**
+ * adapter-node works out each request's origin (for its CSRF check and `url`) from
+ * ORIGIN, or from a protocol header; without either it assumes https. We tell it the
+ * truth: PUBLIC_URL when set, else the protocol of the connection (or of the proxy in
+ * front, with TRUST_PROXY=1) in a header of our own that clients cannot set.
+ */
+const PROTOCOL_HEADER = 'x-accord-protocol';
+
+function configureOrigin(config: AccordConfig): void {
+	if (config.publicUrl) process.env.ORIGIN = config.publicUrl;
+	else process.env.PROTOCOL_HEADER = PROTOCOL_HEADER;
+}
+
+function requestProtocol(req: http.IncomingMessage, trustProxy: boolean): 'http' | 'https' {
+	const forwarded = trustProxy ? String(req.headers['x-forwarded-proto'] ?? '').split(',')[0].trim() : '';
+	if (forwarded === 'http' || forwarded === 'https') return forwarded;
+	return (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+}
+
 async function loadHandler(): Promise<NodeHandler> {
 	const file = path.join(BUILD_DIR, 'handler.js');
 	if (!existsSync(file)) throw new Error(`No build found at ${file}; run "npm run build" first (npm start does this for you).`);
@@ -30,6 +49,7 @@ async function loadHandler(): Promise<NodeHandler> {
 }
 
 export async function startServer(config: AccordConfig, log?: Logger): Promise<RunningServer> {
+	configureOrigin(config);
 	const handler = await loadHandler();
 	const accord = await createAccord(config, log);
 	const server = http.createServer((req, res) => {
@@ -40,6 +60,7 @@ export async function startServer(config: AccordConfig, log?: Logger): Promise<R
 			});
 			return;
 		}
+		req.headers[PROTOCOL_HEADER] = requestProtocol(req, config.trustProxy);
 		handler(req, res, () => {
 			res.writeHead(404, { 'content-type': 'application/json' });
 			res.end(JSON.stringify({ message: 'Not found.' }));

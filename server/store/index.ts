@@ -5,13 +5,36 @@
 import { join } from 'node:path';
 import { createSqlStore } from './sql-store.ts';
 import { openPglite, openPostgres } from './sql.ts';
-import type { DocumentStore } from './types.ts';
+import type { DocumentStore, StoreKind } from './types.ts';
+import { createAuthStore, type AuthStore } from './auth-store.ts';
 
 export interface StoreOptions {
 	databaseUrl?: string;
 	dataDir: string;
 	/** Errors of idle Postgres connections, which the pool recovers from by itself. */
 	onConnectionError?: (error: Error) => void;
+}
+
+/** One database connection (pool) and the stores over it. */
+export interface Database {
+	readonly kind: StoreKind;
+	readonly documents: DocumentStore;
+	readonly auth: AuthStore;
+	close(): Promise<void>;
+}
+
+export async function openDatabase(options: StoreOptions): Promise<Database> {
+	const sql = options.databaseUrl
+		? await openPostgres(options.databaseUrl, { onError: options.onConnectionError })
+		: await openPglite(join(options.dataDir, 'pglite'));
+	const documents = createSqlStore(sql);
+	try {
+		await documents.migrate();
+	} catch (error) {
+		await sql.close();
+		throw error;
+	}
+	return { kind: sql.kind, documents, auth: createAuthStore(sql), close: () => sql.close() };
 }
 
 export async function openStore(options: StoreOptions): Promise<DocumentStore> {

@@ -67,6 +67,73 @@ export const MIGRATIONS: readonly Migration[] = [
 			CREATE INDEX records_workspace_stage ON records (workspace_id, stage, id);
 			CREATE INDEX records_workspace_owner ON records (workspace_id, owner, id);
 		`
+	},
+	{
+		version: 2,
+		name: 'people, sign-in sessions, memberships, API tokens, private records',
+		sql: `
+			ALTER TABLE workspaces ADD COLUMN default_role text NOT NULL DEFAULT 'viewer'
+				CHECK (default_role IN ('admin', 'editor', 'viewer'));
+
+			CREATE TABLE users (
+				id text PRIMARY KEY,
+				issuer text NOT NULL,
+				subject text NOT NULL,
+				name text NOT NULL,
+				email text,
+				created_at timestamptz NOT NULL DEFAULT now(),
+				last_sign_in_at timestamptz,
+				UNIQUE (issuer, subject)
+			);
+
+			CREATE TABLE memberships (
+				workspace_id text NOT NULL REFERENCES workspaces (id),
+				user_id text NOT NULL REFERENCES users (id),
+				role text NOT NULL CHECK (role IN ('admin', 'editor', 'viewer')),
+				-- Who set the role by hand; null when it came from the identity provider or the default.
+				assigned_by text,
+				created_at timestamptz NOT NULL DEFAULT now(),
+				updated_at timestamptz NOT NULL DEFAULT now(),
+				PRIMARY KEY (workspace_id, user_id)
+			);
+
+			-- Only a hash of each session token is kept: a leaked table opens no sessions.
+			CREATE TABLE sessions (
+				token_hash text PRIMARY KEY,
+				user_id text NOT NULL REFERENCES users (id),
+				workspace_id text NOT NULL REFERENCES workspaces (id),
+				id_token text,
+				created_at timestamptz NOT NULL DEFAULT now(),
+				expires_at timestamptz NOT NULL,
+				revoked_at timestamptz
+			);
+			CREATE INDEX sessions_user ON sessions (user_id);
+
+			-- One row per sign-in under way: state, nonce and PKCE verifier, used once.
+			CREATE TABLE sign_in_attempts (
+				state text PRIMARY KEY,
+				nonce text NOT NULL,
+				code_verifier text NOT NULL,
+				return_to text NOT NULL,
+				created_at timestamptz NOT NULL DEFAULT now()
+			);
+
+			CREATE TABLE api_tokens (
+				id uuid PRIMARY KEY,
+				workspace_id text NOT NULL REFERENCES workspaces (id),
+				name text NOT NULL,
+				role text NOT NULL CHECK (role IN ('admin', 'editor', 'viewer')),
+				token_hash text NOT NULL UNIQUE,
+				created_by text,
+				created_at timestamptz NOT NULL DEFAULT now(),
+				last_used_at timestamptz,
+				revoked_at timestamptz
+			);
+
+			-- Set by the record's owner or an admin, not by document edits, so an editor
+			-- cannot hide a record from others by writing to it.
+			ALTER TABLE records ADD COLUMN private boolean NOT NULL DEFAULT false;
+		`
 	}
 ];
 

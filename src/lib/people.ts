@@ -8,12 +8,24 @@ export interface Person {
 	email: string;
 }
 
-const PALETTE = ['#d9480f', '#2b8a3e', '#1971c2', '#9c36b5', '#c2255c', '#0b7285', '#e67700', '#5f3dc4', '#364fc7', '#087f5b'];
+/** Distinct, readable on white (WCAG AA for white text on them), and kind to colour-blind eyes in pairs. */
+const PALETTE = [
+	'#c92a2a', '#2b8a3e', '#1864ab', '#862e9c', '#a61e4d', '#0b7285', '#b35900', '#5f3dc4',
+	'#364fc7', '#087f5b', '#5c7cfa', '#e8590c', '#6741d9', '#2f9e44', '#1c7ed6', '#c2255c'
+];
+
+/** FNV-1a: a small, well-spread hash, so similar ids land on different colours. */
+function hash(text: string): number {
+	let h = 0x811c9dc5;
+	for (let i = 0; i < text.length; i++) {
+		h ^= text.charCodeAt(i);
+		h = Math.imul(h, 0x01000193) >>> 0;
+	}
+	return h;
+}
 
 export function colourOf(id: string): { color: string; colorLight: string } {
-	let hash = 0;
-	for (const ch of id) hash = (hash * 31 + ch.codePointAt(0)!) >>> 0;
-	const color = PALETTE[hash % PALETTE.length];
+	const color = PALETTE[hash(id) % PALETTE.length];
 	return { color, colorLight: `${color}33` };
 }
 

@@ -189,7 +189,10 @@ describe.each([
 				for (const u of stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates) Y.applyUpdate(doc, u);
 				return fieldsOf(doc).get('value') === 1011 && notesOf(doc).toString() === '持久化 test';
 			}, 'the edits to be stored');
+			// Twelve edits with compaction after five: the log was folded into a snapshot.
+			expect(await server.accord.store.pendingUpdateCount(id)).toBeLessThan(12);
 			a.provider.destroy();
+			await eventually(() => server.accord.rooms.loadedCount === 0, 'the idle document to be unloaded');
 			await server.close();
 
 			server = await startTestServer(config);

@@ -46,6 +46,7 @@ const en = {
 	'app.tagline': 'Customer records, together',
 	'nav.records': 'Records',
 	'nav.main': 'Main',
+	'nav.skip': 'Skip to content',
 	'header.online': 'Online now',
 	'header.you': 'you',
 	'header.signedInAs': 'Signed in as {name}',
@@ -197,6 +198,7 @@ const zh: Record<MessageKey, string> = {
 	'app.tagline': '一起维护客户信息',
 	'nav.records': '客户',
 	'nav.main': '主导航',
+	'nav.skip': '跳到主要内容',
 	'header.online': '当前在线',
 	'header.you': '你',
 	'header.signedInAs': '当前身份：{name}',
@@ -426,14 +428,16 @@ function intlTag(): string {
 /** A money value with its currency in the current locale; plain number when there is no currency. */
 export function formatMoney(value: number | null | undefined, currency: string | null | undefined): string {
 	if (value === null || value === undefined) return '';
+	// Whole amounts without ".00": deal values are mostly round numbers.
+	const digits = Number.isInteger(value) ? { minimumFractionDigits: 0, maximumFractionDigits: 0 } : { minimumFractionDigits: 2, maximumFractionDigits: 2 };
 	try {
 		if (currency) {
-			return new Intl.NumberFormat(intlTag(), { style: 'currency', currency, maximumFractionDigits: 2 }).format(value);
+			return new Intl.NumberFormat(intlTag(), { style: 'currency', currency, ...digits }).format(value);
 		}
 	} catch {
 		/* unknown currency code: fall through */
 	}
-	const plain = new Intl.NumberFormat(intlTag(), { maximumFractionDigits: 2 }).format(value);
+	const plain = new Intl.NumberFormat(intlTag(), digits).format(value);
 	return currency ? `${plain} ${currency}` : plain;
 }
 

@@ -9,6 +9,7 @@ import type { FieldErrors } from '../model/validate.ts';
 import type { CustomerRecord } from '../model/record.ts';
 import type { RecordRow, SortColumn } from '../model/projection.ts';
 import type { Person } from '../people.ts';
+import type { Actor } from '../access.ts';
 
 export interface RecordQuery {
 	workspace: string;
@@ -42,6 +43,30 @@ export interface RecordService {
 	/** The record as plain JSON, or null when no such record exists in the workspace. */
 	get(workspace: string, id: string): Promise<CustomerRecord | null>;
 	setArchived(workspace: string, id: string, archived: boolean): Promise<boolean>;
+}
+
+/** Who a request or socket acts as, and how they proved it. */
+export interface Authenticated {
+	actor: Actor;
+	via: 'session' | 'token';
+	/** Hash of the session token (never the token itself), for ending its sockets. */
+	sessionHash?: string;
+	tokenId?: string;
+	expiresAt?: Date;
+	email?: string | null;
+}
+
+export type SignInResult =
+	| { ok: true; sessionToken: string; expiresAt: Date; returnTo: string }
+	| { ok: false; message: string };
+
+export interface AuthService {
+	/** Where to send the browser to sign in; `returnTo` is a path of this site. */
+	beginSignIn(returnTo: string | null): Promise<string>;
+	completeSignIn(callbackUrl: URL): Promise<SignInResult>;
+	authenticate(credentials: { sessionToken?: string | null; apiToken?: string | null }): Promise<Authenticated | null>;
+	/** Ends the session and its sockets; returns the provider's logout address, if it has one. */
+	signOut(sessionToken: string): Promise<{ logoutUrl: string | null }>;
 }
 
 export interface Health {

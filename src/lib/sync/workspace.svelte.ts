@@ -4,6 +4,7 @@
  * joins it once; pages set `viewing` and listen for changes. Calls made before the
  * layout joins (children mount first) are kept and applied on join.
  */
+import { untrack } from 'svelte';
 import { workspaceChannel, type PresenceUser } from './protocol.ts';
 import type { DocHandle } from './client.ts';
 import { LivePresence, syncClient } from './status.svelte.ts';
@@ -18,6 +19,11 @@ class WorkspacePresence {
 
 	/** Joins the workspace's channel as `user`; returns the function that leaves it. */
 	join(workspace: string, user: PresenceUser): () => void {
+		// Called from effects: reading and replacing our own state must not subscribe them to it.
+		return untrack(() => this.joinUntracked(workspace, user));
+	}
+
+	private joinUntracked(workspace: string, user: PresenceUser): () => void {
 		this.leave();
 		const handle = syncClient().open(workspaceChannel(workspace));
 		this.handle = handle;
@@ -27,7 +33,7 @@ class WorkspacePresence {
 		this.presence = new LivePresence(handle.awareness);
 		handle.awareness.setLocalState({ user, viewing: this.viewing });
 		return () => {
-			if (this.handle === handle) this.leave();
+			if (this.handle === handle) untrack(() => this.leave());
 		};
 	}
 

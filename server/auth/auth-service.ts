@@ -1,0 +1,141 @@
+/**
+ * Who is asking: sign-in through OIDC (sessions kept in the database), API tokens, and
+ * the mapping from identity-provider groups to workspace roles.
+ */
+import type { Actor, Role } from '../../src/lib/access.ts';
+import type { AuthService, Authenticated, SignInResult } from '../../src/lib/server/services.ts';
+import type { OidcConfig } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { AuthStore } from '../store/auth-store.ts';
+import { OidcError, type OidcClient } from './oidc-client.ts';
+
+export interface AuthServiceOptions {
+	store: AuthStore;
+	workspace: string;
+	oidc: OidcConfig;
+	/** Issuer of the built-in development provider, whose subjects become user ids as they are (alice, bob…). */
+	devIssuer?: string;
+	/** Connects to the identity provider (discovery); called on first use and again after a failure. */
+	connect(): Promise<OidcClient>;
+	sessionTtlMs: number;
+	log: Logger;
+	/** Ends open sockets of a session that was signed out. */
+	onSessionEnded(tokenHash: string): void;
+}
+
+const RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2 };
+
+/** The highest role any of the person's groups maps to, or null if none does. */
+export function roleFromClaims(claims: Record<string, unknown>, claim: string, map: ReadonlyMap<string, Role>): Role | null {
+	const value = claims[claim];
+	const groups = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/[\s,]+/) : [];
+	let best: Role | null = null;
+	for (const group of groups) {
+		const role = typeof group === 'string' ? map.get(group) : undefined;
+		if (role && (best === null || RANK[role] > RANK[best])) best = role;
+	}
+	return best;
+}
+
+/** Only same-site paths are followed after sign-in, never another origin. */
+export function safeReturnPath(value: string | null | undefined): string {
+	if (!value || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/records';
+	return value;
+}
+
+export function createAuthService(options: AuthServiceOptions): AuthService {
+	const { store, workspace, log } = options;
+	let client: Promise<OidcClient> | null = null;
+
+	function oidcClient(): Promise<OidcClient> {
+		client ??= options.connect().catch((error: unknown) => {
+			client = null;
+			throw error;
+		});
+		return client;
+	}
+
+	async function assignRole(userId: string, claims: Record<string, unknown>): Promise<Role> {
+		const fromClaims = roleFromClaims(claims, options.oidc.roleClaim, options.oidc.roleMap);
+		const current = await store.membership(workspace, userId);
+		// The identity provider's groups are the source of truth when they name a role;
+		// otherwise an admin's assignment stands, and a newcomer gets the workspace default.
+		if (fromClaims) {
+			if (current?.role !== fromClaims || current.assignedBy !== null) await store.setMembership(workspace, userId, fromClaims, null);
+			return fromClaims;
+		}
+		if (current) return current.role;
+		const role = await store.defaultRole(workspace);
+		await store.setMembership(workspace, userId, role, null);
+		return role;
+	}
+
+	return {
+		async beginSignIn(returnTo) {
+			const oidc = await oidcClient();
+			const { url, attempt } = await oidc.begin();
+			await store.saveSignInAttempt({ ...attempt, returnTo: safeReturnPath(returnTo) });
+			return url.href;
+		},
+
+		async completeSignIn(callbackUrl): Promise<SignInResult> {
+			const state = callbackUrl.searchParams.get('state');
+			const attempt = state ? await store.takeSignInAttempt(state) : null;
+			if (!attempt) {
+				return { ok: false, message: 'This sign-in link was already used or has expired. Please sign in again.' };
+			}
+			try {
+				const oidc = await oidcClient();
+				const login = await oidc.complete(callbackUrl, attempt);
+				const user = await store.upsertUser({
+					issuer: login.issuer,
+					subject: login.subject,
+					name: login.name,
+					email: login.email,
+					id: options.devIssuer && login.issuer === options.devIssuer ? login.subject : undefined
+				});
+				const role = await assignRole(user.id, login.claims);
+				const session = await store.createSession({ userId: user.id, workspace, idToken: login.idToken, ttlMs: options.sessionTtlMs });
+				log.info('signed in', { user: user.id, role });
+				return { ok: true, sessionToken: session.token, expiresAt: session.expiresAt, returnTo: attempt.returnTo };
+			} catch (error) {
+				if (error instanceof OidcError) {
+					log.warn('sign-in refused', { code: error.code, reason: error.message });
+					return { ok: false, message: error.userMessage };
+				}
+				log.error('sign-in failed', { error: (error as Error).message });
+				return { ok: false, message: 'Signing in failed on our side. Please try again in a moment.' };
+			}
+		},
+
+		async authenticate({ sessionToken, apiToken }): Promise<Authenticated | null> {
+			if (apiToken) {
+				const token = await store.findApiToken(apiToken);
+				if (!token || token.workspace !== workspace) return null;
+				const actor: Actor = { id: `token:${token.id}`, name: token.name, workspace: token.workspace, role: token.role };
+				return { actor, via: 'token', tokenId: token.id };
+			}
+			if (sessionToken) {
+				const session = await store.findSession(sessionToken);
+				if (!session) return null;
+				const actor: Actor = { id: session.user.id, name: session.user.name, workspace: session.workspace, role: session.role };
+				return { actor, via: 'session', sessionHash: session.tokenHash, expiresAt: session.expiresAt, email: session.user.email };
+			}
+			return null;
+		},
+
+		async signOut(sessionToken) {
+			const session = await store.findSession(sessionToken);
+			if (!session) return { logoutUrl: null };
+			await store.revokeSession(session.tokenHash);
+			options.onSessionEnded(session.tokenHash);
+			let logoutUrl: string | null = null;
+			try {
+				logoutUrl = (await oidcClient()).logoutUrl(session.idToken)?.href ?? null;
+			} catch {
+				// The provider is unreachable: the Accord session has ended all the same.
+			}
+			return { logoutUrl };
+		}
+	};
+}
