@@ -10,16 +10,16 @@ function accordDevServer(): Plugin {
 		name: 'accord-dev-server',
 		apply: 'serve',
 		async configureServer(server) {
-			accord = await createAccord(readConfig());
+			const config = readConfig();
+			const port = server.config.server.port ?? 5173;
+			accord = await createAccord({ ...config, publicUrl: config.publicUrl ?? `http://localhost:${port}` });
 			const running = accord;
 			server.httpServer?.on('upgrade', (request, socket, head) => {
 				running.handleUpgrade(request, socket, head);
 			});
-			server.middlewares.use('/healthz', (_req, res) => {
-				void running.services.health().then((health) => {
-					res.setHeader('content-type', 'application/json');
-					res.end(JSON.stringify(health));
-				});
+			// /healthz and the development identity provider, ahead of SvelteKit.
+			server.middlewares.use((req, res, next) => {
+				if (!running.handleHttp(req, res)) next();
 			});
 			server.httpServer?.once('close', () => void running.close());
 		}
@@ -28,5 +28,7 @@ function accordDevServer(): Plugin {
 
 export default defineConfig({
 	plugins: [accordDevServer(), sveltekit()],
+	// The sign-in redirect names this port, so the dev server must not wander to another.
+	server: { strictPort: true },
 	build: { target: 'es2022' }
 });

@@ -1,53 +1,75 @@
 /**
- * Assembles one Accord instance: store, bus, rooms, services, and the WebSocket
- * endpoints. Used by the production entry (server/main.ts) and by `vite dev` alike,
- * so both run the same sync server.
+ * Assembles one Accord instance: database, bus, rooms, identity, services, and the
+ * WebSocket endpoints. Used by the production entry (server/http.ts) and by `vite dev`
+ * alike, so both run the same server.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { randomBytes } from 'node:crypto';
 import { WebSocketServer } from 'ws';
+import { canSeeRecord, type Actor } from '../src/lib/access.ts';
 import { isRecordId } from '../src/lib/model/record.ts';
-import { DEMO_PEOPLE, type Person } from '../src/lib/people.ts';
-import { provideServices, type AccordServices, type Health } from '../src/lib/server/services.ts';
+import { WORKSPACE_CHANNEL_PREFIX } from '../src/lib/sync/protocol.ts';
+import { provideServices, type AccordServices, type Authenticated, type Health } from '../src/lib/server/services.ts';
 import type { AccordConfig } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { MemoryBus } from './bus/memory.ts';
 import { RedisBus } from './bus/redis.ts';
 import type { Bus } from './bus/types.ts';
-import { openStore } from './store/index.ts';
-import type { DocumentStore } from './store/types.ts';
+import { openDatabase, type Database } from './store/index.ts';
 import { Rooms } from './sync/rooms.ts';
 import { Connection } from './sync/connection.ts';
-import { createRecordService } from './records.ts';
+import { createAdminService, createRecordService } from './records.ts';
 import { seedDemoWorkspace } from './seed/seed.ts';
+import { createAuthService, DEV_ISSUER_ID, roleFromClaims } from './auth/auth-service.ts';
+import { createDevIdp, DEV_USERS } from './auth/dev-idp.ts';
+import { createOidcClient } from './auth/oidc-client.ts';
+import { credentialsOf, SESSION_COOKIE } from './auth/credentials.ts';
 
 export interface Accord {
-	readonly config: AccordConfig;
+	readonly config: AccordConfig & { publicUrl: string };
 	readonly log: Logger;
-	readonly store: DocumentStore;
+	readonly database: Database;
 	readonly bus: Bus;
 	readonly rooms: Rooms;
 	readonly services: AccordServices;
+	/** Serves what is not SvelteKit's: `/healthz` and the development identity provider. Returns false for anything else. */
+	handleHttp(request: IncomingMessage, response: ServerResponse): boolean;
 	/** Takes over `/sync` and `/y/<id>` upgrades; returns false for any other path. */
 	handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean;
 	close(): Promise<void>;
 }
 
-const PERSON_COOKIE = 'accord_person';
+export { SESSION_COOKIE };
 
-function cookie(request: IncomingMessage, name: string): string | undefined {
-	for (const part of (request.headers.cookie ?? '').split(';')) {
-		const [key, ...rest] = part.trim().split('=');
-		if (key === name) return decodeURIComponent(rest.join('='));
-	}
-	return undefined;
+const DEV_IDP_PATH = '/idp';
+const DEV_CLIENT_ID = 'accord-dev';
+/** How often open sockets are checked against sessions and tokens ended elsewhere. */
+const SESSION_SWEEP_MS = 30_000;
+
+function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
+	const body = JSON.stringify({ message: reason });
+	const text = { 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Bad Request';
+	socket.end(
+		`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+	);
 }
 
-export async function createAccord(config: AccordConfig, log: Logger = createLogger(config.logLevel)): Promise<Accord> {
+export async function createAccord(config: AccordConfig & { publicUrl: string }, log: Logger = createLogger(config.logLevel)): Promise<Accord> {
 	const started = Date.now();
-	const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+	const development = !config.oidc.issuer;
+	if (development && config.production && !config.allowDevIdp) {
+		throw new Error(
+			'NODE_ENV is production but no identity provider is configured. Set OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET ' +
+				'(see the README), or set ACCORD_DEV_IDP=1 to run the development sign-in with demo users anyway.'
+		);
+	}
+	const workspace = config.defaultWorkspace;
+	const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+	const { documents: store, auth: authStore } = database;
 	const bus: Bus = config.redisUrl ? await RedisBus.connect(config.redisUrl, log) : new MemoryBus();
-	const workspaces = new Set([config.defaultWorkspace]);
+	await store.ensureWorkspace(workspace, workspace);
+
 	const rooms = new Rooms({
 		store,
 		bus,
@@ -55,24 +77,84 @@ export async function createAccord(config: AccordConfig, log: Logger = createLog
 		idleUnloadMs: config.idleUnloadMs,
 		commitDelayMs: config.commitDelayMs,
 		compactAfter: config.compactAfter,
-		isWorkspace: (id) => workspaces.has(id)
+		isWorkspace: (id) => id === workspace
 	});
-	const records = createRecordService(store, rooms);
-	if (config.seedDemo) {
-		const seeded = await seedDemoWorkspace(store, records, config.defaultWorkspace, config.demoRecordCount);
-		if (seeded > 0) log.info('seeded the demo workspace', { workspace: config.defaultWorkspace, records: seeded });
-	}
 
 	const connections = new Set<Connection>();
-	const people: readonly Person[] = DEMO_PEOPLE;
+	function closeWhere(match: (connection: Connection) => boolean, reason: string): void {
+		for (const connection of connections) if (match(connection)) connection.close(4401, reason);
+	}
+
+	// Identity: the configured provider, or the development one mounted under /idp.
+	const callback = new URL('/auth/callback', config.publicUrl).href;
+	const signedOut = new URL('/auth/signed-out', config.publicUrl).href;
+	const devIssuer = development ? `${config.publicUrl}${DEV_IDP_PATH}` : undefined;
+	const devClientSecret = randomBytes(24).toString('base64url');
+	const devIdp = devIssuer
+		? createDevIdp({ issuer: devIssuer, clientId: DEV_CLIENT_ID, clientSecret: devClientSecret, redirectUris: [callback], postLogoutRedirectUris: [signedOut] })
+		: null;
+	if (devIdp) log.warn(`development sign-in is on (demo users at ${devIssuer}); set OIDC_ISSUER to use your identity provider`);
+
+	const auth = createAuthService({
+		store: authStore,
+		workspace,
+		oidc: config.oidc,
+		devIssuer,
+		sessionTtlMs: config.sessionTtlMs,
+		log,
+		onSessionEnded: (hash) => closeWhere((c) => c.auth.sessionHash === hash, 'You signed out.'),
+		connect: () =>
+			createOidcClient({
+				issuer: devIssuer ?? config.oidc.issuer!,
+				clientId: devIssuer ? DEV_CLIENT_ID : config.oidc.clientId,
+				clientSecret: devIssuer ? devClientSecret : config.oidc.clientSecret,
+				redirectUri: callback,
+				postLogoutRedirectUri: signedOut,
+				scopes: config.oidc.scopes
+			})
+	});
+
+	const records = createRecordService({
+		store,
+		auth: authStore,
+		rooms,
+		workspace,
+		onRecordHidden: (id, canSee) => {
+			for (const connection of connections) if (!canSee(connection.actor)) connection.evict(id);
+		}
+	});
+
+	if (devIssuer) {
+		// The demo team exists before anyone signs in, so owners and avatars have names.
+		for (const user of DEV_USERS) {
+			await authStore.upsertUser({ issuer: DEV_ISSUER_ID, subject: user.id, id: user.id, name: user.name, email: user.email });
+			const role = roleFromClaims({ groups: user.groups }, 'groups', config.oidc.roleMap) ?? (await authStore.defaultRole(workspace));
+			if (!(await authStore.membership(workspace, user.id))) await authStore.setMembership(workspace, user.id, role, null);
+		}
+	}
+	if (config.seedDemo) {
+		const seeded = await seedDemoWorkspace(store, records, workspace, config.demoRecordCount);
+		if (seeded > 0) log.info('seeded the demo workspace', { workspace, records: seeded });
+	}
+
 	const services: AccordServices = {
 		records,
-		defaultWorkspace: config.defaultWorkspace,
-		people,
+		auth,
+		admin: createAdminService(authStore, workspace),
+		defaultWorkspace: workspace,
+		async people() {
+			return (await authStore.listMembers(workspace)).map(({ user }) => ({ id: user.id, name: user.name, email: user.email ?? '' }));
+		},
+		signIn: {
+			provider: devIssuer ? 'Accord development sign-in' : new URL(config.oidc.issuer!).host,
+			providerOrigin: new URL(devIssuer ?? config.oidc.issuer!).origin,
+			development,
+			secureCookies: config.publicUrl.startsWith('https:')
+		},
 		async health(): Promise<Health> {
 			let storeOk = true;
 			try {
-				await store.countDocuments(config.defaultWorkspace);
+				await store.countDocuments(workspace);
 			} catch {
 				storeOk = false;
 			}
@@ -88,7 +170,52 @@ export async function createAccord(config: AccordConfig, log: Logger = createLog
 	};
 	provideServices(services);
 
+	async function mayOpen(actor: Actor, documentName: string): Promise<boolean> {
+		if (documentName.startsWith(WORKSPACE_CHANNEL_PREFIX)) return documentName === WORKSPACE_CHANNEL_PREFIX + actor.workspace;
+		const access = await authStore.recordAccess(documentName);
+		return access !== null && access.workspace === actor.workspace && canSeeRecord(actor, access);
+	}
+
+	// Sessions end on expiry, sign-out or revocation, possibly on another instance: check open sockets now and then.
+	const sweep = setInterval(() => {
+		void (async () => {
+			const now = Date.now();
+			closeWhere((c) => c.auth.expiresAt !== undefined && c.auth.expiresAt.getTime() <= now, 'Your session has expired; sign in again.');
+			const hashes = [...new Set([...connections].flatMap((c) => (c.auth.sessionHash ? [c.auth.sessionHash] : [])))];
+			const tokenIds = [...new Set([...connections].flatMap((c) => (c.auth.tokenId ? [c.auth.tokenId] : [])))];
+			const [liveSessions, liveTokens] = await Promise.all([authStore.liveSessionHashes(hashes), authStore.liveTokenIds(tokenIds)]);
+			closeWhere(
+				(c) => (c.auth.sessionHash !== undefined && !liveSessions.has(c.auth.sessionHash)) || (c.auth.tokenId !== undefined && !liveTokens.has(c.auth.tokenId)),
+				'Your session has ended; sign in again.'
+			);
+		})().catch((error: Error) => log.warn('session sweep failed', { error: error.message }));
+	}, SESSION_SWEEP_MS);
+	sweep.unref();
+
 	const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes, perMessageDeflate: false });
+
+	function accept(request: IncomingMessage, socket: Duplex, head: Buffer, authenticated: Authenticated, documentName: string | undefined): void {
+		wss.handleUpgrade(request, socket, head, (ws) => {
+			const connection: Connection = new Connection(ws, {
+				rooms,
+				log,
+				auth: authenticated,
+				mayOpen,
+				documentName,
+				onClose: () => connections.delete(connection)
+			});
+			connections.add(connection);
+			if (authenticated.expiresAt) {
+				const remaining = authenticated.expiresAt.getTime() - Date.now();
+				// Timers past ~24 days overflow; the sweep catches those.
+				if (remaining < 2 ** 31 - 1) {
+					const timer = setTimeout(() => connection.close(4401, 'Your session has expired; sign in again.'), Math.max(0, remaining));
+					timer.unref();
+					ws.once('close', () => clearTimeout(timer));
+				}
+			}
+		});
+	}
 
 	function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
 		const url = new URL(request.url ?? '/', 'http://localhost');
@@ -97,39 +224,53 @@ export async function createAccord(config: AccordConfig, log: Logger = createLog
 		else if (url.pathname.startsWith('/y/')) documentName = decodeURIComponent(url.pathname.slice(3));
 		else return false;
 		if (documentName !== undefined && !isRecordId(documentName)) {
-			socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"${documentName}" is not a record id.\n`);
+			refuseUpgrade(socket, 404, `"${documentName}" is not a record id.`);
 			return true;
 		}
-		const personId = cookie(request, PERSON_COOKIE);
-		const person = people.find((p) => p.id === personId) ?? null;
-		wss.handleUpgrade(request, socket, head, (ws) => {
-			const connection: Connection = new Connection(ws, {
-				rooms,
-				log,
-				person,
-				workspace: config.defaultWorkspace,
-				documentName,
-				onClose: () => connections.delete(connection)
+		socket.on('error', () => socket.destroy());
+		// Authenticated before the upgrade: no document data reaches anyone who is not signed in.
+		void auth
+			.authenticate(credentialsOf(request.headers, url))
+			.then((authenticated) => {
+				if (!authenticated) return refuseUpgrade(socket, 401, 'Sign in first, or pass an API token as ?token= or an Authorization: Bearer header.');
+				accept(request, socket, head, authenticated, documentName);
+			})
+			.catch((error: Error) => {
+				log.error('authenticating a socket failed', { error: error.message });
+				refuseUpgrade(socket, 503, 'The server cannot check your sign-in right now; try again in a moment.');
 			});
-			connections.add(connection);
-		});
 		return true;
+	}
+
+	function handleHttp(request: IncomingMessage, response: ServerResponse): boolean {
+		const path = (request.url ?? '/').split('?')[0];
+		if (path === '/healthz') {
+			void services.health().then((health) => {
+				response.writeHead(health.status === 'ok' ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+				response.end(JSON.stringify(health));
+			});
+			return true;
+		}
+		if (devIdp && (path === DEV_IDP_PATH || path.startsWith(`${DEV_IDP_PATH}/`))) return devIdp.handle(request, response);
+		return false;
 	}
 
 	return {
 		config,
 		log,
-		store,
+		database,
 		bus,
 		rooms,
 		services,
+		handleHttp,
 		handleUpgrade,
 		async close() {
+			clearInterval(sweep);
 			for (const connection of connections) connection.close(1001, 'The server is shutting down.');
 			wss.close();
 			await rooms.close();
 			await bus.close();
-			await store.close();
+			await database.close();
 		}
 	};
 }

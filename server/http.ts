@@ -51,15 +51,14 @@ async function loadHandler(): Promise<NodeHandler> {
 export async function startServer(config: AccordConfig, log?: Logger): Promise<RunningServer> {
 	configureOrigin(config);
 	const handler = await loadHandler();
-	const accord = await createAccord(config, log);
+	let accord: Accord | null = null;
 	const server = http.createServer((req, res) => {
-		if (req.url === '/healthz' || req.url?.startsWith('/healthz?')) {
-			void accord.services.health().then((health) => {
-				res.writeHead(health.status === 'ok' ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-				res.end(JSON.stringify(health));
-			});
+		if (!accord) {
+			res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+			res.end(JSON.stringify({ message: 'Accord is starting; try again in a moment.' }));
 			return;
 		}
+		if (accord.handleHttp(req, res)) return;
 		req.headers[PROTOCOL_HEADER] = requestProtocol(req, config.trustProxy);
 		handler(req, res, () => {
 			res.writeHead(404, { 'content-type': 'application/json' });
@@ -67,10 +66,9 @@ export async function startServer(config: AccordConfig, log?: Logger): Promise<R
 		});
 	});
 	server.on('upgrade', (request, socket, head) => {
-		if (!accord.handleUpgrade(request, socket, head)) {
-			socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-		}
+		if (!accord?.handleUpgrade(request, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
 	});
+	// Listen first: the port (and so the public address the sign-in redirects to) may be chosen by the system.
 	await new Promise<void>((resolve, reject) => {
 		server.once('error', reject);
 		server.listen(config.port, config.host, () => resolve());
@@ -78,14 +76,22 @@ export async function startServer(config: AccordConfig, log?: Logger): Promise<R
 	const address = server.address();
 	const port = typeof address === 'object' && address ? address.port : config.port;
 	const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+	const url = `http://${shownHost}:${port}`;
+	try {
+		accord = await createAccord({ ...config, publicUrl: config.publicUrl ?? url }, log);
+	} catch (error) {
+		await new Promise<void>((resolve) => server.close(() => resolve()));
+		throw error;
+	}
+	const running = accord;
 	return {
-		accord,
+		accord: running,
 		server,
 		port,
-		url: `http://${shownHost}:${port}`,
+		url: running.config.publicUrl,
 		async close() {
 			server.closeIdleConnections?.();
-			await accord.close();
+			await running.close();
 			await new Promise<void>((resolve) => {
 				server.close(() => resolve());
 				server.closeAllConnections?.();

@@ -7,11 +7,17 @@ import { isRecordId, newId, readRecord, setArchived, writeNewRecord, type Custom
 import { projectRecord } from '../src/lib/model/projection.ts';
 import { MAX_NOTES_LENGTH, MAX_TAGS } from '../src/lib/model/schema.ts';
 import { normaliseTag, validateFields, type FieldErrors } from '../src/lib/model/validate.ts';
-import type { CreateRecordInput, CreateRecordResult, RecordService } from '../src/lib/server/services.ts';
+import { ForbiddenError, type AdminService, type CreateRecordInput, type CreateRecordResult, type RecordService } from '../src/lib/server/services.ts';
+import { canAdminister, canEdit, canSeeRecord, type Actor } from '../src/lib/access.ts';
+import type { AuthStore, RecordAccess } from './store/auth-store.ts';
 import type { DocumentStore } from './store/types.ts';
 import type { Rooms } from './sync/rooms.ts';
 
-export function validateNewRecord(input: CreateRecordInput): { ok: true; record: NewRecord } | { ok: false; errors: FieldErrors } {
+export function validateNewRecord(
+	input: CreateRecordInput,
+	workspace: string,
+	createdBy: string
+): { ok: true; record: NewRecord } | { ok: false; errors: FieldErrors } {
 	if (typeof input.fields !== 'object' || input.fields === null || Array.isArray(input.fields)) {
 		return { ok: false, errors: { fields: 'fields must be an object of field values, for example {"name": "Li Na"}.' } };
 	}
@@ -39,13 +45,24 @@ export function validateNewRecord(input: CreateRecordInput): { ok: true; record:
 			fields: validated.fields,
 			tags: [...new Set(tags)],
 			notes: typeof input.notes === 'string' ? input.notes : undefined,
-			workspace: input.workspace,
-			createdBy: input.createdBy
+			workspace,
+			createdBy
 		}
 	};
 }
 
-export function createRecordService(store: DocumentStore, rooms: Rooms): RecordService & { insert(record: NewRecord): Promise<string> } {
+export interface RecordServiceDeps {
+	store: DocumentStore;
+	auth: AuthStore;
+	rooms: Rooms;
+	workspace: string;
+	/** A record became private: sockets of people who may no longer see it must leave. */
+	onRecordHidden(id: string, canSee: (actor: Actor) => boolean): void;
+}
+
+export function createRecordService({ store, auth, rooms, workspace, onRecordHidden }: RecordServiceDeps): RecordService & {
+	insert(record: NewRecord): Promise<string>;
+} {
 	async function insert(record: NewRecord): Promise<string> {
 		const id = newId();
 		const doc = new Y.Doc();
@@ -56,12 +73,23 @@ export function createRecordService(store: DocumentStore, rooms: Rooms): RecordS
 		return id;
 	}
 
-	async function read(workspace: string, id: string): Promise<CustomerRecord | null> {
-		if (!isRecordId(id)) return null;
+	/** The record's access facts if the actor may see it; null if it is not theirs to know about. */
+	async function visible(actor: Actor, id: string): Promise<RecordAccess | null> {
+		if (!isRecordId(id) || actor.workspace !== workspace) return null;
+		const access = await auth.recordAccess(id);
+		if (!access || access.workspace !== workspace || !canSeeRecord(actor, access)) return null;
+		return access;
+	}
+
+	function requireEditor(actor: Actor): void {
+		if (!canEdit(actor)) throw new ForbiddenError(`${actor.name} has the ${actor.role} role, which cannot change records.`);
+	}
+
+	async function read(id: string): Promise<CustomerRecord | null> {
 		const room = rooms.loaded(id);
-		if (room) return room.workspace === workspace ? readRecord(room.doc, id) : null;
+		if (room) return readRecord(room.doc, id);
 		const stored = await store.loadDocument(id);
-		if (!stored || stored.workspace !== workspace) return null;
+		if (!stored) return null;
 		const doc = new Y.Doc();
 		Y.applyUpdate(doc, Y.mergeUpdates(stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates));
 		const record = readRecord(doc, id);
@@ -71,27 +99,76 @@ export function createRecordService(store: DocumentStore, rooms: Rooms): RecordS
 
 	return {
 		insert,
-		async create(input: CreateRecordInput): Promise<CreateRecordResult> {
-			const validated = validateNewRecord(input);
+		async create(actor, input): Promise<CreateRecordResult> {
+			requireEditor(actor);
+			const validated = validateNewRecord(input, workspace, actor.id);
 			if (!validated.ok) return validated;
 			const id = await insert(validated.record);
-			rooms.announceRecordChanged(input.workspace, id);
+			rooms.announceRecordChanged(workspace, id);
 			return { ok: true, id };
 		},
-		list: (query) => store.listRecords(query),
-		get: read,
-		async setArchived(workspace: string, id: string, archived: boolean): Promise<boolean> {
-			if (!isRecordId(id)) return false;
+		list: (actor, query) => store.listRecords({ ...query, workspace, viewer: { id: actor.id, admin: canAdminister(actor) } }),
+		async get(actor, id) {
+			const access = await visible(actor, id);
+			if (!access) return null;
+			const record = await read(id);
+			return record ? { ...record, private: access.private } : null;
+		},
+		async setArchived(actor, id, archived) {
+			requireEditor(actor);
+			if (!(await visible(actor, id))) return false;
 			const room = await rooms.acquire(id);
 			if (!room) return false;
 			try {
-				if (room.workspace !== workspace) return false;
 				room.transact((doc) => setArchived(doc, archived));
 				await rooms.writer.flushed(id);
 				return true;
 			} finally {
 				rooms.release(room);
 			}
+		},
+		async setPrivate(actor, id, value) {
+			const access = await visible(actor, id);
+			if (!access) return false;
+			if (!canAdminister(actor) && access.owner !== actor.id) {
+				throw new ForbiddenError('Only the record\'s owner or an admin can make it private or shared.');
+			}
+			await auth.setPrivate(id, value);
+			if (value) onRecordHidden(id, (other) => canSeeRecord(other, { ...access, private: true }));
+			rooms.announceRecordChanged(workspace, id);
+			return true;
+		}
+	};
+}
+
+export function createAdminService(auth: AuthStore, workspace: string): AdminService {
+	function requireAdmin(actor: Actor): void {
+		if (!canAdminister(actor) || actor.workspace !== workspace) {
+			throw new ForbiddenError('Only admins can manage members and API tokens.');
+		}
+	}
+	return {
+		async members(actor) {
+			requireAdmin(actor);
+			return (await auth.listMembers(workspace)).map((m) => ({ id: m.user.id, name: m.user.name, email: m.user.email, role: m.role, assignedBy: m.assignedBy }));
+		},
+		async setRole(actor, userId, role) {
+			requireAdmin(actor);
+			if (!(await auth.membership(workspace, userId))) return false;
+			await auth.setMembership(workspace, userId, role, actor.id);
+			return true;
+		},
+		async tokens(actor) {
+			requireAdmin(actor);
+			return (await auth.listApiTokens(workspace)).map(({ workspace: _w, ...token }) => token);
+		},
+		async createToken(actor, input) {
+			requireAdmin(actor);
+			return auth.createApiToken({ workspace, name: input.name, role: input.role, createdBy: actor.id });
+		},
+		async revokeToken(actor, id) {
+			requireAdmin(actor);
+			return auth.revokeApiToken(workspace, id);
 		}
 	};
 }

@@ -1,20 +1,24 @@
 /**
- * Per request: the UI locale (cookie, else Accept-Language) and the person using
- * Accord (the `accord_person` cookie, one of the workspace's people). Pages need a
- * person; without one they redirect to /welcome. `<html lang>` follows the locale.
+ * Every request: the UI locale, who is asking (session cookie or API token), the
+ * sign-in wall, a cross-site check for state-changing requests, and security headers.
  */
-import { redirect, type Handle } from '@sveltejs/kit';
+import { json, redirect, type Handle } from '@sveltejs/kit';
 import { LOCALE_COOKIE, isLocale, languageTag, localeFromAcceptLanguage } from '$lib/i18n/index.ts';
 import { services } from '$lib/server/services.ts';
-import { PERSON_COOKIE } from '$lib/session.ts';
+import { credentialsFrom } from '$lib/server/credentials.ts';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function isPublic(pathname: string): boolean {
-	return (
-		pathname === '/welcome' ||
-		pathname.startsWith('/welcome/') ||
-		pathname.startsWith('/api/') ||
-		pathname === '/healthz'
-	);
+	return pathname.startsWith('/auth/') || pathname === '/healthz';
+}
+
+/** A state-changing request made by a browser on another site's behalf, riding on the session cookie. */
+function isCrossSite(request: Request, origin: string): boolean {
+	const requestOrigin = request.headers.get('origin');
+	if (requestOrigin !== null) return requestOrigin !== origin;
+	const site = request.headers.get('sec-fetch-site');
+	return site !== null && site !== 'same-origin' && site !== 'none';
 }
 
 export const handle: Handle = async ({ event, resolve }) => {
@@ -22,15 +26,40 @@ export const handle: Handle = async ({ event, resolve }) => {
 	const locale = isLocale(cookieLocale) ? cookieLocale : localeFromAcceptLanguage(event.request.headers.get('accept-language'));
 	event.locals.locale = locale;
 
-	const personId = event.cookies.get(PERSON_COOKIE);
-	event.locals.person = personId ? (services().people.find((p) => p.id === personId) ?? null) : null;
+	const { auth, signIn } = services();
+	const { request, url } = event;
+	const authenticated = await auth.authenticate(credentialsFrom(request.headers.get('cookie'), request.headers.get('authorization'), url));
+	event.locals.auth = authenticated;
+	event.locals.actor = authenticated?.actor ?? null;
+	event.locals.person =
+		authenticated?.via === 'session' ? { id: authenticated.actor.id, name: authenticated.actor.name, email: authenticated.email ?? '' } : null;
 
-	const { pathname, search } = event.url;
-	if (!event.locals.person && !isPublic(pathname)) {
-		redirect(303, `/welcome?next=${encodeURIComponent(pathname + search)}`);
+	const isApi = url.pathname.startsWith('/api/');
+	if (!authenticated && !isPublic(url.pathname)) {
+		if (isApi) return json({ message: 'Sign in first, or send an API token as "Authorization: Bearer <token>".' }, { status: 401 });
+		redirect(303, `/auth/sign-in?returnTo=${encodeURIComponent(url.pathname + url.search)}`);
+	}
+	if (!SAFE_METHODS.has(request.method) && authenticated?.via === 'session' && isCrossSite(request, url.origin)) {
+		return json({ message: 'Cross-site request refused: changes can only be made from Accord itself.' }, { status: 403 });
 	}
 
-	return resolve(event, {
+	const response = await resolve(event, {
 		transformPageChunk: ({ html }) => html.replace('%lang%', languageTag(locale))
 	});
+	// Scripts are covered by the CSP SvelteKit writes (svelte.config.js); this second
+	// policy adds what it cannot know at build time: where forms may lead (the identity
+	// provider, for sign-out), and that no other site may frame Accord.
+	const formTargets = signIn.providerOrigin === url.origin ? "'self'" : `'self' ${signIn.providerOrigin}`;
+	const headers = {
+		'content-security-policy': `frame-ancestors 'none'; form-action ${formTargets}; base-uri 'self'; object-src 'none'`,
+		'x-frame-options': 'DENY',
+		'x-content-type-options': 'nosniff',
+		'referrer-policy': 'same-origin'
+	};
+	try {
+		for (const [name, value] of Object.entries(headers)) response.headers.append(name, value);
+	} catch {
+		// Immutable responses (a fetched asset passed through) keep their own headers.
+	}
+	return response;
 };

@@ -23,6 +23,12 @@ export interface AuthServiceOptions {
 	onSessionEnded(tokenHash: string): void;
 }
 
+/**
+ * How people of the development provider are recorded: its issuer URL changes with the
+ * port, but alice is the same alice on every start.
+ */
+export const DEV_ISSUER_ID = 'urn:accord:development-sign-in';
+
 const RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2 };
 
 /** The highest role any of the person's groups maps to, or null if none does. */
@@ -87,12 +93,13 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
 			try {
 				const oidc = await oidcClient();
 				const login = await oidc.complete(callbackUrl, attempt);
+				const development = options.devIssuer !== undefined && login.issuer === options.devIssuer;
 				const user = await store.upsertUser({
-					issuer: login.issuer,
+					issuer: development ? DEV_ISSUER_ID : login.issuer,
 					subject: login.subject,
 					name: login.name,
 					email: login.email,
-					id: options.devIssuer && login.issuer === options.devIssuer ? login.subject : undefined
+					id: development ? login.subject : undefined
 				});
 				const role = await assignRole(user.id, login.claims);
 				const session = await store.createSession({ userId: user.id, workspace, idToken: login.idToken, ttlMs: options.sessionTtlMs });

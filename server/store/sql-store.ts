@@ -47,6 +47,8 @@ interface DocumentRow {
 
 interface ProjectionRow {
 	id: string;
+	/** Selected on reads only; the projection writer never touches it. */
+	private?: boolean;
 	workspace_id: string;
 	name: string;
 	company: string | null;
@@ -184,7 +186,7 @@ export function createSqlStore(sql: Sql): DocumentStore {
 
 		async getProjection(id) {
 			if (!isDocumentId(id)) return null;
-			const [row] = await sql.query<ProjectionRow>(`SELECT ${PROJECTION_COLUMNS} FROM records WHERE id = $1`, [id]);
+			const [row] = await sql.query<ProjectionRow>(`SELECT ${PROJECTION_COLUMNS}, private FROM records WHERE id = $1`, [id]);
 			return row ? toRecordRow(row) : null;
 		},
 
@@ -277,6 +279,10 @@ async function listRecords(sql: Sql, query: RecordQuery): Promise<RecordPage> {
 		where.push(`owner = $${params.length}`);
 	}
 	if (!query.includeArchived) where.push('NOT archived');
+	if (query.viewer && !query.viewer.admin) {
+		params.push(query.viewer.id);
+		where.push(`(NOT private OR owner = $${params.length})`);
+	}
 	const filter = where.join(' AND ');
 
 	const column = ORDER_BY[query.sort ?? 'updatedAt'];
@@ -287,7 +293,7 @@ async function listRecords(sql: Sql, query: RecordQuery): Promise<RecordPage> {
 
 	const [count] = await sql.query<{ total: number }>(`SELECT count(*) AS total FROM records WHERE ${filter}`, params);
 	const rows = await sql.query<ProjectionRow>(
-		`SELECT ${PROJECTION_COLUMNS} FROM records WHERE ${filter}
+		`SELECT ${PROJECTION_COLUMNS}, private FROM records WHERE ${filter}
 		 ORDER BY ${column} ${direction} NULLS LAST, id ASC
 		 LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
 		[...params, limit, offset]
@@ -312,6 +318,7 @@ function toRecordRow(row: ProjectionRow): RecordRow {
 		city: row.city,
 		tags: row.tags ?? [],
 		archived: row.archived,
+		private: row.private === true,
 		createdAt: isoTime(row.created_at),
 		updatedAt: isoTime(row.updated_at)
 	};

@@ -4,9 +4,11 @@
  * are handled in order; a malformed message closes this socket only, with a reason.
  */
 import * as decoding from 'lib0/decoding';
+import * as authProtocol from 'y-protocols/auth';
 import type { WebSocket, RawData } from 'ws';
-import { CloseCode, MessageType, encodeRefused, readFrameHeader } from '../../src/lib/sync/protocol.ts';
-import type { Person } from '../../src/lib/people.ts';
+import { CloseCode, MessageType, encodeFrame, encodeRefused, readFrameHeader } from '../../src/lib/sync/protocol.ts';
+import { canEdit, type Actor } from '../../src/lib/access.ts';
+import type { Authenticated } from '../../src/lib/server/services.ts';
 import type { Logger } from '../log.ts';
 import type { Peer, Room } from './room.ts';
 import type { Rooms } from './rooms.ts';
@@ -25,9 +27,9 @@ interface Channel {
 export interface ConnectionOptions {
 	rooms: Rooms;
 	log: Logger;
-	person: Person | null;
-	/** The workspace this connection may open documents in. */
-	workspace: string;
+	auth: Authenticated;
+	/** Whether the actor may open this document (a record they may see, or their workspace's channel). */
+	mayOpen(actor: Actor, documentName: string): Promise<boolean>;
 	/** For `/y/<id>`: the one document of this connection; absent for `/sync`. */
 	documentName?: string;
 	onClose?(): void;
@@ -35,7 +37,7 @@ export interface ConnectionOptions {
 
 export class Connection implements Peer {
 	readonly id = nextPeerId++;
-	readonly person: Person | null;
+	readonly auth: Authenticated;
 	readonly multiplexed: boolean;
 	private readonly channels = new Map<string, Channel>();
 	private alive = true;
@@ -46,7 +48,7 @@ export class Connection implements Peer {
 		private readonly socket: WebSocket,
 		private readonly options: ConnectionOptions
 	) {
-		this.person = options.person;
+		this.auth = options.auth;
 		this.multiplexed = options.documentName === undefined;
 		socket.binaryType = 'nodebuffer';
 		socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
@@ -59,6 +61,31 @@ export class Connection implements Peer {
 			socket.ping();
 		}, PING_INTERVAL_MS);
 		if (options.documentName !== undefined) this.open(options.documentName);
+	}
+
+	get actor(): Actor {
+		return this.auth.actor;
+	}
+
+	get canWrite(): boolean {
+		return canEdit(this.auth.actor);
+	}
+
+	refuseWrite(room: Room, reason: string): void {
+		if (this.multiplexed) {
+			this.send(encodeRefused(room.name, { code: 'read-only', reason }));
+		} else {
+			// y-websocket's own way to say it: an auth message, permission denied.
+			this.send(encodeFrame(null, MessageType.auth, (e) => authProtocol.writePermissionDenied(e, reason)));
+		}
+	}
+
+	/** The actor may no longer see this document: leave it, and say so as if it did not exist. */
+	evict(documentName: string): void {
+		if (!this.channels.has(documentName)) return;
+		this.leave(documentName);
+		if (this.multiplexed) this.send(encodeRefused(documentName, { code: 'not-found', reason: `There is no record ${documentName} in this workspace.` }));
+		else this.close(CloseCode.notFound, `There is no record ${documentName} in this workspace.`);
 	}
 
 	send(bytes: Uint8Array): void {
@@ -121,16 +148,17 @@ export class Connection implements Peer {
 	}
 
 	private async join(documentName: string): Promise<Room | null> {
-		const { rooms, workspace } = this.options;
+		const { rooms } = this.options;
 		let room: Room | null = null;
 		try {
-			room = await rooms.acquire(documentName);
+			// Checked before loading, so nobody can make the server load what they may not see.
+			if (await this.options.mayOpen(this.auth.actor, documentName)) room = await rooms.acquire(documentName);
 		} catch (error) {
 			this.options.log.error('loading a document failed', { document: documentName, error: (error as Error).message });
 			this.refuse(documentName, 'unavailable', 'This record cannot be loaded right now; try again in a moment.', CloseCode.internal);
 			return null;
 		}
-		if (room && room.workspace !== workspace) {
+		if (room && room.workspace !== this.auth.actor.workspace) {
 			rooms.release(room);
 			room = null;
 		}

@@ -9,16 +9,21 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { MessageType, encodeFrame, encodeSaved } from '../../src/lib/sync/protocol.ts';
-import type { Person } from '../../src/lib/people.ts';
 
 /** One connection's membership in rooms; implemented by the socket handlers. */
 export interface Peer {
 	readonly id: number;
-	readonly person: Person | null;
+	/** Viewers may read and be present, not write. */
+	readonly canWrite: boolean;
 	/** Multiplexed peers get frames prefixed with the document name. */
 	readonly multiplexed: boolean;
 	send(bytes: Uint8Array): void;
+	/** Tells the peer its change to this room was not applied, and why. */
+	refuseWrite(room: Room, reason: string): void;
 }
+
+/** An update that carries no structs and no deletions: what a client with nothing new sends. */
+const EMPTY_UPDATE_LENGTH = 2;
 
 /** Where a change came from, for transactions that are not a connection's. */
 export type SystemOrigin = 'load' | 'bus' | 'api';
@@ -107,7 +112,12 @@ export class Room {
 					const reply = encodeFrame(null, MessageType.sync, (e) => syncProtocol.writeSyncStep2(e, this.doc, stateVector));
 					peer.send(this.frame(peer, reply));
 				} else if (syncType === syncProtocol.messageYjsSyncStep2 || syncType === syncProtocol.messageYjsUpdate) {
-					Y.applyUpdate(this.doc, decoding.readVarUint8Array(decoder), peer);
+					const update = decoding.readVarUint8Array(decoder);
+					if (!peer.canWrite) {
+						if (update.byteLength > EMPTY_UPDATE_LENGTH) peer.refuseWrite(this, 'You can view this record but not change it: your role is viewer.');
+						return;
+					}
+					Y.applyUpdate(this.doc, update, peer);
 					this.acknowledge(peer, membership);
 				} else {
 					throw new Error(`unknown sync message type ${syncType}`);

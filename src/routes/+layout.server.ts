@@ -1,12 +1,14 @@
 import { services } from '$lib/server/services.ts';
 import type { LayoutServerLoad } from './$types';
 
-export const load: LayoutServerLoad = ({ locals }) => {
-	const { people, defaultWorkspace } = services();
+export const load: LayoutServerLoad = async ({ locals }) => {
+	const { people, defaultWorkspace, signIn } = services();
 	return {
 		person: locals.person,
+		role: locals.actor?.role ?? null,
 		locale: locals.locale,
-		people: [...people],
-		workspace: defaultWorkspace
+		people: locals.actor ? await people() : [],
+		workspace: defaultWorkspace,
+		developmentSignIn: signIn.development
 	};
 };

@@ -8,6 +8,7 @@ import type { RunningServer } from '../../server/http.ts';
 import type { CustomerRecord } from '../../src/lib/model/record.ts';
 import type { RecordRow } from '../../src/lib/model/projection.ts';
 import { createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
+import { apiFetch } from '../support/server.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A well-formed UUID that no test ever creates. */
@@ -37,7 +38,7 @@ function useServer(overrides: Parameters<typeof startTestServer>[0] = {}): () =>
 }
 
 async function post(server: RunningServer, path: string, body: string, contentType = 'application/json'): Promise<Response> {
-	return fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+	return apiFetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
 }
 
 const postJson = (server: RunningServer, path: string, body: unknown): Promise<Response> => post(server, path, JSON.stringify(body));
@@ -59,11 +60,11 @@ async function expectError(response: Response, status: number): Promise<{ messag
 }
 
 async function list(server: RunningServer, query = ''): Promise<Page> {
-	return expectJson<Page>(await fetch(`${server.url}/api/records${query ? `?${query}` : ''}`), 200);
+	return expectJson<Page>(await apiFetch(`${server.url}/api/records${query ? `?${query}` : ''}`), 200);
 }
 
 async function getRecord(server: RunningServer, id: string): Promise<CustomerRecord> {
-	return expectJson<CustomerRecord>(await fetch(`${server.url}/api/records/${id}`), 200);
+	return expectJson<CustomerRecord>(await apiFetch(`${server.url}/api/records/${id}`), 200);
 }
 
 /** Every record of the workspace, archived included: the count creation must leave alone on failure. */
@@ -82,7 +83,7 @@ describe('POST /api/records', () => {
 		expect(response.headers.get('location')).toBe(`/api/records/${body.id}`);
 
 		// The Location points at the record.
-		const record = await expectJson<CustomerRecord>(await fetch(new URL(response.headers.get('location')!, server().url)), 200);
+		const record = await expectJson<CustomerRecord>(await apiFetch(new URL(response.headers.get('location')!, server().url)), 200);
 		expect(record.id).toBe(body.id);
 		expect(record.fields).toMatchObject({ name: 'Li Na', company: '华信科技' });
 		expect(record.meta.archived).toBe(false);
@@ -269,7 +270,7 @@ describe('GET /api/records', () => {
 		['sort=name&dir=sideways'],
 		['stage=nonsense']
 	])('refuses %s with 400 and a message', async (query) => {
-		await expectError(await fetch(`${server().url}/api/records?${query}`), 400);
+		await expectError(await apiFetch(`${server().url}/api/records?${query}`), 400);
 	});
 });
 
@@ -320,7 +321,7 @@ describe('POST /api/records/:id/archive', () => {
 		const before = await totalIncludingArchived(server());
 		await expectError(await postJson(server(), `/api/records/${UNKNOWN_ID}/archive`, { archived: true }), 404);
 		await expectError(await postJson(server(), '/api/records/not-a-record/archive', { archived: true }), 404);
-		await expectError(await fetch(`${server().url}/api/records/${UNKNOWN_ID}`), 404);
+		await expectError(await apiFetch(`${server().url}/api/records/${UNKNOWN_ID}`), 404);
 		expect(await totalIncludingArchived(server())).toBe(before);
 	});
 
@@ -348,18 +349,20 @@ describe('GET /api/records/:id', () => {
 		const id = await createRecord(server(), { name: 'Chen Jie' }, { tags: ['new'], notes: 'hello' });
 		const record = await getRecord(server(), id);
 		expect(record).toMatchObject({ id, fields: { name: 'Chen Jie' }, tags: ['new'], contacts: [], activities: [], notes: 'hello' });
-		expect(record.meta).toMatchObject({ schema: 1, workspace: 'demo', archived: false, createdBy: 'api' });
+		expect(record.meta).toMatchObject({ schema: 1, workspace: 'demo', archived: false });
+		expect(record.meta.createdBy).toMatch(/^token:[0-9a-f-]{36}$/); // made by the editor token of the test server
+		expect(record).toMatchObject({ private: false });
 		expect(Number.isNaN(Date.parse(record.meta.createdAt))).toBe(false);
 	});
 
 	it('answers an unknown UUID with 404 JSON and a message', async () => {
-		const body = await expectError(await fetch(`${server().url}/api/records/${UNKNOWN_ID}`), 404);
+		const body = await expectError(await apiFetch(`${server().url}/api/records/${UNKNOWN_ID}`), 404);
 		expect(body.message).toContain(UNKNOWN_ID);
 	});
 
 	it('answers an id that is not a UUID with 404 JSON and a message', async () => {
-		await expectError(await fetch(`${server().url}/api/records/not-a-uuid`), 404);
-		await expectError(await fetch(`${server().url}/api/records/${UNKNOWN_ID}x`), 404);
+		await expectError(await apiFetch(`${server().url}/api/records/not-a-uuid`), 404);
+		await expectError(await apiFetch(`${server().url}/api/records/${UNKNOWN_ID}x`), 404);
 	});
 });
 
@@ -367,7 +370,7 @@ describe('GET /healthz', () => {
 	const server = useServer();
 
 	it('reports ok with the store and bus in use', async () => {
-		const response = await fetch(`${server().url}/healthz`);
+		const response = await apiFetch(`${server().url}/healthz`);
 		const health = await expectJson<Record<string, unknown>>(response, 200);
 		expect(health.status).toBe('ok');
 		expect(health.store).toBe(process.env.DATABASE_URL ? 'postgres' : 'pglite');
@@ -379,7 +382,7 @@ describe('GET /healthz', () => {
 	});
 
 	it('answers with a query string too', async () => {
-		const health = await expectJson<Record<string, unknown>>(await fetch(`${server().url}/healthz?probe=1`), 200);
+		const health = await expectJson<Record<string, unknown>>(await apiFetch(`${server().url}/healthz?probe=1`), 200);
 		expect(health.status).toBe('ok');
 	});
 });

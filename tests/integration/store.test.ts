@@ -99,6 +99,7 @@ function row(id: string, workspace: string, overrides: Partial<RecordRow> = {}):
 		city: 'London',
 		tags: ['vip', 'a,b "quoted"'],
 		archived: false,
+		private: false,
 		createdAt: '2024-01-02T03:04:05.678Z',
 		updatedAt: '2024-02-03T04:05:06.789Z',
 		...overrides

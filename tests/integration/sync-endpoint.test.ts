@@ -123,7 +123,7 @@ describe('the multiplexed /sync endpoint', () => {
 		fieldsOf(a).set('stage', 'won');
 		// step 2 + two updates were sent on the first document.
 		await eventually(() => client.last(first, MessageType.saved) === 3, 'three messages to be acknowledged as stored');
-		const stored = await server.accord.store.loadDocument(first);
+		const stored = await server.accord.database.documents.loadDocument(first);
 		const check = new Y.Doc();
 		for (const update of stored!.snapshot ? [stored!.snapshot, ...stored!.updates] : stored!.updates) Y.applyUpdate(check, update);
 		expect(fieldsOf(check).get('city')).toBe('Beijing');
@@ -142,7 +142,7 @@ describe('the multiplexed /sync endpoint', () => {
 		await eventually(() => client.count('workspace:not-a-workspace', MessageType.refused) === 1, 'the unknown workspace to be refused');
 		await eventually(() => fieldsOf(doc).get('name') === 'Known Ltd', 'the known record to sync on the same socket');
 		expect(client.closed).toBeNull();
-		expect(await server.accord.store.loadDocument(unknown)).toBeNull();
+		expect(await server.accord.database.documents.loadDocument(unknown)).toBeNull();
 	});
 
 	it('relays edits between two sockets on the same record', async () => {

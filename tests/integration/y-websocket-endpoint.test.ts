@@ -8,15 +8,17 @@ import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import { fieldsOf, notesOf, readRecord } from '../../src/lib/model/record.ts';
 import type { RunningServer } from '../../server/http.ts';
-import { createRecord, eventually, startTestServer, tempDataDir, wsUrl } from '../support/server.ts';
+import { createRecord, eventually, startTestServer, tempDataDir, tokenFor, wsUrl } from '../support/server.ts';
+import { apiFetch } from '../support/server.ts';
 import { tempPostgresUrl } from '../support/databases.ts';
 
 const providers: WebsocketProvider[] = [];
 
 function connect(server: RunningServer, id: string): { doc: Y.Doc; provider: WebsocketProvider } {
 	const doc = new Y.Doc();
-	const provider = new WebsocketProvider(wsUrl(server, '/y'), id, doc, {
+	const provider = new WebsocketProvider(wsUrl(server, '/y', null), id, doc, {
 		WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+		params: { token: tokenFor(server) },
 		disableBc: true
 	});
 	providers.push(provider);
@@ -99,7 +101,7 @@ describe('stock y-websocket clients on /y/<id>', () => {
 
 		// The server holds the merged state too, as the API shows.
 		await eventually(async () => {
-			const response = await fetch(`${server.url}/api/records/${id}`);
+			const response = await apiFetch(`${server.url}/api/records/${id}`);
 			const body = (await response.json()) as { fields: Record<string, unknown> };
 			return body.fields.city === 'Shanghai' && body.fields.stage === merged.fields.stage;
 		}, 'the API to show the merged record');
@@ -123,8 +125,8 @@ describe('stock y-websocket clients on /y/<id>', () => {
 		const closed = await closeOf(wsUrl(server, `/y/${unknown}`));
 		expect(closed.code).toBe(4404);
 		expect(closed.reason).toContain('no record');
-		expect(await server.accord.store.loadDocument(unknown)).toBeNull();
-		const response = await fetch(`${server.url}/api/records/${unknown}`);
+		expect(await server.accord.database.documents.loadDocument(unknown)).toBeNull();
+		const response = await apiFetch(`${server.url}/api/records/${unknown}`);
 		expect(response.status).toBe(404);
 	});
 
@@ -161,7 +163,7 @@ describe('stock y-websocket clients on /y/<id>', () => {
 		await synced(b.provider);
 		await eventually(() => fieldsOf(b.doc).get('city') === 'Hangzhou', 'the later edit to reach a new client');
 		expect(fieldsOf(b.doc).get('company')).toBe('Robust Holdings');
-		const health = (await (await fetch(`${server.url}/healthz`)).json()) as { status: string };
+		const health = (await (await apiFetch(`${server.url}/healthz`)).json()) as { status: string };
 		expect(health.status).toBe('ok');
 	});
 });
@@ -176,21 +178,21 @@ describe.each([
 		const config = { dataDir: data.dir, databaseUrl: database?.url, compactAfter: 5 }; // PGlite when databaseUrl is undefined
 		try {
 			let server = await startTestServer(config);
-			expect(((await (await fetch(`${server.url}/healthz`)).json()) as { store: string }).store).toBe(engine);
+			expect(((await (await apiFetch(`${server.url}/healthz`)).json()) as { store: string }).store).toBe(engine);
 			const id = await createRecord(server, { name: 'Durable Inc' }, { tags: ['vip'] });
 			const a = connect(server, id);
 			await synced(a.provider);
 			for (let i = 0; i < 12; i++) fieldsOf(a.doc).set('value', 1000 + i); // crosses the compaction threshold
 			notesOf(a.doc).insert(0, '持久化 test');
 			await eventually(async () => {
-				const stored = await server.accord.store.loadDocument(id);
+				const stored = await server.accord.database.documents.loadDocument(id);
 				if (!stored) return false;
 				const doc = new Y.Doc();
 				for (const u of stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates) Y.applyUpdate(doc, u);
 				return fieldsOf(doc).get('value') === 1011 && notesOf(doc).toString() === '持久化 test';
 			}, 'the edits to be stored');
 			// Twelve edits with compaction after five: the log was folded into a snapshot.
-			expect(await server.accord.store.pendingUpdateCount(id)).toBeLessThan(12);
+			expect(await server.accord.database.documents.pendingUpdateCount(id)).toBeLessThan(12);
 			a.provider.destroy();
 			await eventually(() => server.accord.rooms.loadedCount === 0, 'the idle document to be unloaded');
 			await server.close();
@@ -202,7 +204,7 @@ describe.each([
 			expect(record.fields).toMatchObject({ name: 'Durable Inc', value: 1011 });
 			expect(record.tags).toEqual(['vip']);
 			expect(record.notes).toBe('持久化 test');
-			const list = (await (await fetch(`${server.url}/api/records`)).json()) as { rows: Array<{ id: string; value: number }> };
+			const list = (await (await apiFetch(`${server.url}/api/records`)).json()) as { rows: Array<{ id: string; value: number }> };
 			expect(list.rows.find((row) => row.id === id)?.value).toBe(1011);
 			await server.close();
 		} finally {

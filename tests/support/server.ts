@@ -9,6 +9,24 @@ import path from 'node:path';
 import { readConfig, type AccordConfig } from '../../server/config.ts';
 import { startServer, type RunningServer } from '../../server/http.ts';
 import { tempPostgresUrl } from './databases.ts';
+import { ROLES, type Role } from '../../src/lib/access.ts';
+
+/** API tokens of each role, made for every test server at start. */
+const tokensByOrigin = new Map<string, Record<Role, string>>();
+
+export function tokenFor(server: RunningServer | string, role: Role = 'editor'): string {
+	const origin = new URL(typeof server === 'string' ? server : server.url).origin;
+	const tokens = tokensByOrigin.get(origin);
+	if (!tokens) throw new Error(`no test server at ${origin}`);
+	return tokens[role];
+}
+
+/** fetch() as an API client of the test server at the URL's origin, with a token of the given role. */
+export function apiFetch(input: string | URL, init: RequestInit = {}, role: Role = 'editor'): Promise<Response> {
+	const headers = new Headers(init.headers);
+	if (!headers.has('authorization')) headers.set('authorization', `Bearer ${tokenFor(String(input), role)}`);
+	return fetch(input, { ...init, headers });
+}
 
 export function tempDataDir(prefix = 'accord-test-'): { dir: string; remove(): void } {
 	const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -27,6 +45,11 @@ export async function startTestServer(overrides: Partial<AccordConfig> = {}): Pr
 		{ port: 0, host: '127.0.0.1', seedDemo: false, idleUnloadMs: 200, commitDelayMs: 2, databaseUrl: database?.url, ...overrides }
 	);
 	const server = await startServer(config);
+	const { auth } = server.accord.database;
+	const workspace = server.accord.services.defaultWorkspace;
+	const tokens = {} as Record<Role, string>;
+	for (const role of ROLES) tokens[role] = (await auth.createApiToken({ workspace, name: `test ${role}`, role, createdBy: 'test' })).token;
+	tokensByOrigin.set(new URL(server.url).origin, tokens);
 	const close = server.close.bind(server);
 	server.close = async () => {
 		await close();
@@ -35,8 +58,11 @@ export async function startTestServer(overrides: Partial<AccordConfig> = {}): Pr
 	return server;
 }
 
-export function wsUrl(server: RunningServer, pathname: string): string {
-	return server.url.replace(/^http/, 'ws') + pathname;
+/** A WebSocket address on the test server, carrying a token of the given role (null: none). */
+export function wsUrl(server: RunningServer, pathname: string, role: Role | null = 'editor'): string {
+	const url = new URL(pathname, server.url.replace(/^http/, 'ws'));
+	if (role) url.searchParams.set('token', tokenFor(server, role));
+	return url.href;
 }
 
 /** Polls until `check` returns true; fails with `what` after `timeoutMs`. */
@@ -50,7 +76,7 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
 }
 
 export async function createRecord(server: RunningServer, fields: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<string> {
-	const response = await fetch(`${server.url}/api/records`, {
+	const response = await apiFetch(`${server.url}/api/records`, {
 		method: 'POST',
 		headers: { 'content-type': 'application/json' },
 		body: JSON.stringify({ fields, ...extra })

@@ -165,6 +165,7 @@ const en = {
 	'error.body': 'The page could not be shown. Try again in a moment; if it keeps happening, tell your administrator.',
 	'error.back': 'Back to all records',
 	'error.refused': 'This record does not exist or you cannot open it.',
+	'error.readOnly': 'Your role is viewer: you can read records but not change them.',
 	'error.unavailable': 'This record cannot be loaded right now; try again in a moment.',
 	'error.network': 'The server could not be reached. Check your connection and try again.',
 
@@ -311,6 +312,7 @@ const zh: Record<MessageKey, string> = {
 
 	'notes.placeholder': '在此共同编辑备注，所有人都能实时看到你的输入。',
 
+	'error.readOnly': '你的角色是查看者：可以查看客户，但不能修改。',
 	'error.notFound.title': '找不到该客户',
 	'error.notFound.body': '该客户不存在，或者你没有权限打开。',
 	'error.title': '出错了',

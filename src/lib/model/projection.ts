@@ -19,6 +19,8 @@ export interface RecordRow {
 	city: string | null;
 	tags: string[];
 	archived: boolean;
+	/** Known on rows read from the store: private to the owner (and admins). Not part of the document. */
+	private?: boolean;
 	createdAt: string;
 	updatedAt: string;
 }

@@ -2,7 +2,8 @@
 import { json } from '@sveltejs/kit';
 import { SORTABLE_COLUMNS, type SortColumn } from '$lib/model/projection.ts';
 import { STAGES } from '$lib/model/schema.ts';
-import type { RecordQuery } from './services.ts';
+import type { Actor } from '../access.ts';
+import { isForbidden, type ListQuery } from './services.ts';
 
 export function apiError(status: number, message: string, extra: Record<string, unknown> = {}): Response {
 	return json({ message, ...extra }, { status });
@@ -22,7 +23,23 @@ export async function readJson(request: Request): Promise<{ ok: true; body: unkn
 
 export const MAX_PAGE_SIZE = 500;
 
-export function parseRecordQuery(params: URLSearchParams, workspace: string): { ok: true; query: RecordQuery } | { ok: false; message: string } {
+/** The actor of an API request; the hooks have already answered 401 for anonymous ones. */
+export function actorOf(locals: App.Locals): Actor {
+	if (!locals.actor) throw new Error('an API route was reached without an actor');
+	return locals.actor;
+}
+
+/** Runs a route body, answering 403 with the reason when the actor's role does not allow it. */
+export async function guarded(body: () => Promise<Response>): Promise<Response> {
+	try {
+		return await body();
+	} catch (error) {
+		if (isForbidden(error)) return apiError(403, error.message);
+		throw error;
+	}
+}
+
+export function parseRecordQuery(params: URLSearchParams): { ok: true; query: ListQuery } | { ok: false; message: string } {
 	const limit = Number(params.get('limit') ?? 50);
 	const offset = Number(params.get('offset') ?? 0);
 	if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) return { ok: false, message: `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}.` };
@@ -36,7 +53,6 @@ export function parseRecordQuery(params: URLSearchParams, workspace: string): { 
 	return {
 		ok: true,
 		query: {
-			workspace,
 			stage,
 			owner: params.get('owner') || undefined,
 			includeArchived: params.get('archived') === '1',

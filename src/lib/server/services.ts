@@ -9,7 +9,7 @@ import type { FieldErrors } from '../model/validate.ts';
 import type { CustomerRecord } from '../model/record.ts';
 import type { RecordRow, SortColumn } from '../model/projection.ts';
 import type { Person } from '../people.ts';
-import type { Actor } from '../access.ts';
+import type { Actor, Role } from '../access.ts';
 
 export interface RecordQuery {
 	workspace: string;
@@ -20,7 +20,11 @@ export interface RecordQuery {
 	descending?: boolean;
 	limit: number;
 	offset: number;
+	/** Whose list this is: private records of others are left out unless they are an admin. */
+	viewer?: { id: string; admin: boolean };
 }
+
+export type ListQuery = Omit<RecordQuery, 'workspace' | 'viewer'>;
 
 export interface RecordPage {
 	rows: RecordRow[];
@@ -28,8 +32,6 @@ export interface RecordPage {
 }
 
 export interface CreateRecordInput {
-	workspace: string;
-	createdBy: string;
 	fields: Record<string, unknown>;
 	tags?: unknown;
 	notes?: unknown;
@@ -37,12 +39,57 @@ export interface CreateRecordInput {
 
 export type CreateRecordResult = { ok: true; id: string } | { ok: false; errors: FieldErrors };
 
+/** Thrown when an actor asks for something their role does not allow; routes answer 403. */
+export class ForbiddenError extends Error {
+	readonly status = 403;
+	override readonly name = 'ForbiddenError';
+}
+
+/** Routes and the Node entry are separate module graphs, so `instanceof` cannot be trusted across them. */
+export function isForbidden(error: unknown): error is ForbiddenError {
+	return error instanceof Error && error.name === 'ForbiddenError';
+}
+
+/**
+ * Records as an actor may see and change them. A private record another person owns
+ * is, to everyone but its owner and admins, a record that does not exist.
+ */
 export interface RecordService {
-	create(input: CreateRecordInput): Promise<CreateRecordResult>;
-	list(query: RecordQuery): Promise<RecordPage>;
-	/** The record as plain JSON, or null when no such record exists in the workspace. */
-	get(workspace: string, id: string): Promise<CustomerRecord | null>;
-	setArchived(workspace: string, id: string, archived: boolean): Promise<boolean>;
+	create(actor: Actor, input: CreateRecordInput): Promise<CreateRecordResult>;
+	list(actor: Actor, query: ListQuery): Promise<RecordPage>;
+	/** The record as plain JSON, or null when it does not exist or the actor may not see it. */
+	get(actor: Actor, id: string): Promise<(CustomerRecord & { private: boolean }) | null>;
+	setArchived(actor: Actor, id: string, archived: boolean): Promise<boolean>;
+	setPrivate(actor: Actor, id: string, value: boolean): Promise<boolean>;
+}
+
+export interface MemberView {
+	id: string;
+	name: string;
+	email: string | null;
+	role: Role;
+	/** Set by an admin (their id), or null when it came from the identity provider or the default. */
+	assignedBy: string | null;
+}
+
+export interface ApiTokenView {
+	id: string;
+	name: string;
+	role: Role;
+	createdBy: string | null;
+	createdAt: string;
+	lastUsedAt: string | null;
+	revokedAt: string | null;
+}
+
+/** What admins do: people's roles and API tokens. Every method refuses non-admins. */
+export interface AdminService {
+	members(actor: Actor): Promise<MemberView[]>;
+	setRole(actor: Actor, userId: string, role: Role): Promise<boolean>;
+	tokens(actor: Actor): Promise<ApiTokenView[]>;
+	/** The token itself is in the answer this once, and never stored. */
+	createToken(actor: Actor, input: { name: string; role: Role }): Promise<{ id: string; token: string }>;
+	revokeToken(actor: Actor, id: string): Promise<boolean>;
 }
 
 /** Who a request or socket acts as, and how they proved it. */
@@ -80,10 +127,15 @@ export interface Health {
 
 export interface AccordServices {
 	records: RecordService;
+	auth: AuthService;
+	admin: AdminService;
 	health(): Promise<Health>;
-	/** The workspace this instance serves by default (the demo workspace on a first start). */
+	/** The workspace this instance serves. */
 	defaultWorkspace: string;
-	people: readonly Person[];
+	/** The people of the workspace (for owners, avatars and names). */
+	people(): Promise<Person[]>;
+	/** How sign-in works here, for the sign-in page. */
+	signIn: { provider: string; providerOrigin: string; development: boolean; secureCookies: boolean };
 }
 
 const KEY = Symbol.for('accord.services');

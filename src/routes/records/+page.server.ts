@@ -1,19 +1,19 @@
 import { fail, redirect } from '@sveltejs/kit';
+import { canEdit } from '$lib/access.ts';
+import { actorOf } from '$lib/server/api.ts';
 import { services } from '$lib/server/services.ts';
 import { STAGES } from '$lib/model/schema.ts';
 import { SORTABLE_COLUMNS, type SortColumn } from '$lib/model/projection.ts';
 import { readListQuery, PAGE_SIZE, NEW_RECORD_FIELDS } from '$lib/records/list.ts';
 import { validateField } from '$lib/model/validate.ts';
 import { fieldSpec } from '$lib/model/schema.ts';
-import { validationMessage } from '$lib/i18n/index.ts';
+import { translate, validationMessage } from '$lib/i18n/index.ts';
 import type { Actions, PageServerLoad } from './$types';
 
-export const load: PageServerLoad = async ({ url, depends }) => {
+export const load: PageServerLoad = async ({ url, depends, locals }) => {
 	depends('accord:records');
 	const query = readListQuery(url.searchParams);
-	const { records, defaultWorkspace } = services();
-	const page = await records.list({
-		workspace: defaultWorkspace,
+	const page = await services().records.list(actorOf(locals), {
 		stage: query.stage ?? undefined,
 		owner: query.owner ?? undefined,
 		includeArchived: query.archived,
@@ -27,7 +27,8 @@ export const load: PageServerLoad = async ({ url, depends }) => {
 
 export const actions: Actions = {
 	create: async ({ request, locals }) => {
-		if (!locals.person) redirect(303, '/welcome?next=/records');
+		const actor = actorOf(locals);
+		if (!canEdit(actor)) return fail(403, { values: {}, tags: '', notes: '', errors: { name: translate(locals.locale, 'error.readOnly') } });
 		const form = await request.formData();
 		const values: Record<string, string> = {};
 		for (const key of NEW_RECORD_FIELDS) values[key] = String(form.get(key) ?? '').trim();
@@ -48,8 +49,7 @@ export const actions: Actions = {
 		}
 		if (Object.keys(errors).length > 0) return fail(400, { values, tags: tags.join(', '), notes, errors });
 
-		const { records, defaultWorkspace } = services();
-		const result = await records.create({ workspace: defaultWorkspace, createdBy: locals.person.id, fields, tags, notes });
+		const result = await services().records.create(actor, { fields, tags, notes });
 		if (!result.ok) return fail(400, { values, tags: tags.join(', '), notes, errors: result.errors });
 		redirect(303, `/records/${result.id}`);
 	}

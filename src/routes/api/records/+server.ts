@@ -1,30 +1,23 @@
 import { json } from '@sveltejs/kit';
 import { services } from '$lib/server/services.ts';
-import { apiError, parseRecordQuery, readJson } from '$lib/server/api.ts';
+import { actorOf, apiError, guarded, parseRecordQuery, readJson } from '$lib/server/api.ts';
 import type { RequestHandler } from './$types';
 
-export const GET: RequestHandler = async ({ url }) => {
-	const { records, defaultWorkspace } = services();
-	const parsed = parseRecordQuery(url.searchParams, defaultWorkspace);
+export const GET: RequestHandler = async ({ url, locals }) => {
+	const parsed = parseRecordQuery(url.searchParams);
 	if (!parsed.ok) return apiError(400, parsed.message);
-	return json(await records.list(parsed.query));
+	return json(await services().records.list(actorOf(locals), parsed.query));
 };
 
-export const POST: RequestHandler = async ({ request, locals }) => {
-	const { records, defaultWorkspace } = services();
-	const body = await readJson(request);
-	if (!body.ok) return body.response;
-	if (typeof body.body !== 'object' || body.body === null || Array.isArray(body.body)) {
-		return apiError(400, 'Send an object such as {"fields": {"name": "Li Na", "company": "Huaxin"}}.');
-	}
-	const { fields, tags, notes } = body.body as Record<string, unknown>;
-	const result = await records.create({
-		workspace: defaultWorkspace,
-		createdBy: locals.person?.id ?? 'api',
-		fields: (fields ?? {}) as Record<string, unknown>,
-		tags,
-		notes
+export const POST: RequestHandler = ({ request, locals }) =>
+	guarded(async () => {
+		const body = await readJson(request);
+		if (!body.ok) return body.response;
+		if (typeof body.body !== 'object' || body.body === null || Array.isArray(body.body)) {
+			return apiError(400, 'Send an object such as {"fields": {"name": "Li Na", "company": "Huaxin"}}.');
+		}
+		const { fields, tags, notes } = body.body as Record<string, unknown>;
+		const result = await services().records.create(actorOf(locals), { fields: (fields ?? {}) as Record<string, unknown>, tags, notes });
+		if (!result.ok) return apiError(400, 'Some fields are not valid; see errors.', { errors: result.errors });
+		return json({ id: result.id }, { status: 201, headers: { location: `/api/records/${result.id}` } });
 	});
-	if (!result.ok) return apiError(400, 'Some fields are not valid; see errors.', { errors: result.errors });
-	return json({ id: result.id }, { status: 201, headers: { location: `/api/records/${result.id}` } });
-};
