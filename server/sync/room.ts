@@ -13,6 +13,8 @@ import { MessageType, encodeFrame, encodeSaved } from '../../src/lib/sync/protoc
 /** One connection's membership in rooms; implemented by the socket handlers. */
 export interface Peer {
 	readonly id: number;
+	/** Who is behind the connection: presence is stamped with it, so nobody can appear as someone else. */
+	readonly actor: { readonly id: string; readonly name: string };
 	/** Viewers may read and be present, not write. */
 	readonly canWrite: boolean;
 	/** Multiplexed peers get frames prefixed with the document name. */
@@ -20,6 +22,14 @@ export interface Peer {
 	send(bytes: Uint8Array): void;
 	/** Tells the peer its change to this room was not applied, and why. */
 	refuseWrite(room: Room, reason: string): void;
+}
+
+/** A presence state as the server relays it: the `user` is who the connection signed in as. */
+function stampUser(state: unknown, peer: Peer): unknown {
+	if (state === null || typeof state !== 'object') return state;
+	const { user } = state as { user?: unknown };
+	const shown = user !== null && typeof user === 'object' ? user : {};
+	return { ...state, user: { ...shown, id: peer.actor.id, name: peer.actor.name } };
 }
 
 /** An update that carries no structs and no deletions: what a client with nothing new sends. */
@@ -124,9 +134,11 @@ export class Room {
 				}
 				return;
 			}
-			case MessageType.awareness:
-				awarenessProtocol.applyAwarenessUpdate(this.awareness, decoding.readVarUint8Array(decoder), peer);
+			case MessageType.awareness: {
+				const update = awarenessProtocol.modifyAwarenessUpdate(decoding.readVarUint8Array(decoder), (state) => stampUser(state, peer));
+				awarenessProtocol.applyAwarenessUpdate(this.awareness, update, peer);
 				return;
+			}
 			case MessageType.queryAwareness:
 				this.sendAwarenessStates(peer);
 				return;

@@ -171,7 +171,8 @@ describe('the multiplexed /sync endpoint', () => {
 		await eventually(() => watcher.count(channel, MessageType.awareness) > 0, "the editor's presence to reach the watcher");
 		const received = new awarenessProtocol.Awareness(new Y.Doc());
 		awarenessProtocol.applyAwarenessUpdate(received, watcher.last(channel, MessageType.awareness) as Uint8Array, null);
-		expect(received.getStates().get(awareness.clientID)).toMatchObject({ user: { name: 'Alice Chen' } });
+		// Claimed to be Alice; relayed as who the socket signed in as (the editor API token).
+		expect(received.getStates().get(awareness.clientID)).toMatchObject({ user: { name: 'test editor', color: '#d9480f' } });
 
 		const id = await createRecord(server, { name: 'Fresh Lead' });
 		await eventually(() => watcher.received.some((m) => m.type === MessageType.recordChanged && m.detail === id), 'a notice of the new record');

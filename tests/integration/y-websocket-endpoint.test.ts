@@ -115,9 +115,13 @@ describe('stock y-websocket clients on /y/<id>', () => {
 		a.provider.awareness.setLocalStateField('user', { name: 'Alice', color: '#d9480f' });
 		a.provider.awareness.setLocalStateField('field', 'fields.company');
 		await eventually(
-			() => [...b.provider.awareness.getStates().values()].some((s) => s.user?.name === 'Alice' && s.field === 'fields.company'),
-			"Alice's presence to reach the other client"
+			() => [...b.provider.awareness.getStates().values()].some((s) => s.field === 'fields.company'),
+			"the first client's presence to reach the other client"
 		);
+		// The server stamps presence with who the connection is (here the editor API token), not who it claims to be.
+		const state = [...b.provider.awareness.getStates().values()].find((s) => s.field === 'fields.company');
+		expect(state?.user).toMatchObject({ name: 'test editor', color: '#d9480f' });
+		expect(state?.user.id).toMatch(/^token:/);
 	});
 
 	it('refuses an unknown record id with 4404 and creates nothing', async () => {
