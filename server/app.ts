@@ -49,7 +49,7 @@ const SESSION_SWEEP_MS = 30_000;
 
 function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
 	const body = JSON.stringify({ message: reason });
-	const text = { 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Bad Request';
+	const text = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Bad Request';
 	socket.end(
 		`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
 	);
@@ -127,7 +127,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 	if (devIssuer) {
 		// The demo team exists before anyone signs in, so owners and avatars have names.
 		for (const user of DEV_USERS) {
-			await authStore.upsertUser({ issuer: DEV_ISSUER_ID, subject: user.id, id: user.id, name: user.name, email: user.email });
+			await authStore.upsertUser({ issuer: DEV_ISSUER_ID, subject: user.id, id: user.id, name: user.name, email: user.email, signingIn: false });
 			const role = roleFromClaims({ groups: user.groups }, 'groups', config.oidc.roleMap) ?? (await authStore.defaultRole(workspace));
 			if (!(await authStore.membership(workspace, user.id))) await authStore.setMembership(workspace, user.id, role, null);
 		}
@@ -140,7 +140,12 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 	const services: AccordServices = {
 		records,
 		auth,
-		admin: createAdminService(authStore, workspace),
+		admin: createAdminService(authStore, workspace, {
+			roleChanged: (userId, role) => {
+				for (const connection of connections) if (connection.actor.id === userId) connection.setRole(role);
+			},
+			tokenRevoked: (tokenId) => closeWhere((c) => c.auth.tokenId === tokenId, 'This API token was revoked.')
+		}),
 		defaultWorkspace: workspace,
 		async people() {
 			return (await authStore.listMembers(workspace)).map(({ user }) => ({ id: user.id, name: user.name, email: user.email ?? '' }));
@@ -183,7 +188,12 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 			closeWhere((c) => c.auth.expiresAt !== undefined && c.auth.expiresAt.getTime() <= now, 'Your session has expired; sign in again.');
 			const hashes = [...new Set([...connections].flatMap((c) => (c.auth.sessionHash ? [c.auth.sessionHash] : [])))];
 			const tokenIds = [...new Set([...connections].flatMap((c) => (c.auth.tokenId ? [c.auth.tokenId] : [])))];
-			const [liveSessions, liveTokens] = await Promise.all([authStore.liveSessionHashes(hashes), authStore.liveTokenIds(tokenIds)]);
+			const [liveSessions, liveTokens] = await Promise.all([authStore.liveSessions(hashes), authStore.liveTokenIds(tokenIds)]);
+			// Roles changed on another instance (or by the provider's groups at a new sign-in) apply here too.
+			for (const connection of connections) {
+				const role = connection.auth.sessionHash ? liveSessions.get(connection.auth.sessionHash) : undefined;
+				if (role && role !== connection.actor.role) connection.setRole(role);
+			}
 			closeWhere(
 				(c) => (c.auth.sessionHash !== undefined && !liveSessions.has(c.auth.sessionHash)) || (c.auth.tokenId !== undefined && !liveTokens.has(c.auth.tokenId)),
 				'Your session has ended; sign in again.'
@@ -217,6 +227,13 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		});
 	}
 
+	const publicOrigin = new URL(config.publicUrl).origin;
+	function sameOrigin(origin: string, request: IncomingMessage): boolean {
+		if (origin === publicOrigin) return true;
+		const host = request.headers.host;
+		return host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
+	}
+
 	function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
 		const url = new URL(request.url ?? '/', 'http://localhost');
 		let documentName: string | undefined;
@@ -228,9 +245,17 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 			return true;
 		}
 		socket.on('error', () => socket.destroy());
+		// A browser on another site can open a WebSocket with our cookie attached; only API
+		// tokens (which such a page does not have) may connect from elsewhere.
+		const origin = request.headers.origin;
+		const credentials = credentialsOf(request.headers, url);
+		if (origin !== undefined && !credentials.apiToken && !sameOrigin(origin, request)) {
+			refuseUpgrade(socket, 403, 'Cross-site WebSocket refused: connect from Accord itself, or use an API token.');
+			return true;
+		}
 		// Authenticated before the upgrade: no document data reaches anyone who is not signed in.
 		void auth
-			.authenticate(credentialsOf(request.headers, url))
+			.authenticate(credentials)
 			.then((authenticated) => {
 				if (!authenticated) return refuseUpgrade(socket, 401, 'Sign in first, or pass an API token as ?token= or an Authorization: Bearer header.');
 				accept(request, socket, head, authenticated, documentName);

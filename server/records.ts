@@ -8,10 +8,13 @@ import { projectRecord } from '../src/lib/model/projection.ts';
 import { MAX_NOTES_LENGTH, MAX_TAGS } from '../src/lib/model/schema.ts';
 import { normaliseTag, validateFields, type FieldErrors } from '../src/lib/model/validate.ts';
 import { ForbiddenError, type AdminService, type CreateRecordInput, type CreateRecordResult, type RecordService } from '../src/lib/server/services.ts';
-import { canAdminister, canEdit, canSeeRecord, type Actor } from '../src/lib/access.ts';
+import { canAdminister, canEdit, canSeeRecord, type Actor, type Role } from '../src/lib/access.ts';
+import type { AuditPerson, AuditSource } from '../src/lib/model/audit.ts';
 import type { AuthStore, RecordAccess } from './store/auth-store.ts';
+import type { AuditStore } from './store/audit-store.ts';
 import type { DocumentStore } from './store/types.ts';
 import type { Rooms } from './sync/rooms.ts';
+import { jsonSafe } from './audit/hash.ts';
 
 export function validateNewRecord(
 	input: CreateRecordInput,
@@ -54,21 +57,48 @@ export function validateNewRecord(
 export interface RecordServiceDeps {
 	store: DocumentStore;
 	auth: AuthStore;
+	audit: AuditStore;
 	rooms: Rooms;
 	workspace: string;
 	/** A record became private: sockets of people who may no longer see it must leave. */
 	onRecordHidden(id: string, canSee: (actor: Actor) => boolean): void;
 }
 
-export function createRecordService({ store, auth, rooms, workspace, onRecordHidden }: RecordServiceDeps): RecordService & {
-	insert(record: NewRecord): Promise<string>;
+const personOf = (actor: Actor): AuditPerson => ({ id: actor.id, name: actor.name });
+
+export function createRecordService({ store, auth, audit, rooms, workspace, onRecordHidden }: RecordServiceDeps): RecordService & {
+	insert(record: NewRecord, by?: { actor: AuditPerson; source: AuditSource }): Promise<string>;
 } {
-	async function insert(record: NewRecord): Promise<string> {
+	const names = new Map<string, string>();
+	async function nameOf(userId: string): Promise<string> {
+		let name = names.get(userId);
+		if (name === undefined) {
+			name = (await auth.getUser(userId))?.name ?? userId;
+			names.set(userId, name);
+		}
+		return name;
+	}
+
+	/**
+	 * Stores a new record. Its initial state is written under a fresh client id, bound
+	 * to its creator, and its `create` entry is staged in the same transaction. Without
+	 * `by` (demo data, bulk loads) the record's `createdBy` is the author, as an import.
+	 */
+	async function insert(record: NewRecord, by?: { actor: AuditPerson; source: AuditSource }): Promise<string> {
 		const id = newId();
 		const doc = new Y.Doc();
 		writeNewRecord(doc, record);
-		const row = projectRecord(readRecord(doc, id), record.createdAt ?? new Date().toISOString());
-		await store.createDocument(id, record.workspace, Y.encodeStateAsUpdate(doc), row);
+		const created = readRecord(doc, id);
+		const at = record.createdAt ?? new Date().toISOString();
+		const row = projectRecord(created, at);
+		const person = by?.actor ?? { id: record.createdBy, name: await nameOf(record.createdBy) };
+		const after = jsonSafe({ fields: created.fields, tags: created.tags, ...(created.notes ? { notes: created.notes.length } : {}) });
+		await store.createDocument(id, record.workspace, Y.encodeStateAsUpdate(doc), row, {
+			binding: { client: doc.clientID, person },
+			drafts: [
+				{ workspace: record.workspace, recordId: id, at: new Date().toISOString(), actor: person, source: by?.source ?? 'import', relayedBy: null, path: 'record', op: 'create', before: null, after, conflict: null }
+			]
+		});
 		doc.destroy();
 		return id;
 	}
@@ -103,7 +133,7 @@ export function createRecordService({ store, auth, rooms, workspace, onRecordHid
 			requireEditor(actor);
 			const validated = validateNewRecord(input, workspace, actor.id);
 			if (!validated.ok) return validated;
-			const id = await insert(validated.record);
+			const id = await insert(validated.record, { actor: personOf(actor), source: 'api' });
 			rooms.announceRecordChanged(workspace, id);
 			return { ok: true, id };
 		},
@@ -120,7 +150,7 @@ export function createRecordService({ store, auth, rooms, workspace, onRecordHid
 			const room = await rooms.acquire(id);
 			if (!room) return false;
 			try {
-				room.transact((doc) => setArchived(doc, archived));
+				await room.transact({ actor: personOf(actor), source: 'api' }, (doc) => setArchived(doc, archived));
 				await rooms.writer.flushed(id);
 				return true;
 			} finally {
@@ -128,12 +158,27 @@ export function createRecordService({ store, auth, rooms, workspace, onRecordHid
 			}
 		},
 		async setPrivate(actor, id, value) {
+			requireEditor(actor);
 			const access = await visible(actor, id);
 			if (!access) return false;
 			if (!canAdminister(actor) && access.owner !== actor.id) {
 				throw new ForbiddenError('Only the record\'s owner or an admin can make it private or shared.');
 			}
-			await auth.setPrivate(id, value);
+			await audit.setPrivate(id, value, [
+				{
+					workspace,
+					recordId: id,
+					at: new Date().toISOString(),
+					actor: personOf(actor),
+					source: 'api',
+					relayedBy: null,
+					path: 'private',
+					op: 'set',
+					before: access.private,
+					after: value,
+					conflict: null
+				}
+			]);
 			if (value) onRecordHidden(id, (other) => canSeeRecord(other, { ...access, private: true }));
 			rooms.announceRecordChanged(workspace, id);
 			return true;
@@ -141,7 +186,13 @@ export function createRecordService({ store, auth, rooms, workspace, onRecordHid
 	};
 }
 
-export function createAdminService(auth: AuthStore, workspace: string): AdminService {
+export interface AdminEvents {
+	/** A person's role changed: their open sockets must act with the new one at once. */
+	roleChanged(userId: string, role: Role): void;
+	tokenRevoked(tokenId: string): void;
+}
+
+export function createAdminService(auth: AuthStore, workspace: string, events: AdminEvents): AdminService {
 	function requireAdmin(actor: Actor): void {
 		if (!canAdminister(actor) || actor.workspace !== workspace) {
 			throw new ForbiddenError('Only admins can manage members and API tokens.');
@@ -156,6 +207,7 @@ export function createAdminService(auth: AuthStore, workspace: string): AdminSer
 			requireAdmin(actor);
 			if (!(await auth.membership(workspace, userId))) return false;
 			await auth.setMembership(workspace, userId, role, actor.id);
+			events.roleChanged(userId, role);
 			return true;
 		},
 		async tokens(actor) {
@@ -168,7 +220,9 @@ export function createAdminService(auth: AuthStore, workspace: string): AdminSer
 		},
 		async revokeToken(actor, id) {
 			requireAdmin(actor);
-			return auth.revokeApiToken(workspace, id);
+			const revoked = await auth.revokeApiToken(workspace, id);
+			if (revoked) events.tokenRevoked(id);
+			return revoked;
 		}
 	};
 }

@@ -79,12 +79,14 @@ const iso = (value: Date | string | null): string | null => (value === null ? nu
 export function createAuthStore(sql: Sql) {
 	return {
 		/** Creates the person on first sign-in (just in time), or refreshes their name and email. */
-		async upsertUser(input: { issuer: string; subject: string; name: string; email: string | null; id?: string }): Promise<User> {
+		async upsertUser(input: { issuer: string; subject: string; name: string; email: string | null; id?: string; signingIn?: boolean }): Promise<User> {
+			const signedIn = input.signingIn === false ? null : new Date().toISOString();
 			const [row] = await sql.query<UserColumns>(
-				`INSERT INTO users (id, issuer, subject, name, email, last_sign_in_at) VALUES ($1, $2, $3, $4, $5, now())
-				 ON CONFLICT (issuer, subject) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email, last_sign_in_at = now()
+				`INSERT INTO users (id, issuer, subject, name, email, last_sign_in_at) VALUES ($1, $2, $3, $4, $5, $6)
+				 ON CONFLICT (issuer, subject) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email,
+				   last_sign_in_at = COALESCE(EXCLUDED.last_sign_in_at, users.last_sign_in_at)
 				 RETURNING id, issuer, subject, name, email`,
-				[input.id ?? randomUUID(), input.issuer, input.subject, input.name, input.email]
+				[input.id ?? randomUUID(), input.issuer, input.subject, input.name, input.email, signedIn]
 			);
 			return toUser(row);
 		},
@@ -160,16 +162,16 @@ export function createAuthStore(sql: Sql) {
 			await sql.query('UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL', [tokenHash]);
 		},
 
-		/** Sessions still open: the hash of each, to check open sockets against. */
-		async liveSessionHashes(hashes: readonly string[]): Promise<Set<string>> {
-			if (hashes.length === 0) return new Set();
-			const rows = await sql.query<{ token_hash: string }>(
-				`SELECT s.token_hash FROM sessions s
+		/** Sessions among these still open, with the person's current role: to check open sockets against. */
+		async liveSessions(hashes: readonly string[]): Promise<Map<string, Role>> {
+			if (hashes.length === 0) return new Map();
+			const rows = await sql.query<{ token_hash: string; role: Role }>(
+				`SELECT s.token_hash, m.role FROM sessions s
 				   JOIN memberships m ON m.user_id = s.user_id AND m.workspace_id = s.workspace_id
 				  WHERE s.token_hash = ANY($1::text[]) AND s.revoked_at IS NULL AND s.expires_at > now()`,
 				[hashes]
 			);
-			return new Set(rows.map((row) => row.token_hash));
+			return new Map(rows.map((row) => [row.token_hash, row.role]));
 		},
 
 		async saveSignInAttempt(attempt: SignInAttempt): Promise<void> {

@@ -7,10 +7,11 @@ import * as decoding from 'lib0/decoding';
 import * as authProtocol from 'y-protocols/auth';
 import type { WebSocket, RawData } from 'ws';
 import { CloseCode, MessageType, encodeFrame, encodeRefused, readFrameHeader } from '../../src/lib/sync/protocol.ts';
-import { canEdit, type Actor } from '../../src/lib/access.ts';
+import { canEdit, type Actor, type Role } from '../../src/lib/access.ts';
 import type { Authenticated } from '../../src/lib/server/services.ts';
+import type { AuditSource } from '../../src/lib/model/audit.ts';
 import type { Logger } from '../log.ts';
-import type { Peer, Room } from './room.ts';
+import { BindingUnavailableError, type Peer, type Room } from './room.ts';
 import type { Rooms } from './rooms.ts';
 
 let nextPeerId = 1;
@@ -21,6 +22,8 @@ interface Channel {
 	room: Promise<Room | null>;
 	/** Messages of one document are handled one after the other. */
 	queue: Promise<void>;
+	/** Messages queued and not handled yet; while any are, later ones queue behind them. */
+	waiting: number;
 	resolved: Room | null;
 }
 
@@ -37,7 +40,8 @@ export interface ConnectionOptions {
 
 export class Connection implements Peer {
 	readonly id = nextPeerId++;
-	readonly auth: Authenticated;
+	/** Replaced when the person's role changes while connected. */
+	auth: Authenticated;
 	readonly multiplexed: boolean;
 	private readonly channels = new Map<string, Channel>();
 	private alive = true;
@@ -67,13 +71,23 @@ export class Connection implements Peer {
 		return this.auth.actor;
 	}
 
+	/** The person's role changed (an admin, or their provider's groups): act with the new one from now on. */
+	setRole(role: Role): void {
+		this.auth = { ...this.auth, actor: { ...this.auth.actor, role } };
+	}
+
 	get canWrite(): boolean {
 		return canEdit(this.auth.actor);
 	}
 
-	refuseWrite(room: Room, reason: string): void {
+	/** Integrations (API tokens) write as `api`; people in the app as `ui`. */
+	get source(): AuditSource {
+		return this.auth.via === 'token' ? 'api' : 'ui';
+	}
+
+	refuseWrite(room: Room, reason: string, code = 'read-only'): void {
 		if (this.multiplexed) {
-			this.send(encodeRefused(room.name, { code: 'read-only', reason }));
+			this.send(encodeRefused(room.name, { code, reason }));
 		} else {
 			// y-websocket's own way to say it: an auth message, permission denied.
 			this.send(encodeFrame(null, MessageType.auth, (e) => authProtocol.writePermissionDenied(e, reason)));
@@ -121,27 +135,46 @@ export class Connection implements Peer {
 			return this.close(CloseCode.invalidPayload, `Malformed message: unknown message type ${type}.`);
 		}
 		const channel = this.channels.get(documentName) ?? this.open(documentName);
-		if (channel.resolved) {
-			this.handle(channel.resolved, documentName, type, decoder);
+		if (channel.resolved && channel.waiting === 0) {
+			const pending = this.handle(channel.resolved, documentName, type, decoder);
+			if (pending) this.enqueue(channel, () => pending);
 			return;
 		}
-		channel.queue = channel.queue.then(async () => {
+		this.enqueue(channel, async () => {
 			const room = await channel.room;
-			if (room && !this.closed) this.handle(room, documentName, type, decoder);
+			if (room && !this.closed) await this.handle(room, documentName, type, decoder);
 		});
 	}
 
-	private handle(room: Room, documentName: string, type: number, decoder: decoding.Decoder): void {
+	private enqueue(channel: Channel, task: () => Promise<void>): void {
+		channel.waiting++;
+		channel.queue = channel.queue.then(task).finally(() => channel.waiting--);
+	}
+
+	/** Hands a message to its room; a promise when the room must wait (binding client ids) before applying it. */
+	private handle(room: Room, documentName: string, type: number, decoder: decoding.Decoder): Promise<void> | undefined {
 		try {
-			room.receive(this, type, decoder);
+			const pending = room.receive(this, type, decoder);
+			return pending ? pending.catch((error: Error) => this.failed(documentName, error)) : undefined;
 		} catch (error) {
-			this.options.log.warn('refused a malformed message', { peer: this.id, document: documentName, error: (error as Error).message });
-			this.close(CloseCode.invalidPayload, `Malformed message for ${documentName}: it could not be decoded.`);
+			this.failed(documentName, error as Error);
+			return undefined;
 		}
 	}
 
+	private failed(documentName: string, error: Error): void {
+		if (error instanceof BindingUnavailableError) {
+			// Not applied and not acknowledged: the client still holds the change and sends it again on reconnecting.
+			this.options.log.error('could not record who writes with a client id; closing the socket', { peer: this.id, document: documentName, error: error.message });
+			this.close(CloseCode.internal, 'The server cannot store changes right now; reconnect to send them again.');
+			return;
+		}
+		this.options.log.warn('refused a malformed message', { peer: this.id, document: documentName, error: error.message });
+		this.close(CloseCode.invalidPayload, `Malformed message for ${documentName}: it could not be decoded.`);
+	}
+
 	private open(documentName: string): Channel {
-		const channel: Channel = { room: this.join(documentName), queue: Promise.resolve(), resolved: null };
+		const channel: Channel = { room: this.join(documentName), queue: Promise.resolve(), waiting: 0, resolved: null };
 		this.channels.set(documentName, channel);
 		void channel.room.then((room) => (channel.resolved = room));
 		return channel;
