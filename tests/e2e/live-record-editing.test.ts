@@ -1,13 +1,15 @@
 /**
  * Two people in two browsers on one record: keystrokes in a field and in the notes
- * reach the other, who also sees who is editing which field.
+ * reach the other, who also sees who is editing which field. Both sign in through the
+ * development identity provider: alice (admin) and bob (editor).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/http.ts';
-import { createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
-import { contextAs, launchBrowser } from '../support/browser.ts';
+import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
+import { launchBrowser } from '../support/browser.ts';
+import { pageAs } from '../support/sign-in.ts';
 
 describe('live editing of one record by two people', () => {
 	let server: RunningServer;
@@ -26,8 +28,7 @@ describe('live editing of one record by two people', () => {
 			{ tags: ['vip', '重点客户'], notes: 'First meeting went well.' }
 		);
 		browser = await launchBrowser();
-		alice = await (await contextAs(browser, server, 'alice')).newPage();
-		bob = await (await contextAs(browser, server, 'bob')).newPage();
+		[alice, bob] = await Promise.all([pageAs(browser, server, 'alice'), pageAs(browser, server, 'bob')]);
 		await Promise.all([alice.goto(`${server.url}/records/${recordId}`), bob.goto(`${server.url}/records/${recordId}`)]);
 		for (const page of [alice, bob]) {
 			await page.waitForSelector('[data-testid="connection-status"][data-status="online"]', { timeout: 30_000 });
@@ -61,7 +62,7 @@ describe('live editing of one record by two people', () => {
 
 	it('stores what was typed, as the API shows', async () => {
 		await eventually(async () => {
-			const record = (await (await fetch(`${server.url}/api/records/${recordId}`)).json()) as { fields: { company: string }; notes: string };
+			const record = (await (await apiFetch(`${server.url}/api/records/${recordId}`)).json()) as { fields: { company: string }; notes: string };
 			return record.fields.company === 'Huaxin Technology' && record.notes.includes('Send the proposal on Friday.');
 		}, 'the record to be stored with both edits');
 	});

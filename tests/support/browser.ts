@@ -3,7 +3,6 @@
  * machine's /usr/bin/chromium is used (CHROMIUM_PATH overrides).
  */
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
-import type { RunningServer } from '../../server/http.ts';
 
 export async function launchBrowser(): Promise<Browser> {
 	return chromium.launch({
@@ -12,9 +11,10 @@ export async function launchBrowser(): Promise<Browser> {
 	});
 }
 
-/** A browser context for one person of the demo team, in the given language. */
-export async function contextAs(browser: Browser, server: RunningServer, personId: string, locale = 'en-US'): Promise<BrowserContext> {
-	const context = await browser.newContext({ locale, viewport: { width: 1280, height: 860 } });
-	await context.addCookies([{ name: 'accord_person', value: personId, url: server.url }]);
-	return context;
+/**
+ * A fresh browser context (its own cookies) in the given language and a desktop
+ * viewport. Nobody is signed in yet: sign in with `signInAs` (tests/support/sign-in.ts).
+ */
+export async function contextAs(browser: Browser, locale = 'en-US'): Promise<BrowserContext> {
+	return browser.newContext({ locale, viewport: { width: 1280, height: 860 } });
 }

@@ -13,6 +13,12 @@
  * Transactions whose origin is the client itself are remote changes; every other
  * transaction is a local edit and is sent to the server.
  *
+ * Access: the socket rides on the session cookie. A document the person may only read
+ * is answered with a `refused` frame (code `read-only`) when a change is sent: the
+ * handle's `error` says so and later local changes are dropped, not resent. When the
+ * session ends (sign-out, expiry, revocation) the server closes the socket with 4401:
+ * the client stops for good and calls `onSessionEnded` (in a browser: off to sign-in).
+ *
  * "Pending" counts update messages the server has not yet confirmed as stored: the
  * server acknowledges every sync message but step 1 with a cumulative `saved` count
  * per document and connection. Edits made while offline count too, until the sync
@@ -24,6 +30,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import {
+	CloseCode,
 	MAX_MESSAGE_BYTES,
 	MessageType,
 	decodeRefused,
@@ -56,6 +63,15 @@ export interface DocHandle {
 	readonly error: RefusedMessage | null;
 	/** Local changes to this document not yet stored by the server. */
 	readonly pending: number;
+	/** True when local changes are not sent: marked so by the page (a viewer), or refused by the server as read-only. */
+	readonly readOnly: boolean;
+	/**
+	 * The person may only read this document (the server would refuse their changes):
+	 * from now on local changes are neither sent nor counted as pending. Call it right
+	 * after `open()`. The server enforces roles regardless; this only keeps a viewer's
+	 * tab from sending what would be refused and from waiting for saves that never come.
+	 */
+	markReadOnly(): void;
 	on<E extends keyof DocEvents>(event: E, listener: DocEvents[E]): () => void;
 	/** Gives this handle back; the document stops syncing when its last handle is released. */
 	release(): void;
@@ -83,6 +99,17 @@ export interface SyncClientOptions {
 	maxReconnectDelay?: number;
 	/** Connect on the first `open()` (default) or only on `connect()`. */
 	autoConnect?: boolean;
+	/**
+	 * Called once when the server ends the session (close code 4401), after the client has
+	 * stopped reconnecting. Defaults, in a browser, to going to the sign-in page and back.
+	 */
+	onSessionEnded?: (reason: string) => void;
+	/**
+	 * Asked after a connection attempt failed before opening (a refused upgrade looks like
+	 * any network failure to a browser): resolves false when nobody is signed in any more.
+	 * Defaults, in a browser, to asking the API; elsewhere to never asking.
+	 */
+	checkSession?: () => Promise<boolean>;
 }
 
 const OPEN = 1;
@@ -105,6 +132,8 @@ interface Entry {
 	saved: number;
 	/** Local updates not yet sent (made offline, or left unconfirmed by a lost connection). */
 	unsent: number;
+	/** The server refused a change as read-only: local changes are not sent (nor counted) any more. */
+	readOnly: boolean;
 	listeners: { [E in keyof DocEvents]: Set<DocEvents[E]> };
 	detach: () => void;
 }
@@ -118,7 +147,13 @@ export class SyncClient {
 	private everConnected = false;
 	private destroyed = false;
 	private wanted = false;
-	private readonly options: Required<Omit<SyncClientOptions, 'url' | 'WebSocket'>> & Pick<SyncClientOptions, 'url' | 'WebSocket'>;
+	/** The server said the session is over: never connect again. */
+	private ended = false;
+	/** The page is being left (a form post, a reload): a closing socket is no reason to navigate. */
+	private unloading = false;
+	private checkingSession = false;
+	private readonly options: Required<Omit<SyncClientOptions, 'url' | 'WebSocket' | 'onSessionEnded' | 'checkSession'>> &
+		Pick<SyncClientOptions, 'url' | 'WebSocket' | 'onSessionEnded' | 'checkSession'>;
 	private _status: ConnectionStatus = 'connecting';
 
 	constructor(options: SyncClientOptions = {}) {
@@ -127,10 +162,16 @@ export class SyncClient {
 			window.addEventListener('online', this.onBrowserOnline);
 			window.addEventListener('offline', this.onBrowserOffline);
 			window.addEventListener('pagehide', this.onPageHide);
+			window.addEventListener('beforeunload', this.onBeforeUnload);
 		}
 	}
 
 	// ---------------------------------------------------------------- public surface
+
+	/** True once the server has ended the session (close code 4401); the client stays stopped. */
+	get sessionEnded(): boolean {
+		return this.ended;
+	}
 
 	get status(): ConnectionStatus {
 		return this._status;
@@ -160,7 +201,7 @@ export class SyncClient {
 	}
 
 	connect(): void {
-		if (this.destroyed) return;
+		if (this.destroyed || this.ended) return;
 		this.wanted = true;
 		if (this.socket) return;
 		this.clearReconnect();
@@ -175,9 +216,11 @@ export class SyncClient {
 		}
 		socket.binaryType = 'arraybuffer';
 		this.socket = socket;
+		let opened = false;
 		if (!this.everConnected) this.setStatus('connecting');
 		socket.onopen = () => {
 			if (this.socket !== socket) return;
+			opened = true;
 			this.attempts = 0;
 			this.everConnected = true;
 			for (const entry of this.entries.values()) this.sendOpen(entry);
@@ -192,11 +235,18 @@ export class SyncClient {
 		socket.onerror = () => {
 			/* a close event follows */
 		};
-		socket.onclose = () => {
+		socket.onclose = (event) => {
 			if (this.socket !== socket) return;
 			this.socket = null;
+			if (event?.code === CloseCode.unauthorised) {
+				this.endSession(event.reason || 'Your session has ended; sign in again.');
+				return;
+			}
 			this.onDisconnect();
-			if (this.wanted && !this.destroyed) this.scheduleReconnect();
+			if (this.wanted && !this.destroyed) {
+				this.scheduleReconnect();
+				if (!opened) this.checkSessionSoon();
+			}
 		};
 	}
 
@@ -221,6 +271,7 @@ export class SyncClient {
 			window.removeEventListener('online', this.onBrowserOnline);
 			window.removeEventListener('offline', this.onBrowserOffline);
 			window.removeEventListener('pagehide', this.onPageHide);
+			window.removeEventListener('beforeunload', this.onBeforeUnload);
 		}
 	}
 
@@ -263,6 +314,7 @@ export class SyncClient {
 			sent: 0,
 			saved: 0,
 			unsent: 0,
+			readOnly: false,
 			listeners: { synced: new Set(), error: new Set(), pending: new Set(), recordChanged: new Set() },
 			detach: () => {}
 		};
@@ -274,6 +326,8 @@ export class SyncClient {
 
 		const onUpdate = (update: Uint8Array, origin: unknown) => {
 			if (origin === this || entry.channel) return;
+			// Refused as read-only: sending would only be refused again, and it can never be saved.
+			if (entry.readOnly) return;
 			if (this.isOpen() && !entry.error) {
 				this.send(encodeFrame(name, MessageType.sync, (e) => syncProtocol.writeUpdate(e, update)));
 				entry.sent++;
@@ -321,6 +375,16 @@ export class SyncClient {
 			get pending() {
 				return pendingOf(entry);
 			},
+			get readOnly() {
+				return entry.readOnly;
+			},
+			markReadOnly() {
+				if (entry.readOnly) return;
+				entry.readOnly = true;
+				entry.sent = entry.saved;
+				entry.unsent = 0;
+				client.pendingChanged(entry);
+			},
 			on(event, listener) {
 				const set = entry.listeners[event] as Set<typeof listener>;
 				set.add(listener);
@@ -350,7 +414,8 @@ export class SyncClient {
 
 	/** Starts syncing one document on a freshly opened socket. */
 	private sendOpen(entry: Entry): void {
-		entry.error = null;
+		// A read-only refusal stands for the life of the handle (the role comes with the session).
+		if (!entry.readOnly) entry.error = null;
 		if (!entry.channel) {
 			this.send(encodeFrame(entry.name, MessageType.sync, (e) => syncProtocol.writeSyncStep1(e, entry.doc)));
 		}
@@ -423,8 +488,9 @@ export class SyncClient {
 		encoding.writeVarUint(reply, MessageType.sync);
 		const headerLength = encoding.length(reply);
 		const type = syncProtocol.readSyncMessage(decoder, reply, entry.doc, this);
-		if (encoding.length(reply) > headerLength) {
+		if (encoding.length(reply) > headerLength && !entry.readOnly) {
 			// Our step 2: it carries every local change the server lacks (edits made offline too).
+			// (A read-only reader has none the server would take, and would wait for its ack in vain.)
 			this.send(encoding.toUint8Array(reply));
 			entry.sent++;
 			entry.unsent = 0;
@@ -442,6 +508,17 @@ export class SyncClient {
 	}
 
 	private onRefused(entry: Entry, refusal: RefusedMessage): void {
+		if (refusal.code === 'read-only') {
+			// The document keeps syncing (others' changes still arrive); only our changes are refused.
+			const first = !entry.readOnly;
+			entry.readOnly = true;
+			entry.error = refusal;
+			entry.sent = entry.saved;
+			entry.unsent = 0;
+			if (first) for (const listener of entry.listeners.error) listener(refusal);
+			this.pendingChanged(entry);
+			return;
+		}
 		entry.error = refusal;
 		// The server stops syncing a refused document; nothing sent for it will be saved.
 		entry.sent = entry.saved;
@@ -499,8 +576,44 @@ export class SyncClient {
 		this.reconnectTimer = null;
 	}
 
+	/** The server ended the session: stop for good, and let the page send the person to sign in. */
+	private endSession(reason: string): void {
+		if (this.ended) return;
+		this.ended = true;
+		this.wanted = false;
+		this.clearReconnect();
+		this.onDisconnect();
+		if (this.unloading) return;
+		const handler = this.options.onSessionEnded ?? (typeof window !== 'undefined' ? goToSignIn : null);
+		handler?.(reason);
+	}
+
+	/** After a failed attempt: is anyone still signed in? (A refused upgrade gives the browser no reason.) */
+	private checkSessionSoon(): void {
+		const check = this.options.checkSession ?? (typeof window !== 'undefined' && typeof fetch === 'function' ? browserSessionCheck : null);
+		if (!check || this.checkingSession || this.ended) return;
+		if (typeof navigator !== 'undefined' && navigator.onLine === false) return;
+		this.checkingSession = true;
+		check()
+			.then((signedIn) => {
+				if (!signedIn && !this.destroyed && this.socket === null) this.endSession('Your session has ended; sign in again.');
+			})
+			.catch(() => {
+				/* the server cannot be reached: keep retrying as usual */
+			})
+			.finally(() => {
+				this.checkingSession = false;
+			});
+	}
+
+	private readonly onBeforeUnload = () => {
+		this.unloading = true;
+		// If the page is still here a while later, leaving was called off.
+		setTimeout(() => (this.unloading = false), 10_000);
+	};
+
 	private readonly onBrowserOnline = () => {
-		if (!this.wanted || this.socket) return;
+		if (!this.wanted || this.socket || this.ended) return;
 		this.attempts = 0;
 		this.connect();
 	};
@@ -534,7 +647,7 @@ export class SyncClient {
 	private refreshStatus(): void {
 		let next: ConnectionStatus;
 		if (this.isOpen()) {
-			const waiting = [...this.entries.values()].some((e) => !e.channel && !e.syncedNow && !e.error);
+			const waiting = [...this.entries.values()].some((e) => !e.channel && !e.syncedNow && (!e.error || e.readOnly));
 			next = waiting ? 'syncing' : 'online';
 		} else if (!this.everConnected && (this.socket || this.reconnectTimer === null)) {
 			next = 'connecting';
@@ -556,6 +669,18 @@ export class SyncClient {
 
 function pendingOf(entry: Entry): number {
 	return entry.unsent + Math.max(0, entry.sent - entry.saved);
+}
+
+/** The browser's answer to an ended session: sign in again, and come back to this page. */
+function goToSignIn(): void {
+	const here = window.location.pathname + window.location.search;
+	window.location.assign(`/auth/sign-in?returnTo=${encodeURIComponent(here)}&ended=1`);
+}
+
+/** Any /api request without a session is answered 401 by the server, before any route runs. */
+async function browserSessionCheck(): Promise<boolean> {
+	const response = await fetch('/api/records?limit=1', { method: 'HEAD', credentials: 'same-origin', cache: 'no-store' });
+	return response.status !== 401;
 }
 
 function defaultUrl(): string {
