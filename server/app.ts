@@ -19,12 +19,16 @@ import type { Bus } from './bus/types.ts';
 import { openDatabase, type Database } from './store/index.ts';
 import { Rooms } from './sync/rooms.ts';
 import { Connection } from './sync/connection.ts';
+import { createCatchUp } from './sync/catch-up.ts';
+import { createFromSync } from './sync/create-from-sync.ts';
 import { createAdminService, createRecordService } from './records.ts';
 import { seedDemoWorkspace } from './seed/seed.ts';
 import { createAuthService, DEV_ISSUER_ID, roleFromClaims } from './auth/auth-service.ts';
 import { createDevIdp, DEV_USERS } from './auth/dev-idp.ts';
 import { createOidcClient } from './auth/oidc-client.ts';
 import { credentialsOf, SESSION_COOKIE } from './auth/credentials.ts';
+import { createAuditService } from './audit/service.ts';
+import { AuditSealer } from './audit/sealer.ts';
 
 export interface Accord {
 	readonly config: AccordConfig & { publicUrl: string };
@@ -114,9 +118,14 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 			})
 	});
 
+	// Audit entries are staged with their updates; this seals them into the hash chain.
+	const sealer = new AuditSealer(database.audit, log);
+	sealer.start();
+
 	const records = createRecordService({
 		store,
 		auth: authStore,
+		audit: database.audit,
 		rooms,
 		workspace,
 		onRecordHidden: (id, canSee) => {
@@ -146,6 +155,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 			},
 			tokenRevoked: (tokenId) => closeWhere((c) => c.auth.tokenId === tokenId, 'This API token was revoked.')
 		}),
+		audit: createAuditService({ audit: database.audit, auth: authStore, rooms, workspace }),
 		defaultWorkspace: workspace,
 		async people() {
 			return (await authStore.listMembers(workspace)).map(({ user }) => ({ id: user.id, name: user.name, email: user.email ?? '' }));
@@ -181,6 +191,10 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		return access !== null && access.workspace === actor.workspace && canSeeRecord(actor, access);
 	}
 
+	// Offline clients: records created on the client arrive as `create` frames; catch-up after a gap.
+	const createRecord = createFromSync({ store, announce: (ws, id) => rooms.announceRecordChanged(ws, id) });
+	const catchUp = createCatchUp(store);
+
 	// Sessions end on expiry, sign-out or revocation, possibly on another instance: check open sockets now and then.
 	const sweep = setInterval(() => {
 		void (async () => {
@@ -211,6 +225,8 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 				log,
 				auth: authenticated,
 				mayOpen,
+				createRecord,
+				catchUp,
 				documentName,
 				onClose: () => connections.delete(connection)
 			});
@@ -294,6 +310,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 			for (const connection of connections) connection.close(1001, 'The server is shutting down.');
 			wss.close();
 			await rooms.close();
+			await sealer.close();
 			await bus.close();
 			await database.close();
 		}

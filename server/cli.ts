@@ -5,6 +5,7 @@
  *   token create --role editor --name NAME [--workspace ID]   prints the new token as its last line
  *   token list [--workspace ID]
  *   token revoke ID [--workspace ID]
+ *   audit verify [--workspace ID]                              exit 0: the hash chain holds; 1: names the first broken entry
  */
 import { parseArgs } from 'node:util';
 import { isRole } from '../src/lib/access.ts';
@@ -14,7 +15,8 @@ import { openDatabase } from './store/index.ts';
 const USAGE = `Usage:
   npm run accord -- token create --role admin|editor|viewer --name NAME [--workspace ID]
   npm run accord -- token list [--workspace ID]
-  npm run accord -- token revoke TOKEN_ID [--workspace ID]`;
+  npm run accord -- token revoke TOKEN_ID [--workspace ID]
+  npm run accord -- audit verify [--workspace ID]   (every workspace unless one is named)`;
 
 function fail(message: string): never {
 	process.stderr.write(`${message}\n\n${USAGE}\n`);
@@ -38,9 +40,11 @@ async function main(argv: string[]): Promise<void> {
 		return;
 	}
 	const [noun, verb, argument] = positionals;
-	if (noun !== 'token' || !['create', 'list', 'revoke'].includes(verb ?? '')) fail(`Unknown command: ${positionals.join(' ')}`);
+	const known = (noun === 'token' && ['create', 'list', 'revoke'].includes(verb ?? '')) || (noun === 'audit' && verb === 'verify');
+	if (!known) fail(`Unknown command: ${positionals.join(' ')}`);
 
 	const config = readConfig();
+	if (noun === 'audit') return verifyAudit(config, values.workspace);
 	const workspace = values.workspace ?? config.defaultWorkspace;
 	if (verb === 'create') {
 		if (!isRole(values.role)) fail('--role must be admin, editor or viewer.');
@@ -78,6 +82,46 @@ async function main(argv: string[]): Promise<void> {
 	} finally {
 		await database.close();
 	}
+}
+
+async function open(config: ReturnType<typeof readConfig>) {
+	try {
+		return await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+	} catch (error) {
+		const message = (error as Error).message;
+		fail(
+			config.databaseUrl
+				? `Cannot open the database at DATABASE_URL: ${message}`
+				: `Cannot open the embedded database in ${config.dataDir}: ${message}\nIs Accord running? Stop it first: the embedded database serves one process at a time.`
+		);
+	}
+}
+
+/** Recomputes each workspace's hash chain; exits 1 at the first entry that does not fit. */
+async function verifyAudit(config: ReturnType<typeof readConfig>, only: string | undefined): Promise<void> {
+	const database = await open(config);
+	let broken = false;
+	try {
+		const workspaces = only ? [only] : await database.audit.workspaces();
+		let total = 0;
+		for (const workspace of workspaces) {
+			const result = await database.audit.verify(workspace);
+			total += result.entries;
+			const staged = result.pending > 0 ? ` (${result.pending} recent entries staged, not sealed yet)` : '';
+			if (result.problem) {
+				broken = true;
+				const { seq, id, reason } = result.problem;
+				process.stderr.write(`Workspace ${workspace}: audit entry seq ${seq}${id === null ? '' : ` (id ${id})`} is broken: ${reason}.\n`);
+				process.stderr.write(`The ${result.entries} entries before it verify.${staged}\n`);
+			} else {
+				process.stdout.write(`Workspace ${workspace}: ${result.entries} entries verified; chain head ${result.headHash}${staged}.\n`);
+			}
+		}
+		if (!broken) process.stdout.write(`${total} entries verified.\n`);
+	} finally {
+		await database.close();
+	}
+	if (broken) process.exit(1);
 }
 
 await main(process.argv.slice(2));

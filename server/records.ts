@@ -65,6 +65,8 @@ export interface RecordServiceDeps {
 }
 
 const personOf = (actor: Actor): AuditPerson => ({ id: actor.id, name: actor.name });
+/** Server-side changes through the API: by an integration's token (`api`), or by a person in the app (`ui`). */
+export const sourceOf = (actor: Actor): AuditSource => (actor.id.startsWith('token:') ? 'api' : 'ui');
 
 export function createRecordService({ store, auth, audit, rooms, workspace, onRecordHidden }: RecordServiceDeps): RecordService & {
 	insert(record: NewRecord, by?: { actor: AuditPerson; source: AuditSource }): Promise<string>;
@@ -133,7 +135,7 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 			requireEditor(actor);
 			const validated = validateNewRecord(input, workspace, actor.id);
 			if (!validated.ok) return validated;
-			const id = await insert(validated.record, { actor: personOf(actor), source: 'api' });
+			const id = await insert(validated.record, { actor: personOf(actor), source: sourceOf(actor) });
 			rooms.announceRecordChanged(workspace, id);
 			return { ok: true, id };
 		},
@@ -150,7 +152,7 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 			const room = await rooms.acquire(id);
 			if (!room) return false;
 			try {
-				await room.transact({ actor: personOf(actor), source: 'api' }, (doc) => setArchived(doc, archived));
+				await room.transact({ actor: personOf(actor), source: sourceOf(actor) }, (doc) => setArchived(doc, archived));
 				await rooms.writer.flushed(id);
 				return true;
 			} finally {
@@ -170,7 +172,7 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 					recordId: id,
 					at: new Date().toISOString(),
 					actor: personOf(actor),
-					source: 'api',
+					source: sourceOf(actor),
 					relayedBy: null,
 					path: 'private',
 					op: 'set',

@@ -245,10 +245,6 @@ export function createAuthStore(sql: Sql) {
 				[id]
 			);
 			return row ? { workspace: row.workspace_id, private: row.private === true, owner: row.owner } : null;
-		},
-
-		async setPrivate(id: string, value: boolean): Promise<void> {
-			await sql.query('UPDATE records SET private = $2 WHERE id = $1', [id, value]);
 		}
 	};
 }

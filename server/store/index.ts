@@ -7,6 +7,7 @@ import { createSqlStore } from './sql-store.ts';
 import { openPglite, openPostgres } from './sql.ts';
 import type { DocumentStore, StoreKind } from './types.ts';
 import { createAuthStore, type AuthStore } from './auth-store.ts';
+import { createAuditStore, type AuditStore } from './audit-store.ts';
 
 export interface StoreOptions {
 	databaseUrl?: string;
@@ -20,6 +21,7 @@ export interface Database {
 	readonly kind: StoreKind;
 	readonly documents: DocumentStore;
 	readonly auth: AuthStore;
+	readonly audit: AuditStore;
 	close(): Promise<void>;
 }
 
@@ -34,19 +36,10 @@ export async function openDatabase(options: StoreOptions): Promise<Database> {
 		await sql.close();
 		throw error;
 	}
-	return { kind: sql.kind, documents, auth: createAuthStore(sql), close: () => sql.close() };
+	return { kind: sql.kind, documents, auth: createAuthStore(sql), audit: createAuditStore(sql), close: () => sql.close() };
 }
 
+/** Just the document store (its `close` closes the connection), for code that needs no more. */
 export async function openStore(options: StoreOptions): Promise<DocumentStore> {
-	const sql = options.databaseUrl
-		? await openPostgres(options.databaseUrl, { onError: options.onConnectionError })
-		: await openPglite(join(options.dataDir, 'pglite'));
-	const store = createSqlStore(sql);
-	try {
-		await store.migrate();
-	} catch (error) {
-		await store.close();
-		throw error;
-	}
-	return store;
+	return (await openDatabase(options)).documents;
 }

@@ -134,6 +134,91 @@ export const MIGRATIONS: readonly Migration[] = [
 			-- cannot hide a record from others by writing to it.
 			ALTER TABLE records ADD COLUMN private boolean NOT NULL DEFAULT false;
 		`
+	},
+	{
+		version: 3,
+		name: 'audit log (hash-chained per workspace), staged audit entries, Yjs client id bindings',
+		sql: `
+			-- Who wrote with each Yjs client id of a document: items are attributed to it,
+			-- and new items under an id bound to someone else are refused.
+			CREATE TABLE client_bindings (
+				document_id uuid NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+				client_id bigint NOT NULL,
+				user_id text NOT NULL,
+				user_name text NOT NULL,
+				created_at timestamptz NOT NULL DEFAULT now(),
+				PRIMARY KEY (document_id, client_id)
+			);
+
+			-- Entries written with their update, in its transaction, still open for coalescing
+			-- (the same person changing the same place again shortly after). Sealed into
+			-- audit_log once the window closes.
+			CREATE TABLE audit_pending (
+				id bigserial PRIMARY KEY,
+				workspace_id text NOT NULL,
+				record_id uuid,
+				first_at timestamptz NOT NULL,
+				at timestamptz NOT NULL,
+				changes integer NOT NULL DEFAULT 1,
+				actor_id text NOT NULL,
+				actor_name text NOT NULL,
+				source text NOT NULL,
+				relayed_by jsonb,
+				path text NOT NULL,
+				op text NOT NULL,
+				before jsonb,
+				after jsonb,
+				conflict jsonb,
+				-- Entries with the same key may merge; null: never.
+				coalesce_key text
+			);
+			CREATE INDEX audit_pending_key ON audit_pending (coalesce_key, id) WHERE coalesce_key IS NOT NULL;
+			CREATE INDEX audit_pending_record ON audit_pending (record_id, at);
+			CREATE INDEX audit_pending_at ON audit_pending (at);
+
+			-- Append-only: each entry carries the SHA-256 of the previous entry's hash and its own content.
+			CREATE TABLE audit_log (
+				id bigserial PRIMARY KEY,
+				workspace_id text NOT NULL,
+				seq bigint NOT NULL,
+				record_id uuid,
+				at timestamptz NOT NULL,
+				first_at timestamptz NOT NULL,
+				changes integer NOT NULL,
+				actor_id text NOT NULL,
+				actor_name text NOT NULL,
+				source text NOT NULL,
+				relayed_by jsonb,
+				path text NOT NULL,
+				op text NOT NULL,
+				before jsonb,
+				after jsonb,
+				conflict jsonb,
+				staged_id bigint,
+				prev_hash text NOT NULL,
+				hash text NOT NULL,
+				UNIQUE (workspace_id, seq)
+			);
+			CREATE INDEX audit_log_record ON audit_log (record_id, at DESC);
+			CREATE INDEX audit_log_workspace_at ON audit_log (workspace_id, at DESC);
+			CREATE INDEX audit_log_actor ON audit_log (workspace_id, actor_id, at DESC);
+			CREATE INDEX audit_log_staged ON audit_log (staged_id);
+
+			-- The end of each workspace's chain, locked by whoever appends to it.
+			CREATE TABLE audit_heads (
+				workspace_id text PRIMARY KEY,
+				seq bigint NOT NULL,
+				hash text NOT NULL
+			);
+
+			CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				RAISE EXCEPTION 'audit_log is append-only';
+			END
+			$$;
+			CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+				FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+		`
 	}
 ];
 

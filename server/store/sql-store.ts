@@ -10,6 +10,7 @@ import type { RecordRow, SortColumn } from '../../src/lib/model/projection.ts';
 import type { RecordPage, RecordQuery } from '../../src/lib/server/services.ts';
 import { migrate } from './migrations.ts';
 import type { AppendedUpdate, DocumentStore, Sql, SqlTx, StoredDocument } from './types.ts';
+import { bindClients, loadBindings, lookupBindings, stageAudit } from './audit-store.ts';
 
 /** Thrown when a write names a document that does not exist (or an id that cannot be one). */
 export class UnknownDocumentError extends Error {
@@ -81,7 +82,7 @@ export function createSqlStore(sql: Sql): DocumentStore {
 			await ensureWorkspace(sql, id, name);
 		},
 
-		async createDocument(id, workspace, initialState, projection) {
+		async createDocument(id, workspace, initialState, projection, audit) {
 			if (!isDocumentId(id)) throw new Error(`not a document id: ${JSON.stringify(id)}`);
 			if (projection.id !== id || projection.workspace !== workspace) {
 				throw new Error(`the projection of document ${id} must carry the same id and workspace`);
@@ -96,6 +97,10 @@ export function createSqlStore(sql: Sql): DocumentStore {
 				if (created.length === 0) throw new Error(`document ${id} already exists`);
 				await tx.query('INSERT INTO document_updates (document_id, seq, update) VALUES ($1, 1, $2)', [id, initialState]);
 				await writeProjection(tx, projection);
+				if (audit) {
+					await bindClients(tx, id, [audit.binding.client], audit.binding.person);
+					await stageAudit(tx, audit.drafts);
+				}
 			});
 		},
 
@@ -149,6 +154,15 @@ export function createSqlStore(sql: Sql): DocumentStore {
 					await insertUpdates(tx, id, lastSeq - updates.length + 1, updates);
 					lastSeqs.set(id, lastSeq);
 				}
+				// Bindings made while the database was away, before the entries that name them.
+				const bindings = new Map<string, { documentId: string; client: number; person: { id: string; name: string } }>();
+				for (const item of batch) for (const b of item.bindings ?? []) bindings.set(`${item.documentId}:${b.client}`, { documentId: item.documentId, ...b });
+				for (const { documentId, client, person } of bindings.values()) await bindClients(tx, documentId, [client], person);
+				// The entries describing these updates, in the same transaction: both or neither.
+				await stageAudit(
+					tx,
+					batch.flatMap((item) => item.audit ?? [])
+				);
 				return lastSeqs;
 			});
 		},
@@ -200,6 +214,19 @@ export function createSqlStore(sql: Sql): DocumentStore {
 					? await sql.query<{ count: number }>('SELECT count(*) AS count FROM documents')
 					: await sql.query<{ count: number }>('SELECT count(*) AS count FROM documents WHERE workspace_id = $1', [workspace]);
 			return Number(row.count);
+		},
+
+		async loadBindings(documentId) {
+			return isDocumentId(documentId) ? loadBindings(sql, documentId) : new Map();
+		},
+
+		async lookupBindings(documentId, clients) {
+			return isDocumentId(documentId) ? lookupBindings(sql, documentId, clients) : new Map();
+		},
+
+		async bindClients(documentId, clients, person) {
+			if (!isDocumentId(documentId)) throw new UnknownDocumentError(documentId);
+			return bindClients(sql, documentId, clients, person);
 		},
 
 		close: () => sql.close()

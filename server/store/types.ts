@@ -4,6 +4,8 @@
  */
 import type { RecordRow } from '../../src/lib/model/projection.ts';
 import type { RecordPage, RecordQuery } from '../../src/lib/server/services.ts';
+import type { AuditPerson } from '../../src/lib/model/audit.ts';
+import type { AuditDraft } from '../audit/types.ts';
 
 export type StoreKind = 'pglite' | 'postgres';
 
@@ -35,6 +37,16 @@ export interface StoredDocument {
 export interface AppendedUpdate {
 	documentId: string;
 	update: Uint8Array;
+	/** The audit entries describing the update: stored in the same transaction, or not at all. */
+	audit?: readonly AuditDraft[];
+	/** Client id bindings not stored yet (made while the database did not answer): stored with the update. */
+	bindings?: ReadonlyArray<{ client: number; person: AuditPerson }>;
+}
+
+/** What creating a document records: who wrote its initial state (their client id's binding) and the entries. */
+export interface CreationAudit {
+	binding: { client: number; person: AuditPerson };
+	drafts: readonly AuditDraft[];
 }
 
 export interface DocumentStore {
@@ -44,11 +56,11 @@ export interface DocumentStore {
 	/** Creates the workspace if it does not exist (an existing one keeps its name). */
 	ensureWorkspace(id: string, name: string): Promise<void>;
 	/** Creates a document with its initial state and projection in one transaction; fails if the id exists. */
-	createDocument(id: string, workspace: string, initialState: Uint8Array, projection: RecordRow): Promise<void>;
+	createDocument(id: string, workspace: string, initialState: Uint8Array, projection: RecordRow, audit?: CreationAudit): Promise<void>;
 	loadDocument(id: string): Promise<StoredDocument | null>;
 	/** Which workspace a document belongs to, without loading it; null if there is no such document. */
 	documentWorkspace(id: string): Promise<string | null>;
-	/** Appends a batch of updates (any documents) in one transaction; returns each document's new last sequence. */
+	/** Appends a batch of updates (any documents) and their audit entries in one transaction; returns each document's new last sequence. */
 	appendUpdates(batch: readonly AppendedUpdate[]): Promise<Map<string, number>>;
 	/** Replaces the updates up to `upToSeq` by `snapshot` (which covers at least them). */
 	compact(id: string, snapshot: Uint8Array, upToSeq: number): Promise<void>;
@@ -58,5 +70,11 @@ export interface DocumentStore {
 	getProjection(id: string): Promise<RecordRow | null>;
 	listRecords(query: RecordQuery): Promise<RecordPage>;
 	countDocuments(workspace?: string): Promise<number>;
+	/** Every Yjs client id bound to a person on this document. */
+	loadBindings(documentId: string): Promise<Map<number, AuditPerson>>;
+	/** The bindings of these client ids (those that have one). */
+	lookupBindings(documentId: string, clients: readonly number[]): Promise<Map<number, AuditPerson>>;
+	/** Binds the unbound ones of these client ids to `person`; returns every one's binding. */
+	bindClients(documentId: string, clients: readonly number[], person: AuditPerson): Promise<Map<number, AuditPerson>>;
 	close(): Promise<void>;
 }

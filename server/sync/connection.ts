@@ -6,7 +6,18 @@
 import * as decoding from 'lib0/decoding';
 import * as authProtocol from 'y-protocols/auth';
 import type { WebSocket, RawData } from 'ws';
-import { CloseCode, MessageType, encodeFrame, encodeRefused, readFrameHeader } from '../../src/lib/sync/protocol.ts';
+import {
+	CloseCode,
+	MessageType,
+	decodeCatchUp,
+	encodeChangedSince,
+	encodeFrame,
+	encodeRefused,
+	readFrameHeader,
+	workspaceChannel,
+	type ChangedSince,
+	type RefusedMessage
+} from '../../src/lib/sync/protocol.ts';
 import { canEdit, type Actor, type Role } from '../../src/lib/access.ts';
 import type { Authenticated } from '../../src/lib/server/services.ts';
 import type { AuditSource } from '../../src/lib/model/audit.ts';
@@ -35,6 +46,14 @@ export interface ConnectionOptions {
 	mayOpen(actor: Actor, documentName: string): Promise<boolean>;
 	/** For `/y/<id>`: the one document of this connection; absent for `/sync`. */
 	documentName?: string;
+	/**
+	 * `/sync` only: a `create` frame arrived for a document the actor may not open (it does
+	 * not exist yet): create it from the client's state. Resolves null when it exists now,
+	 * or with the refusal to send. Absent: `create` frames are ignored.
+	 */
+	createRecord?(actor: Actor, documentName: string, state: Uint8Array): Promise<RefusedMessage | null>;
+	/** `/sync` only: answers a `catchUp` frame on the actor's workspace channel. Absent: ignored. */
+	catchUp?(actor: Actor, position: string | null): Promise<ChangedSince>;
 	onClose?(): void;
 }
 
@@ -131,6 +150,8 @@ export class Connection implements Peer {
 		}
 		if (type === MessageType.close && this.multiplexed) return this.leave(documentName);
 		if (type === MessageType.auth) return;
+		if (type === MessageType.catchUp && this.multiplexed) return this.answerCatchUp(documentName, decoder);
+		if (type === MessageType.create && this.multiplexed) return this.createThenOpen(documentName, decoder);
 		if (type !== MessageType.sync && type !== MessageType.awareness && type !== MessageType.queryAwareness) {
 			return this.close(CloseCode.invalidPayload, `Malformed message: unknown message type ${type}.`);
 		}
@@ -173,19 +194,61 @@ export class Connection implements Peer {
 		this.close(CloseCode.invalidPayload, `Malformed message for ${documentName}: it could not be decoded.`);
 	}
 
-	private open(documentName: string): Channel {
-		const channel: Channel = { room: this.join(documentName), queue: Promise.resolve(), waiting: 0, resolved: null };
+	/** A `catchUp` frame: which records changed since the client's position (its own workspace only). */
+	private answerCatchUp(documentName: string, decoder: decoding.Decoder): void {
+		let position: string | null;
+		try {
+			position = decodeCatchUp(decoder);
+		} catch {
+			return this.close(CloseCode.invalidPayload, 'Malformed message: a catch-up request could not be read.');
+		}
+		const catchUp = this.options.catchUp;
+		const workspace = this.auth.actor.workspace;
+		if (!catchUp || documentName !== workspaceChannel(workspace)) return;
+		void catchUp(this.auth.actor, position).then(
+			(answer) => {
+				if (!this.closed) this.send(encodeChangedSince(workspace, answer));
+			},
+			// No answer: the client asks again on its next connection.
+			(error: Error) => this.options.log.warn('answering a catch-up failed', { peer: this.id, error: error.message })
+		);
+	}
+
+	/** A `create` frame: a record made on the client; created on the server (if need be) before it is opened. */
+	private createThenOpen(documentName: string, decoder: decoding.Decoder): void {
+		let state: Uint8Array;
+		try {
+			state = decoding.readVarUint8Array(decoder);
+		} catch {
+			return this.close(CloseCode.invalidPayload, `Malformed message for ${documentName}: its state could not be read.`);
+		}
+		// Open already on this socket: the document exists, nothing to create.
+		if (this.channels.has(documentName)) return;
+		this.open(documentName, state);
+	}
+
+	private open(documentName: string, createFrom?: Uint8Array): Channel {
+		const channel: Channel = { room: this.join(documentName, createFrom), queue: Promise.resolve(), waiting: 0, resolved: null };
 		this.channels.set(documentName, channel);
 		void channel.room.then((room) => (channel.resolved = room));
 		return channel;
 	}
 
-	private async join(documentName: string): Promise<Room | null> {
+	private async join(documentName: string, createFrom?: Uint8Array): Promise<Room | null> {
 		const { rooms } = this.options;
 		let room: Room | null = null;
 		try {
 			// Checked before loading, so nobody can make the server load what they may not see.
-			if (await this.options.mayOpen(this.auth.actor, documentName)) room = await rooms.acquire(documentName);
+			let may = await this.options.mayOpen(this.auth.actor, documentName);
+			if (!may && createFrom && this.options.createRecord) {
+				const refusal = await this.options.createRecord(this.auth.actor, documentName, createFrom);
+				if (refusal) {
+					this.refuse(documentName, refusal.code, refusal.reason, CloseCode.policy);
+					return null;
+				}
+				may = await this.options.mayOpen(this.auth.actor, documentName);
+			}
+			if (may) room = await rooms.acquire(documentName);
 		} catch (error) {
 			this.options.log.error('loading a document failed', { document: documentName, error: (error as Error).message });
 			this.refuse(documentName, 'unavailable', 'This record cannot be loaded right now; try again in a moment.', CloseCode.internal);

@@ -2,13 +2,26 @@
  * A room is one loaded document and the connections syncing it: its Y.Doc, its
  * awareness, the path of an update from a connection to the store, the bus and the
  * other connections. Workspace channels are rooms too, carrying awareness only.
+ *
+ * Attribution: every Yjs client id that writes new items is bound to a person, in the
+ * database before those items are applied (so the binding outlives a crash; when the
+ * database does not answer in time, the binding is kept in memory and stored with the
+ * update instead, so edits keep flowing during an outage). An update
+ * whose new items use a client id bound to someone else is refused if it is a live
+ * update (forged), and accepted as a relay if it is a sync step 2 (a client catching
+ * the server up with edits it holds, its own and others'). Each applied transaction is
+ * turned into field-level audit entries that travel with its update to the store.
  */
+import { randomInt } from 'node:crypto';
 import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as syncProtocol from 'y-protocols/sync';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { MessageType, encodeFrame, encodeSaved } from '../../src/lib/sync/protocol.ts';
+import type { AuditPerson, AuditSource } from '../../src/lib/model/audit.ts';
+import { transactionChanges } from '../audit/changes.ts';
+import type { AuditDraft, ChangeDraft } from '../audit/types.ts';
 
 /** One connection's membership in rooms; implemented by the socket handlers. */
 export interface Peer {
@@ -19,9 +32,19 @@ export interface Peer {
 	readonly canWrite: boolean;
 	/** Multiplexed peers get frames prefixed with the document name. */
 	readonly multiplexed: boolean;
+	/** How this peer's own changes are recorded in the audit log (`ui`, `api`). */
+	readonly source: AuditSource;
 	send(bytes: Uint8Array): void;
-	/** Tells the peer its change to this room was not applied, and why. */
-	refuseWrite(room: Room, reason: string): void;
+	/** Tells the peer its change to this room was not applied, and why (`code`: `read-only`, `forged-client-id`). */
+	refuseWrite(room: Room, reason: string, code?: string): void;
+}
+
+/** The origin of a change the server makes itself (API, restore), on behalf of `actor`. */
+export class ServerWrite {
+	constructor(
+		readonly actor: AuditPerson,
+		readonly source: AuditSource
+	) {}
 }
 
 /** A presence state as the server relays it: the `user` is who the connection signed in as. */
@@ -35,12 +58,38 @@ function stampUser(state: unknown, peer: Peer): unknown {
 /** An update that carries no structs and no deletions: what a client with nothing new sends. */
 const EMPTY_UPDATE_LENGTH = 2;
 
-/** Where a change came from, for transactions that are not a connection's. */
-export type SystemOrigin = 'load' | 'bus' | 'api';
+/** Where a change came from, for transactions that are neither a connection's nor a ServerWrite. */
+export type SystemOrigin = 'load' | 'bus';
+
+/** Thrown when client ids could not be bound (the database is unreachable): the update is not applied. */
+export class BindingUnavailableError extends Error {
+	override readonly name = 'BindingUnavailableError';
+}
+
+/** A client id's binding not yet known to be in the database: stored with the next update. */
+export interface PendingBinding {
+	client: number;
+	person: AuditPerson;
+}
+
+/** How long binding client ids may hold up an update before it is applied with the binding in memory. */
+const BIND_TIMEOUT_MS = 500;
 
 export interface RoomHooks {
-	/** A change from a connection or the API: store it. */
-	persist(room: Room, update: Uint8Array): void;
+	/**
+	 * A change from a connection or the API: store it, with the audit entries describing
+	 * it and the bindings not stored yet, then publish `message` to the other instances
+	 * (only once stored, so no other instance ever holds a change that may be lost).
+	 */
+	persist(room: Room, update: Uint8Array, audit: readonly AuditDraft[], bindings: readonly PendingBinding[], message: Uint8Array): void;
+	/** Binds client ids (those not bound yet) to `person` in the database; resolves with every one's binding. */
+	bind(room: Room, clients: readonly number[], person: AuditPerson): Promise<Map<number, AuditPerson>>;
+	/** Binding client ids in the database failed or took too long: they are bound in memory for now. */
+	bindingDeferred(room: Room, clients: readonly number[], error: Error): void;
+	/** Client ids that wrote items this instance did not see written (from the bus): look up their bindings. */
+	learn(room: Room, clients: readonly number[]): void;
+	/** Computing a transaction's audit entries failed (a bug): it is recorded as an unspecified edit. */
+	auditFailed(room: Room, error: Error): void;
 	/** Resolves once every change persisted so far is stored. */
 	stored(room: Room): Promise<void>;
 	/** Publish a y-websocket message to the other instances. */
@@ -60,7 +109,16 @@ export class Room {
 	readonly doc = new Y.Doc({ gc: true });
 	readonly awareness: awarenessProtocol.Awareness;
 	readonly peers = new Map<Peer, Membership>();
+	/** Who each Yjs client id of this document belongs to (a cache of `client_bindings`). */
+	readonly bindings = new Map<number, AuditPerson>();
 	private readonly namePrefix: Uint8Array;
+	/** Audit entries of transactions, from `afterTransaction` until their update is emitted. */
+	private readonly audit = new WeakMap<Y.Transaction, ChangeDraft[]>();
+	/** Bindings made while the database did not answer: stored with the next update, then dropped from here. */
+	private readonly unstoredBindings = new Map<number, AuditPerson>();
+	/** The client id the server writes with for each person (bound to them), and the clock it left it at. */
+	private readonly serverClients = new Map<string, { client: number; clock: number }>();
+	private destroyed = false;
 	/** Holds by the API (not connections) that keep the room loaded. */
 	holds = 0;
 
@@ -75,6 +133,7 @@ export class Room {
 		this.namePrefix = encoding.toUint8Array(prefix);
 		this.awareness = new awarenessProtocol.Awareness(this.doc);
 		this.awareness.setLocalState(null);
+		this.doc.on('afterTransaction', this.onAfterTransaction);
 		this.doc.on('update', this.onUpdate);
 		this.awareness.on('update', this.onAwarenessUpdate);
 	}
@@ -107,8 +166,12 @@ export class Room {
 		return this.peers.size === 0 && this.holds === 0;
 	}
 
-	/** Handles one y-websocket message from a peer; the decoder is positioned after the type. */
-	receive(peer: Peer, type: number, decoder: decoding.Decoder): void {
+	/**
+	 * Handles one y-websocket message from a peer; the decoder is positioned after the
+	 * type. Returns a promise when the message waits for client ids to be bound first;
+	 * the caller must not hand this room the peer's next message before it settles.
+	 */
+	receive(peer: Peer, type: number, decoder: decoding.Decoder): void | Promise<void> {
 		const membership = this.peers.get(peer);
 		if (!membership) throw new Error('peer has not joined this room');
 		switch (type) {
@@ -124,11 +187,17 @@ export class Room {
 				} else if (syncType === syncProtocol.messageYjsSyncStep2 || syncType === syncProtocol.messageYjsUpdate) {
 					const update = decoding.readVarUint8Array(decoder);
 					if (!peer.canWrite) {
+						// An empty catch-up changes nothing: acknowledge it, so the viewer's client has nothing pending.
 						if (update.byteLength > EMPTY_UPDATE_LENGTH) peer.refuseWrite(this, 'You can view this record but not change it: your role is viewer.');
+						else this.acknowledge(peer, membership);
 						return;
 					}
-					Y.applyUpdate(this.doc, update, peer);
-					this.acknowledge(peer, membership);
+					const claimed = this.newClients(update);
+					const unbound = claimed.filter((client) => !this.bindings.has(client));
+					if (unbound.length === 0) return this.applyFrom(peer, membership, syncType, update, claimed);
+					return this.bind(unbound, { id: peer.actor.id, name: peer.actor.name }).then(() => {
+						if (!this.destroyed) this.applyFrom(peer, membership, syncType, update, claimed);
+					});
 				} else {
 					throw new Error(`unknown sync message type ${syncType}`);
 				}
@@ -147,9 +216,91 @@ export class Room {
 		}
 	}
 
-	/** Applies a change made by the server itself (the API), through the same path as a peer's. */
-	transact(change: (doc: Y.Doc) => void): void {
-		this.doc.transact(() => change(this.doc), 'api' satisfies SystemOrigin);
+	/**
+	 * Binds client ids to `person` (those nobody has yet) in the database. If the database
+	 * fails or does not answer within BIND_TIMEOUT_MS, they are bound in memory and the
+	 * binding is stored in the transaction of the next update instead.
+	 */
+	private async bind(clients: readonly number[], person: AuditPerson): Promise<void> {
+		let timer: ReturnType<typeof setTimeout> | undefined;
+		const timeout = new Promise<never>((_, reject) => {
+			timer = setTimeout(() => reject(new Error(`no answer within ${BIND_TIMEOUT_MS} ms`)), BIND_TIMEOUT_MS);
+		});
+		try {
+			const bound = await Promise.race([this.hooks.bind(this, clients, person), timeout]);
+			for (const [client, owner] of bound) this.bindings.set(client, owner);
+		} catch (error) {
+			this.hooks.bindingDeferred(this, clients, error as Error);
+			for (const client of clients) {
+				if (this.bindings.has(client)) continue;
+				this.bindings.set(client, person);
+				this.unstoredBindings.set(client, person);
+			}
+		} finally {
+			clearTimeout(timer);
+		}
+	}
+
+	/** Bindings that were stored with an update: no longer carried along. */
+	bindingsStored(stored: readonly PendingBinding[]): void {
+		for (const { client, person } of stored) if (this.unstoredBindings.get(client) === person) this.unstoredBindings.delete(client);
+	}
+
+	/** Client ids under which the update brings items this document does not have yet. */
+	private newClients(update: Uint8Array): number[] {
+		const { to } = Y.parseUpdateMeta(update);
+		const clients: number[] = [];
+		for (const [client, clock] of to) if (clock > Y.getState(this.doc.store, client)) clients.push(client);
+		return clients;
+	}
+
+	private applyFrom(peer: Peer, membership: Membership, syncType: number, update: Uint8Array, claimed: readonly number[]): void {
+		const forged = claimed.find((client) => this.bindings.get(client)?.id !== peer.actor.id);
+		if (forged !== undefined && syncType === syncProtocol.messageYjsUpdate) {
+			// Live updates carry the sender's own new edits; catch-up (step 2) may relay others'.
+			peer.refuseWrite(
+				this,
+				`Refused: this change uses Yjs client id ${forged}, which belongs to someone else. Every editor must write with their own client id.`,
+				'forged-client-id'
+			);
+			return;
+		}
+		Y.applyUpdate(this.doc, update, peer);
+		this.acknowledge(peer, membership);
+	}
+
+	/**
+	 * Applies a change the server makes itself (API, restore) on behalf of `by.actor`,
+	 * through the same path as a peer's. It is written under a client id of this room
+	 * bound to that person (never the document's own client id, which is no one's), so
+	 * its items stay attributed to them, here and wherever they are relayed.
+	 */
+	async transact(by: { actor: AuditPerson; source: AuditSource }, change: (doc: Y.Doc) => void): Promise<void> {
+		const client = await this.serverClientFor(by.actor);
+		const own = this.doc.clientID;
+		this.doc.clientID = client;
+		try {
+			this.doc.transact(() => change(this.doc), new ServerWrite(by.actor, by.source));
+		} finally {
+			this.doc.clientID = own;
+			this.serverClients.set(by.actor.id, { client, clock: Y.getState(this.doc.store, client) });
+		}
+	}
+
+	private async serverClientFor(person: AuditPerson): Promise<number> {
+		const known = this.serverClients.get(person.id);
+		// Reused only while nobody else has written under it since (clocks must not collide).
+		if (known && Y.getState(this.doc.store, known.client) === known.clock && this.bindings.get(known.client)?.id === person.id) return known.client;
+		for (let attempt = 0; attempt < 5; attempt++) {
+			const client = randomInt(1, 2 ** 32);
+			if (client === this.doc.clientID || this.doc.store.clients.has(client) || this.bindings.has(client)) continue;
+			await this.bind([client], person);
+			if (this.bindings.get(client)?.id === person.id && !this.doc.store.clients.has(client)) {
+				this.serverClients.set(person.id, { client, clock: 0 });
+				return client;
+			}
+		}
+		throw new BindingUnavailableError('could not find a free client id to write with');
 	}
 
 	/** A y-websocket message from another instance. */
@@ -179,6 +330,8 @@ export class Room {
 	}
 
 	destroy(): void {
+		this.destroyed = true;
+		this.doc.off('afterTransaction', this.onAfterTransaction);
 		this.doc.off('update', this.onUpdate);
 		this.awareness.off('update', this.onAwarenessUpdate);
 		this.awareness.destroy();
@@ -194,14 +347,57 @@ export class Room {
 		});
 	}
 
-	private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
+	/** Who sent a transaction and how, for its audit entries; null for loading and the bus. */
+	private senderOf(origin: unknown): { actor: AuditPerson; source: AuditSource } | null {
+		if (origin instanceof ServerWrite) return { actor: origin.actor, source: origin.source };
+		if (origin !== null && typeof origin === 'object' && this.peers.has(origin as Peer)) {
+			const peer = origin as Peer;
+			return { actor: { id: peer.actor.id, name: peer.actor.name }, source: peer.source };
+		}
+		return null;
+	}
+
+	/** Runs before Yjs garbage-collects what the transaction deleted: the old values are still readable. */
+	private readonly onAfterTransaction = (tr: Y.Transaction): void => {
+		if (!this.persistent) return;
+		const sender = this.senderOf(tr.origin);
+		if (!sender) {
+			if (tr.origin === 'bus') {
+				const unknown: number[] = [];
+				for (const [client, clock] of tr.afterState) {
+					if (clock > (tr.beforeState.get(client) ?? 0) && !this.bindings.has(client)) unknown.push(client);
+				}
+				if (unknown.length > 0) this.hooks.learn(this, unknown);
+			}
+			return;
+		}
+		const at = new Date().toISOString();
+		let drafts: ChangeDraft[];
+		try {
+			drafts = transactionChanges(tr, { ...sender, at, authorOf: (client) => this.bindings.get(client) ?? { client } });
+		} catch (error) {
+			this.hooks.auditFailed(this, error as Error);
+			// Never an update without an entry: say at least who changed the record.
+			drafts = [{ at, actor: sender.actor, source: sender.source, relayedBy: null, path: 'record', op: 'edit', before: null, after: null, conflict: null }];
+		}
+		this.audit.set(tr, drafts);
+	};
+
+	private readonly onUpdate = (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction): void => {
 		if (origin === 'load') return;
 		const message = encodeFrame(null, MessageType.sync, (e) => syncProtocol.writeUpdate(e, update));
 		this.broadcast(message, origin);
 		const local = origin !== 'bus';
 		if (local) {
-			this.hooks.publish(this, message);
-			this.hooks.persist(this, update);
+			const drafts = this.audit.get(tr) ?? [];
+			const bindings = [...this.unstoredBindings].map(([client, person]) => ({ client, person }));
+			this.hooks.persist(
+				this,
+				update,
+				drafts.map((draft) => ({ ...draft, workspace: this.workspace, recordId: this.name })),
+				bindings,
+				message
+			);
 		}
 		this.hooks.changed(this, local);
 	};

@@ -104,6 +104,7 @@ export class Rooms {
 			if (!stored) return null;
 			const room = new Room(name, stored.workspace, true, this.hooks);
 			room.load(stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates);
+			for (const [client, person] of await store.loadBindings(name)) room.bindings.set(client, person);
 			await this.attach(room, { lastSeq: stored.lastSeq, updatesSinceSnapshot: stored.updates.length }, early);
 			return room;
 		} finally {
@@ -133,9 +134,30 @@ export class Rooms {
 	}
 
 	private readonly hooks: RoomHooks = {
-		persist: (room, update) => {
-			void this.writer.enqueue(room.name, update).then((seq) => this.afterStored(room, seq));
+		persist: (room, update, audit, bindings, message) => {
+			void this.writer.enqueue(room.name, update, audit, bindings).then((seq) => {
+				if (seq === 0) return; // the document is gone
+				room.bindingsStored(bindings);
+				// Published once stored: an instance that got it from the bus never holds a
+				// change its origin may still lose (a client reconnecting there would not
+				// send it again), and one that opens the document meanwhile, subscribing
+				// before it loads, finds it either in the database or on the bus.
+				this.options.bus.publish(`doc:${room.name}`, message);
+				this.afterStored(room, seq);
+			});
 		},
+		bind: (room, clients, person) => this.options.store.bindClients(room.name, clients, person),
+		bindingDeferred: (room, clients, error) =>
+			this.options.log.warn('binding client ids is deferred to the next stored update', { room: room.name, clients, error: error.message }),
+		learn: (room, clients) => {
+			void this.options.store.lookupBindings(room.name, clients).then(
+				(found) => {
+					for (const [client, person] of found) if (!room.bindings.has(client)) room.bindings.set(client, person);
+				},
+				(error: Error) => this.options.log.debug('looking up client bindings failed', { room: room.name, error: error.message })
+			);
+		},
+		auditFailed: (room, error) => this.options.log.error('computing audit entries failed', { room: room.name, error: error.message, stack: error.stack }),
 		stored: (room) => this.writer.flushed(room.name),
 		publish: (room, message) => this.options.bus.publish(`doc:${room.name}`, message),
 		changed: (room, local) => {
@@ -239,12 +261,14 @@ export class Rooms {
 		await state.projection;
 	}
 
-	/** After the bus came back: other instances may have missed our changes; send each open document's state. */
+	/** After the bus came back: other instances may have missed our changes; send each open document's state (once stored). */
 	private resynchronise(): void {
 		for (const room of this.rooms.values()) {
 			if (!room.persistent) continue;
-			const message = encodeFrame(null, MessageType.sync, (e) => syncProtocol.writeUpdate(e, Y.encodeStateAsUpdate(room.doc)));
-			this.options.bus.publish(`doc:${room.name}`, message);
+			void this.writer.flushed(room.name).then(() => {
+				const message = encodeFrame(null, MessageType.sync, (e) => syncProtocol.writeUpdate(e, Y.encodeStateAsUpdate(room.doc)));
+				this.options.bus.publish(`doc:${room.name}`, message);
+			});
 		}
 	}
 

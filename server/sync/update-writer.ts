@@ -1,12 +1,15 @@
 /**
  * Group commit for document updates: updates enqueued within a few milliseconds are
  * written in one database transaction, so a burst of edits costs one commit, not one
- * per keystroke. A failed write is retried (with backoff) until it succeeds; nothing
+ * per keystroke. Each update travels with its audit entries and is stored with them in
+ * that transaction. A failed write is retried (with backoff) until it succeeds; nothing
  * is reported as stored before it is.
  */
 import type { AppendedUpdate, DocumentStore } from '../store/types.ts';
 import type { Logger } from '../log.ts';
 import { UnknownDocumentError } from '../store/sql-store.ts';
+import type { AuditDraft } from '../audit/types.ts';
+import type { AuditPerson } from '../../src/lib/model/audit.ts';
 
 interface Pending extends AppendedUpdate {
 	resolve(seq: number): void;
@@ -31,10 +34,15 @@ export class UpdateWriter {
 		private readonly log: Logger
 	) {}
 
-	/** Resolves with the update's sequence number once it is durably stored. */
-	enqueue(documentId: string, update: Uint8Array): Promise<number> {
+	/** Resolves with the update's sequence number once it is durably stored, with its audit entries. */
+	enqueue(
+		documentId: string,
+		update: Uint8Array,
+		audit?: readonly AuditDraft[],
+		bindings?: ReadonlyArray<{ client: number; person: AuditPerson }>
+	): Promise<number> {
 		if (this.closed) return Promise.reject(new Error('the update writer is closed'));
-		const stored = new Promise<number>((resolve) => this.queue.push({ documentId, update, resolve }));
+		const stored = new Promise<number>((resolve) => this.queue.push({ documentId, update, audit, bindings, resolve }));
 		this.tails.set(documentId, stored);
 		void stored.then(() => {
 			if (this.tails.get(documentId) === stored) this.tails.delete(documentId);

@@ -10,6 +10,7 @@ import type { CustomerRecord } from '../model/record.ts';
 import type { RecordRow, SortColumn } from '../model/projection.ts';
 import type { Person } from '../people.ts';
 import type { Actor, Role } from '../access.ts';
+import type { AuditEntry, AuditPage } from '../model/audit.ts';
 
 export interface RecordQuery {
 	workspace: string;
@@ -92,6 +93,49 @@ export interface AdminService {
 	revokeToken(actor: Actor, id: string): Promise<boolean>;
 }
 
+/** Filters of a record's history: a place (`company`, `fields.company`, `contacts`, `notes`…), a person (user id or `token:<id>`), an op. */
+export interface HistoryQuery {
+	field?: string;
+	person?: string;
+	op?: string;
+	limit: number;
+	offset: number;
+}
+
+/** Filters of the workspace's audit log (admins); times are ISO, `from` inclusive, `to` exclusive. */
+export interface AuditQuery extends HistoryQuery {
+	record?: string;
+	source?: string;
+	from?: string;
+	to?: string;
+}
+
+export interface RestoreInput {
+	/** An entry of this record's history (`id` as the history gives it). */
+	entryId: string;
+	/** Which of the entry's values to put back: `before` (default) or `after`. For a conflict, `before` is the value that was lost. */
+	use?: 'before' | 'after';
+}
+
+export type RestoreResult =
+	| { ok: true; path: string; value: AuditEntry['before']; entry: AuditEntry }
+	| { ok: false; status: 400 | 404 | 409; message: string };
+
+/**
+ * The audit log: every change to records, who made it, before and after. Reading a
+ * record's history needs only to see the record; the workspace's log is for admins.
+ */
+export interface AuditService {
+	/** Newest first; null when the record does not exist or the actor may not see it. */
+	history(actor: Actor, recordId: string, query: HistoryQuery): Promise<AuditPage | null>;
+	/** The workspace's log, newest first. Admins only (ForbiddenError otherwise). */
+	search(actor: Actor, query: AuditQuery): Promise<AuditPage>;
+	/** The same as CSV, in chunks (header first); at most `max` entries. Admins only. */
+	exportCsv(actor: Actor, query: Omit<AuditQuery, 'limit' | 'offset'>, max?: number): AsyncIterable<string>;
+	/** Puts an entry's earlier (or later) value back through the live document, as a `restore`. Editors only. */
+	restore(actor: Actor, recordId: string, input: RestoreInput): Promise<RestoreResult>;
+}
+
 /** Who a request or socket acts as, and how they proved it. */
 export interface Authenticated {
 	actor: Actor;
@@ -129,6 +173,7 @@ export interface AccordServices {
 	records: RecordService;
 	auth: AuthService;
 	admin: AdminService;
+	audit: AuditService;
 	health(): Promise<Health>;
 	/** The workspace this instance serves. */
 	defaultWorkspace: string;

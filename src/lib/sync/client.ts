@@ -19,10 +19,18 @@
  * session ends (sign-out, expiry, revocation) the server closes the socket with 4401:
  * the client stops for good and calls `onSessionEnded` (in a browser: off to sign-in).
  *
- * "Pending" counts update messages the server has not yet confirmed as stored: the
+ * "Pending" counts local changes the server has not yet confirmed as stored: the
  * server acknowledges every sync message but step 1 with a cumulative `saved` count
- * per document and connection. Edits made while offline count too, until the sync
- * step 2 that carries them after reconnecting is sent (and then until it is saved).
+ * per document and connection, and each message sent is remembered with the changes it
+ * covers (an update: its own change; a step 2: every change pending when it was sent).
+ *
+ * Local copy (`local`, the browser's IndexedDB): a document's stored state is loaded
+ * into its Y.Doc before the socket asks the server for anything, so pages render and
+ * edit from it at once, offline too (`ready`). Every change is stored: the server's as
+ * state, local ones also as *pending*, durably, until a `saved` count covers them. After
+ * a reload or a lost connection they go up again in the ordinary step-1/step-2 exchange.
+ * A document created here (offline) is announced with a `create` frame carrying its
+ * state before step 1, so the server creates it on first sync.
  */
 import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
@@ -33,23 +41,37 @@ import {
 	CloseCode,
 	MAX_MESSAGE_BYTES,
 	MessageType,
+	decodeChangedSince,
 	decodeRefused,
+	encodeCatchUp,
 	encodeClose,
+	encodeCreate,
 	encodeFrame,
 	isWorkspaceChannel,
 	readFrameHeader,
+	type ChangedSince,
 	type RefusedMessage
 } from './protocol.ts';
+import type { LocalDocs } from '../local/types.ts';
 
 export type ConnectionStatus = 'connecting' | 'online' | 'offline' | 'syncing';
 
-/** What a handle tells its listeners about; `recordChanged` only on workspace channels. */
+/** What a handle tells its listeners about; `recordChanged` and `changedSince` only on workspace channels. */
 export interface DocEvents {
+	/** The server's state arrived for the first time. */
 	synced: () => void;
+	/** The server's state arrived on the current connection (after every reconnect). */
+	sync: () => void;
+	/** The document has content to show: loaded from the local copy, or synced. */
+	ready: () => void;
 	error: (error: RefusedMessage) => void;
 	pending: (count: number) => void;
 	recordChanged: (recordId: string) => void;
+	changedSince: (answer: ChangedSince) => void;
 }
+
+/** The origin of the transaction that applies the local copy: neither sent nor stored again. */
+export const LOCAL_ORIGIN = Symbol('accord local copy');
 
 export interface DocHandle {
 	readonly name: string;
@@ -57,6 +79,14 @@ export interface DocHandle {
 	readonly awareness: awarenessProtocol.Awareness;
 	/** True once the server's state has been received (stays true across reconnects). */
 	readonly synced: boolean;
+	/** True while the server's state has been received on the current connection. */
+	readonly syncedNow: boolean;
+	/** True once there is something to show: the local copy was loaded with content, or the server's state arrived. */
+	readonly ready: boolean;
+	/** Resolves once the local copy has been loaded (at once without one). */
+	readonly whenLoaded: Promise<void>;
+	/** Created on this device and not yet accepted by the server. */
+	readonly createdLocally: boolean;
 	/** Resolves true once synced, false if the server refused the document. */
 	readonly whenSynced: Promise<boolean>;
 	/** Set when the server refused this document or one of its messages. */
@@ -110,6 +140,11 @@ export interface SyncClientOptions {
 	 * Defaults, in a browser, to asking the API; elsewhere to never asking.
 	 */
 	checkSession?: () => Promise<boolean>;
+	/**
+	 * The local copy of documents (IndexedDB in a browser), or a promise of it while it
+	 * is being opened: documents wait for it before syncing. Null or absent: none.
+	 */
+	local?: LocalDocs | Promise<LocalDocs | null> | null;
 }
 
 const OPEN = 1;
@@ -126,12 +161,22 @@ interface Entry {
 	error: RefusedMessage | null;
 	resolveSynced: (value: boolean) => void;
 	whenSynced: Promise<boolean>;
+	/** The local copy has been applied (or there is none). */
+	loaded: boolean;
+	whenLoaded: Promise<void>;
+	resolveLoaded: () => void;
+	ready: boolean;
+	createdLocally: boolean;
+	/** Sync step 1 (and `create`) sent on the current connection. */
+	opened: boolean;
 	/** Update and step-2 messages sent on the current connection. */
 	sent: number;
 	/** The server's latest `saved` count on the current connection. */
 	saved: number;
-	/** Local updates not yet sent (made offline, or left unconfirmed by a lost connection). */
-	unsent: number;
+	/** Messages sent on the current connection and not yet covered by `saved`, with the local changes each carries. */
+	inFlight: { index: number; changes: number[] }[];
+	/** Local changes not yet stored by the server (ids of this client), each with its key in the local copy. */
+	pending: Map<number, Promise<number | null>>;
 	/** The server refused a change as read-only: local changes are not sent (nor counted) any more. */
 	readOnly: boolean;
 	listeners: { [E in keyof DocEvents]: Set<DocEvents[E]> };
@@ -152,12 +197,21 @@ export class SyncClient {
 	/** The page is being left (a form post, a reload): a closing socket is no reason to navigate. */
 	private unloading = false;
 	private checkingSession = false;
-	private readonly options: Required<Omit<SyncClientOptions, 'url' | 'WebSocket' | 'onSessionEnded' | 'checkSession'>> &
+	private readonly options: Required<Omit<SyncClientOptions, 'url' | 'WebSocket' | 'onSessionEnded' | 'checkSession' | 'local'>> &
 		Pick<SyncClientOptions, 'url' | 'WebSocket' | 'onSessionEnded' | 'checkSession'>;
 	private _status: ConnectionStatus = 'connecting';
+	private readonly local: Promise<LocalDocs | null>;
+	private nextChange = 1;
+	private readonly connectListeners = new Set<() => void>();
+	private readonly changeListeners = new Set<(name: string, doc: Y.Doc, local: boolean) => void>();
 
 	constructor(options: SyncClientOptions = {}) {
-		this.options = { minReconnectDelay: 500, maxReconnectDelay: 30_000, autoConnect: true, ...options };
+		const { local, ...rest } = options;
+		this.options = { minReconnectDelay: 500, maxReconnectDelay: 30_000, autoConnect: true, ...rest };
+		this.local = Promise.resolve(local ?? null).catch((error: unknown) => {
+			console.warn('[accord sync] the local copy could not be opened; working online only', error);
+			return null;
+		});
 		if (typeof window !== 'undefined') {
 			window.addEventListener('online', this.onBrowserOnline);
 			window.addEventListener('offline', this.onBrowserOffline);
@@ -200,6 +254,25 @@ export class SyncClient {
 		return () => this.statusListeners.delete(listener);
 	}
 
+	/** Called each time a socket has opened (and every open document has asked to sync). */
+	onConnect(listener: () => void): () => void {
+		this.connectListeners.add(listener);
+		return () => this.connectListeners.delete(listener);
+	}
+
+	/** Called after each change to a document (not a workspace channel): `local` for edits made here. */
+	onDocChange(listener: (name: string, doc: Y.Doc, local: boolean) => void): () => void {
+		this.changeListeners.add(listener);
+		return () => this.changeListeners.delete(listener);
+	}
+
+	/** Asks the server which records of `workspace` changed since `position`; the answer comes as `changedSince` on the channel. */
+	requestCatchUp(workspace: string, position: string | null): boolean {
+		if (!this.isOpen()) return false;
+		this.send(encodeCatchUp(workspace, position));
+		return true;
+	}
+
 	connect(): void {
 		if (this.destroyed || this.ended) return;
 		this.wanted = true;
@@ -225,6 +298,7 @@ export class SyncClient {
 			this.everConnected = true;
 			for (const entry of this.entries.values()) this.sendOpen(entry);
 			this.refreshStatus();
+			for (const listener of this.connectListeners) listener();
 		};
 		socket.onmessage = (event) => {
 			if (this.socket !== socket) return;
@@ -280,16 +354,66 @@ export class SyncClient {
 	 * the same name share one Y.Doc and Awareness; each handle must be released once.
 	 */
 	open(name: string): DocHandle {
+		return this.openEntry(name);
+	}
+
+	/**
+	 * Creates a document here (a record created offline, say): `write` fills the new
+	 * Y.Doc, which is stored locally as a pending change and sent with a `create` frame,
+	 * so the server creates the document on first sync. `name` must be new (a fresh UUID).
+	 */
+	create(name: string, write: (doc: Y.Doc) => void): DocHandle {
+		if (this.entries.has(name)) throw new Error(`document ${name} is open already`);
+		return this.openEntry(name, write);
+	}
+
+	private openEntry(name: string, create?: (doc: Y.Doc) => void): DocHandle {
 		let entry = this.entries.get(name);
 		if (!entry) {
 			entry = this.createEntry(name);
 			this.entries.set(name, entry);
-			if (this.isOpen()) this.sendOpen(entry);
-			else if (this.options.autoConnect && !this.destroyed) this.connect();
+			if (create) {
+				entry.createdLocally = true;
+				create(entry.doc);
+				void this.local.then((local) => local?.setCreatedLocally(name, true)).catch(() => {});
+				this.markReady(entry);
+			}
+			void this.loadLocal(entry);
+			if (!this.isOpen() && this.options.autoConnect && !this.destroyed) this.connect();
 			this.refreshStatus();
 		}
 		entry.refs++;
 		return this.handleFor(entry);
+	}
+
+	/** Applies the local copy, then starts syncing (if connected). */
+	private async loadLocal(entry: Entry): Promise<void> {
+		const local = entry.channel ? null : await this.local;
+		if (local && this.entries.get(entry.name) === entry) {
+			try {
+				const stored = await local.load(entry.name);
+				if (this.entries.get(entry.name) !== entry) return;
+				if (stored.state) Y.applyUpdate(entry.doc, stored.state, LOCAL_ORIGIN);
+				const known = new Set(await Promise.all(entry.pending.values()));
+				for (const key of stored.pending) if (!known.has(key)) entry.pending.set(this.nextChange++, Promise.resolve(key));
+				if (stored.createdLocally) entry.createdLocally = true;
+			} catch (error) {
+				console.warn(`[accord sync] could not load the local copy of ${entry.name}`, error);
+			}
+		}
+		if (this.entries.get(entry.name) !== entry) return;
+		entry.loaded = true;
+		entry.resolveLoaded();
+		if (entry.doc.store.clients.size > 0) this.markReady(entry);
+		this.pendingChanged(entry);
+		if (this.isOpen()) this.sendOpen(entry);
+		this.refreshStatus();
+	}
+
+	private markReady(entry: Entry): void {
+		if (entry.ready) return;
+		entry.ready = true;
+		for (const listener of entry.listeners.ready) listener();
 	}
 
 	// ---------------------------------------------------------------- documents
@@ -300,6 +424,8 @@ export class SyncClient {
 		awareness.setLocalState(null);
 		let resolveSynced: (value: boolean) => void = () => {};
 		const whenSynced = new Promise<boolean>((resolve) => (resolveSynced = resolve));
+		let resolveLoaded: () => void = () => {};
+		const whenLoaded = new Promise<void>((resolve) => (resolveLoaded = resolve));
 		const entry: Entry = {
 			name,
 			doc,
@@ -311,30 +437,61 @@ export class SyncClient {
 			error: null,
 			resolveSynced,
 			whenSynced,
+			loaded: false,
+			whenLoaded,
+			resolveLoaded,
+			ready: false,
+			createdLocally: false,
+			opened: false,
 			sent: 0,
 			saved: 0,
-			unsent: 0,
+			inFlight: [],
+			pending: new Map(),
 			readOnly: false,
-			listeners: { synced: new Set(), error: new Set(), pending: new Set(), recordChanged: new Set() },
+			listeners: {
+				synced: new Set(),
+				sync: new Set(),
+				ready: new Set(),
+				error: new Set(),
+				pending: new Set(),
+				recordChanged: new Set(),
+				changedSince: new Set()
+			},
 			detach: () => {}
 		};
 		if (entry.channel) {
 			// Presence channels have no document state: they are "synced" at once.
 			entry.synced = true;
+			entry.ready = true;
 			resolveSynced(true);
 		}
 
 		const onUpdate = (update: Uint8Array, origin: unknown) => {
-			if (origin === this || entry.channel) return;
+			if (entry.channel || origin === LOCAL_ORIGIN) return;
+			if (origin === this) {
+				// The server's change: part of the local copy, nothing to send.
+				void this.local.then((local) => local?.storeRemote(name, update)).catch((error: unknown) => warnStore(name, error));
+				this.docChanged(entry, false);
+				return;
+			}
 			// Refused as read-only: sending would only be refused again, and it can never be saved.
 			if (entry.readOnly) return;
-			if (this.isOpen() && !entry.error) {
+			const change = this.nextChange++;
+			entry.pending.set(
+				change,
+				this.local.then((local) => local?.storeLocal(name, update) ?? null).catch((error: unknown) => {
+					warnStore(name, error);
+					return null;
+				})
+			);
+			if (this.isOpen() && entry.opened && !entry.error) {
 				this.send(encodeFrame(name, MessageType.sync, (e) => syncProtocol.writeUpdate(e, update)));
 				entry.sent++;
-			} else {
-				entry.unsent++;
+				entry.inFlight.push({ index: entry.sent, changes: [change] });
 			}
+			// Otherwise the next step 2 carries it (it is in the document).
 			this.pendingChanged(entry);
+			this.docChanged(entry, true);
 		};
 		const onAwareness = (
 			{ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
@@ -368,6 +525,16 @@ export class SyncClient {
 			get synced() {
 				return entry.synced;
 			},
+			get syncedNow() {
+				return entry.syncedNow;
+			},
+			get ready() {
+				return entry.ready;
+			},
+			whenLoaded: entry.whenLoaded,
+			get createdLocally() {
+				return entry.createdLocally;
+			},
 			whenSynced: entry.whenSynced,
 			get error() {
 				return entry.error;
@@ -381,8 +548,7 @@ export class SyncClient {
 			markReadOnly() {
 				if (entry.readOnly) return;
 				entry.readOnly = true;
-				entry.sent = entry.saved;
-				entry.unsent = 0;
+				entry.inFlight = [];
 				client.pendingChanged(entry);
 			},
 			on(event, listener) {
@@ -412,11 +578,14 @@ export class SyncClient {
 		this.refreshStatus();
 	}
 
-	/** Starts syncing one document on a freshly opened socket. */
+	/** Starts syncing one document on a freshly opened socket (once its local copy is in). */
 	private sendOpen(entry: Entry): void {
+		if (!entry.loaded || entry.opened) return;
+		entry.opened = true;
 		// A read-only refusal stands for the life of the handle (the role comes with the session).
 		if (!entry.readOnly) entry.error = null;
 		if (!entry.channel) {
+			if (entry.createdLocally && !entry.readOnly) this.send(encodeCreate(entry.name, Y.encodeStateAsUpdate(entry.doc)));
 			this.send(encodeFrame(entry.name, MessageType.sync, (e) => syncProtocol.writeSyncStep1(e, entry.doc)));
 		}
 		const local = entry.awareness.getLocalState();
@@ -465,12 +634,16 @@ export class SyncClient {
 					this.onRefused(entry, decodeRefused(decoder));
 					break;
 				case MessageType.saved:
-					entry.saved = Math.max(entry.saved, decoding.readVarUint(decoder));
-					this.pendingChanged(entry);
+					this.onSaved(entry, decoding.readVarUint(decoder));
 					break;
 				case MessageType.recordChanged: {
 					const id = decoding.readVarString(decoder);
 					for (const listener of entry.listeners.recordChanged) listener(id);
+					break;
+				}
+				case MessageType.changedSince: {
+					const answer = decodeChangedSince(decoder);
+					for (const listener of entry.listeners.changedSince) listener(answer);
 					break;
 				}
 				default:
@@ -489,22 +662,57 @@ export class SyncClient {
 		const headerLength = encoding.length(reply);
 		const type = syncProtocol.readSyncMessage(decoder, reply, entry.doc, this);
 		if (encoding.length(reply) > headerLength && !entry.readOnly) {
-			// Our step 2: it carries every local change the server lacks (edits made offline too).
+			// Our step 2: it carries every local change the server lacks (edits made offline,
+			// and those stored before a reload, too), so its acknowledgement covers them all.
 			// (A read-only reader has none the server would take, and would wait for its ack in vain.)
 			this.send(encoding.toUint8Array(reply));
 			entry.sent++;
-			entry.unsent = 0;
+			entry.inFlight.push({ index: entry.sent, changes: [...entry.pending.keys()] });
 			this.pendingChanged(entry);
 		}
 		if (type === syncProtocol.messageYjsSyncStep2 && !entry.syncedNow) {
 			entry.syncedNow = true;
+			if (entry.createdLocally) {
+				// The server has the document now: it was created, or existed already.
+				entry.createdLocally = false;
+				void this.local.then((local) => local?.setCreatedLocally(entry.name, false)).catch(() => {});
+			}
 			if (!entry.synced) {
 				entry.synced = true;
 				entry.resolveSynced(true);
 				for (const listener of entry.listeners.synced) listener();
 			}
+			this.markReady(entry);
+			for (const listener of entry.listeners.sync) listener();
 			this.refreshStatus();
 		}
+	}
+
+	/** The server has stored `count` of this connection's messages on the document: their changes are no longer pending. */
+	private onSaved(entry: Entry, count: number): void {
+		entry.saved = Math.max(entry.saved, count);
+		const covered = entry.inFlight.filter((message) => message.index <= entry.saved);
+		if (covered.length === 0) return;
+		entry.inFlight = entry.inFlight.filter((message) => message.index > entry.saved);
+		const keys: Promise<number | null>[] = [];
+		for (const message of covered) {
+			for (const change of message.changes) {
+				const key = entry.pending.get(change);
+				if (key === undefined) continue;
+				entry.pending.delete(change);
+				keys.push(key);
+			}
+		}
+		if (keys.length > 0) {
+			void Promise.all([this.local, Promise.all(keys)])
+				.then(([local, stored]) => local?.acknowledge(entry.name, stored.filter((key): key is number => key !== null)))
+				.catch((error: unknown) => warnStore(entry.name, error));
+		}
+		this.pendingChanged(entry);
+	}
+
+	private docChanged(entry: Entry, local: boolean): void {
+		for (const listener of this.changeListeners) listener(entry.name, entry.doc, local);
 	}
 
 	private onRefused(entry: Entry, refusal: RefusedMessage): void {
@@ -513,16 +721,20 @@ export class SyncClient {
 			const first = !entry.readOnly;
 			entry.readOnly = true;
 			entry.error = refusal;
-			entry.sent = entry.saved;
-			entry.unsent = 0;
+			entry.inFlight = [];
 			if (first) for (const listener of entry.listeners.error) listener(refusal);
 			this.pendingChanged(entry);
 			return;
 		}
 		entry.error = refusal;
 		// The server stops syncing a refused document; nothing sent for it will be saved.
-		entry.sent = entry.saved;
-		entry.unsent = 0;
+		entry.inFlight = [];
+		if (refusal.code === 'not-found' && !entry.createdLocally) {
+			// It does not exist, or the person may no longer see it: nothing of it is kept here.
+			entry.pending.clear();
+			void this.local.then((local) => local?.forget(entry.name)).catch(() => {});
+		}
+		// Otherwise (a creation refused, the server unable to load it) local changes stay pending.
 		if (!entry.synced) entry.resolveSynced(false);
 		for (const listener of entry.listeners.error) listener(refusal);
 		this.pendingChanged(entry);
@@ -545,10 +757,11 @@ export class SyncClient {
 
 	private onDisconnect(): void {
 		for (const entry of this.entries.values()) {
-			// What the server has not confirmed is resent by the next state-vector exchange.
-			entry.unsent += Math.max(0, entry.sent - entry.saved);
+			// What the server has not confirmed stays pending; the next state-vector exchange resends it.
 			entry.sent = 0;
 			entry.saved = 0;
+			entry.inFlight = [];
+			entry.opened = false;
 			entry.syncedNow = false;
 			// Others' presence is unknown while we are away.
 			const others = [...entry.awareness.getStates().keys()].filter((id) => id !== entry.doc.clientID);
@@ -668,7 +881,11 @@ export class SyncClient {
 }
 
 function pendingOf(entry: Entry): number {
-	return entry.unsent + Math.max(0, entry.sent - entry.saved);
+	return entry.channel || entry.readOnly ? 0 : entry.pending.size;
+}
+
+function warnStore(name: string, error: unknown): void {
+	console.warn(`[accord sync] could not store a change of ${name} locally`, error);
 }
 
 /** The browser's answer to an ended session: sign in again, and come back to this page. */

@@ -24,7 +24,24 @@ export const MessageType = {
 	/** server → client, on a workspace channel: the projection of record `id` changed. */
 	recordChanged: 6,
 	/** client → server: stop syncing this document on this socket. */
-	close: 7
+	close: 7,
+	/**
+	 * client → server, on the workspace channel: which records changed since `position`
+	 * (the opaque string of an earlier `changedSince`, or empty for "everything")?
+	 */
+	catchUp: 8,
+	/**
+	 * server → client, on the workspace channel, answering `catchUp`: the records (ids)
+	 * changed since the position that this person may see, those they may no longer see
+	 * (`removed`), and the position to ask from next time.
+	 */
+	changedSince: 9,
+	/**
+	 * client → server, on a record, before its sync step 1: the record's whole state, for
+	 * a record created on the client (offline). The server creates it if it does not exist
+	 * yet and the sender may (an editor; valid `meta` and fields), then syncs it as usual.
+	 */
+	create: 10
 } as const;
 
 export type MessageTypeCode = (typeof MessageType)[keyof typeof MessageType];
@@ -90,6 +107,52 @@ export function encodeRecordChanged(workspace: string, recordId: string): Uint8A
 
 export function encodeClose(documentName: string): Uint8Array {
 	return encodeFrame(documentName, MessageType.close);
+}
+
+/** The answer to a `catchUp` request. */
+export interface ChangedSince {
+	/** Records changed since the position that the person may see: sync these. */
+	records: string[];
+	/** Records the person may no longer see: drop the local copies. */
+	removed: string[];
+	/** Where to catch up from next time (opaque). */
+	position: string;
+}
+
+export function encodeCatchUp(workspace: string, position: string | null): Uint8Array {
+	return encodeFrame(workspaceChannel(workspace), MessageType.catchUp, (e) => encoding.writeVarString(e, position ?? ''));
+}
+
+/** Reads a `catchUp` payload: the position, or null for "from the beginning". */
+export function decodeCatchUp(decoder: decoding.Decoder): string | null {
+	const position = decoding.readVarString(decoder);
+	return position === '' ? null : position;
+}
+
+export function encodeChangedSince(workspace: string, answer: ChangedSince): Uint8Array {
+	return encodeFrame(workspaceChannel(workspace), MessageType.changedSince, (e) => {
+		encoding.writeVarUint(e, answer.records.length);
+		for (const id of answer.records) encoding.writeVarString(e, id);
+		encoding.writeVarUint(e, answer.removed.length);
+		for (const id of answer.removed) encoding.writeVarString(e, id);
+		encoding.writeVarString(e, answer.position);
+	});
+}
+
+export function decodeChangedSince(decoder: decoding.Decoder): ChangedSince {
+	const readIds = () => {
+		const count = decoding.readVarUint(decoder);
+		const ids: string[] = [];
+		for (let i = 0; i < count; i++) ids.push(decoding.readVarString(decoder));
+		return ids;
+	};
+	const records = readIds();
+	const removed = readIds();
+	return { records, removed, position: decoding.readVarString(decoder) };
+}
+
+export function encodeCreate(documentName: string, state: Uint8Array): Uint8Array {
+	return encodeFrame(documentName, MessageType.create, (e) => encoding.writeVarUint8Array(e, state));
 }
 
 /** Reads a frame's header; the decoder is left at the start of the payload. */

@@ -1,7 +1,9 @@
 /**
  * One customer record as the record page sees it: the plain record as rune state
- * (first from the server's copy, then from the live Y.Doc once synced), the edits the
- * page makes (through the model's mapping helpers), and who is here and where.
+ * (first from the page's copy, then from the live Y.Doc once it is ready: loaded from
+ * the local copy, or synced), the edits the page makes (through the model's mapping
+ * helpers), and who is here and where. Edits are allowed as soon as the document is
+ * ready, offline too: they are kept locally and sent when the server is back.
  * Construct anywhere (SSR renders the initial copy); `connect()` only in the browser.
  */
 import type * as Y from 'yjs';
@@ -11,6 +13,7 @@ import {
 	addItem,
 	addTag,
 	contactsOf,
+	isRecordDoc,
 	readRecord,
 	removeItem,
 	removeTag,
@@ -54,9 +57,9 @@ export class LiveRecord {
 		return this.live?.handle.awareness ?? null;
 	}
 
-	/** True once the live document has arrived: only then are edits allowed. */
+	/** True once the live document is here (local copy or server): only then are edits allowed. */
 	get editable(): boolean {
-		return this.live !== null && this.live.synced && this.live.error === null;
+		return this.live !== null && this.live.ready && this.live.error === null;
 	}
 
 	connect(user: PresenceUser): void {
@@ -65,11 +68,16 @@ export class LiveRecord {
 		this.live = live;
 		const doc = live.handle.doc;
 		const refresh = () => {
-			if (live.handle.synced) this.apply(readRecord(doc, this.id));
+			if (live.handle.ready && isRecordDoc(doc)) this.apply(readRecord(doc, this.id));
 		};
 		doc.on('afterTransaction', refresh);
 		this.offTransaction = () => doc.off('afterTransaction', refresh);
-		this.offSynced = live.handle.on('synced', refresh);
+		const offReady = live.handle.on('ready', refresh);
+		const offSynced = live.handle.on('synced', refresh);
+		this.offSynced = () => {
+			offReady();
+			offSynced();
+		};
 		refresh();
 		this.presence = new LivePresence(live.handle.awareness);
 		live.handle.awareness.setLocalState({ user, field: null });

@@ -7,6 +7,8 @@
 import type { Awareness } from 'y-protocols/awareness';
 import type { PresenceState, PresenceUser, RefusedMessage } from './protocol.ts';
 import { SyncClient, type ConnectionStatus, type DocHandle } from './client.ts';
+import { WorkspaceSync } from './workspace-sync.ts';
+import { localStoreFor, rowOfDoc, type LocalStore } from '$lib/local/index.ts';
 
 class SyncState {
 	status = $state<ConnectionStatus>('connecting');
@@ -14,19 +16,39 @@ class SyncState {
 	pending = $state(0);
 	/** Pending count by document name. */
 	pendingByDoc = $state<Record<string, number>>({});
+	/** When the server last confirmed it had every local change (null: not since this page opened). */
+	allSavedAt = $state<number | null>(null);
 }
 
 /** Connection status and pending counts; safe to read during SSR (initial values). */
 export const syncState = new SyncState();
 
 let client: SyncClient | null = null;
+let resolveLocal: (store: Promise<LocalStore | null>) => void = () => {};
+const localReady = new Promise<LocalStore | null>((resolve) => (resolveLocal = (store) => store.then(resolve, () => resolve(null))));
+let localStarted = false;
+
+/**
+ * Starts the local copy of `workspace` for this person: documents opened by pages load
+ * from it (they wait for this call), and the background sync keeps it current. The
+ * root layout's workspace channel calls it once a person is known; later calls are no-ops.
+ */
+export function startLocal(workspace: string, userId: string): void {
+	if (localStarted) return;
+	localStarted = true;
+	const store = localStoreFor(workspace, userId);
+	resolveLocal(store);
+	const sync = syncClient();
+	void store.then((local) => new WorkspaceSync({ client: sync, local, workspace, rowOf: rowOfDoc }).start());
+}
 
 /** The tab's sync client, created (and connected) on first use. */
 export function syncClient(): SyncClient {
 	if (client) return client;
-	const created = new SyncClient();
+	const created = new SyncClient({ local: localReady });
 	client = created;
 	let scheduled = false;
+	let hadPending = false;
 	created.onStatus(() => {
 		// Coalesce bursts (typing sends many updates) into one reactive write per microtask.
 		if (scheduled) return;
@@ -36,6 +58,12 @@ export function syncClient(): SyncClient {
 			syncState.status = created.status;
 			syncState.pending = created.pending;
 			syncState.pendingByDoc = created.pendingByDoc();
+			// Say when changes that were waiting are all on the server.
+			if (syncState.pending > 0) hadPending = true;
+			else if (hadPending && created.status === 'online') {
+				hadPending = false;
+				syncState.allSavedAt = Date.now();
+			}
 		});
 	});
 	return created;
@@ -45,6 +73,8 @@ export function syncClient(): SyncClient {
 export class LiveDoc {
 	readonly handle: DocHandle;
 	synced = $state(false);
+	/** Something to show and edit: the local copy, or the server's state. */
+	ready = $state(false);
 	error = $state<RefusedMessage | null>(null);
 	pending = $state(0);
 	private readonly off: (() => void)[] = [];
@@ -52,9 +82,11 @@ export class LiveDoc {
 	constructor(name: string, sync: SyncClient = syncClient()) {
 		this.handle = sync.open(name);
 		this.synced = this.handle.synced;
+		this.ready = this.handle.ready;
 		this.error = this.handle.error;
 		this.pending = this.handle.pending;
 		this.off.push(
+			this.handle.on('ready', () => (this.ready = true)),
 			this.handle.on('synced', () => (this.synced = true)),
 			this.handle.on('error', (error) => (this.error = error)),
 			this.handle.on('pending', (count) => (this.pending = count))

@@ -7,7 +7,7 @@
 import { untrack } from 'svelte';
 import { workspaceChannel, type PresenceUser } from './protocol.ts';
 import type { DocHandle } from './client.ts';
-import { LivePresence, syncClient } from './status.svelte.ts';
+import { LivePresence, startLocal, syncClient } from './status.svelte.ts';
 
 class WorkspacePresence {
 	/** Null until joined (and during server rendering). */
@@ -25,6 +25,8 @@ class WorkspacePresence {
 
 	private joinUntracked(workspace: string, user: PresenceUser): () => void {
 		this.leave();
+		// The person is known: their local copy of the workspace opens, and syncs in the background.
+		startLocal(workspace, user.id);
 		const handle = syncClient().open(workspaceChannel(workspace));
 		this.handle = handle;
 		this.offRecordChanged = handle.on('recordChanged', (id) => {

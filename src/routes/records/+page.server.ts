@@ -2,28 +2,13 @@ import { fail, redirect } from '@sveltejs/kit';
 import { canEdit } from '$lib/access.ts';
 import { actorOf } from '$lib/server/api.ts';
 import { services } from '$lib/server/services.ts';
-import { STAGES } from '$lib/model/schema.ts';
-import { SORTABLE_COLUMNS, type SortColumn } from '$lib/model/projection.ts';
-import { readListQuery, PAGE_SIZE, NEW_RECORD_FIELDS } from '$lib/records/list.ts';
+import { NEW_RECORD_FIELDS } from '$lib/records/list.ts';
 import { validateField } from '$lib/model/validate.ts';
 import { fieldSpec } from '$lib/model/schema.ts';
 import { translate, validationMessage } from '$lib/i18n/index.ts';
-import type { Actions, PageServerLoad } from './$types';
+import type { Actions } from './$types';
 
-export const load: PageServerLoad = async ({ url, depends, locals }) => {
-	depends('accord:records');
-	const query = readListQuery(url.searchParams);
-	const page = await services().records.list(actorOf(locals), {
-		stage: query.stage ?? undefined,
-		owner: query.owner ?? undefined,
-		includeArchived: query.archived,
-		sort: query.sort,
-		descending: query.dir === 'desc',
-		limit: PAGE_SIZE,
-		offset: (query.page - 1) * PAGE_SIZE
-	});
-	return { rows: page.rows, total: page.total, query, stages: [...STAGES], sortable: [...SORTABLE_COLUMNS] as SortColumn[] };
-};
+// The list itself is loaded by +page.ts (from the API, or from the local copy when offline).
 
 export const actions: Actions = {
 	create: async ({ request, locals }) => {

@@ -1,0 +1,228 @@
+/**
+ * The audit service behind the HTTP API: a record's history (whoever may see the
+ * record), the workspace's log and its CSV export (admins), and restoring a value
+ * from an entry (editors), which goes through the live document like any edit.
+ */
+import * as Y from 'yjs';
+import { canAdminister, canEdit, canSeeRecord, type Actor } from '../../src/lib/access.ts';
+import type { AuditEntry, AuditValue } from '../../src/lib/model/audit.ts';
+import { activitiesOf, contactsOf, fieldsOf, isRecordId, metaOf, tagsOf } from '../../src/lib/model/record.ts';
+import type { Scalar } from '../../src/lib/model/schema.ts';
+import { ForbiddenError, type AuditQuery, type AuditService, type RestoreResult } from '../../src/lib/server/services.ts';
+import type { AuthStore } from '../store/auth-store.ts';
+import type { AuditFilter, AuditStore } from '../store/audit-store.ts';
+import type { Rooms } from '../sync/rooms.ts';
+
+export interface AuditServiceDeps {
+	audit: AuditStore;
+	auth: AuthStore;
+	rooms: Rooms;
+	workspace: string;
+}
+
+export const CSV_COLUMNS = [
+	'id',
+	'seq',
+	'at',
+	'first_at',
+	'changes',
+	'record_id',
+	'actor_id',
+	'actor_name',
+	'source',
+	'relayed_by',
+	'path',
+	'op',
+	'before',
+	'after',
+	'conflict',
+	'hash'
+] as const;
+
+/** One CSV cell: quoted when needed; text that a spreadsheet would run as a formula is prefixed with '. */
+export function csvCell(value: unknown): string {
+	let text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+	if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+	return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function csvRow(entry: AuditEntry): string {
+	const values: Record<(typeof CSV_COLUMNS)[number], unknown> = {
+		id: entry.id,
+		seq: entry.seq,
+		at: entry.at,
+		first_at: entry.firstAt,
+		changes: entry.changes,
+		record_id: entry.recordId,
+		actor_id: entry.actor.id,
+		actor_name: entry.actor.name,
+		source: entry.source,
+		relayed_by: entry.relayedBy ? `${entry.relayedBy.name} (${entry.relayedBy.id})` : null,
+		path: entry.path,
+		op: entry.op,
+		before: entry.before === null ? null : JSON.stringify(entry.before),
+		after: entry.after === null ? null : JSON.stringify(entry.after),
+		conflict: entry.conflict,
+		hash: entry.hash
+	};
+	return `${CSV_COLUMNS.map((column) => csvCell(values[column])).join(',')}\r\n`;
+}
+
+const isScalar = (value: AuditValue): value is Scalar => value === null || ['string', 'number', 'boolean'].includes(typeof value);
+
+type Change = { ok: true; apply(doc: Y.Doc): void } | { ok: false; status: 400 | 409; message: string };
+
+/** How to put `value` back at the entry's place, if that can be done. */
+function plan(entry: AuditEntry, value: AuditValue, use: 'before' | 'after'): Change {
+	const refuse = (status: 400 | 409, message: string): Change => ({ ok: false, status, message });
+	if (value !== null && typeof value === 'object' && !Array.isArray(value) && '$truncated' in value) {
+		return refuse(400, 'That value was too long to keep in full in the audit log, so it cannot be restored from it.');
+	}
+	const field = /^fields\.(.+)$/.exec(entry.path);
+	if (field && ['set', 'unset', 'conflict'].includes(entry.op)) {
+		if (!isScalar(value)) return refuse(400, 'Only a plain value can be put back in a field.');
+		const key = field[1];
+		return {
+			ok: true,
+			apply: (doc) => {
+				const fields = fieldsOf(doc);
+				if (value === null) fields.delete(key);
+				else fields.set(key, value);
+			}
+		};
+	}
+	if (entry.path === 'meta.archived') {
+		if (typeof value !== 'boolean' && value !== null) return refuse(400, 'archived is true or false.');
+		return { ok: true, apply: (doc) => metaOf(doc).set('archived', value === true) };
+	}
+	if (entry.path === 'tags' && (entry.op === 'add' || entry.op === 'remove')) {
+		const tag = String(entry.op === 'add' ? entry.after : entry.before);
+		const present = value !== null;
+		return {
+			ok: true,
+			apply: (doc) => {
+				if (present) tagsOf(doc).set(tag, true);
+				else tagsOf(doc).delete(tag);
+			}
+		};
+	}
+	const item = /^(contacts|activities)\[([^\]]+)\](?:\.(.+))?$/.exec(entry.path);
+	if (item) {
+		const [, list, id, key] = item;
+		const arrayOf = (doc: Y.Doc) => (list === 'contacts' ? contactsOf(doc) : activitiesOf(doc));
+		const indexOf = (doc: Y.Doc) => arrayOf(doc).toArray().findIndex((map) => map.get('id') === id);
+		if (key !== undefined) {
+			if (!isScalar(value)) return refuse(400, 'Only a plain value can be put back in a field.');
+			return {
+				ok: true,
+				apply: (doc) => {
+					const index = indexOf(doc);
+					if (index < 0) throw new RestoreConflict(`The ${list === 'contacts' ? 'contact' : 'activity'} ${id} no longer exists.`);
+					const map = arrayOf(doc).get(index);
+					if (value === null) map.delete(key);
+					else map.set(key, value);
+				}
+			};
+		}
+		if (value === null) {
+			return {
+				ok: true,
+				apply: (doc) => {
+					const index = indexOf(doc);
+					if (index >= 0) arrayOf(doc).delete(index, 1);
+				}
+			};
+		}
+		if (typeof value !== 'object' || Array.isArray(value)) return refuse(400, `That entry does not hold a whole ${list === 'contacts' ? 'contact' : 'activity'}.`);
+		return {
+			ok: true,
+			apply: (doc) => {
+				if (indexOf(doc) >= 0) throw new RestoreConflict(`The ${list === 'contacts' ? 'contact' : 'activity'} ${id} is already there.`);
+				const map = new Y.Map<Scalar>();
+				for (const [k, v] of Object.entries(value)) if (isScalar(v) && v !== null) map.set(k, v);
+				map.set('id', id);
+				arrayOf(doc).push([map]);
+			}
+		};
+	}
+	if (entry.path === 'notes') return refuse(400, 'Notes changes are kept as summaries, so they cannot be restored from the log.');
+	return refuse(400, `An entry of kind "${entry.op}" at ${entry.path} cannot be restored${use === 'after' ? ' this way' : ''}.`);
+}
+
+class RestoreConflict extends Error {}
+
+const MAX_CSV_ROWS = 100_000;
+const CSV_PAGE = 1_000;
+
+export function createAuditService({ audit, auth, rooms, workspace }: AuditServiceDeps): AuditService {
+	async function canSee(actor: Actor, recordId: string): Promise<boolean> {
+		if (!isRecordId(recordId) || actor.workspace !== workspace) return false;
+		const access = await auth.recordAccess(recordId);
+		return access !== null && access.workspace === workspace && canSeeRecord(actor, access);
+	}
+
+	function requireAdmin(actor: Actor): void {
+		if (!canAdminister(actor) || actor.workspace !== workspace) throw new ForbiddenError('Only admins can read the workspace\'s audit log.');
+	}
+
+	const filterOf = (query: Omit<AuditQuery, 'limit' | 'offset'> & { limit: number; offset: number }): AuditFilter => ({
+		workspace,
+		recordId: query.record,
+		field: query.field,
+		person: query.person,
+		op: query.op,
+		source: query.source,
+		from: query.from,
+		to: query.to,
+		limit: query.limit,
+		offset: query.offset
+	});
+
+	return {
+		async history(actor, recordId, query) {
+			if (!(await canSee(actor, recordId))) return null;
+			return audit.query({ workspace, recordId, field: query.field, person: query.person, op: query.op, limit: query.limit, offset: query.offset });
+		},
+
+		async search(actor, query) {
+			requireAdmin(actor);
+			return audit.query(filterOf(query));
+		},
+
+		async *exportCsv(actor, query, max = MAX_CSV_ROWS) {
+			requireAdmin(actor);
+			yield `${CSV_COLUMNS.join(',')}\r\n`;
+			// Sealed entries never change, but staged ones may be sealed between pages; a
+			// row could then appear twice or be skipped at a page edge. Seal first.
+			await audit.seal();
+			for (let offset = 0; offset < max; offset += CSV_PAGE) {
+				const page = await audit.query(filterOf({ ...query, limit: Math.min(CSV_PAGE, max - offset), offset }));
+				if (page.entries.length > 0) yield page.entries.map(csvRow).join('');
+				if (page.entries.length < CSV_PAGE) return;
+			}
+		},
+
+		async restore(actor, recordId, input): Promise<RestoreResult> {
+			if (!canEdit(actor)) throw new ForbiddenError(`${actor.name} has the ${actor.role} role, which cannot change records.`);
+			if (!(await canSee(actor, recordId))) return { ok: false, status: 404, message: `There is no record ${recordId} in this workspace.` };
+			const entry = await audit.find(workspace, input.entryId);
+			if (!entry || entry.recordId !== recordId) return { ok: false, status: 404, message: `There is no entry ${input.entryId} in this record's history.` };
+			const use = input.use ?? 'before';
+			const value = use === 'after' ? entry.after : entry.before;
+			const change = plan(entry, value, use);
+			if (!change.ok) return change;
+			const room = await rooms.acquire(recordId);
+			if (!room) return { ok: false, status: 404, message: `There is no record ${recordId} in this workspace.` };
+			try {
+				await room.transact({ actor: { id: actor.id, name: actor.name }, source: 'restore' }, (doc) => change.apply(doc));
+				await rooms.writer.flushed(recordId);
+				return { ok: true, path: entry.path, value, entry };
+			} catch (error) {
+				if (error instanceof RestoreConflict) return { ok: false, status: 409, message: error.message };
+				throw error;
+			} finally {
+				rooms.release(room);
+			}
+		}
+	};
+}

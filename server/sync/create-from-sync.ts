@@ -1,0 +1,82 @@
+/**
+ * Records created on a client (offline) reach the server as a `create` frame carrying
+ * the new document's whole state, sent before the client's sync step 1. The server
+ * creates the document from that very state (so both sides share the same Yjs items
+ * and nothing is duplicated when they merge), if:
+ *   - the sender may create records (an editor or admin),
+ *   - no document has that id yet (if one does, nothing is created: the ordinary access
+ *     check decides whether the sender may sync it — a repeated `create` is harmless),
+ *   - the state is a record of the current schema in the sender's workspace, created by
+ *     the sender, with valid fields (a name among them).
+ * The Yjs client ids in the state are bound to the sender (they wrote it), and the
+ * creation is recorded like one through the API, as the sender's (`ui`).
+ */
+import * as Y from 'yjs';
+import { canEdit, type Actor } from '../../src/lib/access.ts';
+import { isRecordDoc, isRecordId, readRecord } from '../../src/lib/model/record.ts';
+import { projectRecord } from '../../src/lib/model/projection.ts';
+import { SCHEMA_VERSION } from '../../src/lib/model/schema.ts';
+import { validateFields } from '../../src/lib/model/validate.ts';
+import type { RefusedMessage } from '../../src/lib/sync/protocol.ts';
+import type { DocumentStore } from '../store/types.ts';
+import { jsonSafe } from '../audit/hash.ts';
+
+export interface CreateFromSyncDeps {
+	store: Pick<DocumentStore, 'documentWorkspace' | 'createDocument' | 'bindClients'>;
+	/** Tells the workspace's tabs that a record's row appeared. */
+	announce(workspace: string, recordId: string): void;
+}
+
+/** Resolves null when the document exists now (created here or before), or with the reason it was not created. */
+export type CreateFromSync = (actor: Actor, id: string, state: Uint8Array) => Promise<RefusedMessage | null>;
+
+const invalid = (reason: string): RefusedMessage => ({ code: 'invalid', reason: `This record could not be created: ${reason}` });
+
+export function createFromSync({ store, announce }: CreateFromSyncDeps): CreateFromSync {
+	return async (actor, id, state) => {
+		if (!isRecordId(id)) return { code: 'not-found', reason: `"${id}" is not a record id.` };
+		const existing = await store.documentWorkspace(id);
+		if (existing !== null) return null;
+		if (!canEdit(actor)) return { code: 'read-only', reason: 'You can view records but not create them: your role is viewer.' };
+
+		const doc = new Y.Doc();
+		try {
+			try {
+				Y.applyUpdate(doc, state);
+			} catch {
+				return invalid('its state could not be decoded.');
+			}
+			if (doc.store.pendingStructs !== null || doc.store.pendingDs !== null) return invalid('its state is incomplete.');
+			if (!isRecordDoc(doc)) return invalid('it has no record metadata.');
+			const record = readRecord(doc, id);
+			if (record.meta.schema !== SCHEMA_VERSION) return invalid(`it follows schema ${record.meta.schema}, not ${SCHEMA_VERSION}.`);
+			if (record.meta.workspace !== actor.workspace) return invalid('it belongs to another workspace.');
+			if (record.meta.createdBy !== actor.id) return invalid('it names someone else as its creator.');
+			const fields = validateFields(record.fields, { requireName: true });
+			if (!fields.ok) return invalid(Object.entries(fields.errors).map(([key, message]) => `${key}: ${message}`).join('; '));
+
+			const clients = [...doc.store.clients.keys()];
+			if (clients.length === 0) return invalid('it is empty.');
+			const person = { id: actor.id, name: actor.name };
+			const at = new Date().toISOString();
+			const after = jsonSafe({ fields: record.fields, tags: record.tags, ...(record.notes ? { notes: record.notes.length } : {}) });
+			try {
+				await store.createDocument(id, actor.workspace, Y.encodeStateAsUpdate(doc), projectRecord(record, at), {
+					binding: { client: clients[0], person },
+					drafts: [
+						{ workspace: actor.workspace, recordId: id, at, actor: person, source: actor.id.startsWith('token:') ? 'api' : 'ui', relayedBy: null, path: 'record', op: 'create', before: null, after, conflict: null }
+					]
+				});
+			} catch (error) {
+				// Created meanwhile by another connection (the same client on two sockets): fine.
+				if ((await store.documentWorkspace(id)) !== null) return null;
+				throw error;
+			}
+			if (clients.length > 1) await store.bindClients(id, clients.slice(1), person);
+			announce(actor.workspace, id);
+			return null;
+		} finally {
+			doc.destroy();
+		}
+	};
+}

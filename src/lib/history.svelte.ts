@@ -1,0 +1,136 @@
+/**
+ * What the record history UI shares: the timeline's field filter (set from a field's
+ * "History" button), describing audit entries in words, and the history/restore calls.
+ */
+import type * as Y from 'yjs';
+import type { AuditEntry, AuditPage, AuditValue, NotesSummary } from '$lib/model/audit.ts';
+import { FIELDS } from '$lib/model/schema.ts';
+import { fieldLabel, formatDateTime, stageLabel, t, type MessageKey } from '$lib/i18n/index.ts';
+
+/** The record page's timeline: which field it is filtered to, and whether one is on the page. */
+export const historyView = $state({ field: '', mounted: 0, focusRequest: 0 });
+
+/** A field's "History" button: filter the timeline to that field and bring it into view. */
+export function showFieldHistory(field: string): void {
+	historyView.field = field;
+	historyView.focusRequest++;
+}
+
+/** The places the timeline filters by (the API's `field` filter accepts these). */
+export function filterPlaces(): { value: string; label: string }[] {
+	return [
+		...FIELDS.map((f) => ({ value: f.key, label: fieldLabel(f.key) })),
+		{ value: 'tags', label: t('record.tags') },
+		{ value: 'contacts', label: t('record.contacts') },
+		{ value: 'activities', label: t('record.activities') },
+		{ value: 'notes', label: t('record.notes') },
+		{ value: 'meta', label: t('history.path.meta') }
+	];
+}
+
+const ITEM_KEYS: Record<string, MessageKey> = {
+	'contacts.name': 'contact.name',
+	'contacts.title': 'contact.title',
+	'contacts.email': 'contact.email',
+	'contacts.phone': 'contact.phone',
+	'activities.kind': 'activity.kind',
+	'activities.subject': 'activity.subject',
+	'activities.at': 'activity.at',
+	'activities.done': 'activity.done'
+};
+
+/** `fields.company` → "Company"; `contacts[c1].email` → "Contacts · Email". */
+export function pathLabel(path: string): string {
+	if (path.startsWith('fields.')) return fieldLabel(path.slice(7));
+	if (path === 'tags') return t('record.tags');
+	if (path === 'notes') return t('record.notes');
+	if (path === 'record') return t('history.path.record');
+	if (path === 'private') return t('record.private');
+	if (path === 'meta.archived') return t('history.path.archived');
+	if (path.startsWith('meta')) return t('history.path.meta');
+	const item = /^(contacts|activities)(?:\[[^\]]*\])?(?:\.(\w+))?$/.exec(path);
+	if (item) {
+		const list = t(item[1] === 'contacts' ? 'record.contacts' : 'record.activities');
+		const key = item[2] ? ITEM_KEYS[`${item[1]}.${item[2]}`] : undefined;
+		return item[2] ? `${list} · ${key ? t(key) : item[2]}` : list;
+	}
+	return path;
+}
+
+/** A value as a short text, in the words of the place it belongs to. */
+export function valueText(value: AuditValue, path = '', people: readonly { id: string; name: string }[] = []): string {
+	if (value === null || value === undefined || value === '') return t('history.none');
+	if (typeof value === 'boolean') return t(value ? 'history.yes' : 'history.no');
+	if (typeof value === 'number') return String(value);
+	if (typeof value === 'string') {
+		if (path === 'fields.stage') return stageLabel(value);
+		if (path === 'fields.owner') return people.find((p) => p.id === value)?.name ?? value;
+		if (path.endsWith('.at') && /^\d{4}-\d\d-\d\dT/.test(value)) return formatDateTime(value);
+		return value.length > 120 ? `${value.slice(0, 119)}…` : value;
+	}
+	if (Array.isArray(value)) return value.map((v) => valueText(v, '', people)).join(', ');
+	// An item of a list: its name or subject says which one it is.
+	const named = value.name ?? value.subject ?? value.email ?? null;
+	if (typeof named === 'string' && named) return named;
+	return Object.values(value)
+		.filter((v) => typeof v === 'string' && v)
+		.slice(0, 2)
+		.join(', ') || t('history.none');
+}
+
+export function isNotesSummary(value: AuditValue): value is AuditValue & NotesSummary {
+	return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as Record<string, AuditValue>).inserted === 'number';
+}
+
+export async function fetchHistory(recordId: string, params: Record<string, string | number | undefined>, signal?: AbortSignal): Promise<AuditPage> {
+	const query = new URLSearchParams();
+	for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== '') query.set(key, String(value));
+	const response = await fetch(`/api/records/${encodeURIComponent(recordId)}/history?${query}`, { headers: { accept: 'application/json' }, signal });
+	if (!response.ok) {
+		const body = (await response.json().catch(() => null)) as { message?: string } | null;
+		throw new Error(body?.message ?? `HTTP ${response.status}`);
+	}
+	return (await response.json()) as AuditPage;
+}
+
+/** Puts an entry's `before` (for a conflict: the lost value) back. Resolves with an error text, or null when done. */
+export async function restoreEntry(recordId: string, entry: AuditEntry, use: 'before' | 'after' = 'before'): Promise<string | null> {
+	try {
+		const response = await fetch(`/api/records/${encodeURIComponent(recordId)}/restore`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', accept: 'application/json' },
+			body: JSON.stringify({ entryId: entry.id, use })
+		});
+		if (response.ok) return null;
+		const body = (await response.json().catch(() => null)) as { message?: string } | null;
+		return body?.message ?? `HTTP ${response.status}`;
+	} catch {
+		return t('error.network');
+	}
+}
+
+/**
+ * Calls `refresh` a little after the document changes (the server writes its audit
+ * entries once the change has arrived), and every `everyMs` as a fallback. Returns the cleanup.
+ */
+export function watchChanges(doc: Y.Doc | null, refresh: () => void, delayMs = 700, everyMs = 20_000): () => void {
+	let timer: ReturnType<typeof setTimeout> | null = null;
+	let late: ReturnType<typeof setTimeout> | null = null;
+	const onUpdate = () => {
+		if (timer) clearTimeout(timer);
+		if (late) clearTimeout(late);
+		timer = setTimeout(refresh, delayMs);
+		// Entries still open for coalescing change a little later once more.
+		late = setTimeout(refresh, delayMs * 4);
+	};
+	doc?.on('update', onUpdate);
+	const interval = setInterval(() => {
+		if (document.visibilityState === 'visible') refresh();
+	}, everyMs);
+	return () => {
+		doc?.off('update', onUpdate);
+		if (timer) clearTimeout(timer);
+		if (late) clearTimeout(late);
+		clearInterval(interval);
+	};
+}

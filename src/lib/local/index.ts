@@ -1,0 +1,75 @@
+/**
+ * The local copy of the signed-in person's workspace, opened once per page and shared
+ * by the sync client, the background workspace sync and the pages' loads. IndexedDB
+ * when the browser has it; in memory otherwise (nothing survives the page then).
+ */
+import * as Y from 'yjs';
+import { readRecord, isRecordDoc } from '../model/record.ts';
+import { projectRecord } from '../model/projection.ts';
+import { indexedDbAvailable, openIndexedDbStore } from './indexeddb.ts';
+import { memoryStore } from './memory.ts';
+import { scopeOf, type LocalRow, type LocalStore } from './types.ts';
+
+export { scopeOf, type LocalRow, type LocalStore } from './types.ts';
+export { queryLocalRows, type LocalListQuery } from './list.ts';
+
+/** Opening IndexedDB can hang behind another tab's upgrade; past this, work from memory. */
+const OPEN_TIMEOUT_MS = 5_000;
+
+const stores = new Map<string, Promise<LocalStore>>();
+
+export function localStoreFor(workspace: string, userId: string): Promise<LocalStore> {
+	const scope = scopeOf(workspace, userId);
+	let store = stores.get(scope);
+	if (!store) {
+		store = openWithFallback(scope);
+		stores.set(scope, store);
+	}
+	return store;
+}
+
+async function openWithFallback(scope: string): Promise<LocalStore> {
+	if (!indexedDbAvailable()) return memoryStore(scope);
+	try {
+		return await Promise.race([
+			openIndexedDbStore(scope),
+			new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out')), OPEN_TIMEOUT_MS))
+		]);
+	} catch (error) {
+		console.warn('[accord local] IndexedDB could not be opened; the local copy lasts only as long as this page', error);
+		return memoryStore(scope);
+	}
+}
+
+/** A record as kept locally, or null when there is no local copy (or it is not a record). */
+export async function localRecord(store: LocalStore, id: string) {
+	const stored = await store.load(id);
+	if (!stored.state) return null;
+	const doc = new Y.Doc();
+	try {
+		Y.applyUpdate(doc, stored.state);
+		if (!isRecordDoc(doc)) return null;
+		return { record: readRecord(doc, id), createdLocally: stored.createdLocally, pending: stored.pending.length };
+	} finally {
+		doc.destroy();
+	}
+}
+
+/** The list row of a record document, keeping what only the server knows (`private`) from the previous row. */
+export function rowOfDoc(id: string, doc: Y.Doc, previous: LocalRow | null): LocalRow | null {
+	if (!isRecordDoc(doc)) return null;
+	const row = projectRecord(readRecord(doc, id), new Date().toISOString());
+	return previous?.private !== undefined ? { ...row, private: previous.private } : row;
+}
+
+let hydrated = false;
+
+/** Called once a page has mounted in the browser: later loads run client-side and may answer from the local copy first. */
+export function markHydrated(): void {
+	hydrated = true;
+}
+
+/** False while the server-rendered page is being hydrated (loads must then return what the server rendered). */
+export function isHydrated(): boolean {
+	return hydrated;
+}

@@ -1,0 +1,91 @@
+/**
+ * The record list: from the server's API when it answers, from the local copy (the
+ * rows kept in IndexedDB) when it does not — offline, or before it answers on a
+ * client-side navigation, in which case the server's rows replace the local ones as soon
+ * as they arrive (`later`). Server rendering always asks the API.
+ */
+import { browser } from '$app/environment';
+import { error } from '@sveltejs/kit';
+import { STAGES } from '$lib/model/schema.ts';
+import { SORTABLE_COLUMNS, type RecordRow, type SortColumn } from '$lib/model/projection.ts';
+import { readListQuery, PAGE_SIZE, type ListQuery } from '$lib/records/list.ts';
+import { translate } from '$lib/i18n/index.ts';
+import { isHydrated, localStoreFor, queryLocalRows, type LocalStore } from '$lib/local/index.ts';
+import type { PageLoad } from './$types';
+
+export interface ListPage {
+	rows: RecordRow[];
+	total: number;
+}
+
+/** On a client-side navigation, how long the server may take before the local rows are shown instead. */
+const LOCAL_FIRST_AFTER_MS = 150;
+
+function apiUrl(query: ListQuery): string {
+	const params = new URLSearchParams({ sort: query.sort, dir: query.dir, limit: String(PAGE_SIZE), offset: String((query.page - 1) * PAGE_SIZE) });
+	if (query.stage) params.set('stage', query.stage);
+	if (query.owner) params.set('owner', query.owner);
+	if (query.archived) params.set('archived', '1');
+	return `/api/records?${params}`;
+}
+
+/** The server's page of rows; null when the server cannot be reached. */
+async function fetchPage(fetcher: typeof fetch, query: ListQuery): Promise<ListPage | null> {
+	let response: Response;
+	try {
+		response = await fetcher(apiUrl(query), { headers: { accept: 'application/json' } });
+	} catch {
+		return null;
+	}
+	if (response.status === 401 && browser) {
+		// The session ended: sign in again, and come back here.
+		window.location.assign(`/auth/sign-in?returnTo=${encodeURIComponent(window.location.pathname + window.location.search)}&ended=1`);
+		return new Promise(() => {});
+	}
+	// A service worker answers 503 for an API it cannot reach.
+	if (response.status >= 502) return null;
+	if (!response.ok) error(response.status, { message: `The list could not be loaded (HTTP ${response.status}).` });
+	return (await response.json()) as ListPage;
+}
+
+async function localPage(local: LocalStore, query: ListQuery): Promise<ListPage> {
+	return queryLocalRows(await local.rows(), {
+		stage: query.stage,
+		owner: query.owner,
+		includeArchived: query.archived,
+		sort: query.sort,
+		descending: query.dir === 'desc',
+		limit: PAGE_SIZE,
+		offset: (query.page - 1) * PAGE_SIZE
+	});
+}
+
+export const load = (async ({ fetch, url, depends, parent }) => {
+	depends('accord:records');
+	const query = readListQuery(url.searchParams);
+	const { person, workspace, locale } = await parent();
+	const base = { query, stages: [...STAGES], sortable: [...SORTABLE_COLUMNS] as SortColumn[] };
+	const remote = fetchPage(fetch, query);
+	const local = browser && person ? localStoreFor(workspace, person.id) : null;
+	// The server's rows are kept locally too, so the list is there offline.
+	const keep = <T extends ListPage | null>(page: T): T => {
+		if (page && local) void local.then((store) => store.putRows(page.rows)).catch(() => {});
+		return page;
+	};
+
+	if (local && isHydrated()) {
+		const first = await Promise.race([remote, new Promise<undefined>((resolve) => setTimeout(resolve, LOCAL_FIRST_AFTER_MS))]);
+		if (first) return { ...base, rows: keep(first).rows, total: first.total, source: 'server' as const, later: null };
+		const fromLocal = await localPage(await local, query).catch(() => null);
+		if (fromLocal && (first === null || fromLocal.total > 0)) {
+			return { ...base, rows: fromLocal.rows, total: fromLocal.total, source: 'local' as const, later: first === null ? null : remote.then(keep) };
+		}
+	}
+	const page = keep(await remote);
+	if (page) return { ...base, rows: page.rows, total: page.total, source: 'server' as const, later: null };
+	if (local) {
+		const fromLocal = await localPage(await local, query).catch(() => null);
+		if (fromLocal) return { ...base, rows: fromLocal.rows, total: fromLocal.total, source: 'local' as const, later: null };
+	}
+	error(503, { message: translate(locale, 'error.network'), code: 'offline' });
+}) satisfies PageLoad;

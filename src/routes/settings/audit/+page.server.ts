@@ -1,0 +1,65 @@
+/**
+ * The workspace's audit log for admins: filters in the query string (person, record,
+ * field, from, to, source), one page of entries, and a CSV export of everything that
+ * matches (`/api/audit?…&format=csv`). The settings layout already refuses non-admins;
+ * this load checks again, as it runs alongside the layout's.
+ */
+import { error } from '@sveltejs/kit';
+import { canAdminister } from '$lib/access.ts';
+import { parseAuditParams, type AuditPage } from '$lib/model/audit.ts';
+import { isForbidden, services } from '$lib/server/services.ts';
+import type { PageServerLoad } from './$types';
+
+const PAGE_SIZE = 50;
+
+const FILTERS = ['person', 'record', 'field', 'from', 'to', 'source'] as const;
+
+export const load: PageServerLoad = async ({ locals, url }) => {
+	const actor = locals.actor;
+	if (!actor || !canAdminister(actor)) error(403, { message: 'Only admins can open the settings.', code: 'forbidden' });
+
+	const filters: Record<(typeof FILTERS)[number], string> = { person: '', record: '', field: '', from: '', to: '', source: '' };
+	const params = new URLSearchParams();
+	for (const name of FILTERS) {
+		const value = url.searchParams.get(name)?.trim() ?? '';
+		filters[name] = value;
+		if (value) params.set(name, value);
+	}
+	// A day picked as "to" means up to the end of that day.
+	const query = new URLSearchParams(params);
+	if (/^\d{4}-\d\d-\d\d$/.test(filters.to)) query.set('to', `${filters.to}T23:59:59.999Z`);
+	const offset = Math.max(0, Math.floor(Number(url.searchParams.get('offset') ?? 0)) || 0);
+	query.set('limit', String(PAGE_SIZE));
+	query.set('offset', String(offset));
+
+	const { admin, audit } = services();
+	const members = await admin.members(actor).catch(() => []);
+	const parsed = parseAuditParams(query);
+	let page: AuditPage = { entries: [], total: 0 };
+	let invalid: string | null = null;
+	if (parsed.ok) {
+		try {
+			page = await audit.search(actor, parsed.query);
+		} catch (failure) {
+			if (isForbidden(failure)) error(403, { message: 'Only admins can read the audit log.', code: 'forbidden' });
+			throw failure;
+		}
+	} else invalid = parsed.message;
+
+	const csv = new URLSearchParams(query);
+	csv.delete('limit');
+	csv.delete('offset');
+	csv.set('format', 'csv');
+
+	return {
+		filters,
+		offset,
+		pageSize: PAGE_SIZE,
+		entries: page.entries,
+		total: page.total,
+		invalid,
+		members: members.map((m) => ({ id: m.id, name: m.name, email: m.email ?? '' })),
+		exportHref: `/api/audit?${csv}`,
+		baseQuery: params.toString()
+	};
+};

@@ -1,0 +1,348 @@
+/**
+ * Offline work and catch-up, below the browser: the real SyncClient (over `ws`) with an
+ * in-memory local store and the background WorkspaceSync, against a real server.
+ *
+ * - `catchUp` / `changedSince` on the wire: everything the first time, then only what
+ *   changed since the position; private records of others come back as `removed`.
+ * - A client that was away catches up on the records changed meanwhile, and only those.
+ * - Changes made while disconnected stay pending (in the local store) and reach the
+ *   server on reconnect, also from a new client that only has the store (a reload).
+ * - A record created while disconnected is created on the server on first sync, from
+ *   the client's own state; viewers and invalid records are refused.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import * as decoding from 'lib0/decoding';
+import WebSocket from 'ws';
+import { fieldsOf, newId, readRecord, setField, writeNewRecord } from '../../src/lib/model/record.ts';
+import { MessageType, decodeChangedSince, decodeRefused, encodeCatchUp, encodeCreate, encodeFrame, readFrameHeader, type ChangedSince } from '../../src/lib/sync/protocol.ts';
+import { SyncClient, type SocketLike } from '../../src/lib/sync/client.ts';
+import { WorkspaceSync } from '../../src/lib/sync/workspace-sync.ts';
+import { memoryStore } from '../../src/lib/local/memory.ts';
+import { COMPACT_AFTER } from '../../src/lib/local/types.ts';
+import { rowOfDoc } from '../../src/lib/local/index.ts';
+import { createCatchUp, decodePosition } from '../../server/sync/catch-up.ts';
+import type { RunningServer } from '../../server/http.ts';
+import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
+import * as syncProtocol from 'y-protocols/sync';
+
+interface Token {
+	actorId: string;
+	token: string;
+}
+
+/** Frames of one raw /sync socket, as they arrive. */
+class RawSocket {
+	readonly socket: WebSocket;
+	readonly frames: { name: string; type: number; decoder: decoding.Decoder }[] = [];
+
+	constructor(url: string) {
+		this.socket = new WebSocket(url);
+		this.socket.binaryType = 'nodebuffer';
+		this.socket.on('message', (data: Buffer) => {
+			const decoder = decoding.createDecoder(new Uint8Array(data));
+			const { documentName, type } = readFrameHeader(decoder, true);
+			this.frames.push({ name: documentName!, type, decoder });
+		});
+	}
+
+	opened(): Promise<void> {
+		return new Promise((resolve, reject) => {
+			this.socket.once('open', () => resolve());
+			this.socket.once('error', reject);
+		});
+	}
+
+	async next(type: number, name?: string, timeoutMs = 10_000): Promise<decoding.Decoder> {
+		let found: decoding.Decoder | undefined;
+		await eventually(
+			() => {
+				const index = this.frames.findIndex((f) => f.type === type && (name === undefined || f.name === name));
+				if (index < 0) return false;
+				found = this.frames.splice(index, 1)[0].decoder;
+				return true;
+			},
+			`a frame of type ${type}`,
+			timeoutMs
+		);
+		return found!;
+	}
+
+	close(): void {
+		this.socket.close();
+	}
+}
+
+describe('offline work and catch-up', () => {
+	let server: RunningServer;
+	let data: { dir: string; remove(): void };
+	let workspace: string;
+	let editor: Token;
+	let viewer: Token;
+	let admin: Token;
+	const ids: string[] = [];
+	const clients: SyncClient[] = [];
+
+	const syncUrl = (token: Token) => `${server.url.replace(/^http/, 'ws')}/sync?token=${encodeURIComponent(token.token)}`;
+
+	async function makeToken(role: 'admin' | 'editor' | 'viewer'): Promise<Token> {
+		const created = await server.accord.database.auth.createApiToken({ workspace, name: `catch-up ${role}`, role, createdBy: 'test' });
+		return { actorId: `token:${created.id}`, token: created.token };
+	}
+
+	function clientFor(token: Token, local = memoryStore()): { client: SyncClient; local: ReturnType<typeof memoryStore> } {
+		const client = new SyncClient({
+			url: syncUrl(token),
+			WebSocket: WebSocket as unknown as new (url: string) => SocketLike,
+			autoConnect: false,
+			minReconnectDelay: 50,
+			maxReconnectDelay: 200,
+			local
+		});
+		clients.push(client);
+		return { client, local };
+	}
+
+	async function recordOnServer(id: string): Promise<{ fields: Record<string, unknown>; notes: string } | null> {
+		const response = await apiFetch(`${server.url}/api/records/${id}`);
+		return response.ok ? ((await response.json()) as { fields: Record<string, unknown>; notes: string }) : null;
+	}
+
+	async function catchUpOnWire(token: Token, position: string | null): Promise<ChangedSince> {
+		const raw = new RawSocket(syncUrl(token));
+		await raw.opened();
+		raw.socket.send(encodeCatchUp(workspace, position));
+		const answer = decodeChangedSince(await raw.next(MessageType.changedSince, `workspace:${workspace}`));
+		raw.close();
+		return answer;
+	}
+
+	beforeAll(async () => {
+		data = tempDataDir();
+		server = await startTestServer({ dataDir: data.dir });
+		workspace = server.accord.services.defaultWorkspace;
+		[editor, viewer, admin] = await Promise.all([makeToken('editor'), makeToken('viewer'), makeToken('admin')]);
+		for (let i = 0; i < 6; i++) ids.push(await createRecord(server, { name: `Catch-up ${i}`, company: `Company ${i}`, owner: 'alice' }));
+	});
+
+	afterAll(async () => {
+		for (const client of clients) client.destroy();
+		await server?.close();
+		data?.remove();
+	});
+
+	it('answers a first catch-up with every record, and private records of others as removed', async () => {
+		const hidden = await createRecord(server, { name: 'Hidden deal', owner: 'alice' });
+		const made = await apiFetch(
+			`${server.url}/api/records/${hidden}/private`,
+			{ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ private: true }) },
+			'admin'
+		);
+		expect(made.status).toBe(200);
+
+		const answer = await catchUpOnWire(editor, null);
+		expect(new Set(answer.records)).toEqual(new Set(ids));
+		expect(answer.removed).toEqual([hidden]);
+		expect(decodePosition(answer.position)).not.toBeNull();
+
+		// An admin sees it, so it is theirs to sync.
+		const forAdmin = await catchUpOnWire(admin, null);
+		expect(forAdmin.records).toContain(hidden);
+		expect(forAdmin.removed).toEqual([]);
+	});
+
+	it('sends only the records changed since the position', async () => {
+		// Exactly, without the overlap the server allows for clocks: the store query itself.
+		const catchUp = createCatchUp(server.accord.database.documents, { overlapMs: 0, pageSize: 2 });
+		const actor = { id: editor.actorId, name: 'catch-up editor', workspace, role: 'editor' as const };
+		const first = await catchUp(actor, null);
+		expect(first.records.length).toBe(ids.length);
+		await new Promise((resolve) => setTimeout(resolve, 20));
+
+		const changed = ids[2];
+		const archived = await apiFetch(`${server.url}/api/records/${changed}/archive`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ archived: true })
+		});
+		expect(archived.status).toBe(200);
+		let later: ChangedSince | null = null;
+		await eventually(async () => {
+			later = await catchUp(actor, first.position);
+			return later.records.includes(changed);
+		}, 'the archived record to count as changed');
+		expect(later!.records).toEqual([changed]);
+		expect(decodePosition(later!.position)!).toBeGreaterThan(decodePosition(first.position)!);
+
+		// Nothing changed since: nothing to send (and the position stays).
+		const again = await catchUp(actor, later!.position);
+		expect(again.records).toEqual([]);
+		expect(again.position).toBe(later!.position);
+	});
+
+	it('syncs the whole workspace into the local store, then catches up on what changed while away', async () => {
+		const { client, local } = clientFor(editor);
+		const background = new WorkspaceSync({ client, local, workspace, rowOf: rowOfDoc, noticeDelayMs: 50, rowDelayMs: 20 });
+		background.start();
+		client.connect();
+		await eventually(async () => (await local.position()) !== null, 'the first catch-up to complete', 20_000);
+		for (const id of ids) expect((await local.load(id)).state).not.toBeNull();
+		await eventually(async () => (await local.rows()).length >= ids.length, 'list rows for every record');
+		const firstPosition = await local.position();
+
+		// Away: someone else changes one record.
+		client.disconnect();
+		const changed = ids[4];
+		const other = clientFor(admin).client;
+		other.connect();
+		const handle = other.open(changed);
+		await handle.whenSynced;
+		setField(handle.doc, 'company', 'Changed while away');
+		await eventually(() => handle.pending === 0, 'the change to be stored');
+		handle.release();
+		await eventually(async () => (await local.position()) !== null && (await recordOnServer(changed))?.fields.company === 'Changed while away', 'stored');
+		await new Promise((resolve) => setTimeout(resolve, 300)); // the projection's time moves shortly after
+
+		const syncedBefore = background.synced;
+		client.connect();
+		await eventually(() => background.lastAnswer !== null && (background.lastAnswer.position !== firstPosition), 'a new catch-up answer', 20_000);
+		await background.idle();
+		// The answer holds the changed record (and, within the server's clock overlap, recent ones), not the whole workspace by necessity.
+		expect(background.lastAnswer!.records).toContain(changed);
+		expect(background.synced - syncedBefore).toBe(background.lastAnswer!.records.length);
+		const stored = await local.load(changed);
+		const doc = new Y.Doc();
+		Y.applyUpdate(doc, stored.state!);
+		expect(fieldsOf(doc).get('company')).toBe('Changed while away');
+		await eventually(async () => (await local.row(changed))?.company === 'Changed while away', 'the list row to follow');
+		background.stop();
+		client.destroy();
+	});
+
+	it('keeps changes made while disconnected and sends them on reconnect', async () => {
+		const { client, local } = clientFor(editor);
+		client.connect();
+		const id = ids[0];
+		const handle = client.open(id);
+		await handle.whenSynced;
+		client.disconnect();
+
+		setField(handle.doc, 'city', 'Hangzhou');
+		handle.doc.getText('notes').insert(0, 'Written offline. ');
+		expect(handle.pending).toBe(2);
+		expect(client.pending).toBe(2);
+		await eventually(async () => (await local.pendingDocs()).get(id) === 2, 'two pending changes in the local store');
+
+		client.connect();
+		await eventually(() => handle.pending === 0, 'the server to store the offline changes');
+		expect((await local.pendingDocs()).size).toBe(0);
+		const record = await recordOnServer(id);
+		expect(record?.fields.city).toBe('Hangzhou');
+		expect(record?.notes).toContain('Written offline.');
+		handle.release();
+		client.destroy();
+	});
+
+	it('sends pending changes from the local store after a restart, merged with changes made meanwhile', async () => {
+		const local = memoryStore();
+		const id = ids[1];
+		// A first "page": edits while the server cannot be reached, then it is gone.
+		{
+			const { client } = clientFor(editor, local);
+			client.connect();
+			const handle = client.open(id);
+			await handle.whenSynced;
+			client.disconnect();
+			setField(handle.doc, 'title', 'Chief buyer');
+			await eventually(async () => (await local.pendingDocs()).get(id) === 1, 'the change stored locally');
+			client.destroy();
+		}
+		// Meanwhile someone else edits another field of the same record.
+		const other = clientFor(admin).client;
+		other.connect();
+		const theirs = other.open(id);
+		await theirs.whenSynced;
+		setField(theirs.doc, 'phone', '+8613800138000');
+		await eventually(() => theirs.pending === 0, 'their change stored');
+
+		// A new "page" with only the store: the background sync finds the pending change and sends it.
+		const { client } = clientFor(editor, local);
+		const background = new WorkspaceSync({ client, local, workspace });
+		background.start();
+		expect(client.pending).toBe(0);
+		await eventually(() => client.pending === 1, 'the pending change to be counted before connecting');
+		client.connect();
+		await eventually(async () => (await local.pendingDocs()).size === 0 && client.pending === 0, 'the pending change to be stored by the server', 20_000);
+		const record = await recordOnServer(id);
+		expect(record?.fields.title).toBe('Chief buyer');
+		expect(record?.fields.phone).toBe('+8613800138000');
+		await eventually(() => readRecord(theirs.doc, id).fields.title === 'Chief buyer', 'the other client to converge');
+		theirs.release();
+		background.stop();
+	});
+
+	it('creates a record made while disconnected on first sync, from the client’s own state', async () => {
+		const { client, local } = clientFor(editor);
+		const id = newId();
+		const handle = client.create(id, (doc) =>
+			writeNewRecord(doc, { fields: { name: '离线客户', company: 'Offline Ltd', stage: 'lead' }, tags: ['offline'], notes: 'Met at the fair.', workspace, createdBy: editor.actorId })
+		);
+		expect(handle.ready).toBe(true);
+		expect(handle.createdLocally).toBe(true);
+		await eventually(async () => (await local.load(id)).createdLocally, 'the creation stored locally');
+		setField(handle.doc, 'city', '苏州');
+		expect(await recordOnServer(id)).toBeNull();
+
+		client.connect();
+		await handle.whenSynced;
+		await eventually(() => handle.pending === 0, 'the new record stored');
+		expect(handle.createdLocally).toBe(false);
+		expect((await local.load(id)).createdLocally).toBe(false);
+		const record = await recordOnServer(id);
+		expect(record?.fields).toMatchObject({ name: '离线客户', company: 'Offline Ltd', city: '苏州' });
+		// Not duplicated by the merge: the server took the client's items.
+		expect(record?.notes).toBe('Met at the fair.');
+		const listed = (await (await apiFetch(`${server.url}/api/records?limit=100`)).json()) as { rows: { id: string }[] };
+		expect(listed.rows.map((r) => r.id)).toContain(id);
+		handle.release();
+		client.destroy();
+	});
+
+	it('refuses a created record from a viewer, or one that is not a valid record of the workspace', async () => {
+		async function tryCreate(token: Token, write: (doc: Y.Doc) => void): Promise<{ code: string; reason: string }> {
+			const raw = new RawSocket(syncUrl(token));
+			await raw.opened();
+			const id = newId();
+			const doc = new Y.Doc();
+			write(doc);
+			raw.socket.send(encodeCreate(id, Y.encodeStateAsUpdate(doc)));
+			raw.socket.send(encodeFrame(id, MessageType.sync, (e) => syncProtocol.writeSyncStep1(e, doc)));
+			const refusal = decodeRefused(await raw.next(MessageType.refused, id));
+			raw.close();
+			expect(await recordOnServer(id)).toBeNull();
+			return refusal;
+		}
+		const valid = (by: Token) => (doc: Y.Doc) => writeNewRecord(doc, { fields: { name: 'Nope' }, workspace, createdBy: by.actorId });
+		expect((await tryCreate(viewer, valid(viewer))).code).toBe('read-only');
+		expect((await tryCreate(editor, (doc) => writeNewRecord(doc, { fields: { name: 'Elsewhere' }, workspace: 'other', createdBy: editor.actorId }))).code).toBe('invalid');
+		expect((await tryCreate(editor, (doc) => writeNewRecord(doc, { fields: { company: 'No name' }, workspace, createdBy: editor.actorId }))).code).toBe('invalid');
+		expect((await tryCreate(editor, valid(admin))).code).toBe('invalid');
+		expect((await tryCreate(editor, (doc) => doc.getMap('x').set('a', 1))).code).toBe('invalid');
+	});
+
+	it('compacts the local copy instead of growing it on every change', async () => {
+		const local = memoryStore();
+		const { client } = clientFor(editor, local);
+		const handle = client.open(ids[3]);
+		await handle.whenLoaded;
+		for (let i = 0; i < COMPACT_AFTER + 5; i++) setField(handle.doc, 'x_counter', i);
+		await eventually(async () => (await local.pendingDocs()).get(ids[3]) === COMPACT_AFTER + 5, 'every change stored');
+		expect(local.compactions).toBeGreaterThan(0);
+		const stored = await local.load(ids[3]);
+		const doc = new Y.Doc();
+		Y.applyUpdate(doc, stored.state!);
+		expect(fieldsOf(doc).get('x_counter')).toBe(COMPACT_AFTER + 4);
+		handle.release();
+		client.destroy();
+	});
+});
