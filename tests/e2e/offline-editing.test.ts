@@ -139,6 +139,18 @@ describe('editing offline, and converging on reconnect', () => {
 			await expect.poll(() => page.locator('[data-testid="item-activities"]').count(), { timeout: 10_000 }).toBe(1);
 		}
 		expect(await bob.getByTestId('field-phone').inputValue()).toBe('+86 138 0013 8000');
+
+		// The audit log attributes each change to its author, offline or not.
+		const history = async (field: string) =>
+			((await (await apiFetch(`${server.url}/api/records/${recordId}/history?field=${field}`, {}, 'admin')).json()) as {
+				entries: Array<{ op: string; actor: { name: string }; after: unknown; conflict: { winner: { person: { name: string } }; loser: { person: { name: string } } } | null }>;
+			}).entries;
+		await eventually(async () => (await history('fields.title')).some((e) => e.after === 'Purchasing lead'), 'bob’s offline title in the history');
+		expect((await history('fields.title')).find((e) => e.after === 'Purchasing lead')?.actor.name).toBe('Bob Martin');
+		expect((await history('fields.phone')).find((e) => e.after === '+8613800138000')?.actor.name).toBe('Alice Chen');
+		const conflicts = (await history('fields.company')).filter((e) => e.op === 'conflict');
+		expect(conflicts).toHaveLength(1);
+		expect([conflicts[0].conflict?.winner.person.name, conflicts[0].conflict?.loser.person.name].sort()).toEqual(['Alice Chen', 'Bob Martin']);
 	});
 
 	it('keeps edits made offline when the session ends meanwhile, and sends them after signing in again', async () => {
