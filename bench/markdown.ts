@@ -20,18 +20,17 @@ if (stored.length === 0) {
 }
 const first = stored[0];
 const m = first.machine;
-console.log(
-	`Measured ${first.finishedAt.slice(0, 10)} on ${m.cpus} × ${m.cpuModel} cores, ${m.memoryGB} GB, Node ${m.node}, ${m.platform}; ` +
-		`code at ${first.code.commit}${first.code.uncommittedFiles ? ` plus ${first.code.uncommittedFiles} uncommitted files` : ''}; ` +
-		`command \`${first.command}\`.\n`
-);
+console.log(`Machine: ${m.cpus} × ${m.cpuModel} cores, ${m.memoryGB} GB, Node ${m.node}, ${m.platform}.\n`);
 const targets: Target[] = [];
 for (const result of stored) {
 	console.log(`#### ${result.title}\n`);
+	console.log(`<sub>${result.finishedAt.slice(0, 16).replace('T', ' ')} UTC, code at ${result.code.commit}${result.code.uncommittedFiles ? ` + ${result.code.uncommittedFiles} uncommitted paths` : ''}, \`${result.command}\`</sub>\n`);
 	console.log(formatTable(result.table.headers, result.table.rows));
 	console.log('');
-	for (const note of result.notes) console.log(`- ${note}`);
-	console.log('');
+	// Findings only: what the columns mean is explained once, in the README's prose.
+	const findings = result.findings ?? result.notes.filter((n) => /waiting in the group-commit writer|Automerge vs Yjs/.test(n));
+	for (const line of findings) console.log(`- ${line}`);
+	if (findings.length > 0) console.log('');
 	targets.push(...result.targets);
 }
 console.log('#### Targets\n');

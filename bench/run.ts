@@ -60,6 +60,7 @@ const ctx: Context = {
 	quick,
 	mode: quick ? 'quick' : 'full',
 	servers,
+	serversChosen: option('servers') !== undefined,
 	postgresUrl: process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
 	redisUrl: process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
 	profileDir,

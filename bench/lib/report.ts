@@ -57,6 +57,9 @@ export interface ScenarioResult {
 	rows: Record<string, unknown>[];
 	table: { headers: string[]; rows: string[][] };
 	targets: Target[];
+	/** What this run found (printed, and carried into the README tables). */
+	findings?: string[];
+	/** How to read the table (printed; the README explains these once). */
 	notes: string[];
 }
 
@@ -117,5 +120,5 @@ export function printResult(result: ScenarioResult): void {
 		console.log('');
 		console.log(formatTargets(result.targets));
 	}
-	for (const note of result.notes) console.log(`- ${note}`);
+	for (const line of [...(result.findings ?? []), ...result.notes]) console.log(`- ${line}`);
 }

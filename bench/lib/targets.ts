@@ -11,6 +11,8 @@ export interface Context {
 	quick: boolean;
 	mode: 'quick' | 'full';
 	servers: ServerKind[];
+	/** The servers were chosen on the command line (quick mode then runs them all, everywhere). */
+	serversChosen: boolean;
 	postgresUrl: string;
 	redisUrl: string;
 	/** Directory for CPU profiles of the servers' measured team windows (--profile), or null. */

@@ -9,6 +9,7 @@
  * - y-websocket: one WebsocketProvider (and socket) per document, 100 at a time, each
  *   closed once synced (a browser cannot hold 10,000 sockets).
  */
+import path from 'node:path';
 import { bytes, ms, num, type ScenarioResult, type Target as Goal } from '../lib/report.ts';
 import { cpuMicros, memory } from '../lib/proc.ts';
 import { SERVER_LABELS, type ServerKind } from '../lib/server-process.ts';
@@ -37,7 +38,8 @@ const CHANGES = 100;
 
 export async function coldOpen(ctx: Context, pool: WorkerPool): Promise<ScenarioResult> {
 	const parameters = { records: ctx.quick ? 1_000 : 10_000, changes: CHANGES, yWebsocketConcurrency: 100 };
-	const servers = ctx.quick ? ctx.servers.filter((s) => s !== 'accord-pg') : ctx.servers;
+	// Quick mode leaves Accord on Postgres out here (its seeding is the slow part), unless asked for.
+	const servers = ctx.quick && !ctx.serversChosen ? ctx.servers.filter((s) => s !== 'accord-pg') : ctx.servers;
 	const rows: ColdOpenRow[] = [];
 	const [reader, writer] = pool.workers;
 	for (const kind of servers) {
@@ -55,7 +57,9 @@ export async function coldOpen(ctx: Context, pool: WorkerPool): Promise<Scenario
 			const rssBefore = (await target.server.settledRss()).rss;
 			let cpu = cpuMicros(target.server.pid);
 			let clientCpu = cpuMicros(reader.child.pid!);
+			if (ctx.profileDir) await target.server.call({ cmd: 'profileStart' });
 			const cold = await reader.call<SyncResult>({ cmd: 'coldOpen', dialect, url, token: target.token, records: ids, concurrency: parameters.yWebsocketConcurrency, timeoutMs: 180_000 });
+			if (ctx.profileDir) await target.server.call({ cmd: 'profileStop', file: path.join(ctx.profileDir, `cold-open-${kind}.cpuprofile`) });
 			const coldCpu = (cpuMicros(target.server.pid) - cpu) / 1000;
 			const coldClientCpu = (cpuMicros(reader.child.pid!) - clientCpu) / 1000;
 			const rssAfter = memory(target.server.pid).rss;

@@ -88,9 +88,11 @@ export async function crdt(ctx: Context): Promise<ScenarioResult> {
 			])
 		},
 		targets: [],
+		findings: [
+			`Automerge vs Yjs: field edits ${(a.fieldEditsMs / y.fieldEditsMs).toFixed(1)}×, typing ${(a.typingMs / y.typingMs).toFixed(1)}×, encoded size ${(a.encodedBytes / y.encodedBytes).toFixed(2)}×, load ${(a.load.loadMs / y.load.loadMs).toFixed(1)}×, memory loaded ${(a.load.rss / y.load.rss).toFixed(1)}×.`
+		],
 		notes: [
 			`each edit and each keystroke is its own Yjs transaction / Automerge change, as a person makes them; bytes/edit is what goes on the wire to others (the Yjs update, the Automerge change).`,
-			`Automerge vs Yjs: field edits ${(a.fieldEditsMs / y.fieldEditsMs).toFixed(1)}×, typing ${(a.typingMs / y.typingMs).toFixed(1)}×, encoded size ${(a.encodedBytes / y.encodedBytes).toFixed(2)}×, load ${(a.load.loadMs / y.load.loadMs).toFixed(1)}×, memory loaded ${(a.load.rss / y.load.rss).toFixed(1)}×.`,
 			'memory loaded: RSS growth of a fresh process holding every document loaded from its encoding, after GC.',
 			'first → last 1,000: time to create the first and the last 1,000 documents, all alive in one process (how a server holds a workspace\'s records).'
 		]

@@ -70,8 +70,8 @@ export async function fanout(ctx: Context, pool: WorkerPool): Promise<ScenarioRe
 		rows: rows as unknown as Record<string, unknown>[],
 		table,
 		targets: goals,
+		findings: backlogNotes(rows),
 		notes: [
-			...backlogNotes(rows),
 			'CPU/update/watcher: server CPU time in the window divided by updates delivered (edits × watchers).',
 			reference ? `reference p50 ${ms(reference.measurement.latency.p50)}.` : 'reference not run.'
 		]

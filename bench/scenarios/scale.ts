@@ -66,7 +66,8 @@ export async function scale(ctx: Context, pool: WorkerPool): Promise<ScenarioRes
 		connectConcurrencyPerWorker: 100,
 		idleWindowMs: ctx.quick ? 3_000 : 10_000
 	};
-	const servers = ctx.quick ? ctx.servers.filter((s) => s !== 'accord-pg') : ctx.servers;
+	// Quick mode leaves Accord on Postgres out here (its seeding is the slow part), unless asked for.
+	const servers = ctx.quick && !ctx.serversChosen ? ctx.servers.filter((s) => s !== 'accord-pg') : ctx.servers;
 	const rows: ScaleRow[] = [];
 	for (const kind of servers) {
 		ctx.log(`scale: ${SERVER_LABELS[kind]} (${num(parameters.connections)} connections over ${num(parameters.records)} records)`);

@@ -76,8 +76,8 @@ export async function team(ctx: Context, pool: WorkerPool): Promise<ScenarioResu
 		rows: rows as unknown as Record<string, unknown>[],
 		table: liveTable(rows, (parameters.clients / parameters.records) - 1),
 		targets: teamTargets(rows, audit),
+		findings: backlogNotes(rows),
 		notes: [
-			...backlogNotes(rows),
 			'latency: send on one client → applied on the other client of the record (CLOCK_MONOTONIC, shared by all processes).',
 			'server CPU: user+system time of the server process in the measured window (/proc), per second of wall time and per delivered update.',
 			'clients / other CPU: the load generator\'s processes, and everything else on the machine (% of one core) in the window; the machine has 2 cores.',
