@@ -52,6 +52,7 @@ import {
 	type ChangedSince,
 	type RefusedMessage
 } from './protocol.ts';
+import { signInAgain } from './sign-in-again.ts';
 import type { LocalDocs } from '../local/types.ts';
 
 export type ConnectionStatus = 'connecting' | 'online' | 'offline' | 'syncing';
@@ -797,7 +798,7 @@ export class SyncClient {
 		this.clearReconnect();
 		this.onDisconnect();
 		if (this.unloading) return;
-		const handler = this.options.onSessionEnded ?? (typeof window !== 'undefined' ? goToSignIn : null);
+		const handler = this.options.onSessionEnded ?? (typeof window !== 'undefined' ? () => signInAgain() : null);
 		handler?.(reason);
 	}
 
@@ -888,11 +889,6 @@ function warnStore(name: string, error: unknown): void {
 	console.warn(`[accord sync] could not store a change of ${name} locally`, error);
 }
 
-/** The browser's answer to an ended session: sign in again, and come back to this page. */
-function goToSignIn(): void {
-	const here = window.location.pathname + window.location.search;
-	window.location.assign(`/auth/sign-in?returnTo=${encodeURIComponent(here)}&ended=1`);
-}
 
 /** Any /api request without a session is answered 401 by the server, before any route runs. */
 async function browserSessionCheck(): Promise<boolean> {

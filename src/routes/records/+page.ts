@@ -4,6 +4,7 @@
  * client-side navigation, in which case the server's rows replace the local ones as soon
  * as they arrive (`later`). Server rendering always asks the API.
  */
+import { signInAgain } from '$lib/sync/sign-in-again.ts';
 import { browser } from '$app/environment';
 import { error } from '@sveltejs/kit';
 import { STAGES } from '$lib/model/schema.ts';
@@ -39,7 +40,7 @@ async function fetchPage(fetcher: typeof fetch, query: ListQuery): Promise<ListP
 	}
 	if (response.status === 401 && browser) {
 		// The session ended: sign in again, and come back here.
-		window.location.assign(`/auth/sign-in?returnTo=${encodeURIComponent(window.location.pathname + window.location.search)}&ended=1`);
+		signInAgain();
 		return new Promise(() => {});
 	}
 	// A service worker answers 503 for an API it cannot reach.

@@ -4,6 +4,7 @@
  * rendering, hydration, no local copy) from the API. A record neither here nor
  * reachable is an error that says so.
  */
+import { signInAgain } from '$lib/sync/sign-in-again.ts';
 import { browser } from '$app/environment';
 import { error } from '@sveltejs/kit';
 import { canEdit } from '$lib/access.ts';
@@ -47,7 +48,7 @@ export const load = (async ({ params, fetch, parent }) => {
 	}
 	if (response?.status === 404) error(404, { message: 'This record does not exist or you cannot open it.', code: 'not-found' });
 	if (response?.status === 401 && browser) {
-		window.location.assign(`/auth/sign-in?returnTo=${encodeURIComponent(window.location.pathname)}&ended=1`);
+		signInAgain(window.location.pathname);
 		return new Promise<never>(() => {});
 	}
 	if (response?.ok) {
