@@ -5,10 +5,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { formatTable, formatTargets, RESULTS_DIR, type ScenarioResult, type Target } from './lib/report.ts';
+import { formatTable, formatTargets, RESULTS_DIR, SCENARIOS, type ScenarioResult, type Target } from './lib/report.ts';
 
 const mode = process.argv[2] ?? 'full';
-const ORDER = ['team', 'fanout', 'cold-open', 'scale', 'instances', 'crdt'];
+const ORDER = SCENARIOS;
 type Stored = ScenarioResult & { command: string; machine: Record<string, unknown>; code: Record<string, unknown>; finishedAt: string };
 
 const stored: Stored[] = ORDER.map((s) => path.join(RESULTS_DIR, mode, `${s}.json`))

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { codeVersion, formatTargets, machine, printResult, RESULTS_DIR, writeResult, type ScenarioResult } from './lib/report.ts';
+import { codeVersion, formatTargets, machine, printResult, rebuildTargets, RESULTS_DIR, writeResult, type ScenarioResult } from './lib/report.ts';
 import type { ServerKind } from './lib/server-process.ts';
 import type { Context } from './lib/targets.ts';
 import { WorkerPool } from './lib/workers.ts';
@@ -116,9 +116,8 @@ if (results.length > 0) {
 	console.log(`\n## Targets (${ctx.mode} mode)\n`);
 	console.log(formatTargets(targets));
 	const summary = { mode: ctx.mode, command, machine: machine(), code: codeVersion(), finishedAt: new Date().toISOString(), targets };
-	mkdirSync(path.join(RESULTS_DIR, ctx.mode), { recursive: true });
 	writeFileSync(path.join(RESULTS_DIR, 'targets.json'), JSON.stringify(summary, null, '\t') + '\n');
-	writeFileSync(path.join(RESULTS_DIR, ctx.mode, 'targets.json'), JSON.stringify(summary, null, '\t') + '\n');
+	rebuildTargets(ctx.mode);
 }
 log(`finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 process.exit(failed ? 1 : 0);

@@ -2,7 +2,7 @@
  * Numbers into tables and files: percentiles, formatting, targets, results/<scenario>.json.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,4 +121,24 @@ export function printResult(result: ScenarioResult): void {
 		console.log(formatTargets(result.targets));
 	}
 	for (const line of [...(result.findings ?? []), ...result.notes]) console.log(`- ${line}`);
+}
+
+export const SCENARIOS = ['team', 'fanout', 'cold-open', 'scale', 'instances', 'crdt'] as const;
+
+/**
+ * results/<mode>/targets.json: the targets of the latest result of every scenario in that
+ * mode (scenarios are often re-run one at a time), each with when and how it was measured.
+ */
+export function rebuildTargets(mode: 'quick' | 'full'): string {
+	const scenarios = SCENARIOS.map((s) => path.join(RESULTS_DIR, mode, `${s}.json`))
+		.filter((file) => existsSync(file))
+		.map((file) => JSON.parse(readFileSync(file, 'utf8')) as ScenarioResult & { command: string; code: unknown; finishedAt: string });
+	const summary = {
+		mode,
+		machine: machine(),
+		scenarios: scenarios.map((r) => ({ scenario: r.scenario, finishedAt: r.finishedAt, command: r.command, code: r.code, targets: r.targets }))
+	};
+	const file = path.join(RESULTS_DIR, mode, 'targets.json');
+	writeFileSync(file, JSON.stringify(summary, null, '\t') + '\n');
+	return file;
 }

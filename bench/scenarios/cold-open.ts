@@ -4,7 +4,10 @@
  * reconnects and catches up (warm re-sync).
  *
  * How each client opens many documents, as each project's own client does it:
- * - Accord: its SyncClient, every document on one /sync socket.
+ * - Accord, as the browser does it: WorkspaceSync over SyncClient (one /sync socket), a
+ *   catch-up from the workspace position, records synced a few at a time into the local
+ *   store, list rows computed from them. This is the path the targets are judged on.
+ * - Accord, every record open at once on the SyncClient (the /sync endpoint's own speed).
  * - Hocuspocus: one HocuspocusProviderWebsocket, one HocuspocusProvider per document.
  * - y-websocket: one WebsocketProvider (and socket) per document, 100 at a time, each
  *   closed once synced (a browser cannot hold 10,000 sockets).
@@ -15,6 +18,7 @@ import { cpuMicros, memory } from '../lib/proc.ts';
 import { SERVER_LABELS, type ServerKind } from '../lib/server-process.ts';
 import { sleep, startTarget, type Context } from '../lib/targets.ts';
 import type { WorkerPool } from '../lib/workers.ts';
+import type { ColdDialect } from '../workers/clients.ts';
 
 interface SyncResult {
 	ms: number;
@@ -25,13 +29,15 @@ interface SyncResult {
 
 export interface ColdOpenRow {
 	server: ServerKind;
+	/** How the client opened the workspace. */
+	client: ColdDialect;
 	label: string;
 	description: string;
 	records: number;
 	seedMs: number;
-	cold: SyncResult & { serverCpuMs: number; clientCpuMs: number; serverRssAfter: number; serverRssBefore: number };
+	cold: SyncResult & { listMs?: number; serverCpuMs: number; clientCpuMs: number; serverRssAfter: number; serverRssBefore: number };
 	list?: { ms: number; rows: number; total: number; bytes: number };
-	warm: SyncResult & { changesSeen: number; serverCpuMs: number; clientCpuMs: number };
+	warm: SyncResult & { changesSeen: number; answered?: number; serverCpuMs: number; clientCpuMs: number };
 }
 
 const CHANGES = 100;
@@ -42,16 +48,22 @@ export async function coldOpen(ctx: Context, pool: WorkerPool): Promise<Scenario
 	const servers = ctx.quick && !ctx.serversChosen ? ctx.servers.filter((s) => s !== 'accord-pg') : ctx.servers;
 	const rows: ColdOpenRow[] = [];
 	const [reader, writer] = pool.workers;
-	for (const kind of servers) {
-		ctx.log(`cold open: ${SERVER_LABELS[kind]} (${parameters.records} records)`);
+	type Variant = { kind: ServerKind; dialect: ColdDialect | null };
+	const variants: Variant[] = servers.flatMap((kind): Variant[] =>
+		kind === 'accord' || kind === 'accord-pg' ? [{ kind, dialect: 'accord-workspace' }, { kind, dialect: 'accord-sync' }] : [{ kind, dialect: null }]
+	);
+	for (const { kind, dialect: variant } of variants) {
+		const label = variant === 'accord-workspace' ? `${SERVER_LABELS[kind]}, WorkspaceSync` : variant === 'accord-sync' ? `${SERVER_LABELS[kind]}, all open` : SERVER_LABELS[kind];
+		ctx.log(`cold open: ${label} (${parameters.records} records)`);
+		// A fresh server for each variant: nothing loaded by the one before.
 		const target = await startTarget(ctx, kind);
 		try {
-			const accord = kind === 'accord' || kind === 'accord-pg';
+			const accord = variant !== null;
 			const seedStarted = performance.now();
 			const ids: string[] = [];
 			for (let offset = 0; offset < parameters.records; offset += 1_000) ids.push(...(await target.server.seed(Math.min(1_000, parameters.records - offset), offset)));
 			const seedMs = performance.now() - seedStarted;
-			const dialect = accord ? 'accord-sync' : target.dialect;
+			const dialect: ColdDialect = variant ?? target.dialect;
 			const url = accord ? target.server.info.syncUrl! : target.url;
 
 			const rssBefore = (await target.server.settledRss()).rss;
@@ -63,7 +75,7 @@ export async function coldOpen(ctx: Context, pool: WorkerPool): Promise<Scenario
 			const coldCpu = (cpuMicros(target.server.pid) - cpu) / 1000;
 			const coldClientCpu = (cpuMicros(reader.child.pid!) - clientCpu) / 1000;
 			const rssAfter = memory(target.server.pid).rss;
-			const list = accord ? await reader.call<ColdOpenRow['list']>({ cmd: 'fetchList', url: target.server.info.httpUrl, token: target.token! }) : undefined;
+			const list = variant === 'accord-workspace' ? await reader.call<ColdOpenRow['list']>({ cmd: 'fetchList', url: target.server.info.httpUrl, token: target.token! }) : undefined;
 
 			// Someone else changes 100 records while this client is away.
 			const changed: Record<string, string> = {};
@@ -82,7 +94,8 @@ export async function coldOpen(ctx: Context, pool: WorkerPool): Promise<Scenario
 			await writer.call({ cmd: 'close' });
 			rows.push({
 				server: kind,
-				label: SERVER_LABELS[kind],
+				client: dialect,
+				label,
 				description: target.server.info.description,
 				records: parameters.records,
 				seedMs,
@@ -96,16 +109,17 @@ export async function coldOpen(ctx: Context, pool: WorkerPool): Promise<Scenario
 	}
 
 	const goals: Goal[] = [];
-	for (const row of rows.filter((r) => r.server === 'accord' || r.server === 'accord-pg')) {
+	for (const row of rows.filter((r) => r.client === 'accord-workspace')) {
 		const full = row.records >= 10_000;
-		const scaled = full ? row.cold.ms : (row.cold.ms * 10_000) / row.records;
+		const usable = row.cold.listMs ?? row.cold.ms;
+		const scaled = full ? usable : (usable * 10_000) / row.records;
 		goals.push({
-			name: `cold open: ${row.label}, 10,000 records to a usable list ≤ 1.5 s (full local sync)`,
-			value: full ? ms(row.cold.ms, 0) : `${ms(row.cold.ms, 0)} for ${num(row.records)} (≈ ${ms(scaled, 0)} for 10,000)`,
-			met: full ? row.cold.ms <= 1_500 && row.cold.synced === row.records : scaled <= 1_500 ? null : false,
+			name: `cold open: ${row.label}, 10,000 records to a usable list ≤ 1.5 s (every record in the local store, list rows made)`,
+			value: full ? ms(usable, 0) : `${ms(usable, 0)} for ${num(row.records)} (≈ ${ms(scaled, 0)} for 10,000)`,
+			met: full ? usable <= 1_500 && row.cold.synced === row.records : scaled <= 1_500 ? null : false,
 			note: full ? undefined : 'extrapolated from the quick run'
 		});
-		if (row.list) goals.push({ name: `cold open: ${row.label}, first list page from the projection (today's list page)`, value: ms(row.list.ms), met: row.list.ms <= 1_500 });
+		if (row.list) goals.push({ name: `cold open: ${SERVER_LABELS[row.server]}, first list page from the server's projection (no local copy)`, value: ms(row.list.ms), met: row.list.ms <= 1_500 });
 		goals.push({
 			name: `warm re-sync: ${row.label}, after ${CHANGES} changes ≤ 150 ms`,
 			value: `${ms(row.warm.ms, 0)}${full ? '' : ` (${num(row.records)} records)`}`,
@@ -119,14 +133,15 @@ export async function coldOpen(ctx: Context, pool: WorkerPool): Promise<Scenario
 		parameters,
 		rows: rows as unknown as Record<string, unknown>[],
 		table: {
-			headers: ['server', 'cold: time', 'cold: bytes', 'cold: server / client CPU', 'server RSS loaded', 'warm: time', 'warm: bytes', 'warm: server / client CPU', 'changes seen', 'first list page'],
+			headers: ['server, client', 'cold: all synced', 'cold: list rows', 'cold: bytes', 'cold: server / client CPU', 'server RSS loaded', 'warm: time', 'warm: bytes', 'warm: server / client CPU', 'changes seen', 'first list page'],
 			rows: rows.map((r) => [
 				r.label,
 				`${ms(r.cold.ms, 0)}${r.cold.synced < r.records ? ` (${r.cold.synced} synced)` : ''}`,
+				r.cold.listMs !== undefined ? ms(r.cold.listMs, 0) : '–',
 				bytes(r.cold.bytesRead + r.cold.bytesWritten),
 				`${ms(r.cold.serverCpuMs, 0)} / ${ms(r.cold.clientCpuMs, 0)}`,
 				`${bytes(r.cold.serverRssAfter)} (+${bytes(r.cold.serverRssAfter - r.cold.serverRssBefore)})`,
-				`${ms(r.warm.ms, 0)}${r.warm.synced < r.records ? ` (${r.warm.synced} synced)` : ''}`,
+				`${ms(r.warm.ms, 0)}${r.warm.answered !== undefined ? ` (${num(r.warm.answered)} re-synced)` : r.warm.synced < r.records ? ` (${r.warm.synced} synced)` : ''}`,
 				bytes(r.warm.bytesRead + r.warm.bytesWritten),
 				`${ms(r.warm.serverCpuMs, 0)} / ${ms(r.warm.clientCpuMs, 0)}`,
 				`${r.warm.changesSeen}/${CHANGES}`,
@@ -135,10 +150,11 @@ export async function coldOpen(ctx: Context, pool: WorkerPool): Promise<Scenario
 		},
 		targets: goals,
 		notes: [
-			'cold: a new client with empty documents syncs every record; time until every document has its state; bytes both ways through its sockets.',
-			'warm: the same client, away while another client changed 100 records, reconnects; time until every document is re-synced and all 100 changes are in.',
-			'first list page: GET /api/records?limit=50 (the projection), which is what the record list shows today without a local copy.',
-			ctx.quick ? 'quick mode: 1,000 records, Accord on PGlite only; the full run uses 10,000 and both Accord variants.' : ''
+			'cold: a new client with no local copy syncs every record; all synced: every document has the server\'s state; list rows: (WorkspaceSync) every record also has its local list row; bytes both ways through its sockets.',
+			'warm: the same client, away while another client changed 100 records, reconnects; time until all 100 changes are in (WorkspaceSync: via catch-up, only what changed is re-synced; the others re-run the state-vector exchange for every document).',
+			'WorkspaceSync is the browser\'s background sync (src/lib/sync/workspace-sync.ts, its default of 4 records at a time) over a memory local store; "all open" opens every record at once on one SyncClient.',
+			'first list page: GET /api/records?limit=50 (the server\'s projection), what a client without a local copy shows first.',
+			ctx.quick ? 'quick mode: 1,000 records, Accord on PGlite only (unless --servers names it); the full run uses 10,000 and both Accord stores.' : ''
 		].filter(Boolean)
 	};
 }

@@ -17,10 +17,20 @@ import * as syncProtocol from 'y-protocols/sync';
 import { WebsocketProvider } from 'y-websocket';
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import { SyncClient, type SocketLike } from '../../src/lib/sync/client.ts';
+import { WorkspaceSync } from '../../src/lib/sync/workspace-sync.ts';
+import { memoryStore } from '../../src/lib/local/memory.ts';
+import { rowOfDoc } from '../../src/lib/local/index.ts';
+import type { LocalStore } from '../../src/lib/local/types.ts';
 import { editStream, type Edit } from '../lib/workload.ts';
 import { ioBytes } from '../lib/proc.ts';
 
 export type Dialect = 'y' | 'hocus' | 'raw-y';
+/**
+ * How a new client opens a whole workspace: Accord's own SyncClient with every record
+ * open at once (`accord-sync`), or the browser's background WorkspaceSync (`accord-workspace`:
+ * catch-up from a workspace position, records synced a few at a time into the local store).
+ */
+export type ColdDialect = Dialect | 'accord-sync' | 'accord-workspace';
 
 export interface ClientSpec {
 	key: string;
@@ -34,8 +44,8 @@ export type WorkerCommand =
 	| { cmd: 'mark' }
 	| { cmd: 'stop' }
 	| { cmd: 'close' }
-	| { cmd: 'coldOpen'; dialect: Dialect | 'accord-sync'; url: string; token?: string; records: string[]; concurrency: number; timeoutMs: number }
-	| { cmd: 'warmResync'; dialect: Dialect | 'accord-sync'; url: string; token?: string; changed: Record<string, string>; concurrency: number; timeoutMs: number }
+	| { cmd: 'coldOpen'; dialect: ColdDialect; url: string; token?: string; records: string[]; concurrency: number; timeoutMs: number }
+	| { cmd: 'warmResync'; dialect: ColdDialect; url: string; token?: string; changed: Record<string, string>; concurrency: number; timeoutMs: number }
 	| { cmd: 'change'; dialect: Dialect; url: string; token?: string; changes: Record<string, string>; timeoutMs: number }
 	| { cmd: 'fetchList'; url: string; token: string };
 
@@ -291,7 +301,73 @@ function mark(): Marked {
 // ------------------------------------------------------------------ cold open and re-sync
 
 /** What a cold-open client keeps between the cold open and the warm re-sync. */
-let library: { dialect: string; docs: Map<string, Y.Doc>; syncClient?: SyncClient } | null = null;
+let library: { dialect: string; docs: Map<string, Y.Doc>; syncClient?: SyncClient; background?: WorkspaceSync; local?: LocalStore } | null = null;
+
+const WORKSPACE = 'demo';
+
+/** Polls `check` every `everyMs` until it holds; false after `timeoutMs`. */
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 5): Promise<boolean> {
+	const deadline = now() + timeoutMs;
+	while (now() < deadline) {
+		if (await check()) return true;
+		await new Promise((resolve) => setTimeout(resolve, everyMs));
+	}
+	return false;
+}
+
+/**
+ * The browser's path: WorkspaceSync over a SyncClient with a (memory) local store. Cold:
+ * from no position, every record is synced into the local store; done when the position is
+ * stored (every record in) and, for the list, when every record has its list row.
+ */
+async function workspaceCold(command: Extract<WorkerCommand, { cmd: 'coldOpen' }>): Promise<{ ms: number; listMs: number; synced: number; bytesRead: number; bytesWritten: number }> {
+	const local = memoryStore();
+	const client = new SyncClient({ url: `${command.url}?token=${encodeURIComponent(command.token ?? '')}`, WebSocket: NodeSocket as unknown as new (url: string) => SocketLike, autoConnect: false, local });
+	const background = new WorkspaceSync({ client, local, workspace: WORKSPACE, rowOf: rowOfDoc });
+	library = { dialect: command.dialect, docs: new Map(), syncClient: client, background, local };
+	const io = ioBytes();
+	const started = now();
+	background.start();
+	client.connect();
+	await until(async () => (await local.position()) !== null, command.timeoutMs);
+	const ms = now() - started;
+	await until(async () => (await local.rows()).length >= command.records.length, command.timeoutMs, 20);
+	const listMs = now() - started;
+	const after = ioBytes();
+	let synced = 0;
+	for (const id of command.records) if ((await local.load(id)).state) synced++;
+	return { ms, listMs, synced, bytesRead: after.read - io.read, bytesWritten: after.written - io.written };
+}
+
+/** Warm: reconnect; the catch-up answer names what changed; done when every change is in the local store. */
+async function workspaceWarm(command: Extract<WorkerCommand, { cmd: 'warmResync' }>): Promise<{ ms: number; synced: number; changesSeen: number; answered: number; bytesRead: number; bytesWritten: number }> {
+	const { syncClient: client, background, local } = library!;
+	const previous = background!.lastAnswer;
+	const seen = async (): Promise<number> => {
+		let count = 0;
+		for (const [id, value] of Object.entries(command.changed)) {
+			const { state } = await local!.load(id);
+			if (!state) continue;
+			const doc = new Y.Doc();
+			Y.applyUpdate(doc, state);
+			if (doc.getMap('fields').get('title') === value) count++;
+			doc.destroy();
+		}
+		return count;
+	};
+	const io = ioBytes();
+	const started = now();
+	client!.connect();
+	const total = Object.keys(command.changed).length;
+	await until(() => background!.lastAnswer !== previous, command.timeoutMs);
+	// Checked once the catch-up's syncs are done (then, if need be, a little longer).
+	await background!.idle();
+	if ((await seen()) < total) await until(async () => (await seen()) === total, command.timeoutMs, 20);
+	const ms = now() - started;
+	const after = ioBytes();
+	const answered = background!.lastAnswer?.records.length ?? 0;
+	return { ms, synced: answered, changesSeen: await seen(), answered, bytesRead: after.read - io.read, bytesWritten: after.written - io.written };
+}
 
 /** `ws` as the DOM-like socket Accord's SyncClient expects. */
 class NodeSocket extends WebSocket {
@@ -300,7 +376,8 @@ class NodeSocket extends WebSocket {
 	}
 }
 
-async function coldOpen(command: Extract<WorkerCommand, { cmd: 'coldOpen' }>): Promise<{ ms: number; synced: number; bytesRead: number; bytesWritten: number }> {
+async function coldOpen(command: Extract<WorkerCommand, { cmd: 'coldOpen' }>): Promise<{ ms: number; listMs?: number; synced: number; bytesRead: number; bytesWritten: number }> {
+	if (command.dialect === 'accord-workspace') return workspaceCold(command);
 	const docs = new Map<string, Y.Doc>();
 	// Accord's SyncClient makes its own documents; the others get theirs from us.
 	for (const id of command.records) docs.set(id, command.dialect === 'accord-sync' ? (null as unknown as Y.Doc) : new Y.Doc());
@@ -362,8 +439,9 @@ async function syncAll(dialect: string, url: string, token: string | undefined, 
 	return synced;
 }
 
-async function warmResync(command: Extract<WorkerCommand, { cmd: 'warmResync' }>): Promise<{ ms: number; synced: number; changesSeen: number; bytesRead: number; bytesWritten: number }> {
+async function warmResync(command: Extract<WorkerCommand, { cmd: 'warmResync' }>): Promise<{ ms: number; synced: number; changesSeen: number; answered?: number; bytesRead: number; bytesWritten: number }> {
 	if (!library) throw new Error('no cold open to re-sync');
+	if (library.dialect === 'accord-workspace') return workspaceWarm(command);
 	const { docs } = library;
 	const io = ioBytes();
 	const started = now();
@@ -430,6 +508,7 @@ process.on('message', (message: { id: number } & WorkerCommand) => {
 					stop();
 					for (const client of clients) client.destroy();
 					clients = [];
+					library?.background?.stop();
 					library?.syncClient?.destroy();
 					library = null;
 					break;
