@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only team,fanout,…] [--servers accord,y-websocket,…] [--profile]`
+ * `npm run bench [-- --quick] [--only team,audit,fanout,…] [--servers accord,y-websocket,…] [--profile]`
  *
  * Runs the scenarios against Accord and its peers, one server at a time (interleaved
  * across rounds), prints a table per scenario and writes bench/results/<scenario>.json.
@@ -9,11 +9,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { codeVersion, formatTargets, machine, printResult, rebuildTargets, RESULTS_DIR, writeResult, type ScenarioResult } from './lib/report.ts';
+import { codeVersion, formatTargets, machine, printResult, rebuildTargets, RESULTS_DIR, SCENARIOS, writeResult, type Scenario, type ScenarioResult } from './lib/report.ts';
 import type { ServerKind } from './lib/server-process.ts';
 import type { Context } from './lib/targets.ts';
 import { WorkerPool } from './lib/workers.ts';
 import { team } from './scenarios/team.ts';
+import { audit } from './scenarios/audit.ts';
 import { fanout } from './scenarios/fanout.ts';
 import { coldOpen } from './scenarios/cold-open.ts';
 import { scale } from './scenarios/scale.ts';
@@ -21,8 +22,6 @@ import { instances } from './scenarios/instances.ts';
 import { crdt } from './scenarios/crdt.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ALL_SCENARIOS = ['team', 'fanout', 'cold-open', 'scale', 'instances', 'crdt'] as const;
-type Scenario = (typeof ALL_SCENARIOS)[number];
 const ALL_SERVERS: ServerKind[] = ['accord', 'accord-pg', 'y-websocket', 'hocuspocus'];
 
 function option(name: string): string | undefined {
@@ -34,8 +33,8 @@ function option(name: string): string | undefined {
 const flag = (name: string): boolean => process.argv.slice(2).includes(`--${name}`);
 
 const quick = flag('quick');
-const only = (option('only')?.split(',') ?? [...ALL_SCENARIOS]) as Scenario[];
-for (const s of only) if (!ALL_SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}; one of ${ALL_SCENARIOS.join(', ')}`);
+const only = (option('only')?.split(',') ?? [...SCENARIOS]) as Scenario[];
+for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}; one of ${SCENARIOS.join(', ')}`);
 const servers = (option('servers')?.split(',') ?? ALL_SERVERS) as ServerKind[];
 for (const s of servers) if (!ALL_SERVERS.includes(s)) throw new Error(`unknown server ${s}; one of ${ALL_SERVERS.join(', ')}`);
 const command = `npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
@@ -78,6 +77,9 @@ try {
 			switch (scenario) {
 				case 'team':
 					result = await team(ctx, pool);
+					break;
+				case 'audit':
+					result = await audit(ctx, pool);
 					break;
 				case 'fanout':
 					result = await fanout(ctx, pool);

@@ -29,6 +29,7 @@ import { createOidcClient } from './auth/oidc-client.ts';
 import { credentialsOf, SESSION_COOKIE } from './auth/credentials.ts';
 import { createAuditService } from './audit/service.ts';
 import { AuditSealer } from './audit/sealer.ts';
+import { withoutAudit, withoutNewEntries } from './audit/unaudited-store.ts';
 
 export interface Accord {
 	readonly config: AccordConfig & { publicUrl: string };
@@ -70,7 +71,9 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 	}
 	const workspace = config.defaultWorkspace;
 	const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-	const { documents: store, auth: authStore } = database;
+	const { auth: authStore } = database;
+	const store = config.audit ? database.documents : withoutAudit(database.documents);
+	if (!config.audit) log.warn('the audit log is off (ACCORD_AUDIT=0): changes are stored but not attributed or recorded');
 	const bus: Bus = config.redisUrl ? await RedisBus.connect(config.redisUrl, log) : new MemoryBus();
 	await store.ensureWorkspace(workspace, workspace);
 
@@ -81,6 +84,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		idleUnloadMs: config.idleUnloadMs,
 		commitDelayMs: config.commitDelayMs,
 		compactAfter: config.compactAfter,
+		audit: config.audit,
 		isWorkspace: (id) => id === workspace
 	});
 
@@ -120,12 +124,13 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 
 	// Audit entries are staged with their updates; this seals them into the hash chain.
 	const sealer = new AuditSealer(database.audit, log);
+	// Runs with the log off too: entries staged before it was turned off still get sealed.
 	sealer.start();
 
 	const records = createRecordService({
 		store,
 		auth: authStore,
-		audit: database.audit,
+		audit: config.audit ? database.audit : withoutNewEntries(database.audit),
 		rooms,
 		workspace,
 		onRecordHidden: (id, canSee) => {

@@ -21,6 +21,8 @@ export interface AccordConfig {
 	commitDelayMs: number;
 	/** Updates after which a document's log is compacted into a snapshot. */
 	compactAfter: number;
+	/** Attribute changes and write the audit log; off only where the log is not wanted (and to measure its cost). */
+	audit: boolean;
 	/** Largest WebSocket message accepted, in bytes. */
 	maxMessageBytes: number;
 	logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -64,6 +66,13 @@ function integer(name: string, value: string | undefined, fallback: number): num
 	return parsed;
 }
 
+function flag(name: string, value: string | undefined, fallback: boolean): boolean {
+	if (value === undefined || value === '') return fallback;
+	if (value === '1') return true;
+	if (value === '0') return false;
+	throw new Error(`${name} must be 1 (on) or 0 (off), not "${value}".`);
+}
+
 function publicUrl(value: string | undefined): string | undefined {
 	if (!value) return undefined;
 	let url: URL;
@@ -93,6 +102,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 		idleUnloadMs: integer('ACCORD_IDLE_UNLOAD_MS', env.ACCORD_IDLE_UNLOAD_MS, 30_000),
 		commitDelayMs: integer('ACCORD_COMMIT_DELAY_MS', env.ACCORD_COMMIT_DELAY_MS, 5),
 		compactAfter: integer('ACCORD_COMPACT_AFTER', env.ACCORD_COMPACT_AFTER, 500),
+		audit: flag('ACCORD_AUDIT', env.ACCORD_AUDIT, true),
 		maxMessageBytes: integer('ACCORD_MAX_MESSAGE_BYTES', env.ACCORD_MAX_MESSAGE_BYTES, 1024 * 1024),
 		logLevel: logLevel as AccordConfig['logLevel'],
 		publicUrl: publicUrl(env.PUBLIC_URL),

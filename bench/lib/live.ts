@@ -56,6 +56,8 @@ export interface LiveMeasurement {
 	otherCpuMicros: number;
 	/** Accord: updates waiting in the group-commit writer at the end of the window (summed over instances). */
 	writerBacklog?: number;
+	/** Accord: updates stored (committed with their audit entries) during the window, summed over instances. */
+	stored?: number;
 }
 
 export async function runLive(pool: WorkerPool, targets: Target[], spec: LiveSpec): Promise<LiveMeasurement> {
@@ -95,6 +97,7 @@ export async function runLive(pool: WorkerPool, targets: Target[], spec: LiveSpe
 	const ownBefore = process.cpuUsage();
 	const clientCpuBefore = pool.workers.reduce((a, w) => a + processCpuMicros(w.child.pid!), 0);
 	const serviceBefore = serviceCpuMicros();
+	const storedBefore = storedTotal(await Promise.all(targets.map((t) => t.server.stats())));
 	if (spec.profile) await targets[0].server.call({ cmd: 'profileStart' });
 	await pool.all({ cmd: 'reset' });
 	await sleep(spec.durationMs);
@@ -108,6 +111,7 @@ export async function runLive(pool: WorkerPool, targets: Target[], spec: LiveSpe
 	const peakRss = samplers.reduce((total, s) => total + s.stop(), 0);
 	const stats = await Promise.all(targets.map((t) => t.server.stats()));
 	const backlogs = stats.map((s) => s.pendingWrites).filter((n): n is number => typeof n === 'number');
+	const storedAfter = storedTotal(stats);
 
 	await pool.all({ cmd: 'stop' });
 	await pool.all({ cmd: 'close' });
@@ -128,8 +132,14 @@ export async function runLive(pool: WorkerPool, targets: Target[], spec: LiveSpe
 		clientErrors: marked.errors,
 		clientCpuMicros: clientCpu,
 		otherCpuMicros: otherCpu,
-		writerBacklog: backlogs.length ? backlogs.reduce((a, b) => a + b, 0) : undefined
+		writerBacklog: backlogs.length ? backlogs.reduce((a, b) => a + b, 0) : undefined,
+		stored: storedBefore !== undefined && storedAfter !== undefined ? storedAfter - storedBefore : undefined
 	};
+}
+
+function storedTotal(stats: ReadonlyArray<{ storedUpdates?: number }>): number | undefined {
+	const counts = stats.map((s) => s.storedUpdates).filter((n): n is number => typeof n === 'number');
+	return counts.length > 0 ? counts.reduce((a, b) => a + b, 0) : undefined;
 }
 
 /** Merges rounds of one server: samples pooled, counters summed, peaks maxed. */
@@ -154,6 +164,7 @@ export function mergeRounds(rounds: LiveMeasurement[]): LiveMeasurement {
 		clientErrors: sum((m) => m.clientErrors),
 		clientCpuMicros: sum((m) => m.clientCpuMicros),
 		otherCpuMicros: sum((m) => m.otherCpuMicros),
-		writerBacklog: rounds.some((m) => m.writerBacklog !== undefined) ? Math.max(...rounds.map((m) => m.writerBacklog ?? 0)) : undefined
+		writerBacklog: rounds.some((m) => m.writerBacklog !== undefined) ? Math.max(...rounds.map((m) => m.writerBacklog ?? 0)) : undefined,
+		stored: rounds.every((m) => m.stored !== undefined) ? sum((m) => m.stored ?? 0) : undefined
 	};
 }

@@ -131,7 +131,7 @@ export class ServerProcess {
 		return { rss: memory(this.pid).rss, heapUsed: usage.heapUsed, js: usage.heapUsed + usage.external };
 	}
 
-	stats(): Promise<{ memory: NodeJS.MemoryUsage; documentsLoaded?: number; connections?: number; pendingWrites?: number }> {
+	stats(): Promise<{ memory: NodeJS.MemoryUsage; documentsLoaded?: number; connections?: number; pendingWrites?: number; storedUpdates?: number }> {
 		return this.call({ cmd: 'stats' });
 	}
 

@@ -126,7 +126,9 @@ export class Room {
 		readonly name: string,
 		readonly workspace: string,
 		readonly persistent: boolean,
-		private readonly hooks: RoomHooks
+		private readonly hooks: RoomHooks,
+		/** Off (ACCORD_AUDIT=0): no entries are computed and client ids are not bound, so nothing is attributed either. */
+		private readonly audited = true
 	) {
 		const prefix = encoding.createEncoder();
 		encoding.writeVarString(prefix, name);
@@ -190,6 +192,11 @@ export class Room {
 						// An empty catch-up changes nothing: acknowledge it, so the viewer's client has nothing pending.
 						if (update.byteLength > EMPTY_UPDATE_LENGTH) peer.refuseWrite(this, 'You can view this record but not change it: your role is viewer.');
 						else this.acknowledge(peer, membership);
+						return;
+					}
+					if (!this.audited) {
+						Y.applyUpdate(this.doc, update, peer);
+						this.acknowledge(peer, membership);
 						return;
 					}
 					const claimed = this.newClients(update);
@@ -359,7 +366,7 @@ export class Room {
 
 	/** Runs before Yjs garbage-collects what the transaction deleted: the old values are still readable. */
 	private readonly onAfterTransaction = (tr: Y.Transaction): void => {
-		if (!this.persistent) return;
+		if (!this.persistent || !this.audited) return;
 		const sender = this.senderOf(tr.origin);
 		if (!sender) {
 			if (tr.origin === 'bus') {

@@ -22,6 +22,8 @@ export interface RoomsOptions {
 	idleUnloadMs: number;
 	commitDelayMs: number;
 	compactAfter: number;
+	/** Whether changes are attributed and written to the audit log (ACCORD_AUDIT). */
+	audit: boolean;
 	/** Workspaces whose presence channels may be opened. */
 	isWorkspace(id: string): boolean;
 }
@@ -90,7 +92,7 @@ export class Rooms {
 		if (isWorkspaceChannel(name)) {
 			const workspace = name.slice(WORKSPACE_CHANNEL_PREFIX.length);
 			if (!this.options.isWorkspace(workspace)) return null;
-			const room = new Room(name, workspace, false, this.hooks);
+			const room = new Room(name, workspace, false, this.hooks, this.options.audit);
 			await this.attach(room, { lastSeq: 0, updatesSinceSnapshot: 0 }, []);
 			return room;
 		}
@@ -102,7 +104,7 @@ export class Rooms {
 		try {
 			const stored = await store.loadDocument(name);
 			if (!stored) return null;
-			const room = new Room(name, stored.workspace, true, this.hooks);
+			const room = new Room(name, stored.workspace, true, this.hooks, this.options.audit);
 			room.load(stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates);
 			for (const [client, person] of await store.loadBindings(name)) room.bindings.set(client, person);
 			await this.attach(room, { lastSeq: stored.lastSeq, updatesSinceSnapshot: stored.updates.length }, early);

@@ -27,6 +27,8 @@ export class UpdateWriter {
 	private closed = false;
 	/** True while the last write attempt failed (the store is unreachable). */
 	failing = false;
+	/** Updates stored since start (for health and benchmarks). */
+	storedCount = 0;
 
 	constructor(
 		private readonly store: DocumentStore,
@@ -78,6 +80,7 @@ export class UpdateWriter {
 			if (this.failing) this.log.info('persistence recovered; stored updates that were waiting', { updates: batch.length });
 			this.failing = false;
 			this.retryDelayMs = 0;
+			this.storedCount += batch.length;
 			for (const item of batch) item.resolve(seqs.get(item.documentId) ?? 0);
 		} catch (error) {
 			if (error instanceof UnknownDocumentError) {
