@@ -5,40 +5,28 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { RunningServer } from '../../server/http.ts';
-import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
-import { launchBrowser } from '../support/browser.ts';
-import { pageAs } from '../support/sign-in.ts';
+import { apiFetch, eventually } from '../support/server.ts';
+import { twoPeopleOnOneRecord, type TwoPeople } from '../support/two-people.ts';
 
 describe('live editing of one record by two people', () => {
+	let people: TwoPeople;
 	let server: RunningServer;
-	let browser: Browser;
-	let data: { dir: string; remove(): void };
 	let recordId: string;
 	let alice: Page;
 	let bob: Page;
 
 	beforeAll(async () => {
-		data = tempDataDir();
-		server = await startTestServer({ dataDir: data.dir, seedDemo: true, demoRecordCount: 20 });
-		recordId = await createRecord(
-			server,
-			{ name: '陈静', company: 'Northwind Traders', stage: 'qualified', owner: 'alice', value: 48000, currency: 'CNY', city: '上海', country: 'CN' },
-			{ tags: ['vip', '重点客户'], notes: 'First meeting went well.' }
-		);
-		browser = await launchBrowser();
-		[alice, bob] = await Promise.all([pageAs(browser, server, 'alice'), pageAs(browser, server, 'bob')]);
-		await Promise.all([alice.goto(`${server.url}/records/${recordId}`), bob.goto(`${server.url}/records/${recordId}`)]);
-		for (const page of [alice, bob]) {
-			await page.waitForSelector('[data-testid="connection-status"][data-status="online"]', { timeout: 30_000 });
-		}
+		people = await twoPeopleOnOneRecord({
+			demoRecordCount: 20,
+			record: { fields: { name: '陈静', company: 'Northwind Traders', stage: 'qualified', owner: 'alice', value: 48000, currency: 'CNY', city: '上海', country: 'CN' }, extra: { tags: ['vip', '重点客户'], notes: 'First meeting went well.' } }
+		});
+		({ server, recordId, alice, bob } = people);
 	});
 
 	afterAll(async () => {
-		await browser?.close();
-		await server?.close();
-		data?.remove();
+		await people?.close();
 	});
 
 	it('shows a keystroke in a field to the other person, with the editor marked on that field', async () => {

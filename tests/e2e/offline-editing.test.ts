@@ -9,11 +9,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/http.ts';
-import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
-import { launchBrowser } from '../support/browser.ts';
-import { DEV_USER_BUTTON, pageAs } from '../support/sign-in.ts';
+import { apiFetch, eventually } from '../support/server.ts';
+import { DEV_USER_BUTTON } from '../support/sign-in.ts';
+import { twoPeopleOnOneRecord, type TwoPeople } from '../support/two-people.ts';
 import { SESSION_COOKIE } from '../../server/app.ts';
 
 const notes = (page: Page) => page.locator('[data-testid="notes-editor"] .cm-content');
@@ -34,36 +34,24 @@ interface ApiRecord {
 }
 
 describe('editing offline, and converging on reconnect', () => {
+	let people: TwoPeople;
 	let server: RunningServer;
-	let browser: Browser;
-	let data: { dir: string; remove(): void };
 	let recordId: string;
 	let alice: Page;
 	let bob: Page;
 	let bobContext: BrowserContext;
 
 	beforeAll(async () => {
-		data = tempDataDir();
-		server = await startTestServer({ dataDir: data.dir, seedDemo: true, demoRecordCount: 20 });
-		recordId = await createRecord(
-			server,
-			{ name: 'Liu Yang', company: 'Eastwind Trading', stage: 'qualified', owner: 'bob', value: 30000, currency: 'CNY', city: '上海', country: 'CN' },
-			{ tags: ['trade'], notes: 'Shared notes.' }
-		);
-		browser = await launchBrowser();
-		[alice, bob] = await Promise.all([pageAs(browser, server, 'alice'), pageAs(browser, server, 'bob')]);
+		people = await twoPeopleOnOneRecord({
+			demoRecordCount: 20,
+			record: { fields: { name: 'Liu Yang', company: 'Eastwind Trading', stage: 'qualified', owner: 'bob', value: 30000, currency: 'CNY', city: '上海', country: 'CN' }, extra: { tags: ['trade'], notes: 'Shared notes.' } }
+		});
+		({ server, recordId, alice, bob } = people);
 		bobContext = bob.context();
-		await Promise.all([alice.goto(`${server.url}/records/${recordId}`), bob.goto(`${server.url}/records/${recordId}`)]);
-		for (const page of [alice, bob]) {
-			await page.waitForSelector('[data-testid="record-page"][data-live="true"]', { timeout: 30_000 });
-			await page.waitForSelector('[data-testid="connection-status"][data-status="online"]', { timeout: 30_000 });
-		}
 	});
 
 	afterAll(async () => {
-		await browser?.close();
-		await server?.close();
-		data?.remove();
+		await people?.close();
 	});
 
 	it('keeps editing while offline, and counts the changes not yet on the server', async () => {

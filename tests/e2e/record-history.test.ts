@@ -7,11 +7,10 @@
  * Last, the admin audit page lists the record's entries and links a CSV export.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/http.ts';
-import { apiFetch, createRecord, startTestServer, tempDataDir } from '../support/server.ts';
-import { launchBrowser } from '../support/browser.ts';
-import { pageAs } from '../support/sign-in.ts';
+import { apiFetch } from '../support/server.ts';
+import { twoPeopleOnOneRecord, type TwoPeople } from '../support/two-people.ts';
 
 interface ApiRecord {
 	fields: Record<string, unknown>;
@@ -23,9 +22,8 @@ const storedCompany = async (server: RunningServer, id: string) =>
 	((await (await apiFetch(`${server.url}/api/records/${id}`)).json()) as ApiRecord).fields.company;
 
 describe('record history, restore and conflicts in the browser', () => {
+	let people: TwoPeople;
 	let server: RunningServer;
-	let browser: Browser;
-	let data: { dir: string; remove(): void };
 	let recordId: string;
 	let alice: Page;
 	let bob: Page;
@@ -33,25 +31,18 @@ describe('record history, restore and conflicts in the browser', () => {
 	let bobContext: BrowserContext;
 
 	beforeAll(async () => {
-		data = tempDataDir();
-		server = await startTestServer({ dataDir: data.dir, seedDemo: true, demoRecordCount: 5 });
-		recordId = await createRecord(server, { name: 'Grace Wu', company: 'Northwind Ltd', stage: 'lead', city: 'Hangzhou', country: 'CN' });
-		browser = await launchBrowser();
-		[alice, bob] = await Promise.all([pageAs(browser, server, 'alice'), pageAs(browser, server, 'bob')]);
+		people = await twoPeopleOnOneRecord({
+			demoRecordCount: 5,
+			record: { fields: { name: 'Grace Wu', company: 'Northwind Ltd', stage: 'lead', city: 'Hangzhou', country: 'CN' } },
+			waitFor: ['[data-testid="history-entry"]']
+		});
+		({ server, recordId, alice, bob } = people);
 		aliceContext = alice.context();
 		bobContext = bob.context();
-		await Promise.all([alice.goto(`${server.url}/records/${recordId}`), bob.goto(`${server.url}/records/${recordId}`)]);
-		for (const page of [alice, bob]) {
-			await page.waitForSelector('[data-testid="record-page"][data-live="true"]', { timeout: 30_000 });
-			await page.waitForSelector('[data-testid="connection-status"][data-status="online"]', { timeout: 30_000 });
-			await page.waitForSelector('[data-testid="history-entry"]', { timeout: 15_000 });
-		}
 	});
 
 	afterAll(async () => {
-		await browser?.close();
-		await server?.close();
-		data?.remove();
+		await people?.close();
 	});
 
 	it("shows bob's change in alice's timeline, and restores the earlier value live on bob's page", async () => {

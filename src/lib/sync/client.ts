@@ -52,7 +52,7 @@ import {
 	type ChangedSince,
 	type RefusedMessage
 } from './protocol.ts';
-import { signInAgain } from './sign-in-again.ts';
+import { isLeaving, signInAgain } from './sign-in-again.ts';
 import type { LocalDocs } from '../local/types.ts';
 
 export type ConnectionStatus = 'connecting' | 'online' | 'offline' | 'syncing';
@@ -195,8 +195,6 @@ export class SyncClient {
 	private wanted = false;
 	/** The server said the session is over: never connect again. */
 	private ended = false;
-	/** The page is being left (a form post, a reload): a closing socket is no reason to navigate. */
-	private unloading = false;
 	private checkingSession = false;
 	private readonly options: Required<Omit<SyncClientOptions, 'url' | 'WebSocket' | 'onSessionEnded' | 'checkSession' | 'local'>> &
 		Pick<SyncClientOptions, 'url' | 'WebSocket' | 'onSessionEnded' | 'checkSession'>;
@@ -217,7 +215,6 @@ export class SyncClient {
 			window.addEventListener('online', this.onBrowserOnline);
 			window.addEventListener('offline', this.onBrowserOffline);
 			window.addEventListener('pagehide', this.onPageHide);
-			window.addEventListener('beforeunload', this.onBeforeUnload);
 		}
 	}
 
@@ -346,7 +343,6 @@ export class SyncClient {
 			window.removeEventListener('online', this.onBrowserOnline);
 			window.removeEventListener('offline', this.onBrowserOffline);
 			window.removeEventListener('pagehide', this.onPageHide);
-			window.removeEventListener('beforeunload', this.onBeforeUnload);
 		}
 	}
 
@@ -797,7 +793,8 @@ export class SyncClient {
 		this.wanted = false;
 		this.clearReconnect();
 		this.onDisconnect();
-		if (this.unloading) return;
+		// The page is being left (signing out, a reload): a closing socket is no reason to navigate.
+		if (isLeaving()) return;
 		const handler = this.options.onSessionEnded ?? (typeof window !== 'undefined' ? () => signInAgain() : null);
 		handler?.(reason);
 	}
@@ -819,12 +816,6 @@ export class SyncClient {
 				this.checkingSession = false;
 			});
 	}
-
-	private readonly onBeforeUnload = () => {
-		this.unloading = true;
-		// If the page is still here a while later, leaving was called off.
-		setTimeout(() => (this.unloading = false), 10_000);
-	};
 
 	private readonly onBrowserOnline = () => {
 		if (!this.wanted || this.socket || this.ended) return;
