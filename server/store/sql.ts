@@ -1,37 +1,186 @@
 /**
  * The two SQL engines behind `Sql`: embedded PGlite (the default, one process owns
- * its data directory) and a node-postgres pool. The store's SQL is written once and
- * runs on either, so the differences between the drivers are smoothed out here.
+ * its data directory; it runs in a worker thread) and a node-postgres pool. The
+ * store's SQL is written once and runs on either, so the differences between the
+ * drivers are smoothed out here.
  */
 import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
+import { Worker } from 'node:worker_threads';
 import pg from 'pg';
+import type { PgliteErrorFields, PgliteReply, PgliteRequest, PgliteThreadData } from './pglite-thread.ts';
 import type { Sql, SqlTx } from './types.ts';
 
+/** An error PGlite reported, with Postgres's fields (`code`, `detail`, `constraint`, …) as node-postgres has them. */
+export class PgliteError extends Error {
+	readonly code?: string;
+	readonly severity?: string;
+	readonly detail?: string;
+	readonly hint?: string;
+	readonly position?: string;
+	readonly where?: string;
+	readonly schema?: string;
+	readonly table?: string;
+	readonly column?: string;
+	readonly dataType?: string;
+	readonly constraint?: string;
+	readonly routine?: string;
+	readonly query?: string;
+
+	constructor(fields: PgliteErrorFields) {
+		super(fields.message);
+		Object.assign(this, fields);
+	}
+}
+
+type WithoutId<R> = R extends unknown ? Omit<R, 'id'> : never;
+type Request = WithoutId<PgliteRequest>;
+
+interface Pending {
+	resolve(rows: unknown[] | undefined): void;
+	reject(error: Error): void;
+	/** Where the call was made, for the stack of an error that comes back. */
+	site: { stack?: string };
+}
+
+/**
+ * Embedded PGlite in its own worker thread (server/store/pglite-thread.ts), so SQL
+ * never runs on the thread that serves the sockets. Same semantics as PGlite itself:
+ * one connection, a transaction holds it and other queries wait for it to end.
+ */
 export async function openPglite(dataDir: string): Promise<Sql> {
 	await mkdir(dataDir, { recursive: true });
-	const db = await PGlite.create(dataDir);
+	const worker = new Worker(bootstrap(), { eval: true, execArgv: [], workerData: { dataDir } satisfies PgliteThreadData });
+	// Like PGlite on the main thread, an idle database does not keep the process alive;
+	// a call in flight does (see `call`).
+	worker.unref();
+
+	const pending = new Map<number, Pending>();
+	let nextId = 1;
+	/** Set once the worker cannot answer any more: every later call fails with it. */
+	let dead: Error | undefined;
+	let closing: Promise<void> | undefined;
+
+	const settleAll = (error: Error) => {
+		dead ??= error;
+		for (const [id, call] of pending) {
+			pending.delete(id);
+			call.reject(dead);
+		}
+		worker.unref();
+	};
+
+	const opened = new Promise<void>((resolve, reject) => {
+		pending.set(0, { resolve: () => resolve(), reject, site: {} });
+		worker.ref();
+	});
+	worker.on('message', (message: PgliteReply) => {
+		const call = pending.get(message.id);
+		if (!call) return;
+		pending.delete(message.id);
+		if (pending.size === 0) worker.unref();
+		if (message.ok) {
+			call.resolve(message.rows);
+		} else {
+			const error = new PgliteError(message.error);
+			error.stack = `${error.name}: ${error.message}\n${call.site.stack?.split('\n').slice(1).join('\n') ?? ''}`;
+			call.reject(error);
+		}
+	});
+	worker.on('messageerror', (error) => {
+		settleAll(new Error(`PGlite worker thread sent a message that could not be read: ${error.message}`));
+		void worker.terminate();
+	});
+	worker.on('error', (error) => settleAll(new Error(`PGlite worker thread failed: ${error.message}`, { cause: error })));
+	worker.on('exit', (code) => settleAll(new Error(closing ? 'PGlite is closed' : `PGlite worker thread exited (code ${code})`)));
+
+	const call = (request: Request, id = nextId++): Promise<unknown[] | undefined> =>
+		new Promise((resolve, reject) => {
+			if (dead) return reject(dead);
+			const site: Pending['site'] = {};
+			Error.captureStackTrace(site, call);
+			try {
+				worker.postMessage({ ...request, id } as PgliteRequest);
+			} catch (error) {
+				// Parameters structured clone cannot copy (functions, class instances with private state).
+				return reject(error as Error);
+			}
+			if (pending.size === 0) worker.ref();
+			pending.set(id, { resolve, reject, site });
+		});
+
+	try {
+		await opened;
+	} catch (error) {
+		await worker.terminate();
+		throw error;
+	}
+
+	const rows = async <T>(request: Request): Promise<T[]> => ((await call(request)) ?? []) as T[];
+
 	return {
 		kind: 'pglite',
-		async query<T>(text: string, params?: unknown[]) {
-			return (await db.query<T>(text, params)).rows;
-		},
-		// PGlite is one connection: its transaction holds the connection until `fn`
-		// settles, so other queries of this process wait rather than interleave.
-		transaction<T>(fn: (tx: SqlTx) => Promise<T>) {
-			return db.transaction((tx) =>
-				fn({
-					async query<R>(text: string, params?: unknown[]) {
-						return (await tx.query<R>(text, params)).rows;
-					},
+		query: <T>(text: string, params?: unknown[]) => rows<T>({ op: 'query', text, params: compact(params), tx: undefined }),
+		async transaction<T>(fn: (tx: SqlTx) => Promise<T>) {
+			// The transaction is named by the id of its `begin`.
+			const tx = nextId++;
+			await call({ op: 'begin' }, tx);
+			let result: T;
+			try {
+				result = await fn({
+					query: <R>(text: string, params?: unknown[]) => rows<R>({ op: 'query', text, params: compact(params), tx }),
 					async exec(text: string) {
-						await tx.exec(text);
+						await call({ op: 'exec', text, tx });
 					}
-				})
-			);
+				});
+			} catch (error) {
+				// The caller's error is the one that matters; a failed rollback leaves PGlite to report itself on the next query.
+				await call({ op: 'end', tx, commit: false }).catch(() => undefined);
+				throw error;
+			}
+			await call({ op: 'end', tx, commit: true });
+			return result;
 		},
-		close: () => db.close()
+		close() {
+			closing ??= (async () => {
+				try {
+					if (!dead) await call({ op: 'close' });
+				} finally {
+					await worker.terminate();
+					dead ??= new Error('PGlite is closed');
+				}
+			})();
+			return closing;
+		}
 	};
+}
+
+/**
+ * The worker's first code: it loads the TypeScript module through tsx's API. A worker
+ * gets no vite transform (vitest) and, on Node 20, `--import tsx` skips worker threads,
+ * so it registers tsx itself; by absolute paths, so the cwd does not matter.
+ */
+function bootstrap(): string {
+	const [pglite, tsx] = [import.meta.resolve('@electric-sql/pglite'), import.meta.resolve('tsx/esm/api')];
+	const thread = new URL('./pglite-thread.ts', import.meta.url).href;
+	// PGlite (plain JS, most of the loading) first, past tsx's hooks: that halves the start.
+	return `import(${JSON.stringify(pglite)})
+		.then(() => import(${JSON.stringify(tsx)}))
+		.then((api) => { api.register(); return import(${JSON.stringify(thread)}); });`;
+}
+
+/**
+ * Structured clone copies the whole buffer under a view: a Yjs update decoded out of a
+ * larger message would carry that message along. Copy such views down to their bytes.
+ */
+function compact(params: unknown[] | undefined): unknown[] | undefined {
+	return params?.some(holdsPartialView) ? params.map(detach) : params;
+}
+
+const holdsPartialView = (value: unknown): boolean => isPartialView(value) || (Array.isArray(value) && value.some(isPartialView));
+const detach = (value: unknown): unknown => (isPartialView(value) ? new Uint8Array(value) : Array.isArray(value) ? value.map(detach) : value);
+
+function isPartialView(value: unknown): value is Uint8Array {
+	return value instanceof Uint8Array && value.byteLength !== value.buffer.byteLength;
 }
 
 const INT8_OID = 20;
