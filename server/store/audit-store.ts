@@ -62,6 +62,39 @@ export async function bindClients(db: Queryable, documentId: string, clients: re
 	return lookupBindings(db, documentId, clients);
 }
 
+/** A binding to store with a batch of updates: made while the database did not answer. */
+export interface PendingBinding {
+	documentId: string;
+	client: number;
+	person: AuditPerson;
+}
+
+/** Stores the bindings not stored yet, all in one statement; an id already bound keeps its binding. */
+export async function insertBindings(db: Queryable, bindings: readonly PendingBinding[]): Promise<void> {
+	if (bindings.length === 0) return;
+	await db.query(
+		`INSERT INTO client_bindings (document_id, client_id, user_id, user_name)
+		 SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[])
+		 ON CONFLICT (document_id, client_id) DO NOTHING`,
+		[bindings.map((b) => b.documentId), bindings.map((b) => b.client), bindings.map((b) => b.person.id), bindings.map((b) => b.person.name)]
+	);
+}
+
+/** The bindings of many (document, client id) pairs in one query; a pair without one is absent. */
+async function lookupPairs(db: Queryable, pairs: readonly { documentId: string; client: number }[]): Promise<(AuditPerson | undefined)[]> {
+	const found: (AuditPerson | undefined)[] = new Array(pairs.length);
+	if (pairs.length === 0) return found;
+	// Matched back by position: the uuid comes back spelled as Postgres spells it.
+	const rows = await db.query<{ i: number; user_id: string; user_name: string }>(
+		`SELECT w.i, b.user_id, b.user_name
+		   FROM unnest($1::uuid[], $2::bigint[]) WITH ORDINALITY AS w(document_id, client_id, i)
+		   JOIN client_bindings AS b ON b.document_id = w.document_id AND b.client_id = w.client_id`,
+		[pairs.map((p) => p.documentId), pairs.map((p) => p.client)]
+	);
+	for (const row of rows) found[Number(row.i) - 1] = { id: row.user_id, name: row.user_name };
+	return found;
+}
+
 /* ------------------------------------------------------------------ staging */
 
 /** Looks up the people behind client ids the computing instance did not have at hand. */
@@ -79,8 +112,16 @@ async function resolveDrafts(db: Queryable, drafts: readonly AuditDraft[]): Prom
 		want(d.recordId, d.conflict?.winner.person);
 		want(d.recordId, d.conflict?.loser.person);
 	}
+	const pairs = [...wanted].flatMap(([documentId, clients]) => [...clients].map((client) => ({ documentId, client })));
+	const people = await lookupPairs(db, pairs);
 	const found = new Map<string, Map<number, AuditPerson>>();
-	for (const [recordId, clients] of wanted) found.set(recordId, await lookupBindings(db, recordId, [...clients]));
+	pairs.forEach(({ documentId, client }, i) => {
+		const person = people[i];
+		if (!person) return;
+		let byClient = found.get(documentId);
+		if (!byClient) found.set(documentId, (byClient = new Map()));
+		byClient.set(client, person);
+	});
 	const person = (recordId: string | null, ref: PersonRef): AuditPerson =>
 		isPerson(ref) ? ref : (found.get(recordId ?? '')?.get(ref.client) ?? { id: `client:${ref.client}`, name: `Unknown author (client ${ref.client})` });
 	return drafts.map((d) => {
@@ -147,10 +188,10 @@ const json = (value: AuditValue | undefined): string | null => (value === null |
 const PENDING_COLUMNS =
 	'workspace_id, record_id, first_at, at, changes, actor_id, actor_name, source, relayed_by, path, op, before, after, conflict, coalesce_key';
 
-async function insertPending(tx: Queryable, rows: readonly { draft: ResolvedDraft; key: string | null }[]): Promise<void> {
-	for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
-		const params: unknown[] = [];
-		const values = rows.slice(start, start + ROWS_PER_INSERT).map(({ draft: d, key }) => {
+/** `(…), (…)` for new staged entries, their values pushed onto `params`. */
+function pendingValues(rows: readonly { draft: ResolvedDraft; key: string | null }[], params: unknown[]): string {
+	return rows
+		.map(({ draft: d, key }) => {
 			params.push(
 				d.workspace,
 				d.recordId,
@@ -170,8 +211,42 @@ async function insertPending(tx: Queryable, rows: readonly { draft: ResolvedDraf
 			);
 			const n = params.length - 15;
 			return `($${n + 1}, $${n + 2}::uuid, $${n + 3}::timestamptz, $${n + 4}::timestamptz, $${n + 5}::integer, $${n + 6}, $${n + 7}, $${n + 8}, $${n + 9}::jsonb, $${n + 10}, $${n + 11}, $${n + 12}::jsonb, $${n + 13}::jsonb, $${n + 14}::jsonb, $${n + 15})`;
-		});
-		await tx.query(`INSERT INTO audit_pending (${PENDING_COLUMNS}) VALUES ${values.join(', ')}`, params);
+		})
+		.join(', ');
+}
+
+/** `(…), (…)` for open entries merged into, their values pushed onto `params`. */
+function mergeValues(merges: readonly { id: number; merged: ResolvedDraft }[], params: unknown[]): string {
+	return merges
+		.map(({ id, merged }) => {
+			params.push(id, merged.at, merged.changes, merged.op, json(merged.after), merged.actor.name);
+			const n = params.length - 6;
+			return `($${n + 1}::bigint, $${n + 2}::timestamptz, $${n + 3}::integer, $${n + 4}::text, $${n + 5}::jsonb, $${n + 6}::text)`;
+		})
+		.join(', ');
+}
+
+/**
+ * Updates the open entries merged into and inserts the new ones. Both go in one
+ * statement (the UPDATE as a WITH part of the INSERT): they touch different rows, so
+ * neither needs to see the other's effect, and a batch costs one round trip, not two.
+ */
+async function writePending(
+	tx: Queryable,
+	merges: readonly { id: number; merged: ResolvedDraft }[],
+	plain: readonly { draft: ResolvedDraft; key: string | null }[]
+): Promise<void> {
+	for (let start = 0; start < Math.max(merges.length, plain.length); start += ROWS_PER_INSERT) {
+		const params: unknown[] = [];
+		const mergeChunk = merges.slice(start, start + ROWS_PER_INSERT);
+		const plainChunk = plain.slice(start, start + ROWS_PER_INSERT);
+		const update =
+			mergeChunk.length > 0
+				? `UPDATE audit_pending AS p SET at = v.at, changes = v.changes, op = v.op, after = v.after, actor_name = v.actor_name
+				     FROM (VALUES ${mergeValues(mergeChunk, params)}) AS v(id, at, changes, op, after, actor_name) WHERE p.id = v.id`
+				: null;
+		const insert = plainChunk.length > 0 ? `INSERT INTO audit_pending (${PENDING_COLUMNS}) VALUES ${pendingValues(plainChunk, params)}` : null;
+		await tx.query(update && insert ? `WITH merged AS (${update}) ${insert}` : (update ?? insert)!, params);
 	}
 }
 
@@ -251,20 +326,7 @@ export async function stageAudit(tx: Queryable, drafts: readonly AuditDraft[]): 
 		else plain.push({ draft: first, key });
 		for (const draft of rest) plain.push({ draft, key });
 	}
-	if (merges.length > 0) {
-		const params: unknown[] = [];
-		const values = merges.map(({ id, merged }) => {
-			params.push(id, merged.at, merged.changes, merged.op, json(merged.after), merged.actor.name);
-			const n = params.length - 6;
-			return `($${n + 1}::bigint, $${n + 2}::timestamptz, $${n + 3}::integer, $${n + 4}::text, $${n + 5}::jsonb, $${n + 6}::text)`;
-		});
-		await tx.query(
-			`UPDATE audit_pending AS p SET at = v.at, changes = v.changes, op = v.op, after = v.after, actor_name = v.actor_name
-			   FROM (VALUES ${values.join(', ')}) AS v(id, at, changes, op, after, actor_name) WHERE p.id = v.id`,
-			params
-		);
-	}
-	await insertPending(tx, plain);
+	await writePending(tx, merges, plain);
 }
 
 /* ------------------------------------------------------------------ sealing */

@@ -10,7 +10,7 @@ import type { RecordRow, SortColumn } from '../../src/lib/model/projection.ts';
 import type { RecordPage, RecordQuery } from '../../src/lib/server/services.ts';
 import { migrate } from './migrations.ts';
 import type { AppendedUpdate, DocumentStore, Sql, SqlTx, StoredDocument } from './types.ts';
-import { bindClients, loadBindings, lookupBindings, stageAudit } from './audit-store.ts';
+import { bindClients, insertBindings, loadBindings, lookupBindings, stageAudit, type PendingBinding } from './audit-store.ts';
 
 /** Thrown when a write names a document that does not exist (or an id that cannot be one). */
 export class UnknownDocumentError extends Error {
@@ -35,7 +35,7 @@ const ORDER_BY: Record<SortColumn, string> = {
 	updatedAt: 'updated_at'
 };
 
-/** Rows per INSERT when appending; keeps far below the 65,535 parameters a statement may have. */
+/** Updates per statement when appending (3 parameters each): far below the 65,535 a statement may have. */
 const INSERT_CHUNK = 1_000;
 
 interface DocumentRow {
@@ -71,6 +71,7 @@ const PROJECTION_COLUMNS =
 	'id, workspace_id, name, company, email, phone, stage, owner, value, currency, country, city, tags, archived, created_at, updated_at';
 
 export function createSqlStore(sql: Sql): DocumentStore {
+	const projections = projectionBatcher(sql);
 	return {
 		kind: sql.kind,
 
@@ -96,7 +97,7 @@ export function createSqlStore(sql: Sql): DocumentStore {
 				);
 				if (created.length === 0) throw new Error(`document ${id} already exists`);
 				await tx.query('INSERT INTO document_updates (document_id, seq, update) VALUES ($1, 1, $2)', [id, initialState]);
-				await writeProjection(tx, projection);
+				await writeProjections(tx, [projection]);
 				if (audit) {
 					await bindClients(tx, id, [audit.binding.client], audit.binding.person);
 					await stageAudit(tx, audit.drafts);
@@ -136,28 +137,14 @@ export function createSqlStore(sql: Sql): DocumentStore {
 		},
 
 		async appendUpdates(batch) {
-			const byDocument = groupByDocument(batch);
-			for (const id of byDocument.keys()) if (!isDocumentId(id)) throw new UnknownDocumentError(id);
-			if (byDocument.size === 0) return new Map();
+			for (const { documentId } of batch) if (!isDocumentId(documentId)) throw new UnknownDocumentError(documentId);
+			if (batch.length === 0) return new Map();
 			return sql.transaction(async (tx) => {
-				const lastSeqs = new Map<string, number>();
-				// Rows are locked in id order, so two instances appending to overlapping
-				// sets of documents cannot deadlock.
-				for (const id of [...byDocument.keys()].sort()) {
-					const updates = byDocument.get(id) ?? [];
-					const [row] = await tx.query<{ last_seq: number }>(
-						'UPDATE documents SET last_seq = last_seq + $2, updated_at = now() WHERE id = $1 RETURNING last_seq',
-						[id, updates.length]
-					);
-					if (!row) throw new UnknownDocumentError(id);
-					const lastSeq = Number(row.last_seq);
-					await insertUpdates(tx, id, lastSeq - updates.length + 1, updates);
-					lastSeqs.set(id, lastSeq);
-				}
+				const lastSeqs = await appendToDocuments(tx, batch);
 				// Bindings made while the database was away, before the entries that name them.
-				const bindings = new Map<string, { documentId: string; client: number; person: { id: string; name: string } }>();
+				const bindings = new Map<string, PendingBinding>();
 				for (const item of batch) for (const b of item.bindings ?? []) bindings.set(`${item.documentId}:${b.client}`, { documentId: item.documentId, ...b });
-				for (const { documentId, client, person } of bindings.values()) await bindClients(tx, documentId, [client], person);
+				await insertBindings(tx, [...bindings.values()]);
 				// The entries describing these updates, in the same transaction: both or neither.
 				await stageAudit(
 					tx,
@@ -194,8 +181,12 @@ export function createSqlStore(sql: Sql): DocumentStore {
 			return row ? Number(row.pending) : 0;
 		},
 
-		async upsertProjection(row) {
-			await writeProjection(sql, row);
+		upsertProjection: (row) => projections.write(row),
+
+		async upsertProjections(rows) {
+			if (rows.length <= PROJECTION_CHUNK) return writeProjections(sql, rows);
+			// More than one statement's worth: still all or nothing.
+			await sql.transaction((tx) => writeProjections(tx, rows));
 		},
 
 		async getProjection(id) {
@@ -229,7 +220,10 @@ export function createSqlStore(sql: Sql): DocumentStore {
 			return bindClients(sql, documentId, clients, person);
 		},
 
-		close: () => sql.close()
+		async close() {
+			await projections.drain();
+			await sql.close();
+		}
 	};
 }
 
@@ -239,59 +233,234 @@ async function ensureWorkspace(db: Queryable, id: string, name: string): Promise
 	await db.query('INSERT INTO workspaces (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [id, name]);
 }
 
-/** Keeps each document's updates in the order they came, documents in first-seen order. */
-function groupByDocument(batch: readonly AppendedUpdate[]): Map<string, Uint8Array[]> {
-	const groups = new Map<string, Uint8Array[]>();
+/**
+ * Keeps each document's updates in the order they came. Keyed by the id as Postgres
+ * spells it (lower case), so two spellings of one id are one document, as in the database.
+ */
+function groupByDocument(batch: readonly AppendedUpdate[]): Map<string, { spellings: string[]; updates: Uint8Array[] }> {
+	const groups = new Map<string, { spellings: string[]; updates: Uint8Array[] }>();
 	for (const { documentId, update } of batch) {
-		const group = groups.get(documentId);
-		if (group) group.push(update);
-		else groups.set(documentId, [update]);
+		const id = documentId.toLowerCase();
+		const group = groups.get(id);
+		if (!group) groups.set(id, { spellings: [documentId], updates: [update] });
+		else {
+			group.updates.push(update);
+			if (!group.spellings.includes(documentId)) group.spellings.push(documentId);
+		}
 	}
 	return groups;
 }
 
-async function insertUpdates(tx: SqlTx, id: string, firstSeq: number, updates: readonly Uint8Array[]): Promise<void> {
-	for (let start = 0; start < updates.length; start += INSERT_CHUNK) {
-		const chunk = updates.slice(start, start + INSERT_CHUNK);
-		const params: unknown[] = [id];
-		const rows = chunk.map((update, i) => {
-			params.push(firstSeq + start + i, update);
-			return `($1, $${params.length - 1}::bigint, $${params.length}::bytea)`;
+/**
+ * Numbers and stores the updates of every document of a batch in one statement: bumps
+ * each document's `last_seq` by its count of updates and inserts them under the numbers
+ * just freed. Returns each document's new `last_seq`, under every spelling of its id the
+ * batch used; throws for the first document (in id order) that does not exist, leaving
+ * the transaction to roll back what was written.
+ *
+ * Deadlocks across instances: the sub-select `l` locks the rows in id order (its LockRows
+ * sits above its Sort), and the UPDATE only reaches a row once it is joined to the row
+ * `l` emitted for it, which is then already locked by this transaction. So every wait
+ * for another transaction's lock happens in `l`, in id order, whatever join order the
+ * planner picks; a lone `UPDATE ... FROM unnest(...)` would lock in plan order instead.
+ */
+async function appendToDocuments(tx: Queryable, batch: readonly AppendedUpdate[]): Promise<Map<string, number>> {
+	const documents = groupByDocument(batch);
+	const ids = [...documents.keys()].sort();
+	// Each update's distance from its document's last update: its seq is the new last_seq minus that.
+	const rows = ids.flatMap((id) => {
+		const { updates } = documents.get(id)!;
+		return updates.map((update, i) => ({ id, back: updates.length - 1 - i, update }));
+	});
+	const params: unknown[] = [ids, ids.map((id) => documents.get(id)!.updates.length)];
+	const values = updateValues(rows.slice(0, INSERT_CHUNK), params);
+	const bumped = await tx.query<{ id: string; last_seq: number }>(
+		`WITH bumped AS (
+		   UPDATE documents AS d SET last_seq = d.last_seq + v.n, updated_at = now()
+		     FROM unnest($1::uuid[], $2::bigint[]) AS v(id, n),
+		          (SELECT id FROM documents WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE) AS l
+		    WHERE d.id = v.id AND l.id = v.id
+		   RETURNING d.id, d.last_seq
+		 ), stored AS (
+		   INSERT INTO document_updates (document_id, seq, update)
+		   SELECT b.id, b.last_seq - u.back, u.update
+		     FROM bumped AS b JOIN (VALUES ${values}) AS u(id, back, update) ON u.id = b.id
+		 )
+		 SELECT id::text AS id, last_seq FROM bumped`,
+		params
+	);
+	const found = new Map(bumped.map((row) => [row.id, Number(row.last_seq)]));
+	const lastSeqs = new Map<string, number>();
+	for (const id of ids) {
+		const { spellings } = documents.get(id)!;
+		const lastSeq = found.get(id);
+		if (lastSeq === undefined) throw new UnknownDocumentError(spellings[0]);
+		for (const spelling of spellings) lastSeqs.set(spelling, lastSeq);
+	}
+	// Only a batch too large for one statement gets here (the update writer's never are).
+	for (let start = INSERT_CHUNK; start < rows.length; start += INSERT_CHUNK) {
+		const more: unknown[] = [];
+		const list = updateValues(rows.slice(start, start + INSERT_CHUNK), more);
+		await tx.query(
+			`INSERT INTO document_updates (document_id, seq, update)
+			 SELECT d.id, d.last_seq - u.back, u.update FROM documents AS d JOIN (VALUES ${list}) AS u(id, back, update) ON u.id = d.id`,
+			more
+		);
+	}
+	return lastSeqs;
+}
+
+/** `($n::uuid, $n::bigint, $n::bytea), …` for the rows, their values pushed onto `params`. */
+function updateValues(rows: readonly { id: string; back: number; update: Uint8Array }[], params: unknown[]): string {
+	return rows
+		.map((row) => {
+			params.push(row.id, row.back, row.update);
+			return `($${params.length - 2}::uuid, $${params.length - 1}::bigint, $${params.length}::bytea)`;
+		})
+		.join(', ');
+}
+
+/** Rows per projection statement (16 parameters each): far below the 65,535 a statement may have. */
+const PROJECTION_CHUNK = 1_000;
+
+/**
+ * Writes projection rows, a few hundred per statement. Rows for one id: the last one
+ * wins (one statement may not update a row twice). Rows go in id order, so two instances
+ * writing overlapping sets lock them in the same order and cannot deadlock.
+ */
+async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Promise<void> {
+	for (const row of rows) if (!isDocumentId(row.id)) throw new UnknownDocumentError(row.id);
+	const latest = new Map<string, RecordRow>();
+	for (const row of rows) latest.set(row.id.toLowerCase(), row);
+	const ordered = [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+	for (let start = 0; start < ordered.length; start += PROJECTION_CHUNK) {
+		const params: unknown[] = [];
+		const values = ordered.slice(start, start + PROJECTION_CHUNK).map((row) => {
+			params.push(
+				row.id,
+				row.workspace,
+				row.name,
+				row.company,
+				row.email,
+				row.phone,
+				row.stage,
+				row.owner,
+				row.value,
+				row.currency,
+				row.country,
+				row.city,
+				row.tags,
+				row.archived,
+				row.createdAt,
+				row.updatedAt
+			);
+			const p = (i: number) => `$${params.length - 16 + i}`;
+			return `(${p(1)}::uuid, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::text, ${p(7)}::text, ${p(8)}::text, ${p(9)}::numeric, ${p(10)}::text, ${p(11)}::text, ${p(12)}::text, ${p(13)}::text[], ${p(14)}::boolean, ${p(15)}::timestamptz, ${p(16)}::timestamptz)`;
 		});
-		await tx.query(`INSERT INTO document_updates (document_id, seq, update) VALUES ${rows.join(', ')}`, params);
+		await db.query(
+			`INSERT INTO records (${PROJECTION_COLUMNS})
+			 VALUES ${values.join(', ')}
+			 ON CONFLICT (id) DO UPDATE SET
+			   workspace_id = EXCLUDED.workspace_id, name = EXCLUDED.name, company = EXCLUDED.company,
+			   email = EXCLUDED.email, phone = EXCLUDED.phone, stage = EXCLUDED.stage, owner = EXCLUDED.owner,
+			   value = EXCLUDED.value, currency = EXCLUDED.currency, country = EXCLUDED.country, city = EXCLUDED.city,
+			   tags = EXCLUDED.tags, archived = EXCLUDED.archived, created_at = EXCLUDED.created_at,
+			   updated_at = EXCLUDED.updated_at`,
+			params
+		);
 	}
 }
 
-async function writeProjection(db: Queryable, row: RecordRow): Promise<void> {
-	if (!isDocumentId(row.id)) throw new UnknownDocumentError(row.id);
-	await db.query(
-		`INSERT INTO records (${PROJECTION_COLUMNS})
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::text[], $14, $15::timestamptz, $16::timestamptz)
-		 ON CONFLICT (id) DO UPDATE SET
-		   workspace_id = EXCLUDED.workspace_id, name = EXCLUDED.name, company = EXCLUDED.company,
-		   email = EXCLUDED.email, phone = EXCLUDED.phone, stage = EXCLUDED.stage, owner = EXCLUDED.owner,
-		   value = EXCLUDED.value, currency = EXCLUDED.currency, country = EXCLUDED.country, city = EXCLUDED.city,
-		   tags = EXCLUDED.tags, archived = EXCLUDED.archived, created_at = EXCLUDED.created_at,
-		   updated_at = EXCLUDED.updated_at`,
-		[
-			row.id,
-			row.workspace,
-			row.name,
-			row.company,
-			row.email,
-			row.phone,
-			row.stage,
-			row.owner,
-			row.value,
-			row.currency,
-			row.country,
-			row.city,
-			row.tags,
-			row.archived,
-			row.createdAt,
-			row.updatedAt
-		]
-	);
+/** How long a single projection write waits for others to share its statement. */
+const PROJECTION_BATCH_MS = 2;
+
+interface ProjectionWaiter {
+	resolve(): void;
+	reject(error: unknown): void;
+}
+
+/**
+ * Coalesces single projection writes arriving within PROJECTION_BATCH_MS (typically the
+ * refreshes of every record one group commit stored, which all wake up together) into
+ * one statement. One batch is written at a time, so a later write of a row never lands
+ * before an earlier one; what arrives meanwhile is the next batch. A batch that fails
+ * fails only its own callers; when the failure is one row's (its document was removed,
+ * a value does not fit), each row is retried alone, so only that row's callers see it.
+ */
+function projectionBatcher(sql: Sql) {
+	let queued = new Map<string, { row: RecordRow; waiters: ProjectionWaiter[] }>();
+	let timer: ReturnType<typeof setTimeout> | null = null;
+	let writing: Promise<void> | null = null;
+
+	function schedule(): void {
+		if (timer || writing || queued.size === 0) return;
+		timer = setTimeout(flush, PROJECTION_BATCH_MS);
+	}
+
+	function flush(): void {
+		if (timer) clearTimeout(timer);
+		timer = null;
+		if (writing || queued.size === 0) return;
+		const batch = [...queued.values()];
+		queued = new Map();
+		writing = writeBatch(batch).finally(() => {
+			writing = null;
+			// Whatever came in meanwhile has waited long enough.
+			flush();
+		});
+	}
+
+	async function writeBatch(batch: readonly { row: RecordRow; waiters: ProjectionWaiter[] }[]): Promise<void> {
+		try {
+			await writeProjections(sql, batch.map((entry) => entry.row));
+			for (const entry of batch) for (const waiter of entry.waiters) waiter.resolve();
+			return;
+		} catch (error) {
+			if (batch.length === 1 || !isRowError(error)) {
+				for (const entry of batch) for (const waiter of entry.waiters) waiter.reject(error);
+				return;
+			}
+		}
+		for (const entry of batch) {
+			try {
+				await writeProjections(sql, [entry.row]);
+				for (const waiter of entry.waiters) waiter.resolve();
+			} catch (error) {
+				for (const waiter of entry.waiters) waiter.reject(error);
+			}
+		}
+	}
+
+	return {
+		write(row: RecordRow): Promise<void> {
+			if (!isDocumentId(row.id)) return Promise.reject(new UnknownDocumentError(row.id));
+			return new Promise<void>((resolve, reject) => {
+				const key = row.id.toLowerCase();
+				const entry = queued.get(key);
+				if (entry) {
+					entry.row = row;
+					entry.waiters.push({ resolve, reject });
+				} else queued.set(key, { row, waiters: [{ resolve, reject }] });
+				schedule();
+			});
+		},
+
+		/** Writes what is queued now, and resolves once nothing is being written. */
+		async drain(): Promise<void> {
+			flush();
+			while (writing) await writing;
+		}
+	};
+}
+
+/**
+ * Whether a failed statement failed because of the data it carried (SQLSTATE class 22,
+ * data exception, or 23, integrity constraint violation), not because of the connection
+ * or the server: only then can writing the rows one by one succeed for some of them.
+ */
+function isRowError(error: unknown): boolean {
+	const code = (error as { code?: unknown } | null)?.code;
+	return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
 
 async function listRecords(sql: Sql, query: RecordQuery): Promise<RecordPage> {

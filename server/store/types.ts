@@ -66,7 +66,13 @@ export interface DocumentStore {
 	compact(id: string, snapshot: Uint8Array, upToSeq: number): Promise<void>;
 	/** Number of updates stored after the snapshot. */
 	pendingUpdateCount(id: string): Promise<number>;
+	/**
+	 * Writes one record's list row. Calls arriving within a few milliseconds of each other
+	 * may share one statement; each still settles with its own row's outcome.
+	 */
 	upsertProjection(row: RecordRow): Promise<void>;
+	/** Writes many records' list rows at once, all or none; of several rows for one id, the last wins. */
+	upsertProjections(rows: readonly RecordRow[]): Promise<void>;
 	getProjection(id: string): Promise<RecordRow | null>;
 	listRecords(query: RecordQuery): Promise<RecordPage>;
 	countDocuments(workspace?: string): Promise<number>;

@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { RecordRow } from '../../src/lib/model/projection.ts';
+import type { AuditDraft, PersonRef } from '../../server/audit/types.ts';
 import { openStore, type StoreOptions } from '../../server/store/index.ts';
 import { MIGRATIONS, migrate } from '../../server/store/migrations.ts';
 import { createSqlStore, UnknownDocumentError } from '../../server/store/sql-store.ts';
 import { openPglite, openPostgres } from '../../server/store/sql.ts';
-import type { DocumentStore, Sql, StoredDocument } from '../../server/store/types.ts';
+import type { DocumentStore, Sql, SqlTx, StoredDocument } from '../../server/store/types.ts';
 import { tempDir, tempPostgresUrl } from '../support/databases.ts';
 
 interface Database {
@@ -107,6 +108,44 @@ function row(id: string, workspace: string, overrides: Partial<RecordRow> = {}):
 }
 
 const workspaceId = (): string => `ws-${randomUUID().slice(0, 8)}`;
+
+/** The same connection, counting the statements sent through it (BEGIN and COMMIT included). */
+function counting(sql: Sql): { sql: Sql; statements(): number } {
+	let statements = 0;
+	return {
+		statements: () => statements,
+		sql: {
+			kind: sql.kind,
+			query<T>(text: string, params?: unknown[]) {
+				statements++;
+				return sql.query<T>(text, params);
+			},
+			transaction<T>(fn: (tx: SqlTx) => Promise<T>) {
+				statements += 2;
+				return sql.transaction((tx) =>
+					fn({
+						query<R>(text: string, params?: unknown[]) {
+							statements++;
+							return tx.query<R>(text, params);
+						},
+						exec(text: string) {
+							statements++;
+							return tx.exec(text);
+						}
+					})
+				);
+			},
+			close: () => sql.close()
+		}
+	};
+}
+
+function draft(workspace: string, recordId: string, actor: PersonRef, path: string, after: string): AuditDraft {
+	return { workspace, recordId, at: new Date().toISOString(), actor, source: 'ui', relayedBy: null, path, op: 'set', before: null, after, conflict: null };
+}
+
+/** Distinct bytes standing in for an update: the store neither reads nor merges them. */
+const blob = (...bytes: number[]): Uint8Array => new Uint8Array(bytes);
 
 describe.each(engines)('document store on $name', (engine) => {
 	describe.skipIf(!engine.available)('', () => {
@@ -244,6 +283,144 @@ describe.each(engines)('document store on $name', (engine) => {
 			expect(await store.appendUpdates([{ documentId: idA, update: fromA[0] }])).toEqual(new Map([[idA, 2]]));
 		});
 
+		it('numbers every document of one batch gaplessly, each from where it was', async () => {
+			const workspace = workspaceId();
+			const ids: string[] = [];
+			for (let i = 0; i < 5; i++) ids.push(await create(workspace, recordDoc({ name: `doc ${i}` })));
+			// One document is further along than the others before the batch.
+			await store.appendUpdates([1, 2, 3].map((n) => ({ documentId: ids[0], update: blob(0, n) })));
+			const sent = new Map<string, Uint8Array[]>(ids.map((id) => [id, []]));
+			const batch = [];
+			for (let n = 0; n < 23; n++) {
+				const id = ids[(n * 3) % 5 === 4 ? 4 : (n * 7) % 4];
+				const update = blob(1, n);
+				sent.get(id)?.push(update);
+				batch.push({ documentId: id, update });
+			}
+			const seqs = await store.appendUpdates(batch);
+			const expected = new Map(ids.map((id, i) => [id, (i === 0 ? 4 : 1) + (sent.get(id)?.length ?? 0)]));
+			expect(seqs).toEqual(expected);
+			for (const [i, id] of ids.entries()) {
+				const stored = await store.loadDocument(id);
+				expect(stored?.lastSeq).toBe(expected.get(id));
+				const before = i === 0 ? [blob(0, 1), blob(0, 2), blob(0, 3)] : [];
+				expect(stored?.updates.slice(1)).toEqual([...before, ...(sent.get(id) ?? [])]);
+				const numbers = await sql.query<{ seq: number }>('SELECT seq FROM document_updates WHERE document_id = $1 ORDER BY seq', [id]);
+				expect(numbers.map((r) => Number(r.seq))).toEqual(Array.from({ length: expected.get(id) ?? 0 }, (_, k) => k + 1));
+			}
+		});
+
+		it('numbers a batch too large for one statement just as gaplessly', async () => {
+			const workspace = workspaceId();
+			const ids = [await create(workspace, recordDoc({ name: 'A' })), await create(workspace, recordDoc({ name: 'B' }))];
+			const batch = Array.from({ length: 2_345 }, (_, n) => ({ documentId: ids[n % 3 === 0 ? 1 : 0], update: blob(n % 256, n >> 8) }));
+			const seqs = await store.appendUpdates(batch);
+			for (const id of ids) {
+				const sent = batch.filter((item) => item.documentId === id).map((item) => item.update);
+				expect(seqs.get(id)).toBe(1 + sent.length);
+				expect((await store.loadDocument(id))?.updates.slice(1)).toEqual(sent);
+			}
+		});
+
+		it('stores a batch in the same few statements however many documents it spans', async () => {
+			const workspace = workspaceId();
+			const ids: string[] = [];
+			for (let i = 0; i < 40; i++) ids.push(await create(workspace, recordDoc({ name: `doc ${i}` })));
+			for (const id of ids) await store.bindClients(id, [1], { id: 'ada', name: 'Ada' });
+			const counted = counting(sql);
+			const countedStore = createSqlStore(counted.sql);
+			const statementsFor = async (documents: string[]) => {
+				const before = counted.statements();
+				await countedStore.appendUpdates(
+					documents.flatMap((id, i) => [
+						{ documentId: id, update: blob(2, i), audit: [draft(workspace, id, { client: 1 }, 'fields.stage', 'a')], bindings: [{ client: 2, person: { id: 'bo', name: 'Bo' } }] },
+						{
+							documentId: id,
+							update: blob(3, i),
+							audit: [
+								draft(workspace, id, { id: 'bo', name: 'Bo' }, 'fields.city', 'b'),
+								// A conflict is never merged: each batch inserts one.
+								{ ...draft(workspace, id, { client: 1 }, 'fields.owner', 'c'), conflict: { winner: { person: { client: 1 }, value: 'c' }, loser: { person: { id: 'bo', name: 'Bo' }, value: 'd' } } }
+							]
+						}
+					])
+				);
+				return counted.statements() - before;
+			};
+			// The second time, the open entries of the first are merged into.
+			const few = [await statementsFor(ids.slice(0, 2)), await statementsFor(ids.slice(0, 2))];
+			expect([await statementsFor(ids.slice(2)), await statementsFor(ids.slice(2))]).toEqual(few);
+			// BEGIN, updates, bindings, their lookup, open entries, merged and new entries, COMMIT.
+			expect(few).toEqual([7, 7]);
+			const [merged] = await sql.query<{ n: number }>("SELECT count(*) AS n FROM audit_pending WHERE workspace_id = $1 AND changes = 2", [workspace]);
+			expect(Number(merged.n)).toBe(2 * ids.length);
+		});
+
+		it('stores nothing of a batch whose unknown document sorts first or in the middle, and names it', async () => {
+			const workspace = workspaceId();
+			const known = [await create(workspace, recordDoc({ name: 'A' })), await create(workspace, recordDoc({ name: 'B' }))];
+			for (const missing of ['00000000-0000-4000-8000-000000000000', randomUUID()]) {
+				const failed = store.appendUpdates([
+					{ documentId: known[0], update: blob(4), audit: [draft(workspace, known[0], { client: 9 }, 'fields.stage', 'x')], bindings: [{ client: 9, person: { id: 'ada', name: 'Ada' } }] },
+					{ documentId: missing, update: blob(5) },
+					{ documentId: known[1], update: blob(6), audit: [draft(workspace, known[1], { id: 'ada', name: 'Ada' }, 'fields.city', 'y')] }
+				]);
+				await expect(failed).rejects.toBeInstanceOf(UnknownDocumentError);
+				await expect(failed).rejects.toMatchObject({ documentId: missing });
+			}
+			for (const id of known) {
+				expect((await store.loadDocument(id))?.lastSeq).toBe(1);
+				expect(await storedUpdateRows(id)).toBe(1);
+				expect(await store.loadBindings(id)).toEqual(new Map());
+			}
+			const [staged] = await sql.query<{ n: number }>('SELECT count(*) AS n FROM audit_pending WHERE workspace_id = $1', [workspace]);
+			expect(Number(staged.n)).toBe(0);
+		});
+
+		it('stores the bindings of several documents carried by one batch, before the entries that name them', async () => {
+			const workspace = workspaceId();
+			const [a, b, c] = [await create(workspace, recordDoc({ name: 'A' })), await create(workspace, recordDoc({ name: 'B' })), await create(workspace, recordDoc({ name: 'C' }))];
+			const ada = { id: 'ada', name: 'Ada' };
+			const bo = { id: 'bo', name: 'Bo' };
+			const cy = { id: 'cy', name: 'Cy' };
+			const mallory = { id: 'mallory', name: 'Mallory' };
+			await store.bindClients(c, [7], mallory);
+			await store.appendUpdates([
+				{ documentId: a, update: blob(7), bindings: [{ client: 1, person: ada }, { client: 2, person: ada }], audit: [draft(workspace, a, { client: 2 }, 'fields.stage', 'won')] },
+				// The same client id on another document is another binding.
+				{ documentId: b, update: blob(8), bindings: [{ client: 1, person: bo }], audit: [draft(workspace, b, { client: 1 }, 'fields.stage', 'lost')] },
+				// An id already bound keeps its binding.
+				{ documentId: c, update: blob(9), bindings: [{ client: 7, person: cy }, { client: 8, person: cy }], audit: [draft(workspace, c, { client: 7 }, 'fields.stage', 'lead')] }
+			]);
+			expect(await store.loadBindings(a)).toEqual(new Map([[1, ada], [2, ada]]));
+			expect(await store.loadBindings(b)).toEqual(new Map([[1, bo]]));
+			expect(await store.loadBindings(c)).toEqual(new Map([[7, mallory], [8, cy]]));
+			const actors = await sql.query<{ record_id: string; actor_id: string }>('SELECT record_id, actor_id FROM audit_pending WHERE workspace_id = $1', [workspace]);
+			expect(new Map(actors.map((r) => [r.record_id, r.actor_id]))).toEqual(new Map([[a, 'ada'], [b, 'bo'], [c, 'mallory']]));
+		});
+
+		it('appends concurrent batches over the same documents in any order without deadlock or gaps', async () => {
+			const workspace = workspaceId();
+			const ids: string[] = [];
+			for (let i = 0; i < 8; i++) ids.push(await create(workspace, recordDoc({ name: `doc ${i}` })));
+			const rounds = 6;
+			const writers = 8;
+			for (let round = 0; round < rounds; round++) {
+				// Each writer names the documents in another order (rotated, every other one reversed).
+				await Promise.all(
+					Array.from({ length: writers }, (_, w) => {
+						const order = [...ids.slice(w), ...ids.slice(0, w)];
+						if (w % 2) order.reverse();
+						return store.appendUpdates(order.map((id) => ({ documentId: id, update: blob(10, round, w) })));
+					})
+				);
+			}
+			for (const id of ids) {
+				const numbers = await sql.query<{ seq: number }>('SELECT seq FROM document_updates WHERE document_id = $1 ORDER BY seq', [id]);
+				expect(numbers.map((r) => Number(r.seq))).toEqual(Array.from({ length: 1 + rounds * writers }, (_, k) => k + 1));
+			}
+		});
+
 		it('compacts the log into a snapshot without changing the document', async () => {
 			const workspace = workspaceId();
 			const doc = recordDoc({ name: 'Compact me' });
@@ -342,6 +519,63 @@ describe.each(engines)('document store on $name', (engine) => {
 			expect(await store.getProjection(id)).toEqual(changed);
 			expect((await store.listRecords({ workspace, limit: 10, offset: 0 })).total).toBe(0);
 			await expect(store.upsertProjection(row(randomUUID(), workspace))).rejects.toThrow();
+		});
+
+		it('writes concurrent single projection updates in one statement, the last of one record winning', async () => {
+			const workspace = workspaceId();
+			const ids: string[] = [];
+			for (let i = 0; i < 4; i++) ids.push(await create(workspace, recordDoc({ name: `doc ${i}` })));
+			const counted = counting(sql);
+			const countedStore = createSqlStore(counted.sql);
+			const rows = ids.map((id, i) => row(id, workspace, { name: `first ${i}`, value: i, tags: [`t${i}`] }));
+			const latest = row(ids[1], workspace, { name: 'second 1', stage: 'won', value: null, tags: [], updatedAt: '2025-06-01T00:00:00.000Z' });
+			await Promise.all([countedStore.upsertProjection(rows[0]), countedStore.upsertProjection(rows[1]), countedStore.upsertProjection(rows[2]), countedStore.upsertProjection(latest), countedStore.upsertProjection(rows[3])]);
+			expect(counted.statements()).toBe(1);
+			expect(await store.getProjection(ids[0])).toEqual(rows[0]);
+			expect(await store.getProjection(ids[1])).toEqual(latest);
+			expect(await store.getProjection(ids[2])).toEqual(rows[2]);
+			expect(await store.getProjection(ids[3])).toEqual(rows[3]);
+
+			// One call after another: each its own write, the later one landing last.
+			await countedStore.upsertProjection(row(ids[2], workspace, { name: 'then' }));
+			await countedStore.upsertProjection(row(ids[2], workspace, { name: 'now' }));
+			expect((await store.getProjection(ids[2]))?.name).toBe('now');
+		});
+
+		it('fails only the callers whose projection row cannot be written', async () => {
+			const workspace = workspaceId();
+			const ids = [await create(workspace, recordDoc({ name: 'A' })), await create(workspace, recordDoc({ name: 'B' }))];
+			const removed = randomUUID();
+			const outcomes = await Promise.allSettled([
+				store.upsertProjection(row(ids[0], workspace, { name: 'A2' })),
+				store.upsertProjection(row(removed, workspace)),
+				store.upsertProjection(row(ids[1], workspace, { name: 'B2' })),
+				store.upsertProjection(row('not-a-uuid', workspace))
+			]);
+			expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+			expect((outcomes[3] as PromiseRejectedResult).reason).toBeInstanceOf(UnknownDocumentError);
+			expect((await store.getProjection(ids[0]))?.name).toBe('A2');
+			expect((await store.getProjection(ids[1]))?.name).toBe('B2');
+			expect(await store.getProjection(removed)).toBeNull();
+		});
+
+		it('writes many projection rows at once, all or none, the last of one record winning', async () => {
+			const workspace = workspaceId();
+			const ids: string[] = [];
+			for (let i = 0; i < 3; i++) ids.push(await create(workspace, recordDoc({ name: `doc ${i}` })));
+			await store.upsertProjections([
+				row(ids[0], workspace, { name: 'zero' }),
+				row(ids[1], workspace, { name: 'one, first' }),
+				row(ids[2], workspace, { name: 'two', archived: true }),
+				row(ids[1], workspace, { name: 'one, last', owner: null })
+			]);
+			expect(await store.getProjection(ids[0])).toEqual(row(ids[0], workspace, { name: 'zero' }));
+			expect(await store.getProjection(ids[1])).toEqual(row(ids[1], workspace, { name: 'one, last', owner: null }));
+			expect((await store.getProjection(ids[2]))?.archived).toBe(true);
+
+			await expect(store.upsertProjections([row(ids[0], workspace, { name: 'never' }), row(randomUUID(), workspace)])).rejects.toThrow();
+			expect((await store.getProjection(ids[0]))?.name).toBe('zero');
+			await store.upsertProjections([]);
 		});
 
 		it('answers null, not an error, for unknown and malformed ids', async () => {
