@@ -122,5 +122,6 @@ describe.each(engines)('a crash between broadcast and commit ($name)', ({ name, 
 		verify.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
 		expect(await new Promise((resolve) => verify.once('exit', resolve))).toBe(0);
 		expect(output).toMatch(/\d+ entries verified\./);
-	});
+		// Two server starts, three database opens and the CLI, each in its own process.
+	}, 120_000);
 });
