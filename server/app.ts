@@ -225,7 +225,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 
 	function accept(request: IncomingMessage, socket: Duplex, head: Buffer, authenticated: Authenticated, documentName: string | undefined): void {
 		wss.handleUpgrade(request, socket, head, (ws) => {
-			const connection: Connection = new Connection(ws, {
+			const connection: Connection = new Connection(ws, socket, {
 				rooms,
 				log,
 				auth: authenticated,

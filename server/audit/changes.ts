@@ -45,6 +45,8 @@ const samePerson = (a: PersonRef, b: PersonRef): boolean =>
 const sameValue = (a: AuditValue, b: AuditValue): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 const idKey = (id: Y.ID): string => `${id.client}:${id.clock}`;
+const NO_ITEMS: ReadonlyMap<string, Item> = new Map();
+const NO_KEYS: ReadonlySet<string> = new Set();
 
 /** The value an item holds (the last of its content), as JSON. */
 function valueOf(item: Item): AuditValue {
@@ -53,88 +55,175 @@ function valueOf(item: Item): AuditValue {
 }
 
 export function transactionChanges(tr: Y.Transaction, ctx: ChangeContext): ChangeDraft[] {
-	const doc = tr.doc;
-	const out: ChangeDraft[] = [];
-	const adds = (item: Item): boolean => item.id.clock >= (tr.beforeState.get(item.id.client) ?? 0);
-	const deletedNow = (item: Item): boolean => Y.isDeleted(tr.deleteSet, item.id);
+	return new TransactionChanges(tr, ctx).collect();
+}
+
+/**
+ * One transaction's computation. A class rather than closures in a function: the server
+ * runs under tsx, which names every closure it creates (a property definition each),
+ * and this runs for every update the server receives.
+ */
+class TransactionChanges {
+	private readonly doc: Y.Doc;
+	private readonly out: ChangeDraft[] = [];
+	private readonly names = new Map<AnyType, string>();
+	/** Items this transaction inserted, grouped by parent (and key, for maps). */
+	private readonly inserted = new Map<AnyType, Item[]>();
+	/** Items that existed before and this transaction deleted, grouped by parent. */
+	private readonly removed = new Map<AnyType, Item[]>();
+
+	constructor(
+		private readonly tr: Y.Transaction,
+		private readonly ctx: ChangeContext
+	) {
+		this.doc = tr.doc;
+	}
+
+	private adds(item: Item): boolean {
+		return item.id.clock >= (this.tr.beforeState.get(item.id.client) ?? 0);
+	}
+
+	private deletedNow(item: Item): boolean {
+		return Y.isDeleted(this.tr.deleteSet, item.id);
+	}
+
 	/** Whether the item held its place before the transaction (existed and was not deleted yet). */
-	const visibleBefore = (item: Item): boolean => !adds(item) && (!item.deleted || deletedNow(item));
+	private visibleBefore(item: Item): boolean {
+		return !this.adds(item) && (!item.deleted || this.deletedNow(item));
+	}
 
-	const names = new Map<AnyType, string>();
-	for (const [name, type] of doc.share) names.set(type as AnyType, name);
-
-	function draft(author: PersonRef, fields: Omit<ChangeDraft, 'at' | 'actor' | 'source' | 'relayedBy'>): void {
+	private draft(author: PersonRef, fields: Omit<ChangeDraft, 'at' | 'actor' | 'source' | 'relayedBy'>): void {
+		const { ctx } = this;
 		const own = samePerson(author, ctx.actor);
-		out.push({
+		// Built field by field: spreading `fields` (of varying shapes) is a slow path in V8.
+		this.out.push({
 			at: ctx.at,
 			actor: author,
 			source: own ? ctx.source : 'merge',
 			relayedBy: own ? null : ctx.actor,
-			...fields
+			path: fields.path,
+			op: fields.op,
+			before: fields.before,
+			after: fields.after,
+			conflict: fields.conflict
 		});
 	}
 
-	// Items this transaction inserted, grouped by parent (and key, for maps).
-	const inserted = new Map<AnyType, Item[]>();
-	for (const [client, after] of tr.afterState) {
-		const before = tr.beforeState.get(client) ?? 0;
-		if (after <= before) continue;
-		const structs = doc.store.clients.get(client);
-		if (!structs) continue;
-		for (let i = Y.findIndexSS(structs, before); i < structs.length; i++) {
-			const struct = structs[i];
-			if (!(struct instanceof Y.Item) || !(struct.parent instanceof Y.AbstractType)) continue;
-			const list = inserted.get(struct.parent as AnyType);
-			if (list) list.push(struct);
-			else inserted.set(struct.parent as AnyType, [struct]);
+	collect(): ChangeDraft[] {
+		const { tr, doc, ctx, names, inserted, removed } = this;
+		for (const [name, type] of doc.share) names.set(type as AnyType, name);
+
+		for (const [client, after] of tr.afterState) {
+			const before = tr.beforeState.get(client) ?? 0;
+			if (after <= before) continue;
+			const structs = doc.store.clients.get(client);
+			if (!structs) continue;
+			for (let i = Y.findIndexSS(structs, before); i < structs.length; i++) {
+				const struct = structs[i];
+				if (!(struct instanceof Y.Item) || !(struct.parent instanceof Y.AbstractType)) continue;
+				const list = inserted.get(struct.parent as AnyType);
+				if (list) list.push(struct);
+				else inserted.set(struct.parent as AnyType, [struct]);
+			}
 		}
+		Y.iterateDeletedStructs(tr, tr.deleteSet, (struct) => {
+			if (!(struct instanceof Y.Item) || this.adds(struct) || !(struct.parent instanceof Y.AbstractType)) return;
+			const list = removed.get(struct.parent as AnyType);
+			if (list) list.push(struct);
+			else removed.set(struct.parent as AnyType, [struct]);
+		});
+
+		for (const [type, keys] of tr.changed) {
+			const name = names.get(type);
+			if (name !== undefined) {
+				if ((SCALAR_MAPS as readonly string[]).includes(name)) {
+					for (const key of keys) if (key !== null) this.keyChanges(type, key, `${name}.${cleanText(key)}`, true);
+				} else if (name === 'tags') {
+					for (const key of keys) {
+						if (key === null) continue;
+						const last = type._map.get(key);
+						if (!last) continue;
+						let beforeItem: Item | null = last;
+						while (beforeItem !== null && this.adds(beforeItem)) beforeItem = beforeItem.left;
+						const had = beforeItem !== null && this.visibleBefore(beforeItem);
+						const has = !last.deleted;
+						const tag = cleanText(key);
+						if (has && !had) this.draft(ctx.authorOf(last.id.client), { path: 'tags', op: 'add', before: null, after: tag, conflict: null });
+						else if (!has && had) this.draft(ctx.actor, { path: 'tags', op: 'remove', before: tag, after: null, conflict: null });
+					}
+				} else if ((ARRAYS as readonly string[]).includes(name)) {
+					for (const item of inserted.get(type) ?? []) {
+						if (item.deleted || !(item.content instanceof Y.ContentType)) continue;
+						const map = item.content.type as AnyType;
+						const { id, ...rest } = jsonSafe((map as Y.Map<unknown>).toJSON()) as Record<string, AuditValue>;
+						this.draft(ctx.authorOf(item.id.client), { path: `${name}[${String(id ?? item.id.clock)}]`, op: 'add', before: null, after: rest, conflict: null });
+					}
+					for (const item of removed.get(type) ?? []) {
+						if (!(item.content instanceof Y.ContentType)) continue;
+						const { id, ...rest } = this.mapBefore(item.content.type as AnyType);
+						this.draft(ctx.actor, { path: `${name}[${String(id ?? item.id.clock)}]`, op: 'remove', before: rest, after: null, conflict: null });
+					}
+				} else if (name === 'notes') {
+					this.notesChanges(type);
+				} else {
+					this.draft(ctx.actor, { path: cleanText(name), op: 'edit', before: null, after: null, conflict: null });
+				}
+				continue;
+			}
+			// A field of a contact or an activity that existed before this transaction.
+			const owner = type._item;
+			if (!owner || this.adds(owner) || owner.deleted || !(owner.parent instanceof Y.AbstractType)) continue;
+			const arrayName = names.get(owner.parent as AnyType);
+			if (arrayName === undefined || !(ARRAYS as readonly string[]).includes(arrayName)) continue;
+			const idItem = type._map.get('id');
+			const id = idItem ? valueOf(idItem) : owner.id.clock;
+			for (const key of keys) {
+				if (key === null || key === 'id') continue;
+				this.keyChanges(type, key, `${arrayName}[${String(id)}].${cleanText(key)}`, true);
+			}
+		}
+		return this.out;
 	}
-	// Items that existed before and this transaction deleted, grouped by parent.
-	const removed = new Map<AnyType, Item[]>();
-	Y.iterateDeletedStructs(tr, tr.deleteSet, (struct) => {
-		if (!(struct instanceof Y.Item) || adds(struct) || !(struct.parent instanceof Y.AbstractType)) return;
-		const list = removed.get(struct.parent as AnyType);
-		if (list) list.push(struct);
-		else removed.set(struct.parent as AnyType, [struct]);
-	});
 
 	/** A Y.Map's entries as they were before the transaction (its items may be deleted by now). */
-	function mapBefore(map: AnyType): Record<string, AuditValue> {
+	private mapBefore(map: AnyType): Record<string, AuditValue> {
 		const out: Record<string, AuditValue> = {};
-		for (const [key, item] of map._map) if (visibleBefore(item)) out[cleanText(key)] = valueOf(item);
+		for (const [key, item] of map._map) if (this.visibleBefore(item)) out[cleanText(key)] = valueOf(item);
 		return out;
 	}
 
-	function keyChanges(type: AnyType, key: string, path: string, conflicts: boolean): void {
+	private keyChanges(type: AnyType, key: string, path: string, conflicts: boolean): void {
+		const { ctx } = this;
 		const last = type._map.get(key);
 		if (!last) return;
 		let beforeItem: Item | null = last;
-		while (beforeItem !== null && adds(beforeItem)) beforeItem = beforeItem.left;
-		const hadValue = beforeItem !== null && visibleBefore(beforeItem);
+		while (beforeItem !== null && this.adds(beforeItem)) beforeItem = beforeItem.left;
+		const hadValue = beforeItem !== null && this.visibleBefore(beforeItem);
 		const before = hadValue ? valueOf(beforeItem!) : null;
 		const hasValue = !last.deleted;
 		const after = hasValue ? valueOf(last) : null;
 		const lastAuthor = ctx.authorOf(last.id.client);
 
-		if (hasValue && adds(last)) {
-			if (!hadValue || !sameValue(before, after)) draft(lastAuthor, { path, op: 'set', before, after, conflict: null });
+		if (hasValue && this.adds(last)) {
+			if (!hadValue || !sameValue(before, after)) this.draft(lastAuthor, { path, op: 'set', before, after, conflict: null });
 		} else if (!hasValue && hadValue) {
-			draft(ctx.actor, { path, op: 'unset', before, after: null, conflict: null });
+			this.draft(ctx.actor, { path, op: 'unset', before, after: null, conflict: null });
 		}
 		if (!conflicts) return;
 
-		const newItems = (inserted.get(type) ?? []).filter((item) => item.parentSub === key);
-		const byId = new Map(newItems.map((item) => [idKey(item.lastId), item]));
-		const seen = new Set(newItems.flatMap((item) => (item.origin ? [idKey(item.origin)] : [])));
+		const newItems = (this.inserted.get(type) ?? []).filter((item) => item.parentSub === key);
+		// One new item (the usual edit) never is another new item's origin: nothing to index.
+		const byId = newItems.length > 1 ? new Map(newItems.map((item) => [idKey(item.lastId), item])) : NO_ITEMS;
+		const seen = newItems.length > 1 ? new Set(newItems.flatMap((item) => (item.origin ? [idKey(item.origin)] : []))) : NO_KEYS;
 
 		// The new value replaced one its author had not seen.
-		if (hasValue && adds(last) && hadValue) {
+		if (hasValue && this.adds(last) && hadValue) {
 			let root: Item = last;
 			while (root.origin && byId.has(idKey(root.origin))) root = byId.get(idKey(root.origin))!;
 			const sawIt = root.origin !== null && Y.compareIDs(root.origin, beforeItem!.lastId);
 			const beforeAuthor = ctx.authorOf(beforeItem!.id.client);
 			if (!sawIt && !samePerson(lastAuthor, beforeAuthor) && !sameValue(before, after)) {
-				draft(lastAuthor, {
+				this.draft(lastAuthor, {
 					path,
 					op: 'conflict',
 					before,
@@ -150,7 +239,7 @@ export function transactionChanges(tr: Y.Transaction, ctx: ChangeContext): Chang
 				const author = ctx.authorOf(item.id.client);
 				const value = valueOf(item);
 				if (samePerson(author, lastAuthor) || sameValue(value, after)) continue;
-				draft(author, {
+				this.draft(author, {
 					path,
 					op: 'conflict',
 					before: value,
@@ -161,75 +250,20 @@ export function transactionChanges(tr: Y.Transaction, ctx: ChangeContext): Chang
 		}
 	}
 
-	for (const [type, keys] of tr.changed) {
-		const name = names.get(type);
-		if (name !== undefined) {
-			if ((SCALAR_MAPS as readonly string[]).includes(name)) {
-				for (const key of keys) if (key !== null) keyChanges(type, key, `${name}.${cleanText(key)}`, true);
-			} else if (name === 'tags') {
-				for (const key of keys) {
-					if (key === null) continue;
-					const last = type._map.get(key);
-					if (!last) continue;
-					let beforeItem: Item | null = last;
-					while (beforeItem !== null && adds(beforeItem)) beforeItem = beforeItem.left;
-					const had = beforeItem !== null && visibleBefore(beforeItem);
-					const has = !last.deleted;
-					const tag = cleanText(key);
-					if (has && !had) draft(ctx.authorOf(last.id.client), { path: 'tags', op: 'add', before: null, after: tag, conflict: null });
-					else if (!has && had) draft(ctx.actor, { path: 'tags', op: 'remove', before: tag, after: null, conflict: null });
-				}
-			} else if ((ARRAYS as readonly string[]).includes(name)) {
-				for (const item of inserted.get(type) ?? []) {
-					if (item.deleted || !(item.content instanceof Y.ContentType)) continue;
-					const map = item.content.type as AnyType;
-					const { id, ...rest } = jsonSafe((map as Y.Map<unknown>).toJSON()) as Record<string, AuditValue>;
-					draft(ctx.authorOf(item.id.client), { path: `${name}[${String(id ?? item.id.clock)}]`, op: 'add', before: null, after: rest, conflict: null });
-				}
-				for (const item of removed.get(type) ?? []) {
-					if (!(item.content instanceof Y.ContentType)) continue;
-					const { id, ...rest } = mapBefore(item.content.type as AnyType);
-					draft(ctx.actor, { path: `${name}[${String(id ?? item.id.clock)}]`, op: 'remove', before: rest, after: null, conflict: null });
-				}
-			} else if (name === 'notes') {
-				notesChanges(type);
-			} else {
-				draft(ctx.actor, { path: cleanText(name), op: 'edit', before: null, after: null, conflict: null });
-			}
-			continue;
-		}
-		// A field of a contact or an activity that existed before this transaction.
-		const owner = type._item;
-		if (!owner || adds(owner) || owner.deleted || !(owner.parent instanceof Y.AbstractType)) continue;
-		const arrayName = names.get(owner.parent as AnyType);
-		if (arrayName === undefined || !(ARRAYS as readonly string[]).includes(arrayName)) continue;
-		const idItem = type._map.get('id');
-		const id = idItem ? valueOf(idItem) : owner.id.clock;
-		for (const key of keys) {
-			if (key === null || key === 'id') continue;
-			keyChanges(type, key, `${arrayName}[${String(id)}].${cleanText(key)}`, true);
-		}
-	}
-
-	function notesChanges(type: AnyType): void {
+	private notesChanges(type: AnyType): void {
+		const { ctx } = this;
 		const summaries = new Map<string, { person: PersonRef; summary: NotesSummary }>();
-		const summaryOf = (person: PersonRef) => {
-			const key = 'id' in person ? `u:${person.id}` : `c:${person.client}`;
-			let entry = summaries.get(key);
-			if (!entry) summaries.set(key, (entry = { person, summary: { inserted: 0, deleted: 0, excerpt: '', removed: '' } }));
-			return entry.summary;
-		};
-		for (const item of inserted.get(type) ?? []) {
+		for (const item of this.inserted.get(type) ?? []) {
 			if (item.deleted || !item.countable) continue;
-			const summary = summaryOf(ctx.authorOf(item.id.client));
+			const summary = summaryOf(summaries, ctx.authorOf(item.id.client));
 			summary.inserted += item.length;
 			if (item.content instanceof Y.ContentString && summary.excerpt.length < NOTES_EXCERPT_CHARS) {
 				summary.excerpt = clip(summary.excerpt + cleanText(item.content.str), NOTES_EXCERPT_CHARS);
 			}
 		}
-		for (const item of removed.get(type) ?? []) {
+		for (const item of this.removed.get(type) ?? []) {
 			if (!item.countable) continue;
-			const summary = summaryOf(ctx.actor);
+			const summary = summaryOf(summaries, ctx.actor);
 			summary.deleted += item.length;
 			if (item.content instanceof Y.ContentString && summary.removed.length < NOTES_EXCERPT_CHARS) {
 				summary.removed = clip(summary.removed + cleanText(item.content.str), NOTES_EXCERPT_CHARS);
@@ -237,9 +271,15 @@ export function transactionChanges(tr: Y.Transaction, ctx: ChangeContext): Chang
 		}
 		for (const { person, summary } of summaries.values()) {
 			if (summary.inserted === 0 && summary.deleted === 0) continue;
-			draft(person, { path: 'notes', op: 'edit', before: null, after: { ...summary }, conflict: null });
+			this.draft(person, { path: 'notes', op: 'edit', before: null, after: { ...summary }, conflict: null });
 		}
 	}
+}
 
-	return out;
+/** A person's notes summary in this transaction, made on first use. */
+function summaryOf(summaries: Map<string, { person: PersonRef; summary: NotesSummary }>, person: PersonRef): NotesSummary {
+	const key = 'id' in person ? `u:${person.id}` : `c:${person.client}`;
+	let entry = summaries.get(key);
+	if (!entry) summaries.set(key, (entry = { person, summary: { inserted: 0, deleted: 0, excerpt: '', removed: '' } }));
+	return entry.summary;
 }

@@ -65,7 +65,8 @@ export class RedisBus implements Bus {
 			autoResubscribe: false,
 			retryStrategy: (attempt: number) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS)
 		};
-		this.publisher = new Redis(url, options);
+		// Publishes of one turn (a group commit stored many updates at once) leave in one write, not one each.
+		this.publisher = new Redis(url, { ...options, enableAutoPipelining: true });
 		this.subscriber = new Redis(url, options);
 		this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.deliver(channel.toString(), message));
 		for (const [name, connection] of [

@@ -5,6 +5,7 @@
  */
 import * as decoding from 'lib0/decoding';
 import * as authProtocol from 'y-protocols/auth';
+import type { Duplex } from 'node:stream';
 import type { WebSocket, RawData } from 'ws';
 import {
 	CloseCode,
@@ -24,6 +25,7 @@ import type { AuditSource } from '../../src/lib/model/audit.ts';
 import type { Logger } from '../log.ts';
 import { BindingUnavailableError, type Peer, type Room } from './room.ts';
 import type { Rooms } from './rooms.ts';
+import { Outbox, binaryFrame, type WireFrame } from './outbox.ts';
 
 let nextPeerId = 1;
 
@@ -66,12 +68,16 @@ export class Connection implements Peer {
 	private alive = true;
 	private closed = false;
 	private readonly pinger: ReturnType<typeof setInterval>;
+	private readonly outbox: Outbox;
 
 	constructor(
 		private readonly socket: WebSocket,
+		/** The socket `socket` was upgraded on: frames are written to it directly (see outbox.ts). */
+		stream: Duplex,
 		private readonly options: ConnectionOptions
 	) {
 		this.auth = options.auth;
+		this.outbox = new Outbox(stream, () => socket.readyState === socket.OPEN);
 		this.multiplexed = options.documentName === undefined;
 		socket.binaryType = 'nodebuffer';
 		socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
@@ -122,12 +128,18 @@ export class Connection implements Peer {
 	}
 
 	send(bytes: Uint8Array): void {
-		if (this.socket.readyState === this.socket.OPEN) this.socket.send(bytes, { binary: true });
+		if (this.socket.readyState === this.socket.OPEN) this.outbox.push(binaryFrame(bytes));
+	}
+
+	sendFrame(frame: WireFrame): void {
+		if (this.socket.readyState === this.socket.OPEN) this.outbox.push(frame);
 	}
 
 	close(code: number, reason: string): void {
 		if (this.closed) return;
 		this.options.log.debug('closing socket', { peer: this.id, code, reason });
+		// What was sent before closing goes out before the close frame, as it did when sends were immediate.
+		this.outbox.flush();
 		// Close reasons are limited to 123 bytes by the protocol.
 		this.socket.close(code, truncateUtf8(reason, 123));
 		this.cleanUp();
@@ -294,6 +306,7 @@ export class Connection implements Peer {
 		if (this.closed) return;
 		this.closed = true;
 		clearInterval(this.pinger);
+		this.outbox.discard();
 		for (const name of [...this.channels.keys()]) this.leave(name);
 		this.options.onClose?.();
 	}

@@ -21,7 +21,9 @@ import * as encoding from 'lib0/encoding';
 import { MessageType, encodeFrame, encodeSaved } from '../../src/lib/sync/protocol.ts';
 import type { AuditPerson, AuditSource } from '../../src/lib/model/audit.ts';
 import { transactionChanges } from '../audit/changes.ts';
-import type { AuditDraft, ChangeDraft } from '../audit/types.ts';
+import type { AuditDraft, ChangeDraft, PersonRef } from '../audit/types.ts';
+import { binaryFrame, type WireFrame } from './outbox.ts';
+import { PresenceBatch } from './presence-batch.ts';
 
 /** One connection's membership in rooms; implemented by the socket handlers. */
 export interface Peer {
@@ -35,6 +37,8 @@ export interface Peer {
 	/** How this peer's own changes are recorded in the audit log (`ui`, `api`). */
 	readonly source: AuditSource;
 	send(bytes: Uint8Array): void;
+	/** Sends a message framed once for many peers (see outbox.ts). */
+	sendFrame(frame: WireFrame): void;
 	/** Tells the peer its change to this room was not applied, and why (`code`: `read-only`, `forged-client-id`). */
 	refuseWrite(room: Room, reason: string, code?: string): void;
 }
@@ -105,6 +109,12 @@ interface Membership {
 	received: number;
 }
 
+interface AwarenessChanges {
+	added: number[];
+	updated: number[];
+	removed: number[];
+}
+
 export class Room {
 	readonly doc = new Y.Doc({ gc: true });
 	readonly awareness: awarenessProtocol.Awareness;
@@ -112,12 +122,18 @@ export class Room {
 	/** Who each Yjs client id of this document belongs to (a cache of `client_bindings`). */
 	readonly bindings = new Map<number, AuditPerson>();
 	private readonly namePrefix: Uint8Array;
-	/** Audit entries of transactions, from `afterTransaction` until their update is emitted. */
-	private readonly audit = new WeakMap<Y.Transaction, ChangeDraft[]>();
+	/**
+	 * The audit entries of the transaction being cleaned up, from its `afterTransaction`
+	 * to its `update`, which Yjs emits right after it (a WeakMap per transaction cost more).
+	 */
+	private audit: { tr: Y.Transaction; drafts: ChangeDraft[] } | null = null;
 	/** Bindings made while the database did not answer: stored with the next update, then dropped from here. */
 	private readonly unstoredBindings = new Map<number, AuditPerson>();
 	/** The client id the server writes with for each person (bound to them), and the clock it left it at. */
 	private readonly serverClients = new Map<string, { client: number; clock: number }>();
+	/** Client ids whose presence changed (not just renewed) in the awareness event being handled. */
+	private readonly presenceChanged = new Set<number>();
+	private readonly presence = new PresenceBatch((batch) => this.relayPresence(batch));
 	private destroyed = false;
 	/** Holds by the API (not connections) that keep the room loaded. */
 	holds = 0;
@@ -137,6 +153,7 @@ export class Room {
 		this.awareness.setLocalState(null);
 		this.doc.on('afterTransaction', this.onAfterTransaction);
 		this.doc.on('update', this.onUpdate);
+		this.awareness.on('change', this.onAwarenessChange);
 		this.awareness.on('update', this.onAwarenessUpdate);
 	}
 
@@ -328,18 +345,21 @@ export class Room {
 
 	/** Sends a message to every peer but one, framing it once per kind of peer. */
 	broadcast(message: Uint8Array, except?: unknown): void {
-		let framed: Uint8Array | null = null;
+		let plain: WireFrame | null = null;
+		let multiplexed: WireFrame | null = null;
 		for (const peer of this.peers.keys()) {
 			if (peer === except) continue;
-			if (peer.multiplexed) peer.send((framed ??= this.prefixed(message)));
-			else peer.send(message);
+			if (peer.multiplexed) peer.sendFrame((multiplexed ??= binaryFrame(this.prefixed(message))));
+			else peer.sendFrame((plain ??= binaryFrame(message)));
 		}
 	}
 
 	destroy(): void {
 		this.destroyed = true;
+		this.presence.stop();
 		this.doc.off('afterTransaction', this.onAfterTransaction);
 		this.doc.off('update', this.onUpdate);
+		this.awareness.off('change', this.onAwarenessChange);
 		this.awareness.off('update', this.onAwarenessUpdate);
 		this.awareness.destroy();
 		this.doc.destroy();
@@ -381,14 +401,16 @@ export class Room {
 		const at = new Date().toISOString();
 		let drafts: ChangeDraft[];
 		try {
-			drafts = transactionChanges(tr, { ...sender, at, authorOf: (client) => this.bindings.get(client) ?? { client } });
+			drafts = transactionChanges(tr, { actor: sender.actor, source: sender.source, at, authorOf: this.authorOf });
 		} catch (error) {
 			this.hooks.auditFailed(this, error as Error);
 			// Never an update without an entry: say at least who changed the record.
 			drafts = [{ at, actor: sender.actor, source: sender.source, relayedBy: null, path: 'record', op: 'edit', before: null, after: null, conflict: null }];
 		}
-		this.audit.set(tr, drafts);
+		this.audit = { tr, drafts };
 	};
+
+	private readonly authorOf = (client: number): PersonRef => this.bindings.get(client) ?? { client };
 
 	private readonly onUpdate = (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction): void => {
 		if (origin === 'load') return;
@@ -396,43 +418,76 @@ export class Room {
 		this.broadcast(message, origin);
 		const local = origin !== 'bus';
 		if (local) {
-			const drafts = this.audit.get(tr) ?? [];
-			const bindings = [...this.unstoredBindings].map(([client, person]) => ({ client, person }));
-			this.hooks.persist(
-				this,
-				update,
-				drafts.map((draft) => ({ ...draft, workspace: this.workspace, recordId: this.name })),
-				bindings,
-				message
-			);
+			const drafts = this.audit?.tr === tr ? this.audit.drafts : [];
+			this.audit = null;
+			const bindings = this.unstoredBindings.size === 0 ? [] : [...this.unstoredBindings].map(([client, person]) => ({ client, person }));
+			this.hooks.persist(this, update, this.auditDrafts(drafts), bindings, message);
 		}
 		this.hooks.changed(this, local);
 	};
 
-	private readonly onAwarenessUpdate = (
-		{ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
-		origin: unknown
-	): void => {
+	/** Emitted just before `update` for the same call, with the ids whose state really changed. */
+	private readonly onAwarenessChange = ({ added, updated, removed }: AwarenessChanges): void => {
+		for (const id of added) this.presenceChanged.add(id);
+		for (const id of updated) this.presenceChanged.add(id);
+		for (const id of removed) this.presenceChanged.add(id);
+	};
+
+	private auditDrafts(drafts: readonly ChangeDraft[]): AuditDraft[] {
+		const { workspace, name } = this;
+		return drafts.map(
+			(draft): AuditDraft => ({
+				at: draft.at,
+				actor: draft.actor,
+				source: draft.source,
+				relayedBy: draft.relayedBy,
+				path: draft.path,
+				op: draft.op,
+				before: draft.before,
+				after: draft.after,
+				conflict: draft.conflict,
+				workspace,
+				recordId: name
+			})
+		);
+	}
+
+	private readonly onAwarenessUpdate = ({ added, updated, removed }: AwarenessChanges, origin: unknown): void => {
 		const membership = origin && typeof origin === 'object' ? this.peers.get(origin as Peer) : undefined;
 		if (membership) {
 			for (const id of added) membership.clientIds.add(id);
 			for (const id of removed) membership.clientIds.delete(id);
 		}
-		const changed = [...added, ...updated, ...removed];
-		const message = encodeFrame(null, MessageType.awareness, (e) =>
-			encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed))
-		);
-		this.broadcast(message, origin);
-		if (origin !== 'bus') this.hooks.publish(this, message);
+		const changed: number[] = [];
+		const renewed: number[] = [];
+		for (const ids of [added, updated, removed]) for (const id of ids) (this.presenceChanged.has(id) ? changed : renewed).push(id);
+		this.presenceChanged.clear();
+		if (changed.length > 0) this.presence.changed(changed, origin);
+		if (renewed.length > 0) this.presence.renewed(renewed, origin);
 	};
+
+	/**
+	 * One awareness message with every state in the batch, to every peer except the one
+	 * that sent all of it (a peer sent its own states back ignores them: same clock); the
+	 * states that did not come from the bus are published to the other instances.
+	 */
+	private relayPresence(batch: ReadonlyMap<number, unknown>): void {
+		const origins = new Set(batch.values());
+		const message = this.awarenessMessage([...batch.keys()]);
+		this.broadcast(message, origins.size === 1 ? [...origins][0] : undefined);
+		if (!origins.has('bus')) return this.hooks.publish(this, message);
+		const local = [...batch].flatMap(([client, origin]) => (origin === 'bus' ? [] : [client]));
+		if (local.length > 0) this.hooks.publish(this, this.awarenessMessage(local));
+	}
+
+	private awarenessMessage(clients: number[]): Uint8Array {
+		return encodeFrame(null, MessageType.awareness, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients)));
+	}
 
 	private sendAwarenessStates(peer: Peer): void {
 		const states = this.awareness.getStates();
 		if (states.size === 0) return;
-		const message = encodeFrame(null, MessageType.awareness, (e) =>
-			encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...states.keys()]))
-		);
-		peer.send(this.frame(peer, message));
+		peer.send(this.frame(peer, this.awarenessMessage([...states.keys()])));
 	}
 
 	private frame(peer: Peer, message: Uint8Array): Uint8Array {
