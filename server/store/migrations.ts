@@ -219,6 +219,16 @@ export const MIGRATIONS: readonly Migration[] = [
 			CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
 				FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
 		`
+	},
+	{
+		version: 4,
+		name: 'audit entries by place (record, path), for folding a change into the open entry',
+		sql: `
+			-- Staging asks, per group commit, whether anyone else changed a place since its open
+			-- entry; by record alone that read every entry the record ever had.
+			CREATE INDEX audit_pending_place ON audit_pending (record_id, path, id);
+			CREATE INDEX audit_log_place ON audit_log (record_id, path, staged_id);
+		`
 	}
 ];
 
