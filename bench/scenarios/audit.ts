@@ -6,11 +6,12 @@
  * 10 edits/s each: latency and CPU at a realistic rate) and a heavy one (the same
  * clients at 40 edits/s each: how many updates per second are stored).
  */
-import { mergeRounds, runLive, type LiveClient, type LiveMeasurement } from '../lib/live.ts';
+import { mergeRounds, runLive, type LiveMeasurement } from '../lib/live.ts';
 import { bytes, ms, num, type ScenarioResult } from '../lib/report.ts';
 import { SERVER_LABELS, type ServerKind } from '../lib/server-process.ts';
 import { roundOrder, startTarget, type Context } from '../lib/targets.ts';
 import type { WorkerPool } from '../lib/workers.ts';
+import { teamClients } from './team.ts';
 
 type Audit = 'on' | 'off';
 type Load = 'team' | 'heavy';
@@ -45,12 +46,7 @@ export async function audit(ctx: Context, pool: WorkerPool): Promise<ScenarioRes
 			const target = await startTarget(ctx, server, { env: { ACCORD_AUDIT: audit === 'on' ? '1' : '0' } });
 			try {
 				const ids = await target.server.seed(parameters.records);
-				const perWorker = parameters.clients / pool.workers.length;
-				const clients: LiveClient[] = Array.from({ length: parameters.clients }, (_, i) => ({
-					key: `c${i}`,
-					record: ids[i % parameters.records],
-					worker: Math.floor(i / perWorker)
-				}));
+				const clients = teamClients(ids, parameters.clients, pool.workers.length);
 				for (const load of ['team', 'heavy'] as Load[]) {
 					const m = await runLive(pool, [target], {
 						clients,

@@ -40,13 +40,7 @@ export async function team(ctx: Context, pool: WorkerPool): Promise<ScenarioResu
 				descriptions.set(kind, target.server.info.description);
 				if (target.server.info.audit !== undefined) audit = target.server.info.audit;
 				const ids = await target.server.seed(parameters.records);
-				const perWorker = parameters.clients / pool.workers.length;
-				const clients: LiveClient[] = Array.from({ length: parameters.clients }, (_, i) => ({
-					key: `c${i}`,
-					record: ids[i % parameters.records],
-					// Client i and i + 100 share a record and sit in different processes.
-					worker: Math.floor(i / perWorker)
-				}));
+				const clients = teamClients(ids, parameters.clients, pool.workers.length);
 				const m = await runLive(pool, [target], {
 					clients,
 					writers: 'all',
@@ -87,6 +81,12 @@ export async function team(ctx: Context, pool: WorkerPool): Promise<ScenarioResu
 				: 'Accord runs with API-token auth on every socket and persists every update (group commit); its audit log was off (ACCORD_AUDIT=0), so "audit on" is not measured.'
 		]
 	};
+}
+
+/** Clients spread over the records: client i and i + records share a record and sit in different worker processes. */
+export function teamClients(records: readonly string[], count: number, workers: number): LiveClient[] {
+	const perWorker = count / workers;
+	return Array.from({ length: count }, (_, i) => ({ key: `c${i}`, record: records[i % records.length], worker: Math.floor(i / perWorker) }));
 }
 
 export function liveTable(rows: TeamRow[], watchersPerUpdate: number): { headers: string[]; rows: string[][] } {

@@ -211,11 +211,8 @@ export class Room {
 						else this.acknowledge(peer, membership);
 						return;
 					}
-					if (!this.audited) {
-						Y.applyUpdate(this.doc, update, peer);
-						this.acknowledge(peer, membership);
-						return;
-					}
+					// Without the audit log nothing is attributed: no client ids to bind or check.
+					if (!this.audited) return this.applyFrom(peer, membership, syncType, update, []);
 					const claimed = this.newClients(update);
 					const unbound = claimed.filter((client) => !this.bindings.has(client));
 					if (unbound.length === 0) return this.applyFrom(peer, membership, syncType, update, claimed);
