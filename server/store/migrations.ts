@@ -229,6 +229,19 @@ export const MIGRATIONS: readonly Migration[] = [
 			CREATE INDEX audit_pending_place ON audit_pending (record_id, path, id);
 			CREATE INDEX audit_log_place ON audit_log (record_id, path, staged_id);
 		`
+	},
+	{
+		version: 5,
+		name: 'staged audit entries updated in place when a change folds into them',
+		sql: `
+			-- Folding a change rewrites the open entry's \`at\`: with \`at\` in no index and room
+			-- left on each page, Postgres updates the row in place (a HOT update) instead of
+			-- adding a new entry to every index of the table. By record, the place index serves;
+			-- the table holds minutes of entries at most, so sealing needs no index by time.
+			DROP INDEX audit_pending_record;
+			DROP INDEX audit_pending_at;
+			ALTER TABLE audit_pending SET (fillfactor = 50);
+		`
 	}
 ];
 

@@ -14,7 +14,7 @@ import type { AuditDraft } from '../../server/audit/types.ts';
 import { openDatabase, type Database } from '../../server/store/index.ts';
 import { openPglite, openPostgres } from '../../server/store/sql.ts';
 import type { Sql } from '../../server/store/types.ts';
-import { COALESCE_MAX_MS, COALESCE_WINDOW_MS } from '../../server/store/audit-store.ts';
+import { COALESCE_MAX_MS, COALESCE_WINDOW_MS, stageAudit } from '../../server/store/audit-store.ts';
 import { fieldsOf } from '../../src/lib/model/record.ts';
 import { tempDir, tempPostgresUrl } from '../support/databases.ts';
 import { createRecord, eventually, startTestServer, tokenFor, wsUrl } from '../support/server.ts';
@@ -190,6 +190,28 @@ describe.each(engines)('the audit log on $name', (engine) => {
 		} finally {
 			await sql.close?.();
 		}
+	});
+
+	it.skipIf(!engine.available)('folds a change into its open entry by updating the row in place, not through every index', async () => {
+		const id = crypto.randomUUID();
+		await database.documents.createDocument(id, 'ws', newDoc(), row(id));
+		await database.documents.appendUpdates([{ documentId: id, update: newDoc(), audit: [draft(id, { at: at(0), path: 'fields.city' })] }]);
+		const sql = await rawSql();
+		try {
+			const folded = await sql.transaction(async (tx) => {
+				await stageAudit(tx, [draft(id, { at: at(500), path: 'fields.city', before: 'B', after: 'C' })]);
+				// This transaction's own counts: a HOT update is one that touched no index.
+				const [counts] = await tx.query<{ updated: number; hot: number }>(
+					`SELECT n_tup_upd AS updated, n_tup_hot_upd AS hot FROM pg_stat_xact_user_tables WHERE relname = 'audit_pending'`
+				);
+				return { updated: Number(counts.updated), hot: Number(counts.hot) };
+			});
+			expect(folded).toEqual({ updated: 1, hot: 1 });
+		} finally {
+			await sql.close();
+		}
+		const [entry] = (await database.audit.query({ workspace: 'ws', recordId: id, limit: 5, offset: 0 })).entries;
+		expect(entry).toMatchObject({ path: 'fields.city', before: 'A', after: 'C', changes: 2 });
 	});
 
 	/** SQL beside Accord's own connection (PGlite serves one: close Accord's first and reopen after). */
