@@ -70,7 +70,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		);
 	}
 	const workspace = config.defaultWorkspace;
-	const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+	const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
 	const { auth: authStore } = database;
 	const store = config.audit ? database.documents : withoutAudit(database.documents);
 	if (!config.audit) log.warn('the audit log is off (ACCORD_AUDIT=0): changes are stored but not attributed or recorded');

@@ -54,7 +54,7 @@ async function main(argv: string[]): Promise<void> {
 
 	let database;
 	try {
-		database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+		database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
 	} catch (error) {
 		const message = (error as Error).message;
 		fail(
@@ -86,7 +86,7 @@ async function main(argv: string[]): Promise<void> {
 
 async function open(config: ReturnType<typeof readConfig>) {
 	try {
-		return await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+		return await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
 	} catch (error) {
 		const message = (error as Error).message;
 		fail(

@@ -9,6 +9,8 @@ export interface AccordConfig {
 	host: string;
 	dataDir: string;
 	databaseUrl?: string;
+	/** Connections each instance keeps to Postgres at most (not used with PGlite, which has one). */
+	databasePoolSize: number;
 	redisUrl?: string;
 	/** Workspace created (with demo records) on a first start. */
 	defaultWorkspace: string;
@@ -59,10 +61,10 @@ export function parseRoleMap(text: string): Map<string, Role> {
 	return map;
 }
 
-function integer(name: string, value: string | undefined, fallback: number): number {
+function integer(name: string, value: string | undefined, fallback: number, least = 0): number {
 	if (value === undefined || value === '') return fallback;
 	const parsed = Number(value);
-	if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`${name} must be a whole number of zero or more, not "${value}".`);
+	if (!Number.isInteger(parsed) || parsed < least) throw new Error(`${name} must be a whole number of ${least === 0 ? 'zero' : least} or more, not "${value}".`);
 	return parsed;
 }
 
@@ -95,6 +97,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 		host: env.HOST || '0.0.0.0',
 		dataDir: path.resolve(env.DATA_DIR || './data'),
 		databaseUrl: env.DATABASE_URL || undefined,
+		databasePoolSize: integer('DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 10, 1),
 		redisUrl: env.REDIS_URL || undefined,
 		defaultWorkspace: env.ACCORD_WORKSPACE || 'demo',
 		seedDemo: env.ACCORD_SEED_DEMO !== '0',

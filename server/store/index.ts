@@ -12,6 +12,8 @@ import { createAuditStore, type AuditStore } from './audit-store.ts';
 export interface StoreOptions {
 	databaseUrl?: string;
 	dataDir: string;
+	/** Postgres connections at most (default 10). */
+	poolSize?: number;
 	/** Errors of idle Postgres connections, which the pool recovers from by itself. */
 	onConnectionError?: (error: Error) => void;
 }
@@ -27,7 +29,7 @@ export interface Database {
 
 export async function openDatabase(options: StoreOptions): Promise<Database> {
 	const sql = options.databaseUrl
-		? await openPostgres(options.databaseUrl, { onError: options.onConnectionError })
+		? await openPostgres(options.databaseUrl, { max: options.poolSize, onError: options.onConnectionError })
 		: await openPglite(join(options.dataDir, 'pglite'));
 	const documents = createSqlStore(sql);
 	try {
