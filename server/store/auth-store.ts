@@ -77,6 +77,7 @@ const toUser = (row: UserColumns): User => ({ id: row.id, issuer: row.issuer, su
 const iso = (value: Date | string | null): string | null => (value === null ? null : new Date(value).toISOString());
 
 export function createAuthStore(sql: Sql) {
+	const readAccess = accessReader(sql);
 	return {
 		/** Creates the person on first sign-in (just in time), or refreshes their name and email. */
 		async upsertUser(input: { issuer: string; subject: string; name: string; email: string | null; id?: string; signingIn?: boolean }): Promise<User> {
@@ -238,15 +239,52 @@ export function createAuthStore(sql: Sql) {
 			return new Set(rows.map((row) => row.id));
 		},
 
+		/** Whether a record exists, where, and who may see it; checks asked for in the same turn share one statement. */
 		async recordAccess(id: string): Promise<RecordAccess | null> {
 			if (!isDocumentId(id)) return null;
-			const [row] = await sql.query<{ workspace_id: string; private: boolean | null; owner: string | null }>(
-				'SELECT d.workspace_id, r.private, r.owner FROM documents d LEFT JOIN records r ON r.id = d.id WHERE d.id = $1',
-				[id]
-			);
-			return row ? { workspace: row.workspace_id, private: row.private === true, owner: row.owner } : null;
+			return readAccess(id);
 		}
 	};
+}
+
+/**
+ * Reads record access facts in batches: the checks asked for within one event-loop turn
+ * (a client opening several records at once, a catch-up re-syncing the records that
+ * changed) go out as one statement. On PGlite every statement is a trip to the database
+ * thread, and one check per record was most of a warm re-sync's time.
+ */
+function accessReader(sql: Sql): (id: string) => Promise<RecordAccess | null> {
+	type Waiter = { resolve(access: RecordAccess | null): void; reject(error: unknown): void };
+	let waiting = new Map<string, Waiter[]>();
+
+	async function read(batch: Map<string, Waiter[]>): Promise<void> {
+		try {
+			const rows = await sql.query<{ id: string; workspace_id: string; private: boolean | null; owner: string | null }>(
+				'SELECT d.id, d.workspace_id, r.private, r.owner FROM documents d LEFT JOIN records r ON r.id = d.id WHERE d.id = ANY($1::uuid[])',
+				[[...batch.keys()]]
+			);
+			const found = new Map(rows.map((row) => [row.id.toLowerCase(), { workspace: row.workspace_id, private: row.private === true, owner: row.owner }]));
+			for (const [id, waiters] of batch) for (const waiter of waiters) waiter.resolve(found.get(id) ?? null);
+		} catch (error) {
+			for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
+		}
+	}
+
+	return (id) =>
+		new Promise((resolve, reject) => {
+			if (waiting.size === 0) {
+				setImmediate(() => {
+					const batch = waiting;
+					waiting = new Map();
+					void read(batch);
+				});
+			}
+			// Postgres spells uuids in lower case; a check may come in with any case.
+			const key = id.toLowerCase();
+			const waiters = waiting.get(key);
+			if (waiters) waiters.push({ resolve, reject });
+			else waiting.set(key, [{ resolve, reject }]);
+		});
 }
 
 export type AuthStore = ReturnType<typeof createAuthStore>;

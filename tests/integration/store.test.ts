@@ -11,6 +11,8 @@ import type { AuditDraft, PersonRef } from '../../server/audit/types.ts';
 import { openStore, type StoreOptions } from '../../server/store/index.ts';
 import { MIGRATIONS, migrate } from '../../server/store/migrations.ts';
 import { createSqlStore, UnknownDocumentError } from '../../server/store/sql-store.ts';
+import { createAuthStore } from '../../server/store/auth-store.ts';
+import { createAuditStore } from '../../server/store/audit-store.ts';
 import { openPglite, openPostgres } from '../../server/store/sql.ts';
 import type { DocumentStore, Sql, SqlTx, StoredDocument } from '../../server/store/types.ts';
 import { tempDir, tempPostgresUrl } from '../support/databases.ts';
@@ -540,6 +542,28 @@ describe.each(engines)('document store on $name', (engine) => {
 			await countedStore.upsertProjection(row(ids[2], workspace, { name: 'then' }));
 			await countedStore.upsertProjection(row(ids[2], workspace, { name: 'now' }));
 			expect((await store.getProjection(ids[2]))?.name).toBe('now');
+		});
+
+		it('answers record access checks asked for together with one statement, each with its own record', async () => {
+			const workspace = workspaceId();
+			const open = await create(workspace, recordDoc({ name: 'Open' }), { owner: 'grace', private: false });
+			const hidden = await create(workspace, recordDoc({ name: 'Hidden' }), { owner: 'ada' });
+			await createAuditStore(sql).setPrivate(hidden, true, []);
+			const counted = counting(sql);
+			const auth = createAuthStore(counted.sql);
+			const missing = randomUUID();
+			const answers = await Promise.all([auth.recordAccess(open), auth.recordAccess(hidden.toUpperCase()), auth.recordAccess(missing), auth.recordAccess('not-a-uuid'), auth.recordAccess(open)]);
+			expect(answers).toEqual([
+				{ workspace, private: false, owner: 'grace' },
+				{ workspace, private: true, owner: 'ada' },
+				null,
+				null,
+				{ workspace, private: false, owner: 'grace' }
+			]);
+			expect(counted.statements()).toBe(1);
+			// A check on its own still gets its answer.
+			expect(await auth.recordAccess(hidden)).toEqual({ workspace, private: true, owner: 'ada' });
+			expect(counted.statements()).toBe(2);
 		});
 
 		it('fails only the callers whose projection row cannot be written', async () => {

@@ -68,7 +68,7 @@ export class WorkspaceSync {
 		this.client = options.client;
 		this.local = options.local;
 		this.workspace = options.workspace;
-		this.options = { concurrency: 4, syncTimeoutMs: 30_000, noticeDelayMs: 1_000, rowDelayMs: 400, ...options };
+		this.options = { concurrency: 16, syncTimeoutMs: 30_000, noticeDelayMs: 1_000, rowDelayMs: 400, ...options };
 	}
 
 	start(): void {
