@@ -33,12 +33,20 @@ const ROWS_PER_INSERT = 500;
 
 /* ------------------------------------------------------------------ bindings */
 
-export async function loadBindings(db: Queryable, documentId: string): Promise<Map<number, AuditPerson>> {
-	const rows = await db.query<{ client_id: number; user_id: string; user_name: string }>(
-		'SELECT client_id, user_id, user_name FROM client_bindings WHERE document_id = $1',
-		[documentId]
+/** Every binding of each of these documents (ids in lower case); a document without any is absent. */
+export async function loadBindings(db: Queryable, documentIds: readonly string[]): Promise<Map<string, Map<number, AuditPerson>>> {
+	const rows = await db.query<{ document_id: string; client_id: number; user_id: string; user_name: string }>(
+		'SELECT document_id, client_id, user_id, user_name FROM client_bindings WHERE document_id = ANY($1::uuid[])',
+		[[...documentIds]]
 	);
-	return new Map(rows.map((row) => [Number(row.client_id), { id: row.user_id, name: row.user_name }]));
+	const byDocument = new Map<string, Map<number, AuditPerson>>();
+	for (const row of rows) {
+		const id = row.document_id.toLowerCase();
+		let bindings = byDocument.get(id);
+		if (!bindings) byDocument.set(id, (bindings = new Map()));
+		bindings.set(Number(row.client_id), { id: row.user_id, name: row.user_name });
+	}
+	return byDocument;
 }
 
 export async function lookupBindings(db: Queryable, documentId: string, clients: readonly number[]): Promise<Map<number, AuditPerson>> {

@@ -5,6 +5,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { isRole, type Role } from '../../src/lib/access.ts';
 import { isDocumentId } from './sql-store.ts';
+import { batchedReads } from './batched-reads.ts';
 import type { Sql } from './types.ts';
 
 export interface User {
@@ -247,44 +248,15 @@ export function createAuthStore(sql: Sql) {
 	};
 }
 
-/**
- * Reads record access facts in batches: the checks asked for within one event-loop turn
- * (a client opening several records at once, a catch-up re-syncing the records that
- * changed) go out as one statement. On PGlite every statement is a trip to the database
- * thread, and one check per record was most of a warm re-sync's time.
- */
+/** Record access facts, read for many records at once (see batched-reads.ts). */
 function accessReader(sql: Sql): (id: string) => Promise<RecordAccess | null> {
-	type Waiter = { resolve(access: RecordAccess | null): void; reject(error: unknown): void };
-	let waiting = new Map<string, Waiter[]>();
-
-	async function read(batch: Map<string, Waiter[]>): Promise<void> {
-		try {
-			const rows = await sql.query<{ id: string; workspace_id: string; private: boolean | null; owner: string | null }>(
-				'SELECT d.id, d.workspace_id, r.private, r.owner FROM documents d LEFT JOIN records r ON r.id = d.id WHERE d.id = ANY($1::uuid[])',
-				[[...batch.keys()]]
-			);
-			const found = new Map(rows.map((row) => [row.id.toLowerCase(), { workspace: row.workspace_id, private: row.private === true, owner: row.owner }]));
-			for (const [id, waiters] of batch) for (const waiter of waiters) waiter.resolve(found.get(id) ?? null);
-		} catch (error) {
-			for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
-		}
-	}
-
-	return (id) =>
-		new Promise((resolve, reject) => {
-			if (waiting.size === 0) {
-				setImmediate(() => {
-					const batch = waiting;
-					waiting = new Map();
-					void read(batch);
-				});
-			}
-			// Postgres spells uuids in lower case; a check may come in with any case.
-			const key = id.toLowerCase();
-			const waiters = waiting.get(key);
-			if (waiters) waiters.push({ resolve, reject });
-			else waiting.set(key, [{ resolve, reject }]);
-		});
+	return batchedReads(async (ids) => {
+		const rows = await sql.query<{ id: string; workspace_id: string; private: boolean | null; owner: string | null }>(
+			'SELECT d.id, d.workspace_id, r.private, r.owner FROM documents d LEFT JOIN records r ON r.id = d.id WHERE d.id = ANY($1::uuid[])',
+			[ids]
+		);
+		return new Map(rows.map((row) => [row.id.toLowerCase(), { workspace: row.workspace_id, private: row.private === true, owner: row.owner }]));
+	});
 }
 
 export type AuthStore = ReturnType<typeof createAuthStore>;

@@ -9,6 +9,7 @@
 import type { RecordRow, SortColumn } from '../../src/lib/model/projection.ts';
 import type { RecordPage, RecordQuery } from '../../src/lib/server/services.ts';
 import { migrate } from './migrations.ts';
+import { batchedReads } from './batched-reads.ts';
 import type { AppendedUpdate, DocumentStore, Sql, SqlTx, StoredDocument } from './types.ts';
 import { bindClients, insertBindings, loadBindings, lookupBindings, stageAudit, type PendingBinding } from './audit-store.ts';
 
@@ -39,6 +40,7 @@ const ORDER_BY: Record<SortColumn, string> = {
 const INSERT_CHUNK = 1_000;
 
 interface DocumentRow {
+	id: string;
 	workspace_id: string;
 	snapshot: Uint8Array | null;
 	snapshot_seq: number;
@@ -72,6 +74,8 @@ const PROJECTION_COLUMNS =
 
 export function createSqlStore(sql: Sql): DocumentStore {
 	const projections = projectionBatcher(sql);
+	const documents = batchedReads((ids) => readDocuments(sql, ids));
+	const bindings = batchedReads((ids) => loadBindings(sql, ids));
 	return {
 		kind: sql.kind,
 
@@ -106,28 +110,7 @@ export function createSqlStore(sql: Sql): DocumentStore {
 		},
 
 		async loadDocument(id) {
-			if (!isDocumentId(id)) return null;
-			// One statement, so one snapshot of the data: a compaction or append that
-			// commits meanwhile cannot leave a gap between snapshot and updates.
-			const [row] = await sql.query<DocumentRow>(
-				`SELECT d.workspace_id, d.snapshot, d.snapshot_seq, d.last_seq,
-				        (SELECT array_agg(u.update ORDER BY u.seq) FROM document_updates u
-				          WHERE u.document_id = d.id AND u.seq > d.snapshot_seq AND u.seq <= d.last_seq) AS updates
-				   FROM documents d WHERE d.id = $1`,
-				[id]
-			);
-			if (!row) return null;
-			const updates = (row.updates ?? []).map(bytes);
-			const document: StoredDocument = {
-				workspace: row.workspace_id,
-				snapshot: row.snapshot === null ? null : bytes(row.snapshot),
-				updates,
-				lastSeq: Number(row.last_seq)
-			};
-			if (updates.length !== document.lastSeq - Number(row.snapshot_seq)) {
-				throw new Error(`document ${id}: expected updates ${Number(row.snapshot_seq) + 1}..${document.lastSeq}, found ${updates.length}`);
-			}
-			return document;
+			return isDocumentId(id) ? documents(id) : null;
 		},
 
 		async documentWorkspace(id) {
@@ -208,7 +191,7 @@ export function createSqlStore(sql: Sql): DocumentStore {
 		},
 
 		async loadBindings(documentId) {
-			return isDocumentId(documentId) ? loadBindings(sql, documentId) : new Map();
+			return isDocumentId(documentId) ? ((await bindings(documentId)) ?? new Map()) : new Map();
 		},
 
 		async lookupBindings(documentId, clients) {
@@ -228,6 +211,34 @@ export function createSqlStore(sql: Sql): DocumentStore {
 }
 
 type Queryable = Pick<SqlTx, 'query'>;
+
+/**
+ * Documents with their updates since the snapshot, many at once. One statement, so one
+ * snapshot of the data: a compaction or append that commits meanwhile cannot leave a gap
+ * between a document's snapshot and its updates.
+ */
+async function readDocuments(sql: Sql, ids: string[]): Promise<Map<string, StoredDocument | Error>> {
+	const rows = await sql.query<DocumentRow>(
+		`SELECT d.id, d.workspace_id, d.snapshot, d.snapshot_seq, d.last_seq,
+		        (SELECT array_agg(u.update ORDER BY u.seq) FROM document_updates u
+		          WHERE u.document_id = d.id AND u.seq > d.snapshot_seq AND u.seq <= d.last_seq) AS updates
+		   FROM documents d WHERE d.id = ANY($1::uuid[])`,
+		[ids]
+	);
+	const found = new Map<string, StoredDocument | Error>();
+	for (const row of rows) {
+		const id = row.id.toLowerCase();
+		const updates = (row.updates ?? []).map(bytes);
+		const lastSeq = Number(row.last_seq);
+		found.set(
+			id,
+			updates.length === lastSeq - Number(row.snapshot_seq)
+				? { workspace: row.workspace_id, snapshot: row.snapshot === null ? null : bytes(row.snapshot), updates, lastSeq }
+				: new Error(`document ${id}: expected updates ${Number(row.snapshot_seq) + 1}..${lastSeq}, found ${updates.length}`)
+		);
+	}
+	return found;
+}
 
 async function ensureWorkspace(db: Queryable, id: string, name: string): Promise<void> {
 	await db.query('INSERT INTO workspaces (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [id, name]);

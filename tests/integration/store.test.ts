@@ -566,6 +566,28 @@ describe.each(engines)('document store on $name', (engine) => {
 			expect(counted.statements()).toBe(2);
 		});
 
+		it('loads documents and their bindings asked for together with one statement each, each document whole', async () => {
+			const workspace = workspaceId();
+			const docs = [recordDoc({ name: 'One' }, 'first notes'), recordDoc({ name: 'Two' })];
+			const ids = [await create(workspace, docs[0]), await create(workspace, docs[1])];
+			const later = captureUpdates(docs[1]);
+			docs[1].getMap('fields').set('company', 'Two Co');
+			await store.appendUpdates([{ documentId: ids[1], update: later[0] }]);
+			const ada = { id: 'ada', name: 'Ada' };
+			await store.bindClients(ids[0], [11, 12], ada);
+			const counted = counting(sql);
+			const countedStore = createSqlStore(counted.sql);
+			const missing = randomUUID();
+			const [one, two, none] = await Promise.all([countedStore.loadDocument(ids[0].toUpperCase()), countedStore.loadDocument(ids[1]), countedStore.loadDocument(missing)]);
+			const bindings = await Promise.all([countedStore.loadBindings(ids[0]), countedStore.loadBindings(ids[1].toUpperCase()), countedStore.loadBindings(missing)]);
+			expect(counted.statements()).toBe(2);
+			expectSameState(rebuild(one!), docs[0]);
+			expectSameState(rebuild(two!), docs[1]);
+			expect([one!.workspace, one!.lastSeq, two!.lastSeq]).toEqual([workspace, 1, 2]);
+			expect(none).toBeNull();
+			expect(bindings).toEqual([new Map([[11, ada], [12, ada]]), new Map(), new Map()]);
+		});
+
 		it('fails only the callers whose projection row cannot be written', async () => {
 			const workspace = workspaceId();
 			const ids = [await create(workspace, recordDoc({ name: 'A' })), await create(workspace, recordDoc({ name: 'B' }))];
