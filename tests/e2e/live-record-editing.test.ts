@@ -55,6 +55,44 @@ describe('live editing of one record by two people', () => {
 		}, 'the record to be stored with both edits');
 	});
 
+	it('keeps an invalid email with its reason and writes nothing; writes it once fixed; Escape drops a draft', async () => {
+		const email = alice.getByTestId('field-email');
+		const before = await bob.getByTestId('field-email').inputValue();
+		await email.fill('ada@@example');
+		await email.blur();
+		const reason = alice.locator('[data-field="email"] .field-error');
+		await expect.poll(() => reason.textContent(), { timeout: 10_000 }).toContain('is not an email address');
+		expect(await email.getAttribute('aria-invalid')).toBe('true');
+		// Held, not written: the field keeps what Alice typed, and Bob still sees the stored value.
+		expect(await email.inputValue()).toBe('ada@@example');
+		expect(await bob.getByTestId('field-email').inputValue()).toBe(before);
+
+		await email.fill(' Ada.Lovelace@Example.COM ');
+		await email.blur();
+		await expect.poll(() => bob.getByTestId('field-email').inputValue(), { timeout: 10_000 }).toBe('ada.lovelace@example.com');
+		expect(await reason.count()).toBe(0);
+		expect(await email.getAttribute('aria-invalid')).toBe('false');
+
+		await email.fill('not yet an email');
+		await email.press('Escape');
+		expect(await email.inputValue()).toBe('ada.lovelace@example.com');
+	});
+
+	it('keeps an unreadable contact phone with its reason, and writes the readable one in international form', async () => {
+		await alice.getByTestId('add-contacts').click();
+		const phone = alice.getByTestId('item-contacts-phone').last();
+		await phone.fill('12');
+		await phone.blur();
+		const row = alice.getByTestId('item-contacts').last();
+		await expect.poll(() => row.locator('.field-error').textContent(), { timeout: 10_000 }).toContain('is not a phone number we can read');
+		expect(await phone.inputValue()).toBe('12');
+
+		await phone.fill('+86 21 6123 4567');
+		await phone.blur();
+		await expect.poll(() => bob.getByTestId('item-contacts-phone').last().inputValue(), { timeout: 10_000 }).toBe('+86 21 6123 4567');
+		expect(await row.locator('.field-error').count()).toBe(0);
+	});
+
 	it('shows both people on the record, and a screenshot is taken for the README', async () => {
 		await alice.getByTestId('field-company').focus();
 		await expect.poll(() => bob.locator('[data-testid="avatar"][data-person="alice"]').count(), { timeout: 10_000 }).toBeGreaterThan(0);
