@@ -62,9 +62,19 @@ export class UpdateWriter {
 		return this.queue.length;
 	}
 
-	private schedule(): void {
-		if (this.timer || this.writing) return;
-		const delay = this.retryDelayMs || (this.queue.length >= MAX_BATCH ? 0 : this.delayMs);
+	/**
+	 * Writes after the window, or at once when a batch is full or what is queued arrived
+	 * during the last write (`waited`: it has waited long enough); after a failure, only
+	 * once the retry delay has passed.
+	 */
+	private schedule(waited = false): void {
+		if (this.writing) return;
+		const now = waited || this.queue.length >= MAX_BATCH;
+		if (this.timer) {
+			if (!now || this.retryDelayMs) return;
+			clearTimeout(this.timer);
+		}
+		const delay = this.retryDelayMs || (now ? 0 : this.delayMs);
 		this.timer = setTimeout(() => {
 			this.timer = null;
 			void this.write();
@@ -100,7 +110,7 @@ export class UpdateWriter {
 			this.failing = true;
 		} finally {
 			this.writing = false;
-			if (this.queue.length > 0 && !this.closed) this.schedule();
+			if (this.queue.length > 0 && !this.closed) this.schedule(true);
 		}
 	}
 
