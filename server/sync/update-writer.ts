@@ -82,7 +82,8 @@ export class UpdateWriter {
 	}
 
 	private async write(): Promise<void> {
-		if (this.queue.length === 0) return;
+		// One write at a time (a timer may fire while `close` writes); the one under way reschedules.
+		if (this.writing || this.queue.length === 0) return;
 		this.writing = true;
 		const batch = this.queue.splice(0, MAX_BATCH);
 		try {
