@@ -4,6 +4,8 @@
  * is not valid yet, or was refused. Then it keeps what they typed, with the reason, until
  * they write it, fix it, or press Escape.
  */
+import { untrack } from 'svelte';
+
 export class InputDraft {
 	/** What the input shows. */
 	text = $state('');
@@ -12,10 +14,18 @@ export class InputDraft {
 	/** Typed and not written. */
 	held = $state(false);
 
-	/** The live value, as the input would show it: taken unless a draft is held. */
-	follow(live: string): void {
+	/** Created while a component initialises: `live` is the live value as the input shows it, followed from then on. */
+	constructor(private readonly live: () => string) {
+		$effect(() => {
+			const shown = live();
+			untrack(() => this.follow(shown));
+		});
+	}
+
+	/** The live value, taken unless a draft is held. */
+	private follow(shown: string): void {
 		if (this.held) return;
-		this.text = live;
+		this.text = shown;
 		this.error = '';
 	}
 
@@ -33,8 +43,8 @@ export class InputDraft {
 	}
 
 	/** Escape: drop the draft and show the live value again. */
-	revert(live: string): void {
+	revert(): void {
 		this.held = false;
-		this.follow(live);
+		this.follow(this.live());
 	}
 }
