@@ -16,7 +16,7 @@ import { openPglite, openPostgres } from '../../server/store/sql.ts';
 import type { Sql } from '../../server/store/types.ts';
 import { COALESCE_MAX_MS, COALESCE_WINDOW_MS, stageAudit } from '../../server/store/audit-store.ts';
 import { fieldsOf } from '../../src/lib/model/record.ts';
-import { tempDir, tempPostgresUrl } from '../support/databases.ts';
+import { bareRow, tempDir, tempPostgresUrl } from '../support/databases.ts';
 import { createRecord, eventually, startTestServer, tokenFor, wsUrl } from '../support/server.ts';
 import { REPO_ROOT } from '../support/processes.ts';
 
@@ -101,8 +101,6 @@ function newDoc(): Uint8Array {
 	return Y.encodeStateAsUpdate(doc);
 }
 
-const row = (id: string) => ({ id, workspace: 'ws', name: 'x', company: null, email: null, phone: null, stage: null, owner: null, value: null, currency: null, country: null, city: null, tags: [], archived: false, private: false, createdAt: at(0), updatedAt: at(0) });
-
 describe.each(engines)('the audit log on $name', (engine) => {
 	let db: Awaited<ReturnType<Engine['create']>>;
 	let database: Database;
@@ -120,7 +118,7 @@ describe.each(engines)('the audit log on $name', (engine) => {
 
 	it.skipIf(!engine.available)('stores an update and its entries together, or neither', async () => {
 		const id = crypto.randomUUID();
-		await database.documents.createDocument(id, 'ws', newDoc(), row(id));
+		await database.documents.createDocument(id, 'ws', newDoc(), bareRow(id));
 		const before = await database.audit.query({ workspace: 'ws', recordId: id, limit: 10, offset: 0 });
 		// One bad entry (a value Postgres cannot store) fails the whole batch: the update is not stored either.
 		const broken = { ...draft(id), at: 'not a time' };
@@ -135,7 +133,7 @@ describe.each(engines)('the audit log on $name', (engine) => {
 
 	it.skipIf(!engine.available)('coalesces one person’s changes to one place within the window, and seals them into the chain', async () => {
 		const id = crypto.randomUUID();
-		await database.documents.createDocument(id, 'ws', newDoc(), row(id));
+		await database.documents.createDocument(id, 'ws', newDoc(), bareRow(id));
 		const append = (d: AuditDraft) => database.documents.appendUpdates([{ documentId: id, update: newDoc(), audit: [d] }]);
 		await append(draft(id, { at: at(0), before: 'A', after: 'B' }));
 		await append(draft(id, { at: at(1_000), before: 'B', after: 'C' }));
@@ -194,7 +192,7 @@ describe.each(engines)('the audit log on $name', (engine) => {
 
 	it.skipIf(!engine.available)('folds a change into its open entry by updating the row in place, not through every index', async () => {
 		const id = crypto.randomUUID();
-		await database.documents.createDocument(id, 'ws', newDoc(), row(id));
+		await database.documents.createDocument(id, 'ws', newDoc(), bareRow(id));
 		await database.documents.appendUpdates([{ documentId: id, update: newDoc(), audit: [draft(id, { at: at(0), path: 'fields.city' })] }]);
 		const sql = await rawSql();
 		try {

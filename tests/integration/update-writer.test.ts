@@ -10,15 +10,12 @@ import { createLogger } from '../../server/log.ts';
 import { openStore } from '../../server/store/index.ts';
 import type { AppendedUpdate, DocumentStore } from '../../server/store/types.ts';
 import { UpdateWriter } from '../../server/sync/update-writer.ts';
-import type { RecordRow } from '../../src/lib/model/projection.ts';
-import { tempDir, type TempDir } from '../support/databases.ts';
+import { bareRow, tempDir, type TempDir } from '../support/databases.ts';
 
 /** Longer than any test may wait: a commit that waited out this window would time the test out. */
 const WINDOW_MS = 120_000;
 /** The writer's batch limit: a full batch does not wait for the window. */
 const FULL_BATCH = 500;
-
-const row = (id: string): RecordRow => ({ id, workspace: 'ws', name: 'x', company: null, email: null, phone: null, stage: null, owner: null, value: null, currency: null, country: null, city: null, tags: [], archived: false, private: false, createdAt: '2025-06-01T08:00:00.000Z', updatedAt: '2025-06-01T08:00:00.000Z' });
 
 function edits(count: number): Uint8Array[] {
 	const doc = new Y.Doc();
@@ -43,7 +40,7 @@ describe('the group-commit writer', () => {
 
 	it('writes what arrived during a commit right after it, without waiting for another window', async () => {
 		const id = randomUUID();
-		await store.createDocument(id, 'ws', Y.encodeStateAsUpdate(new Y.Doc()), row(id));
+		await store.createDocument(id, 'ws', Y.encodeStateAsUpdate(new Y.Doc()), bareRow(id));
 		// The first commit is held until the second update has arrived.
 		let release!: () => void;
 		const held = new Promise<void>((resolve) => (release = resolve));

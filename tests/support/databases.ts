@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import type { RecordRow } from '../../src/lib/model/projection.ts';
 
 export interface TempDir {
 	path: string;
@@ -55,4 +56,9 @@ async function onServer(serverUrl: string, statement: string): Promise<void> {
 	} finally {
 		await client.end();
 	}
+}
+
+/** A record's list row with nothing but its name, for store tests that need a record to exist. */
+export function bareRow(id: string, workspace = 'ws', at = '2025-06-01T08:00:00.000Z'): RecordRow {
+	return { id, workspace, name: 'x', company: null, email: null, phone: null, stage: null, owner: null, value: null, currency: null, country: null, city: null, tags: [], archived: false, private: false, createdAt: at, updatedAt: at };
 }
