@@ -2,11 +2,13 @@
  * Who is asking: sign-in through OIDC (sessions kept in the database), API tokens, and
  * the mapping from identity-provider groups to workspace roles.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { Actor, Role } from '../../src/lib/access.ts';
 import type { AuthService, Authenticated, SignInResult } from '../../src/lib/server/services.ts';
 import type { OidcConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { AuthStore } from '../store/auth-store.ts';
+import { safeReturnPath } from '../../src/lib/return-path.ts';
 import { OidcError, type OidcClient } from './oidc-client.ts';
 
 export interface AuthServiceOptions {
@@ -43,10 +45,22 @@ export function roleFromClaims(claims: Record<string, unknown>, claim: string, m
 	return best;
 }
 
-/** Only same-site paths are followed after sign-in, never another origin. */
-export function safeReturnPath(value: string | null | undefined): string {
-	if (!value || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/records';
-	return value;
+/**
+ * The service does not know the address people open Accord at; the routes have already
+ * resolved `returnTo` against it. Resolving again against any origin keeps a path as it
+ * is and turns whatever leads elsewhere into `/records`, so a path stored here is safe
+ * even if a caller forgot.
+ */
+const PATH_CHECK_ORIGIN = 'http://accord.invalid';
+
+/** Shown when a callback arrives in a browser that did not start that sign-in (or started it too long ago). */
+export const OTHER_BROWSER_MESSAGE = 'This sign-in was started in another browser or has expired; sign in again.';
+
+/** Compares without leaking, through timing, how much of a guess was right. */
+function sameSecret(a: string, b: string): boolean {
+	const left = Buffer.from(a);
+	const right = Buffer.from(b);
+	return left.length === right.length && timingSafeEqual(left, right);
 }
 
 export function createAuthService(options: AuthServiceOptions): AuthService {
@@ -80,13 +94,21 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
 		async beginSignIn(returnTo) {
 			const oidc = await oidcClient();
 			const { url, attempt } = await oidc.begin();
-			await store.saveSignInAttempt({ ...attempt, returnTo: safeReturnPath(returnTo) });
-			return url.href;
+			await store.saveSignInAttempt({ ...attempt, returnTo: safeReturnPath(returnTo, PATH_CHECK_ORIGIN) });
+			// The state is unguessable and single-use; the browser that keeps it in its
+			// sign-in cookie is the only one whose callback may complete this attempt.
+			return { url: url.href, binding: attempt.state };
 		},
 
-		async completeSignIn(callbackUrl): Promise<SignInResult> {
+		async completeSignIn(callbackUrl, bindings): Promise<SignInResult> {
 			const state = callbackUrl.searchParams.get('state');
-			const attempt = state ? await store.takeSignInAttempt(state) : null;
+			// Checked before the attempt is taken, so a callback opened in the wrong browser
+			// spends nothing: the browser that started the sign-in can still finish it.
+			if (!state || !bindings.some((binding) => sameSecret(binding, state))) {
+				log.warn('sign-in refused', { code: 'binding', reason: state ? 'state not started in this browser' : 'no state' });
+				return { ok: false, message: OTHER_BROWSER_MESSAGE };
+			}
+			const attempt = await store.takeSignInAttempt(state);
 			if (!attempt) {
 				return { ok: false, message: 'This sign-in link was already used or has expired. Please sign in again.' };
 			}
@@ -104,7 +126,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
 				const role = await assignRole(user.id, login.claims);
 				const session = await store.createSession({ userId: user.id, workspace, idToken: login.idToken, ttlMs: options.sessionTtlMs });
 				log.info('signed in', { user: user.id, role });
-				return { ok: true, sessionToken: session.token, expiresAt: session.expiresAt, returnTo: attempt.returnTo };
+				return { ok: true, sessionToken: session.token, expiresAt: session.expiresAt, returnTo: safeReturnPath(attempt.returnTo, PATH_CHECK_ORIGIN) };
 			} catch (error) {
 				if (error instanceof OidcError) {
 					log.warn('sign-in refused', { code: error.code, reason: error.message });

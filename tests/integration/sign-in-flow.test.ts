@@ -131,12 +131,13 @@ describe('signing in through the app', () => {
 		]) {
 			const bad = new URL(redirect.callback);
 			mutate(bad);
-			const response = await fetch(bad, { headers: { accept: 'text/html' }, redirect: 'manual' });
+			// In the browser that started the sign-in: its cookie binds the genuine state, not this one.
+			const response = await redirect.browser.request(bad);
 			expect(response.status).toBe(400);
 			expect(response.headers.get('content-type')).toMatch(/text\/html/);
 			expect(response.headers.getSetCookie().some((c) => c.startsWith('accord_session='))).toBe(false);
 			const html = await response.text();
-			expect(html).toContain('already used or has expired');
+			expect(html).toContain('started in another browser or has expired');
 			expect(html).toContain('sign in again');
 			expect(html).not.toMatch(STACK_LINE);
 			expect(html).not.toMatch(/\bat (async )?[\w.<>]+ \(/);
@@ -149,12 +150,21 @@ describe('signing in through the app', () => {
 
 	it('refuses a replayed callback URL', async () => {
 		const bob = await signInWithFetch(server, 'bob');
-		const replay = await new FetchBrowser().request(bob.callback);
-		expect(replay.status).toBe(400);
-		expect(replay.headers.getSetCookie().some((c) => c.startsWith('accord_session='))).toBe(false);
-		const html = await replay.text();
-		expect(html).toContain('already used or has expired');
-		expect(html).not.toMatch(STACK_LINE);
+		// In another browser, and in bob's own (whose sign-in cookie let go of the state once used).
+		for (const browser of [new FetchBrowser(), bob.browser]) {
+			const replay = await browser.request(bob.callback);
+			expect(replay.status).toBe(400);
+			expect(replay.headers.getSetCookie().some((c) => c.startsWith('accord_session='))).toBe(false);
+			const html = await replay.text();
+			expect(html).toContain('sign in again');
+			expect(html).not.toMatch(STACK_LINE);
+		}
+		// Even with the sign-in cookie put back, the attempt itself was used once and is gone.
+		const state = bob.callback.searchParams.get('state')!;
+		const withCookie = await fetch(bob.callback, { headers: { cookie: `accord_sign_in=${state}` }, redirect: 'manual' });
+		expect(withCookie.status).toBe(400);
+		expect(withCookie.headers.getSetCookie().some((c) => c.startsWith('accord_session='))).toBe(false);
+		expect(await withCookie.text()).toContain('already used or has expired');
 	});
 
 	it('signs out: cookie cleared, session dead, open socket closed with 4401, off to the provider to end its session', async () => {

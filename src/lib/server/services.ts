@@ -151,10 +151,18 @@ export type SignInResult =
 	| { ok: true; sessionToken: string; expiresAt: Date; returnTo: string }
 	| { ok: false; message: string };
 
+export interface SignInStart {
+	/** The identity provider's authorization address, to send the browser to. */
+	url: string;
+	/** Ties the attempt to the browser that starts it: kept in its sign-in cookie, required back at the callback. */
+	binding: string;
+}
+
 export interface AuthService {
-	/** Where to send the browser to sign in; `returnTo` is a path of this site. */
-	beginSignIn(returnTo: string | null): Promise<string>;
-	completeSignIn(callbackUrl: URL): Promise<SignInResult>;
+	/** Where to send the browser to sign in; `returnTo` is a path of this site (anything else becomes `/records`). */
+	beginSignIn(returnTo: string | null): Promise<SignInStart>;
+	/** `bindings`: those of the attempts this browser started (its sign-in cookie); a callback of any other attempt is refused. */
+	completeSignIn(callbackUrl: URL, bindings: readonly string[]): Promise<SignInResult>;
 	authenticate(credentials: { sessionToken?: string | null; apiToken?: string | null }): Promise<Authenticated | null>;
 	/** Ends the session and its sockets; returns the provider's logout address, if it has one. */
 	signOut(sessionToken: string): Promise<{ logoutUrl: string | null }>;
