@@ -68,7 +68,7 @@ async function main(argv: string[]): Promise<void> {
 		if (verb === 'create') {
 			const { id, token } = await auth.createApiToken({ workspace, name: values.name!.trim(), role: values.role as 'admin', createdBy: 'cli' });
 			process.stdout.write(`Created API token ${id} "${values.name!.trim()}" with role ${values.role} in workspace ${workspace}.\n`);
-			process.stdout.write('It is shown only this once; store it safely. Use it as "Authorization: Bearer <token>" or ?token=<token>.\n');
+			process.stdout.write('It is shown only this once; store it safely. Use it as "Authorization: Bearer <token>" (HTTP and WebSocket), or ?token=<token> on WebSocket connections only.\n');
 			process.stdout.write(`${token}\n`);
 		} else if (verb === 'list') {
 			for (const token of await auth.listApiTokens(workspace)) {

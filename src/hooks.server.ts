@@ -1,6 +1,7 @@
 /**
- * Every request: the UI locale, who is asking (session cookie or API token), the
- * sign-in wall, a cross-site check for state-changing requests, and security headers.
+ * Every request: the UI locale, who is asking (session cookie, or an API token in the
+ * Authorization header: never `?token=` on HTTP), the sign-in wall, a cross-site check
+ * for state-changing requests, and security headers.
  */
 import { json, redirect, type Handle } from '@sveltejs/kit';
 import { LOCALE_COOKIE, isLocale, languageTag, localeFromAcceptLanguage } from '$lib/i18n/index.ts';
@@ -28,7 +29,7 @@ export const handle: Handle = async ({ event, resolve }) => {
 
 	const { auth, signIn } = services();
 	const { request, url } = event;
-	const authenticated = await auth.authenticate(credentialsFrom(request.headers.get('cookie'), request.headers.get('authorization'), url));
+	const authenticated = await auth.authenticate(credentialsFrom(request.headers.get('cookie'), request.headers.get('authorization')));
 	event.locals.auth = authenticated;
 	event.locals.actor = authenticated?.actor ?? null;
 	event.locals.person =
@@ -36,7 +37,14 @@ export const handle: Handle = async ({ event, resolve }) => {
 
 	const isApi = url.pathname.startsWith('/api/');
 	if (!authenticated && !isPublic(url.pathname)) {
-		if (isApi) return json({ message: 'Sign in first, or send an API token as "Authorization: Bearer <token>".' }, { status: 401 });
+		if (isApi) {
+			// Tokens in the address are not read on HTTP (they end up in proxy logs and browser
+			// history); say so, rather than leave an integration guessing why its token "fails".
+			const message = url.searchParams.has('token')
+				? 'Send the API token as "Authorization: Bearer <token>"; a token in the address (?token=) is accepted only by WebSocket connections.'
+				: 'Sign in first, or send an API token as "Authorization: Bearer <token>".';
+			return json({ message }, { status: 401 });
+		}
 		redirect(303, `/auth/sign-in?returnTo=${encodeURIComponent(url.pathname + url.search)}`);
 	}
 	if (!SAFE_METHODS.has(request.method) && authenticated?.via === 'session' && isCrossSite(request, url.origin)) {
