@@ -6,7 +6,7 @@ import * as Y from 'yjs';
 import { isRecordId, newId, readRecord, setArchived, writeNewRecord, type CustomerRecord, type NewRecord } from '../src/lib/model/record.ts';
 import { projectRecord } from '../src/lib/model/projection.ts';
 import { MAX_NOTES_LENGTH, MAX_TAGS } from '../src/lib/model/schema.ts';
-import { normaliseTag, validateFields, type FieldErrors } from '../src/lib/model/validate.ts';
+import { normaliseTag, refuseNul, validateFields, type FieldErrors } from '../src/lib/model/validate.ts';
 import { ForbiddenError, type AdminService, type CreateRecordInput, type CreateRecordResult, type RecordService } from '../src/lib/server/services.ts';
 import { canAdminister, canEdit, canSeeRecord, type Actor, type Role } from '../src/lib/access.ts';
 import type { AuditPerson, AuditSource } from '../src/lib/model/audit.ts';
@@ -40,6 +40,9 @@ export function validateNewRecord(
 	}
 	if (input.notes !== undefined && (typeof input.notes !== 'string' || input.notes.length > MAX_NOTES_LENGTH)) {
 		errors.notes = `notes must be text of at most ${MAX_NOTES_LENGTH} characters.`;
+	} else if (typeof input.notes === 'string') {
+		const nul = refuseNul('notes', input.notes);
+		if (nul) errors.notes = nul.message;
 	}
 	if (!validated.ok || Object.keys(errors).length > 0) return { ok: false, errors };
 	return {

@@ -7,6 +7,7 @@ import { json, redirect, type Handle } from '@sveltejs/kit';
 import { LOCALE_COOKIE, isLocale, languageTag, localeFromAcceptLanguage } from '$lib/i18n/index.ts';
 import { services } from '$lib/server/services.ts';
 import { credentialsFrom } from '$lib/server/credentials.ts';
+import { isPlainPath } from '$lib/server/params.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -49,6 +50,10 @@ export const handle: Handle = async ({ event, resolve }) => {
 	}
 	if (!SAFE_METHODS.has(request.method) && authenticated?.via === 'session' && isCrossSite(request, url.origin)) {
 		return json({ message: 'Cross-site request refused: changes can only be made from Accord itself.' }, { status: 403 });
+	}
+	// Route parameters (ids in the path) are free text too: one check here for every API route.
+	if (isApi && !isPlainPath(url.pathname)) {
+		return json({ message: 'The address contains control characters (such as U+0000) or broken escapes; no API address has any.' }, { status: 400 });
 	}
 
 	const response = await resolve(event, {

@@ -26,6 +26,15 @@ const fail = (code: string, message: string): Validated<never> => ({ ok: false, 
 const EMAIL = /^[^\s@<>(),;:"[\]]+@[^\s@<>(),;:"[\]]+\.[^\s@<>(),;:"[\]]{2,}$/u;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
+/**
+ * U+0000 cannot be stored: Postgres refuses it in text and in JSON, so a record holding it
+ * would fail every write of its list row and audit entries. No writer gets past here with it.
+ */
+export function refuseNul(key: string, text: string): Extract<Validated<never>, { ok: false }> | null {
+	if (!text.includes('\u0000')) return null;
+	return { ok: false, code: 'nul', message: `${key} contains the invisible character U+0000 (NUL), which cannot be stored; remove it.` };
+}
+
 function collapse(text: string): string {
 	return text.normalize('NFC').replace(/\s+/gu, ' ').trim();
 }
@@ -72,6 +81,8 @@ export function normaliseDate(raw: string): Validated<string> {
 }
 
 export function normaliseTag(raw: string): Validated<string> {
+	const nul = refuseNul('A tag', raw);
+	if (nul) return nul;
 	const tag = collapse(raw).toLowerCase();
 	if (tag.length === 0) return fail('tag', 'A tag cannot be empty.');
 	if (tag.length > MAX_TAG_LENGTH) return fail('tag', `A tag can have at most ${MAX_TAG_LENGTH} characters.`);
@@ -135,6 +146,8 @@ export function validateField(key: string, raw: unknown, context: ValidationCont
 	if (raw !== null && typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
 		return fail('type', `${key} must be a plain value (text, number or boolean).`);
 	}
+	const nul = typeof raw === 'string' ? refuseNul(key, raw) : null;
+	if (nul) return nul;
 	const spec = fieldSpec(key);
 	if (spec) return validateBySpec(spec, raw, context);
 	if (key.startsWith(CUSTOM_FIELD_PREFIX) && /^x_[a-z][a-z0-9_]{0,39}$/.test(key)) {

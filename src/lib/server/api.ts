@@ -1,9 +1,10 @@
-/** Small helpers shared by the JSON API routes: errors a person can act on, and query parsing. */
+/**
+ * Small helpers shared by the JSON API routes: errors a person can act on, JSON bodies,
+ * the actor, and 403s for roles that may not act. Query parameters are read in params.ts.
+ */
 import { json } from '@sveltejs/kit';
-import { SORTABLE_COLUMNS, type SortColumn } from '$lib/model/projection.ts';
-import { STAGES } from '$lib/model/schema.ts';
 import type { Actor } from '../access.ts';
-import { isForbidden, type ListQuery } from './services.ts';
+import { isForbidden } from './services.ts';
 
 export function apiError(status: number, message: string, extra: Record<string, unknown> = {}): Response {
 	return json({ message, ...extra }, { status });
@@ -21,8 +22,6 @@ export async function readJson(request: Request): Promise<{ ok: true; body: unkn
 	}
 }
 
-export const MAX_PAGE_SIZE = 500;
-
 /** The actor of an API request; the hooks have already answered 401 for anonymous ones. */
 export function actorOf(locals: App.Locals): Actor {
 	if (!locals.actor) throw new Error('an API route was reached without an actor');
@@ -37,29 +36,4 @@ export async function guarded(body: () => Promise<Response>): Promise<Response> 
 		if (isForbidden(error)) return apiError(403, error.message);
 		throw error;
 	}
-}
-
-export function parseRecordQuery(params: URLSearchParams): { ok: true; query: ListQuery } | { ok: false; message: string } {
-	const limit = Number(params.get('limit') ?? 50);
-	const offset = Number(params.get('offset') ?? 0);
-	if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) return { ok: false, message: `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}.` };
-	if (!Number.isInteger(offset) || offset < 0) return { ok: false, message: 'offset must be a whole number of zero or more.' };
-	const sort = params.get('sort') ?? 'updatedAt';
-	if (!(SORTABLE_COLUMNS as readonly string[]).includes(sort)) return { ok: false, message: `sort must be one of ${SORTABLE_COLUMNS.join(', ')}.` };
-	const dir = params.get('dir') ?? (sort === 'updatedAt' ? 'desc' : 'asc');
-	if (dir !== 'asc' && dir !== 'desc') return { ok: false, message: 'dir must be asc or desc.' };
-	const stage = params.get('stage') || undefined;
-	if (stage && !(STAGES as readonly string[]).includes(stage)) return { ok: false, message: `stage must be one of ${STAGES.join(', ')}.` };
-	return {
-		ok: true,
-		query: {
-			stage,
-			owner: params.get('owner') || undefined,
-			includeArchived: params.get('archived') === '1',
-			sort: sort as SortColumn,
-			descending: dir === 'desc',
-			limit,
-			offset
-		}
-	};
 }

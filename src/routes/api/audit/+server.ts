@@ -1,7 +1,7 @@
 import { json } from '@sveltejs/kit';
-import { parseAuditParams } from '$lib/model/audit.ts';
 import { services } from '$lib/server/services.ts';
 import { actorOf, apiError, guarded } from '$lib/server/api.ts';
+import { parseAuditLogQuery } from '$lib/server/params.ts';
 import type { RequestHandler } from './$types';
 
 /**
@@ -11,13 +11,12 @@ import type { RequestHandler } from './$types';
  */
 export const GET: RequestHandler = ({ url, locals }) =>
 	guarded(async () => {
-		const parsed = parseAuditParams(url.searchParams);
+		const parsed = parseAuditLogQuery(url.searchParams);
 		if (!parsed.ok) return apiError(400, parsed.message);
 		const actor = actorOf(locals);
 		const { audit } = services();
-		const format = url.searchParams.get('format') ?? 'json';
-		if (format === 'csv') {
-			const { limit: _limit, offset: _offset, ...filters } = parsed.query;
+		if (parsed.query.format === 'csv') {
+			const { limit: _limit, offset: _offset, ...filters } = parsed.query.filters;
 			const chunks = audit.exportCsv(actor, filters)[Symbol.asyncIterator]();
 			// The first chunk (the header) is read here, so a refusal is still a 403 and not a broken download.
 			const first = await chunks.next();
@@ -44,6 +43,5 @@ export const GET: RequestHandler = ({ url, locals }) =>
 				}
 			});
 		}
-		if (format !== 'json') return apiError(400, 'format must be json or csv.');
-		return json(await audit.search(actor, parsed.query));
+		return json(await audit.search(actor, parsed.query.filters));
 	});

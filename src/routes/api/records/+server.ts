@@ -1,6 +1,7 @@
 import { json } from '@sveltejs/kit';
 import { services } from '$lib/server/services.ts';
-import { actorOf, apiError, guarded, parseRecordQuery, readJson } from '$lib/server/api.ts';
+import { actorOf, apiError, guarded, readJson } from '$lib/server/api.ts';
+import { parseRecordQuery } from '$lib/server/params.ts';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = async ({ url, locals }) => {

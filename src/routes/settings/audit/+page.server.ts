@@ -6,7 +6,8 @@
  */
 import { error } from '@sveltejs/kit';
 import { canAdminister } from '$lib/access.ts';
-import { parseAuditParams, type AuditPage } from '$lib/model/audit.ts';
+import type { AuditPage } from '$lib/model/audit.ts';
+import { parseAuditQuery } from '$lib/server/params.ts';
 import { isForbidden, services } from '$lib/server/services.ts';
 import type { PageServerLoad } from './$types';
 
@@ -28,13 +29,14 @@ export const load: PageServerLoad = async ({ locals, url }) => {
 	// A day picked as "to" means up to the end of that day.
 	const query = new URLSearchParams(params);
 	if (/^\d{4}-\d\d-\d\d$/.test(filters.to)) query.set('to', `${filters.to}T23:59:59.999Z`);
-	const offset = Math.max(0, Math.floor(Number(url.searchParams.get('offset') ?? 0)) || 0);
 	query.set('limit', String(PAGE_SIZE));
-	query.set('offset', String(offset));
+	query.set('offset', url.searchParams.get('offset') ?? '0');
 
 	const { admin, audit } = services();
 	const members = await admin.members(actor).catch(() => []);
-	const parsed = parseAuditParams(query);
+	// Read as the API reads it: an odd filter is shown as the reason, never sent to the database.
+	const parsed = parseAuditQuery(query);
+	const offset = parsed.ok ? parsed.query.offset : 0;
 	let page: AuditPage = { entries: [], total: 0 };
 	let invalid: string | null = null;
 	if (parsed.ok) {

@@ -1,6 +1,7 @@
 import { json } from '@sveltejs/kit';
 import { services } from '$lib/server/services.ts';
 import { actorOf, apiError, guarded, readJson } from '$lib/server/api.ts';
+import { textProblem } from '$lib/server/params.ts';
 import type { RequestHandler } from './$types';
 
 /**
@@ -14,6 +15,8 @@ export const POST: RequestHandler = ({ params, request, locals }) =>
 		if (!body.ok) return body.response;
 		const { entryId, use } = (body.body ?? {}) as { entryId?: unknown; use?: unknown };
 		if (typeof entryId !== 'string' || entryId === '') return apiError(400, 'Send {"entryId": "<id of a history entry>"} and optionally "use": "before" or "after".');
+		const problem = textProblem('entryId', entryId);
+		if (problem) return apiError(400, problem);
 		if (use !== undefined && use !== 'before' && use !== 'after') return apiError(400, 'use must be "before" or "after".');
 		const result = await services().audit.restore(actorOf(locals), params.id, { entryId, use });
 		if (!result.ok) return apiError(result.status, result.message);
