@@ -242,6 +242,58 @@ export const MIGRATIONS: readonly Migration[] = [
 			DROP INDEX audit_pending_at;
 			ALTER TABLE audit_pending SET (fillfactor = 50);
 		`
+	},
+	{
+		version: 6,
+		name: 'when private records were hidden, and from whom, for catch-up',
+		sql: `
+			-- A catch-up lists under \`removed\` the records the asker could see since their
+			-- position and no longer can. Telling that from "private to them all along" needs
+			-- the moment a record was hidden and from whom; a record's last change time does
+			-- not say (listing every hidden record that changed told everyone it existed).
+			-- One row per hiding rather than a column on records: a private record given from
+			-- one owner to the next to the next is hidden from each of them in turn, and a
+			-- column would keep only the last. Hidings are rare (a record made private, or a
+			-- private one given away), so the table stays small.
+			CREATE TABLE record_hidings (
+				record_id uuid NOT NULL REFERENCES records (id) ON DELETE CASCADE,
+				workspace_id text NOT NULL,
+				hidden_at timestamptz NOT NULL,
+				-- Null: everyone but the owner and admins (a shared record made private); else the
+				-- former owner of a private record given to someone else.
+				hidden_from text
+			);
+			CREATE INDEX record_hidings_workspace_at ON record_hidings (workspace_id, hidden_at);
+
+			-- Recorded by the database, whichever path changes \`private\` or \`owner\` (the API,
+			-- the projection of an edited document, SQL by hand). A record created private
+			-- (an INSERT) was never visible to others: no hiding.
+			CREATE FUNCTION record_hidden() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				INSERT INTO record_hidings (record_id, workspace_id, hidden_at, hidden_from)
+				VALUES (NEW.id, NEW.workspace_id, now(), CASE WHEN OLD.private THEN OLD.owner END);
+				RETURN NULL;
+			END
+			$$;
+			-- WHEN is checked without calling the function: the projection's frequent upserts
+			-- of records that stay as they were cost next to nothing.
+			CREATE TRIGGER record_hidden AFTER UPDATE OF private, owner ON records
+				FOR EACH ROW
+				WHEN (NEW.private AND (NOT OLD.private OR (OLD.owner IS NOT NULL AND OLD.owner IS DISTINCT FROM NEW.owner)))
+				EXECUTE FUNCTION record_hidden();
+
+			-- Records already private: hidden when the audit log says they were made private,
+			-- else (log off, or older than it) at their last change, which is no earlier.
+			INSERT INTO record_hidings (record_id, workspace_id, hidden_at, hidden_from)
+			SELECT r.id, r.workspace_id,
+			       COALESCE((SELECT max(e.at) FROM (
+			                   SELECT at FROM audit_log WHERE record_id = r.id AND path = 'private' AND after = 'true'::jsonb
+			                   UNION ALL
+			                   SELECT at FROM audit_pending WHERE record_id = r.id AND path = 'private' AND after = 'true'::jsonb
+			                 ) AS e), r.updated_at),
+			       NULL
+			  FROM records AS r WHERE r.private;
+		`
 	}
 ];
 

@@ -9,6 +9,7 @@
 import type { RecordRow, SortColumn } from '../../src/lib/model/projection.ts';
 import type { RecordPage, RecordQuery } from '../../src/lib/server/services.ts';
 import { migrate } from './migrations.ts';
+import type { RecordVisibility } from '../../src/lib/access.ts';
 import { batchedReads } from './batched-reads.ts';
 import type { AppendedUpdate, DocumentStore, Sql, SqlTx, StoredDocument } from './types.ts';
 import { bindClients, insertBindings, loadBindings, lookupBindings, stageAudit, type PendingBinding } from './audit-store.ts';
@@ -167,7 +168,10 @@ export function createSqlStore(sql: Sql): DocumentStore {
 		upsertProjection: (row) => projections.write(row),
 
 		async upsertProjections(rows) {
-			if (rows.length <= PROJECTION_CHUNK) return writeProjections(sql, rows);
+			if (rows.length <= PROJECTION_CHUNK) {
+				await writeProjections(sql, rows);
+				return;
+			}
 			// More than one statement's worth: still all or nothing.
 			await sql.transaction((tx) => writeProjections(tx, rows));
 		},
@@ -200,6 +204,21 @@ export function createSqlStore(sql: Sql): DocumentStore {
 
 		async bindClients(documentId, clients, person) {
 			if (!isDocumentId(documentId)) throw new UnknownDocumentError(documentId);
+		async recordsHiddenSince(workspace, since, person) {
+			// record_hidings has a row per hiding (migration 6); the latest one per record
+			// that concerns this person, for records still private (admins and owners are
+			// filtered by the caller, which knows the person's role).
+			const rows = await sql.query<{ id: string; hidden_at: Date | string; private: boolean; owner: string | null }>(
+				`SELECT h.record_id::text AS id, max(h.hidden_at) AS hidden_at, r.private, r.owner
+				   FROM record_hidings AS h JOIN records AS r ON r.id = h.record_id
+				  WHERE h.workspace_id = $1 AND ($2::timestamptz IS NULL OR h.hidden_at > $2::timestamptz)
+				    AND (h.hidden_from IS NULL OR h.hidden_from = $3) AND r.private
+				  GROUP BY h.record_id, r.private, r.owner`,
+				[workspace, since, person]
+			);
+			return rows.map((row) => ({ id: row.id, hiddenAt: isoTime(row.hidden_at), private: row.private, owner: row.owner }));
+		},
+
 			return bindClients(sql, documentId, clients, person);
 		},
 
@@ -339,7 +358,7 @@ const PROJECTION_CHUNK = 1_000;
  * wins (one statement may not update a row twice). Rows go in id order, so two instances
  * writing overlapping sets lock them in the same order and cannot deadlock.
  */
-async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Promise<void> {
+async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Promise<Map<string, RecordVisibility>> {
 	for (const row of rows) if (!isDocumentId(row.id)) throw new UnknownDocumentError(row.id);
 	const latest = new Map<string, RecordRow>();
 	for (const row of rows) latest.set(row.id.toLowerCase(), row);
@@ -362,13 +381,16 @@ async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Prom
 				row.city,
 				row.tags,
 				row.archived,
+	const written = new Map<string, RecordVisibility>();
 				row.createdAt,
 				row.updatedAt
 			);
 			const p = (i: number) => `$${params.length - 16 + i}`;
 			return `(${p(1)}::uuid, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::text, ${p(7)}::text, ${p(8)}::text, ${p(9)}::numeric, ${p(10)}::text, ${p(11)}::text, ${p(12)}::text, ${p(13)}::text[], ${p(14)}::boolean, ${p(15)}::timestamptz, ${p(16)}::timestamptz)`;
 		});
-		await db.query(
+		// Returning who may see each record: `private` is the database's, not the document's,
+		// and the caller announces the change to those people only (one round trip, not two).
+		const returned = await db.query<{ id: string; private: boolean; owner: string | null }>(
 			`INSERT INTO records (${PROJECTION_COLUMNS})
 			 VALUES ${values.join(', ')}
 			 ON CONFLICT (id) DO UPDATE SET
@@ -376,7 +398,8 @@ async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Prom
 			   email = EXCLUDED.email, phone = EXCLUDED.phone, stage = EXCLUDED.stage, owner = EXCLUDED.owner,
 			   value = EXCLUDED.value, currency = EXCLUDED.currency, country = EXCLUDED.country, city = EXCLUDED.city,
 			   tags = EXCLUDED.tags, archived = EXCLUDED.archived, created_at = EXCLUDED.created_at,
-			   updated_at = EXCLUDED.updated_at`,
+			   updated_at = EXCLUDED.updated_at
+			 RETURNING id::text AS id, private, owner`,
 			params
 		);
 	}
@@ -386,7 +409,7 @@ async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Prom
 const PROJECTION_BATCH_MS = 2;
 
 interface ProjectionWaiter {
-	resolve(): void;
+	resolve(visibility: RecordVisibility): void;
 	reject(error: unknown): void;
 }
 
@@ -397,7 +420,14 @@ interface ProjectionWaiter {
  * before an earlier one; what arrives meanwhile is the next batch. A batch that fails
  * fails only its own callers; when the failure is one row's (its document was removed,
  * a value does not fit), each row is retried alone, so only that row's callers see it.
+		for (const row of returned) written.set(row.id.toLowerCase(), { private: row.private, owner: row.owner });
  */
+	return written;
+}
+
+/** A written row's visibility; a row the statement did not return is taken as hidden from all but admins. */
+function visibilityOf(written: ReadonlyMap<string, RecordVisibility>, row: RecordRow): RecordVisibility {
+	return written.get(row.id.toLowerCase()) ?? { private: true, owner: null };
 function projectionBatcher(sql: Sql) {
 	let queued = new Map<string, { row: RecordRow; waiters: ProjectionWaiter[] }>();
 	let timer: ReturnType<typeof setTimeout> | null = null;
@@ -423,8 +453,8 @@ function projectionBatcher(sql: Sql) {
 
 	async function writeBatch(batch: readonly { row: RecordRow; waiters: ProjectionWaiter[] }[]): Promise<void> {
 		try {
-			await writeProjections(sql, batch.map((entry) => entry.row));
-			for (const entry of batch) for (const waiter of entry.waiters) waiter.resolve();
+			const written = await writeProjections(sql, batch.map((entry) => entry.row));
+			for (const entry of batch) for (const waiter of entry.waiters) waiter.resolve(visibilityOf(written, entry.row));
 			return;
 		} catch (error) {
 			if (batch.length === 1 || !isRowError(error)) {
@@ -434,8 +464,8 @@ function projectionBatcher(sql: Sql) {
 		}
 		for (const entry of batch) {
 			try {
-				await writeProjections(sql, [entry.row]);
-				for (const waiter of entry.waiters) waiter.resolve();
+				const written = await writeProjections(sql, [entry.row]);
+				for (const waiter of entry.waiters) waiter.resolve(visibilityOf(written, entry.row));
 			} catch (error) {
 				for (const waiter of entry.waiters) waiter.reject(error);
 			}
@@ -443,9 +473,9 @@ function projectionBatcher(sql: Sql) {
 	}
 
 	return {
-		write(row: RecordRow): Promise<void> {
+		write(row: RecordRow): Promise<RecordVisibility> {
 			if (!isDocumentId(row.id)) return Promise.reject(new UnknownDocumentError(row.id));
-			return new Promise<void>((resolve, reject) => {
+			return new Promise<RecordVisibility>((resolve, reject) => {
 				const key = row.id.toLowerCase();
 				const entry = queued.get(key);
 				if (entry) {

@@ -5,6 +5,7 @@
 import type { RecordRow } from '../../src/lib/model/projection.ts';
 import type { RecordPage, RecordQuery } from '../../src/lib/server/services.ts';
 import type { AuditPerson } from '../../src/lib/model/audit.ts';
+import type { RecordVisibility } from '../../src/lib/access.ts';
 import type { AuditDraft } from '../audit/types.ts';
 
 export type StoreKind = 'pglite' | 'postgres';
@@ -49,6 +50,13 @@ export interface CreationAudit {
 	drafts: readonly AuditDraft[];
 }
 
+/** A record hidden from someone (see `recordsHiddenSince`). */
+export interface HiddenRecord extends RecordVisibility {
+	id: string;
+	/** When it was last hidden from them (ISO). */
+	hiddenAt: string;
+}
+
 export interface DocumentStore {
 	readonly kind: StoreKind;
 	/** Applies pending migrations; safe to call on every start. */
@@ -68,13 +76,20 @@ export interface DocumentStore {
 	pendingUpdateCount(id: string): Promise<number>;
 	/**
 	 * Writes one record's list row. Calls arriving within a few milliseconds of each other
-	 * may share one statement; each still settles with its own row's outcome.
+	 * may share one statement; each still settles with its own row's outcome: who may see
+	 * the record as written (`private` is not in the document, so not in `row`).
 	 */
-	upsertProjection(row: RecordRow): Promise<void>;
+	upsertProjection(row: RecordRow): Promise<RecordVisibility>;
 	/** Writes many records' list rows at once, all or none; of several rows for one id, the last wins. */
 	upsertProjections(rows: readonly RecordRow[]): Promise<void>;
 	getProjection(id: string): Promise<RecordRow | null>;
 	listRecords(query: RecordQuery): Promise<RecordPage>;
+	/**
+	 * Private records of the workspace that were hidden from `person` after `since` (any
+	 * time when null): made private while shared, or given to someone else by them as
+	 * owner. With their visibility now, for the caller to keep those still hidden.
+	 */
+	recordsHiddenSince(workspace: string, since: string | null, person: string): Promise<HiddenRecord[]>;
 	countDocuments(workspace?: string): Promise<number>;
 	/** Every Yjs client id bound to a person on this document. */
 	loadBindings(documentId: string): Promise<Map<number, AuditPerson>>;

@@ -12,10 +12,23 @@
  * after the change, so a change can appear behind the position a client already has. A
  * record sent twice costs one state-vector exchange that finds nothing new.
  *
- * Read through the store's existing list query (`listRecords`, newest first, paged), so
- * no store method is added: server/store stays as it is.
+ * A private record does not exist for people other than its owner and admins, so what
+ * they are told never depends on it:
+ *   - `records` are read with the person's visibility filter (the list query's), and the
+ *     position moves only with those: a hidden record changing does not move it;
+ *   - `removed` lists only records hidden from this person after the position (minus the
+ *     overlap) that they still may not see: a shared record made private, or a private
+ *     one its owner (this person) no longer owns. These are the records their offline
+ *     copy may hold and must drop. A record private to them all along, whether it changes
+ *     or not, never appears; nor does one created private. The hidings come from
+ *     `record_hidings` (migration 6), written by the database when `private` or `owner`
+ *     changes, and indexed by workspace and time, so this is one small range read. With
+ *     no position (a first catch-up, or one this server cannot read) every hiding counts:
+ *     the client may hold anything that was ever shared with it.
+ * What `removed` does not cover: a person who loses a role (an admin made editor) keeps
+ * the private records they could see as admin until their local copy is cleared.
  */
-import { canSeeRecord, type Actor } from '../../src/lib/access.ts';
+import { canAdminister, canSeeRecord, type Actor } from '../../src/lib/access.ts';
 import type { ChangedSince } from '../../src/lib/sync/protocol.ts';
 import type { DocumentStore } from '../store/types.ts';
 
@@ -38,18 +51,18 @@ export function decodePosition(position: string | null): number | null {
 	return Number.isFinite(time) ? time : null;
 }
 
-export function createCatchUp(store: Pick<DocumentStore, 'listRecords'>, options: { overlapMs?: number; pageSize?: number } = {}): CatchUp {
+export function createCatchUp(store: Pick<DocumentStore, 'listRecords' | 'recordsHiddenSince'>, options: { overlapMs?: number; pageSize?: number } = {}): CatchUp {
 	const overlap = options.overlapMs ?? OVERLAP_MS;
 	const pageSize = options.pageSize ?? PAGE_SIZE;
 	return async (actor, position) => {
 		const since = decodePosition(position);
 		const from = since === null ? null : since - overlap;
 		const records: string[] = [];
-		const removed: string[] = [];
 		let newest = since ?? 0;
+		// What this person may see (archived ones too), newest change first.
+		const viewer = { id: actor.id, admin: canAdminister(actor) };
 		for (let offset = 0; ; offset += pageSize) {
-			// Every record of the workspace (private and archived ones too), newest change first.
-			const page = await store.listRecords({ workspace: actor.workspace, includeArchived: true, sort: 'updatedAt', descending: true, limit: pageSize, offset });
+			const page = await store.listRecords({ workspace: actor.workspace, includeArchived: true, viewer, sort: 'updatedAt', descending: true, limit: pageSize, offset });
 			let reachedOlder = false;
 			for (const row of page.rows) {
 				const time = Date.parse(row.updatedAt);
@@ -58,12 +71,22 @@ export function createCatchUp(store: Pick<DocumentStore, 'listRecords'>, options
 					break;
 				}
 				newest = Math.max(newest, time);
-				if (canSeeRecord(actor, { private: row.private === true, owner: row.owner })) records.push(row.id);
-				else removed.push(row.id);
+				records.push(row.id);
 			}
 			if (reachedOlder || page.rows.length < pageSize) break;
 		}
+		const removed: string[] = [];
+		if (!viewer.admin) {
+			const hidden = await store.recordsHiddenSince(actor.workspace, from === null ? null : new Date(from).toISOString(), actor.id);
+			for (const record of hidden) {
+				if (canSeeRecord(actor, record)) continue;
+				removed.push(record.id);
+				// Asked again from before this hiding, the client would be told again: harmless, but not needed.
+				newest = Math.max(newest, Date.parse(record.hiddenAt));
+			}
+		}
 		// Offset paging newest-first never skips a row (rows only move to the front), but may repeat one.
-		return { records: [...new Set(records)], removed: [...new Set(removed)], position: encodePosition(newest) };
+		const visible = new Set(records);
+		return { records: [...visible], removed: [...new Set(removed)].filter((id) => !visible.has(id)), position: encodePosition(newest) };
 	};
 }

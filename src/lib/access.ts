@@ -21,7 +21,13 @@ export interface Actor {
 export const canEdit = (actor: Pick<Actor, 'role'>): boolean => actor.role === 'admin' || actor.role === 'editor';
 export const canAdminister = (actor: Pick<Actor, 'role'>): boolean => actor.role === 'admin';
 
+/** Who may see a record: everyone in its workspace, or (private) its owner and admins. */
+export interface RecordVisibility {
+	private: boolean;
+	owner: string | null;
+}
+
 /** A private record is seen by its owner and by admins only; others do not learn it exists. */
-export function canSeeRecord(actor: Pick<Actor, 'id' | 'role'>, record: { private: boolean; owner: string | null }): boolean {
+export function canSeeRecord(actor: Pick<Actor, 'id' | 'role'>, record: RecordVisibility): boolean {
 	return !record.private || actor.role === 'admin' || (record.owner !== null && record.owner === actor.id);
 }
