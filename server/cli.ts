@@ -6,17 +6,22 @@
  *   token list [--workspace ID]
  *   token revoke ID [--workspace ID]
  *   audit verify [--workspace ID]                              exit 0: the hash chain holds; 1: names the first broken entry
+ *                [--anchor SEQ:HASH]                           and every anchor of its end (the anchor file's, and one given by hand)
+ *   audit anchor                                               prints each workspace's chain head as an anchor line, to keep elsewhere
  */
 import { parseArgs } from 'node:util';
 import { isRole } from '../src/lib/access.ts';
 import { readConfig } from './config.ts';
 import { openDatabase } from './store/index.ts';
+import { anchorFileOf, anchorVerdict, checkAnchors, checkpointLine, checkpointOf, parseAnchor, type Anchor } from './audit/anchor.ts';
 
 const USAGE = `Usage:
   npm run accord -- token create --role admin|editor|viewer --name NAME [--workspace ID]
   npm run accord -- token list [--workspace ID]
   npm run accord -- token revoke TOKEN_ID [--workspace ID]
-  npm run accord -- audit verify [--workspace ID]   (every workspace unless one is named)`;
+  npm run accord -- audit verify [--workspace ID]   (every workspace unless one is named)
+                   [--anchor SEQ:HASH]              (an anchor kept elsewhere, for --workspace or ACCORD_WORKSPACE)
+  npm run accord -- audit anchor                    (prints the chain heads as anchor lines)`;
 
 function fail(message: string): never {
 	process.stderr.write(`${message}\n\n${USAGE}\n`);
@@ -29,7 +34,7 @@ async function main(argv: string[]): Promise<void> {
 		parsed = parseArgs({
 			args: argv,
 			allowPositionals: true,
-			options: { role: { type: 'string' }, name: { type: 'string' }, workspace: { type: 'string' }, help: { type: 'boolean', short: 'h' } }
+			options: { role: { type: 'string' }, name: { type: 'string' }, workspace: { type: 'string' }, anchor: { type: 'string' }, help: { type: 'boolean', short: 'h' } }
 		});
 	} catch (error) {
 		fail((error as Error).message);
@@ -40,11 +45,11 @@ async function main(argv: string[]): Promise<void> {
 		return;
 	}
 	const [noun, verb, argument] = positionals;
-	const known = (noun === 'token' && ['create', 'list', 'revoke'].includes(verb ?? '')) || (noun === 'audit' && verb === 'verify');
+	const known = (noun === 'token' && ['create', 'list', 'revoke'].includes(verb ?? '')) || (noun === 'audit' && (verb === 'verify' || verb === 'anchor'));
 	if (!known) fail(`Unknown command: ${positionals.join(' ')}`);
 
 	const config = readConfig();
-	if (noun === 'audit') return verifyAudit(config, values.workspace);
+	if (noun === 'audit') return verb === 'anchor' ? printAnchors(config) : verifyAudit(config, values.workspace, values.anchor);
 	const workspace = values.workspace ?? config.defaultWorkspace;
 	if (verb === 'create') {
 		if (!isRole(values.role)) fail('--role must be admin, editor or viewer.');
@@ -98,7 +103,9 @@ async function open(config: ReturnType<typeof readConfig>) {
 }
 
 /** Recomputes each workspace's hash chain; exits 1 at the first entry that does not fit. */
-async function verifyAudit(config: ReturnType<typeof readConfig>, only: string | undefined): Promise<void> {
+async function verifyAudit(config: ReturnType<typeof readConfig>, only: string | undefined, anchorText?: string): Promise<void> {
+	const byHand = anchorText === undefined ? [] : [parseAnchor(anchorText, only ?? config.defaultWorkspace)];
+	if (byHand.includes(null)) fail(`--anchor takes SEQ:HASH (an entry's seq and its 64 hex digit hash, as "audit anchor" prints them), not "${anchorText}".`);
 	const database = await open(config);
 	let broken = false;
 	try {
@@ -117,11 +124,61 @@ async function verifyAudit(config: ReturnType<typeof readConfig>, only: string |
 				process.stdout.write(`Workspace ${workspace}: ${result.entries} entries verified; chain head ${result.headHash}${staged}.\n`);
 			}
 		}
+		// The chain holding says nothing about entries cut off its end: its anchors do.
+		if (await anchorsBroken(config, database, workspaces, only, byHand.filter((a): a is Anchor => a !== null))) broken = true;
 		if (!broken) process.stdout.write(`${total} entries verified.\n`);
 	} finally {
 		await database.close();
 	}
 	if (broken) process.exit(1);
+}
+
+/**
+ * Checks the anchors of the chains' ends (the anchor file's, and one given by hand);
+ * prints a line per workspace, warnings to stdout (they do not fail verification).
+ * Returns whether any anchor no longer holds.
+ */
+async function anchorsBroken(
+	config: ReturnType<typeof readConfig>,
+	database: Awaited<ReturnType<typeof open>>,
+	verified: readonly string[],
+	only: string | undefined,
+	byHand: readonly Anchor[]
+): Promise<boolean> {
+	const file = anchorFileOf(config);
+	const report = await checkAnchors(database.audit, { file, key: config.auditAnchorKey, only, byHand });
+	let broken = false;
+	// Workspaces anchored but gone from the database (every entry and its head removed) are checked too.
+	for (const workspace of [...new Set([...verified, ...report.workspaces.keys()])].sort()) {
+		const result = report.workspaces.get(workspace);
+		if (!result) {
+			if (report.fileRead) report.warnings.push(`workspace ${workspace} has no anchor in ${file} yet: its end is not anchored.`);
+			continue;
+		}
+		const verdict = anchorVerdict(workspace, result);
+		if (!verdict.ok) broken = true;
+		(verdict.ok ? process.stdout : process.stderr).write(verdict.text);
+	}
+	for (const warning of report.warnings) process.stdout.write(`Warning: ${warning}\n`);
+	return broken;
+}
+
+/** Prints each workspace's chain head as an anchor line (signed with ACCORD_AUDIT_ANCHOR_KEY if set), to keep outside the database. */
+async function printAnchors(config: ReturnType<typeof readConfig>): Promise<void> {
+	const database = await open(config);
+	try {
+		const db = await database.audit.identity();
+		const heads = await database.audit.heads();
+		const at = new Date();
+		for (const head of heads) process.stdout.write(checkpointLine(checkpointOf(db, head, at, config.auditAnchorKey)));
+		process.stderr.write(
+			heads.length === 0
+				? 'No audit entries are sealed yet: nothing to anchor.\n'
+				: 'Keep these lines where the database owner cannot change them. Check one later with: audit verify --workspace ID --anchor SEQ:HASH\n'
+		);
+	} finally {
+		await database.close();
+	}
 }
 
 await main(process.argv.slice(2));

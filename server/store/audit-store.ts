@@ -663,6 +663,44 @@ export function createAuditStore(sql: Sql) {
 				await stageAudit(tx, drafts);
 			})
 	};
+/* ------------------------------------------------------------------ anchoring */
+
+/** The end of a workspace's chain, as `audit_heads` has it. */
+export interface ChainHead {
+	workspace: string;
+	seq: number;
+	hash: string;
+}
+
+/** Every workspace's chain end that has at least one entry: what anchors record. */
+export async function auditHeads(db: Queryable): Promise<ChainHead[]> {
+	const rows = await db.query<{ workspace_id: string; seq: number; hash: string }>('SELECT workspace_id, seq, hash FROM audit_heads WHERE seq > 0 ORDER BY workspace_id');
+	return rows.map((row) => ({ workspace: row.workspace_id, seq: Number(row.seq), hash: row.hash }));
+}
+
+/** This database's identity (migration 7), named by the anchors taken from it. */
+export async function auditIdentity(db: Queryable): Promise<string> {
+	const [row] = await db.query<{ id: string }>('SELECT id FROM audit_identity');
+	if (!row) throw new Error('audit_identity is empty: this database has no identity for its audit anchors');
+	return row.id;
+}
+
+/**
+ * The hashes the log holds now at these seqs of a workspace (a seq it lacks is absent),
+ * and its last seq: what anchors are checked against, many per query.
+ */
+export async function entryHashes(db: Queryable, workspace: string, seqs: readonly number[]): Promise<{ hashes: Map<number, string>; lastSeq: number }> {
+	const rows = seqs.length === 0 ? [] : await db.query<{ seq: number; hash: string }>(
+		'SELECT seq, hash FROM audit_log WHERE workspace_id = $1 AND seq = ANY($2::bigint[])',
+		[workspace, [...seqs]]
+	);
+	const [last] = await db.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM audit_log WHERE workspace_id = $1', [workspace]);
+	return { hashes: new Map(rows.map((row) => [Number(row.seq), row.hash])), lastSeq: Number(last?.seq ?? 0) };
+}
+
 }
 
 export type AuditStore = ReturnType<typeof createAuditStore>;
+		heads: () => auditHeads(sql),
+		identity: () => auditIdentity(sql),
+		entryHashes: (workspace: string, seqs: readonly number[]) => entryHashes(sql, workspace, seqs),

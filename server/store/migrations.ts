@@ -294,6 +294,29 @@ export const MIGRATIONS: readonly Migration[] = [
 			       NULL
 			  FROM records AS r WHERE r.private;
 		`
+	},
+	{
+		version: 7,
+		name: 'an identity for this database, named by audit anchors',
+		sql: `
+			-- Audit anchors (checkpoints of each workspace's chain kept outside the database,
+			-- server/audit/anchor.ts) name the database they were taken from, so that anchors
+			-- written by other databases to the same file (a test or staging server) are told
+			-- apart from this one's. Made once, never changed; a backup restored carries it,
+			-- so its anchors still apply (and show what the backup lacks).
+			CREATE TABLE audit_identity (
+				id text PRIMARY KEY,
+				created_at timestamptz NOT NULL DEFAULT now()
+			);
+			INSERT INTO audit_identity (id) VALUES (gen_random_uuid()::text);
+			CREATE FUNCTION audit_identity_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				RAISE EXCEPTION 'audit_identity never changes';
+			END
+			$$;
+			CREATE TRIGGER audit_identity_fixed BEFORE INSERT OR UPDATE OR DELETE ON audit_identity
+				FOR EACH ROW EXECUTE FUNCTION audit_identity_fixed();
+		`
 	}
 ];
 
