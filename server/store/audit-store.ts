@@ -645,24 +645,6 @@ export async function auditWorkspaces(db: Queryable): Promise<string[]> {
 	return rows.map((row) => row.workspace_id);
 }
 
-/* ------------------------------------------------------------------ the store */
-
-export function createAuditStore(sql: Sql) {
-	return {
-		stage: (drafts: readonly AuditDraft[]) => sql.transaction((tx) => stageAudit(tx, drafts)),
-		seal: (options?: { all?: boolean; now?: number }) => sealAudit(sql, options),
-		query: (filter: AuditFilter) => queryAudit(sql, filter),
-		find: (workspace: string, entryId: string) => findEntry(sql, workspace, entryId),
-		verify: (workspace: string) => verifyAudit(sql, workspace),
-		workspaces: () => auditWorkspaces(sql),
-
-		/** Makes a record private or shared, with its audit entry, in one transaction. */
-		setPrivate: (id: string, value: boolean, drafts: readonly AuditDraft[]) =>
-			sql.transaction(async (tx) => {
-				await tx.query('UPDATE records SET private = $2, updated_at = now() WHERE id = $1', [id, value]);
-				await stageAudit(tx, drafts);
-			})
-	};
 /* ------------------------------------------------------------------ anchoring */
 
 /** The end of a workspace's chain, as `audit_heads` has it. */
@@ -698,9 +680,27 @@ export async function entryHashes(db: Queryable, workspace: string, seqs: readon
 	return { hashes: new Map(rows.map((row) => [Number(row.seq), row.hash])), lastSeq: Number(last?.seq ?? 0) };
 }
 
-}
+/* ------------------------------------------------------------------ the store */
 
-export type AuditStore = ReturnType<typeof createAuditStore>;
+export function createAuditStore(sql: Sql) {
+	return {
+		stage: (drafts: readonly AuditDraft[]) => sql.transaction((tx) => stageAudit(tx, drafts)),
+		seal: (options?: { all?: boolean; now?: number }) => sealAudit(sql, options),
+		query: (filter: AuditFilter) => queryAudit(sql, filter),
+		find: (workspace: string, entryId: string) => findEntry(sql, workspace, entryId),
+		verify: (workspace: string) => verifyAudit(sql, workspace),
+		workspaces: () => auditWorkspaces(sql),
 		heads: () => auditHeads(sql),
 		identity: () => auditIdentity(sql),
 		entryHashes: (workspace: string, seqs: readonly number[]) => entryHashes(sql, workspace, seqs),
+
+		/** Makes a record private or shared, with its audit entry, in one transaction. */
+		setPrivate: (id: string, value: boolean, drafts: readonly AuditDraft[]) =>
+			sql.transaction(async (tx) => {
+				await tx.query('UPDATE records SET private = $2, updated_at = now() WHERE id = $1', [id, value]);
+				await stageAudit(tx, drafts);
+			})
+	};
+}
+
+export type AuditStore = ReturnType<typeof createAuditStore>;

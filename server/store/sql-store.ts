@@ -8,8 +8,8 @@
  */
 import type { RecordRow, SortColumn } from '../../src/lib/model/projection.ts';
 import type { RecordPage, RecordQuery } from '../../src/lib/server/services.ts';
-import { migrate } from './migrations.ts';
 import type { RecordVisibility } from '../../src/lib/access.ts';
+import { migrate } from './migrations.ts';
 import { batchedReads } from './batched-reads.ts';
 import type { AppendedUpdate, DocumentStore, Sql, SqlTx, StoredDocument } from './types.ts';
 import { bindClients, insertBindings, loadBindings, lookupBindings, stageAudit, type PendingBinding } from './audit-store.ts';
@@ -186,6 +186,21 @@ export function createSqlStore(sql: Sql): DocumentStore {
 			return listRecords(sql, query);
 		},
 
+		async recordsHiddenSince(workspace, since, person) {
+			// record_hidings has a row per hiding (migration 6); the latest one per record
+			// that concerns this person, for records still private (admins and owners are
+			// filtered by the caller, which knows the person's role).
+			const rows = await sql.query<{ id: string; hidden_at: Date | string; private: boolean; owner: string | null }>(
+				`SELECT h.record_id::text AS id, max(h.hidden_at) AS hidden_at, r.private, r.owner
+				   FROM record_hidings AS h JOIN records AS r ON r.id = h.record_id
+				  WHERE h.workspace_id = $1 AND ($2::timestamptz IS NULL OR h.hidden_at > $2::timestamptz)
+				    AND (h.hidden_from IS NULL OR h.hidden_from = $3) AND r.private
+				  GROUP BY h.record_id, r.private, r.owner`,
+				[workspace, since, person]
+			);
+			return rows.map((row) => ({ id: row.id, hiddenAt: isoTime(row.hidden_at), private: row.private, owner: row.owner }));
+		},
+
 		async countDocuments(workspace) {
 			const [row] =
 				workspace === undefined
@@ -204,21 +219,6 @@ export function createSqlStore(sql: Sql): DocumentStore {
 
 		async bindClients(documentId, clients, person) {
 			if (!isDocumentId(documentId)) throw new UnknownDocumentError(documentId);
-		async recordsHiddenSince(workspace, since, person) {
-			// record_hidings has a row per hiding (migration 6); the latest one per record
-			// that concerns this person, for records still private (admins and owners are
-			// filtered by the caller, which knows the person's role).
-			const rows = await sql.query<{ id: string; hidden_at: Date | string; private: boolean; owner: string | null }>(
-				`SELECT h.record_id::text AS id, max(h.hidden_at) AS hidden_at, r.private, r.owner
-				   FROM record_hidings AS h JOIN records AS r ON r.id = h.record_id
-				  WHERE h.workspace_id = $1 AND ($2::timestamptz IS NULL OR h.hidden_at > $2::timestamptz)
-				    AND (h.hidden_from IS NULL OR h.hidden_from = $3) AND r.private
-				  GROUP BY h.record_id, r.private, r.owner`,
-				[workspace, since, person]
-			);
-			return rows.map((row) => ({ id: row.id, hiddenAt: isoTime(row.hidden_at), private: row.private, owner: row.owner }));
-		},
-
 			return bindClients(sql, documentId, clients, person);
 		},
 
@@ -363,6 +363,7 @@ async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Prom
 	const latest = new Map<string, RecordRow>();
 	for (const row of rows) latest.set(row.id.toLowerCase(), row);
 	const ordered = [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+	const written = new Map<string, RecordVisibility>();
 	for (let start = 0; start < ordered.length; start += PROJECTION_CHUNK) {
 		const params: unknown[] = [];
 		const values = ordered.slice(start, start + PROJECTION_CHUNK).map((row) => {
@@ -381,7 +382,6 @@ async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Prom
 				row.city,
 				row.tags,
 				row.archived,
-	const written = new Map<string, RecordVisibility>();
 				row.createdAt,
 				row.updatedAt
 			);
@@ -402,7 +402,14 @@ async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Prom
 			 RETURNING id::text AS id, private, owner`,
 			params
 		);
+		for (const row of returned) written.set(row.id.toLowerCase(), { private: row.private, owner: row.owner });
 	}
+	return written;
+}
+
+/** A written row's visibility; a row the statement did not return is taken as hidden from all but admins. */
+function visibilityOf(written: ReadonlyMap<string, RecordVisibility>, row: RecordRow): RecordVisibility {
+	return written.get(row.id.toLowerCase()) ?? { private: true, owner: null };
 }
 
 /** How long a single projection write waits for others to share its statement. */
@@ -420,14 +427,7 @@ interface ProjectionWaiter {
  * before an earlier one; what arrives meanwhile is the next batch. A batch that fails
  * fails only its own callers; when the failure is one row's (its document was removed,
  * a value does not fit), each row is retried alone, so only that row's callers see it.
-		for (const row of returned) written.set(row.id.toLowerCase(), { private: row.private, owner: row.owner });
  */
-	return written;
-}
-
-/** A written row's visibility; a row the statement did not return is taken as hidden from all but admins. */
-function visibilityOf(written: ReadonlyMap<string, RecordVisibility>, row: RecordRow): RecordVisibility {
-	return written.get(row.id.toLowerCase()) ?? { private: true, owner: null };
 function projectionBatcher(sql: Sql) {
 	let queued = new Map<string, { row: RecordRow; waiters: ProjectionWaiter[] }>();
 	let timer: ReturnType<typeof setTimeout> | null = null;
