@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import { canSeeRecord, type Actor } from '../src/lib/access.ts';
-import { isRecordId } from '../src/lib/model/record.ts';
+import { canonicalRecordId } from '../src/lib/model/record.ts';
 import { WORKSPACE_CHANNEL_PREFIX } from '../src/lib/sync/protocol.ts';
 import { provideServices, type AccordServices, type Authenticated, type Health } from '../src/lib/server/services.ts';
 import type { AccordConfig } from './config.ts';
@@ -19,6 +19,7 @@ import type { Bus } from './bus/types.ts';
 import { openDatabase, type Database } from './store/index.ts';
 import { Rooms } from './sync/rooms.ts';
 import { Connection } from './sync/connection.ts';
+import { onTaskError } from './sync/outbox.ts';
 import { createCatchUp } from './sync/catch-up.ts';
 import { createFromSync } from './sync/create-from-sync.ts';
 import { createAdminService, createRecordService } from './records.ts';
@@ -53,11 +54,34 @@ const DEV_CLIENT_ID = 'accord-dev';
 const SESSION_SWEEP_MS = 30_000;
 
 function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
+	if (socket.destroyed) return;
 	const body = JSON.stringify({ message: reason });
-	const text = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Bad Request';
+	const text = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Bad Request';
 	socket.end(
 		`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
 	);
+}
+
+type UpgradeTarget = { url: URL; documentName: string | undefined } | { refused: string; status: number };
+
+/**
+ * Which endpoint an upgrade asks for: `/sync`, or `/y/<id>` with the id in its canonical
+ * spelling (so `/y/ABC…` joins the same room as `/y/abc…`). Null: not ours. A path that
+ * does not decode (`/y/%ZZ`) or names no record is refused, never thrown.
+ */
+export function upgradeTarget(rawUrl: string | undefined): UpgradeTarget | null {
+	const url = new URL(rawUrl ?? '/', 'http://localhost');
+	if (url.pathname === '/sync') return { url, documentName: undefined };
+	if (!url.pathname.startsWith('/y/')) return null;
+	let name: string;
+	try {
+		name = decodeURIComponent(url.pathname.slice(3));
+	} catch {
+		return { refused: 'This record address is not valid (bad percent-encoding); record ids are UUIDs such as /y/0b6c…', status: 400 };
+	}
+	const canonical = canonicalRecordId(name);
+	if (canonical === null) return { refused: `${JSON.stringify(name.slice(0, 80))} is not a record id.`, status: 404 };
+	return { url, documentName: canonical };
 }
 
 export async function createAccord(config: AccordConfig & { publicUrl: string }, log: Logger = createLogger(config.logLevel)): Promise<Accord> {
@@ -70,6 +94,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		);
 	}
 	const workspace = config.defaultWorkspace;
+	onTaskError((error) => log.error('a task at the end of a turn failed', { error: error.message, stack: error.stack }));
 	const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
 	const { auth: authStore } = database;
 	const store = config.audit ? database.documents : withoutAudit(database.documents);
@@ -85,7 +110,8 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		commitDelayMs: config.commitDelayMs,
 		compactAfter: config.compactAfter,
 		audit: config.audit,
-		isWorkspace: (id) => id === workspace
+		isWorkspace: (id) => id === workspace,
+		limits: config.limits
 	});
 
 	const connections = new Set<Connection>();
@@ -123,7 +149,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 	});
 
 	// Audit entries are staged with their updates; this seals them into the hash chain.
-	const sealer = new AuditSealer(database.audit, log);
+	const sealer = new AuditSealer(database.audit, log, { anchors: config });
 	// Runs with the log off too: entries staged before it was turned off still get sealed.
 	sealer.start();
 
@@ -233,6 +259,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 				createRecord,
 				catchUp,
 				documentName,
+				limits: config.limits,
 				onClose: () => connections.delete(connection)
 			});
 			connections.add(connection);
@@ -255,17 +282,27 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		return host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
 	}
 
+	/**
+	 * Everything on the upgrade path is untrusted (path, headers, timing): any failure is
+	 * answered on this socket alone, never thrown to the HTTP server (an exception there
+	 * would end the process and every edit not yet stored).
+	 */
 	function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-		const url = new URL(request.url ?? '/', 'http://localhost');
-		let documentName: string | undefined;
-		if (url.pathname === '/sync') documentName = undefined;
-		else if (url.pathname.startsWith('/y/')) documentName = decodeURIComponent(url.pathname.slice(3));
-		else return false;
-		if (documentName !== undefined && !isRecordId(documentName)) {
-			refuseUpgrade(socket, 404, `"${documentName}" is not a record id.`);
+		socket.on('error', () => socket.destroy());
+		let target: UpgradeTarget | null;
+		try {
+			target = upgradeTarget(request.url);
+		} catch (error) {
+			log.warn('refused an upgrade that could not be read', { error: (error as Error).message });
+			refuseUpgrade(socket, 400, 'This address could not be read; connect to /sync or /y/<record id>.');
 			return true;
 		}
-		socket.on('error', () => socket.destroy());
+		if (target === null) return false;
+		if ('refused' in target) {
+			refuseUpgrade(socket, target.status, target.refused);
+			return true;
+		}
+		const { url, documentName } = target;
 		// A browser on another site can open a WebSocket with our cookie attached; only API
 		// tokens (which such a page does not have) may connect from elsewhere.
 		const origin = request.headers.origin;
@@ -277,13 +314,19 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		// Authenticated before the upgrade: no document data reaches anyone who is not signed in.
 		void auth
 			.authenticate(credentials)
-			.then((authenticated) => {
-				if (!authenticated) return refuseUpgrade(socket, 401, 'Sign in first, or pass an API token as ?token= or an Authorization: Bearer header.');
-				accept(request, socket, head, authenticated, documentName);
-			})
+			.then(
+				(authenticated) => {
+					if (!authenticated) return refuseUpgrade(socket, 401, 'Sign in first, or pass an API token as ?token= or an Authorization: Bearer header.');
+					accept(request, socket, head, authenticated, documentName);
+				},
+				(error: Error) => {
+					log.error('authenticating a socket failed', { error: error.message });
+					refuseUpgrade(socket, 503, 'The server cannot check your sign-in right now; try again in a moment.');
+				}
+			)
 			.catch((error: Error) => {
-				log.error('authenticating a socket failed', { error: error.message });
-				refuseUpgrade(socket, 503, 'The server cannot check your sign-in right now; try again in a moment.');
+				log.error('accepting a socket failed', { error: error.message });
+				socket.destroy();
 			});
 		return true;
 	}
@@ -291,10 +334,17 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 	function handleHttp(request: IncomingMessage, response: ServerResponse): boolean {
 		const path = (request.url ?? '/').split('?')[0];
 		if (path === '/healthz') {
-			void services.health().then((health) => {
-				response.writeHead(health.status === 'ok' ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-				response.end(JSON.stringify(health));
-			});
+			void services.health().then(
+				(health) => {
+					response.writeHead(health.status === 'ok' ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+					response.end(JSON.stringify(health));
+				},
+				(error: Error) => {
+					log.error('health check failed', { error: error.message });
+					if (!response.headersSent) response.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+					response.end(JSON.stringify({ status: 'degraded' }));
+				}
+			);
 			return true;
 		}
 		if (devIdp && (path === DEV_IDP_PATH || path.startsWith(`${DEV_IDP_PATH}/`))) return devIdp.handle(request, response);

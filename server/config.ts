@@ -3,6 +3,7 @@
  */
 import path from 'node:path';
 import { isRole, type Role } from '../src/lib/access.ts';
+import { DEFAULT_SYNC_LIMITS, type SyncLimits } from './sync/limits.ts';
 
 export interface AccordConfig {
 	port: number;
@@ -25,8 +26,14 @@ export interface AccordConfig {
 	compactAfter: number;
 	/** Attribute changes and write the audit log; off only where the log is not wanted (and to measure its cost). */
 	audit: boolean;
+	/** Where sealing appends checkpoints of the audit chain (ACCORD_AUDIT_ANCHOR_FILE); unset: `<dataDir>/audit-anchors.jsonl`. */
+	auditAnchorFile?: string;
+	/** Signs each checkpoint with HMAC-SHA256 when set (ACCORD_AUDIT_ANCHOR_KEY). */
+	auditAnchorKey?: string;
 	/** Largest WebSocket message accepted, in bytes. */
 	maxMessageBytes: number;
+	/** Bounds on presence, queues and buffers per socket and document (server/sync/limits.ts). */
+	limits: SyncLimits;
 	logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 	/** The address people reach Accord at; the OIDC redirect URI and cookie security derive from it. */
 	publicUrl?: string;
@@ -106,7 +113,17 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 		commitDelayMs: integer('ACCORD_COMMIT_DELAY_MS', env.ACCORD_COMMIT_DELAY_MS, 5),
 		compactAfter: integer('ACCORD_COMPACT_AFTER', env.ACCORD_COMPACT_AFTER, 500),
 		audit: flag('ACCORD_AUDIT', env.ACCORD_AUDIT, true),
+		auditAnchorFile: env.ACCORD_AUDIT_ANCHOR_FILE ? path.resolve(env.ACCORD_AUDIT_ANCHOR_FILE) : undefined,
+		auditAnchorKey: env.ACCORD_AUDIT_ANCHOR_KEY || undefined,
 		maxMessageBytes: integer('ACCORD_MAX_MESSAGE_BYTES', env.ACCORD_MAX_MESSAGE_BYTES, 1024 * 1024),
+		limits: {
+			maxPresenceBytes: integer('ACCORD_MAX_PRESENCE_BYTES', env.ACCORD_MAX_PRESENCE_BYTES, DEFAULT_SYNC_LIMITS.maxPresenceBytes, 256),
+			maxPresencePerConnection: integer('ACCORD_MAX_PRESENCE_PER_CONNECTION', env.ACCORD_MAX_PRESENCE_PER_CONNECTION, DEFAULT_SYNC_LIMITS.maxPresencePerConnection, 1),
+			maxPresencePerDocument: integer('ACCORD_MAX_PRESENCE_PER_DOCUMENT', env.ACCORD_MAX_PRESENCE_PER_DOCUMENT, DEFAULT_SYNC_LIMITS.maxPresencePerDocument, 1),
+			maxOutgoingBytes: integer('ACCORD_MAX_OUTGOING_BYTES', env.ACCORD_MAX_OUTGOING_BYTES, DEFAULT_SYNC_LIMITS.maxOutgoingBytes, 64 * 1024),
+			awarenessQueryIntervalMs: integer('ACCORD_AWARENESS_QUERY_INTERVAL_MS', env.ACCORD_AWARENESS_QUERY_INTERVAL_MS, DEFAULT_SYNC_LIMITS.awarenessQueryIntervalMs),
+			maxQueuedMessages: integer('ACCORD_MAX_QUEUED_MESSAGES', env.ACCORD_MAX_QUEUED_MESSAGES, DEFAULT_SYNC_LIMITS.maxQueuedMessages, 1)
+		},
 		logLevel: logLevel as AccordConfig['logLevel'],
 		publicUrl: publicUrl(env.PUBLIC_URL),
 		trustProxy: env.TRUST_PROXY === '1',

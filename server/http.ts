@@ -58,15 +58,32 @@ export async function startServer(config: AccordConfig, log?: Logger): Promise<R
 			res.end(JSON.stringify({ message: 'Accord is starting; try again in a moment.' }));
 			return;
 		}
-		if (accord.handleHttp(req, res)) return;
-		req.headers[PROTOCOL_HEADER] = requestProtocol(req, config.trustProxy);
-		handler(req, res, () => {
-			res.writeHead(404, { 'content-type': 'application/json' });
-			res.end(JSON.stringify({ message: 'Not found.' }));
-		});
+		try {
+			if (accord.handleHttp(req, res)) return;
+			req.headers[PROTOCOL_HEADER] = requestProtocol(req, config.trustProxy);
+			handler(req, res, () => {
+				res.writeHead(404, { 'content-type': 'application/json' });
+				res.end(JSON.stringify({ message: 'Not found.' }));
+			});
+		} catch (error) {
+			// One request's failure is that request's answer, never the process's end.
+			accord.log.error('a request failed before it could be answered', { error: (error as Error).message, stack: (error as Error).stack });
+			if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+			res.end(JSON.stringify({ message: 'The server could not answer this request; try again.' }));
+		}
 	});
 	server.on('upgrade', (request, socket, head) => {
-		if (!accord?.handleUpgrade(request, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+		try {
+			if (!accord?.handleUpgrade(request, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+		} catch (error) {
+			accord?.log.error('an upgrade failed before it could be answered', { error: (error as Error).message, stack: (error as Error).stack });
+			socket.destroy();
+		}
+	});
+	// A client that sends garbage before a request line gets a 400, not an exception.
+	server.on('clientError', (error, socket) => {
+		if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+		else socket.destroy(error);
 	});
 	// Listen first: the port (and so the public address the sign-in redirects to) may be chosen by the system.
 	await new Promise<void>((resolve, reject) => {

@@ -6,6 +6,17 @@ import { startServer } from './http.ts';
 const config = readConfig();
 const log = createLogger(config.logLevel);
 
+/**
+ * The last line of defence: every handler of outside input answers its own failures
+ * (HTTP, upgrades, socket frames, files), but a bug that still lets an exception escape
+ * must cost one request or socket, not the process and every edit not yet stored. It is
+ * logged at error level, loudly, so it gets fixed.
+ */
+process.on('uncaughtException', (error) => log.error('uncaught exception (kept serving)', { error: error.message, stack: error.stack }));
+process.on('unhandledRejection', (reason) =>
+	log.error('unhandled promise rejection (kept serving)', { error: reason instanceof Error ? reason.message : String(reason), stack: reason instanceof Error ? reason.stack : undefined })
+);
+
 try {
 	const running = await startServer(config, log);
 	const health = await running.accord.services.health();

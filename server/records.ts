@@ -3,7 +3,7 @@
  * them, archiving through the live document so connected editors see it at once.
  */
 import * as Y from 'yjs';
-import { isRecordId, newId, readRecord, setArchived, writeNewRecord, type CustomerRecord, type NewRecord } from '../src/lib/model/record.ts';
+import { canonicalRecordId, newId, readRecord, setArchived, writeNewRecord, type CustomerRecord, type NewRecord } from '../src/lib/model/record.ts';
 import { projectRecord } from '../src/lib/model/projection.ts';
 import { MAX_NOTES_LENGTH, MAX_TAGS } from '../src/lib/model/schema.ts';
 import { normaliseTag, refuseNul, validateFields, type FieldErrors } from '../src/lib/model/validate.ts';
@@ -110,7 +110,7 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 
 	/** The record's access facts if the actor may see it; null if it is not theirs to know about. */
 	async function visible(actor: Actor, id: string): Promise<RecordAccess | null> {
-		if (!isRecordId(id) || actor.workspace !== workspace) return null;
+		if (canonicalRecordId(id) !== id || actor.workspace !== workspace) return null;
 		const access = await auth.recordAccess(id);
 		if (!access || access.workspace !== workspace || !canSeeRecord(actor, access)) return null;
 		return access;
@@ -143,14 +143,16 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 			return { ok: true, id };
 		},
 		list: (actor, query) => store.listRecords({ ...query, workspace, viewer: { id: actor.id, admin: canAdminister(actor) } }),
-		async get(actor, id) {
+		async get(actor, anyId) {
+			const id = canonicalRecordId(anyId) ?? anyId;
 			const access = await visible(actor, id);
 			if (!access) return null;
 			const record = await read(id);
 			return record ? { ...record, private: access.private } : null;
 		},
-		async setArchived(actor, id, archived) {
+		async setArchived(actor, anyId, archived) {
 			requireEditor(actor);
+			const id = canonicalRecordId(anyId) ?? anyId;
 			if (!(await visible(actor, id))) return false;
 			const room = await rooms.acquire(id);
 			if (!room) return false;
@@ -162,8 +164,9 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 				rooms.release(room);
 			}
 		},
-		async setPrivate(actor, id, value) {
+		async setPrivate(actor, anyId, value) {
 			requireEditor(actor);
+			const id = canonicalRecordId(anyId) ?? anyId;
 			const access = await visible(actor, id);
 			if (!access) return false;
 			if (!canAdminister(actor) && access.owner !== actor.id) {

@@ -6,7 +6,7 @@
 import * as Y from 'yjs';
 import { canAdminister, canEdit, canSeeRecord, type Actor } from '../../src/lib/access.ts';
 import type { AuditEntry, AuditValue } from '../../src/lib/model/audit.ts';
-import { activitiesOf, contactsOf, fieldsOf, isRecordId, metaOf, tagsOf } from '../../src/lib/model/record.ts';
+import { activitiesOf, canonicalRecordId, contactsOf, fieldsOf, metaOf, tagsOf } from '../../src/lib/model/record.ts';
 import type { Scalar } from '../../src/lib/model/schema.ts';
 import { ForbiddenError, type AuditQuery, type AuditService, type RestoreResult } from '../../src/lib/server/services.ts';
 import type { AuthStore } from '../store/auth-store.ts';
@@ -156,7 +156,7 @@ const CSV_PAGE = 1_000;
 
 export function createAuditService({ audit, auth, rooms, workspace }: AuditServiceDeps): AuditService {
 	async function canSee(actor: Actor, recordId: string): Promise<boolean> {
-		if (!isRecordId(recordId) || actor.workspace !== workspace) return false;
+		if (canonicalRecordId(recordId) !== recordId || actor.workspace !== workspace) return false;
 		const access = await auth.recordAccess(recordId);
 		return access !== null && access.workspace === workspace && canSeeRecord(actor, access);
 	}
@@ -179,7 +179,8 @@ export function createAuditService({ audit, auth, rooms, workspace }: AuditServi
 	});
 
 	return {
-		async history(actor, recordId, query) {
+		async history(actor, anyRecordId, query) {
+			const recordId = canonicalRecordId(anyRecordId) ?? anyRecordId;
 			if (!(await canSee(actor, recordId))) return null;
 			return audit.query({ workspace, recordId, field: query.field, person: query.person, op: query.op, limit: query.limit, offset: query.offset });
 		},
@@ -202,7 +203,8 @@ export function createAuditService({ audit, auth, rooms, workspace }: AuditServi
 			}
 		},
 
-		async restore(actor, recordId, input): Promise<RestoreResult> {
+		async restore(actor, anyRecordId, input): Promise<RestoreResult> {
+			const recordId = canonicalRecordId(anyRecordId) ?? anyRecordId;
 			if (!canEdit(actor)) throw new ForbiddenError(`${actor.name} has the ${actor.role} role, which cannot change records.`);
 			if (!(await canSee(actor, recordId))) return { ok: false, status: 404, message: `There is no record ${recordId} in this workspace.` };
 			const entry = await audit.find(workspace, input.entryId);

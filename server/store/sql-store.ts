@@ -6,6 +6,7 @@
  * `snapshot_seq` the last one the snapshot covers. A new document's initial state is
  * update 1, so a snapshot exists only after the first compaction.
  */
+import * as Y from 'yjs';
 import type { RecordRow, SortColumn } from '../../src/lib/model/projection.ts';
 import type { RecordPage, RecordQuery } from '../../src/lib/server/services.ts';
 import type { RecordVisibility } from '../../src/lib/access.ts';
@@ -24,7 +25,13 @@ export class UnknownDocumentError extends Error {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Postgres rejects a malformed uuid with an error; to callers it is simply an id no document has. */
+/**
+ * Postgres rejects a malformed uuid with an error; to callers it is simply an id no
+ * document has. Any spelling of an id is the same document here (Postgres compares
+ * uuids, not text, and what the store hands back is keyed in lower case), so the store
+ * is one of the places where ids are canonical; rooms above it key by the canonical
+ * spelling too (canonicalRecordId).
+ */
 export const isDocumentId = (id: string): boolean => UUID.test(id);
 
 /** Whitelist: the only text ever spliced into SQL, chosen by key, never taken from input. */
@@ -151,7 +158,18 @@ export function createSqlStore(sql: Sql): DocumentStore {
 				if (upToSeq > Number(row.last_seq)) {
 					throw new Error(`document ${id}: cannot compact up to ${upToSeq}, only ${Number(row.last_seq)} updates are stored`);
 				}
-				await tx.query('UPDATE documents SET snapshot = $2, snapshot_seq = $3 WHERE id = $1', [id, snapshot, upToSeq]);
+				// What is deleted is folded into the new snapshot here, whatever the caller's
+				// snapshot holds: a caller whose copy missed some of these updates (a room that
+				// had not applied them) cannot make the store forget them. Merging is cheap next
+				// to the caller's encoding, and changes nothing when the snapshot covers them all.
+				const folded = await tx.query<{ update: Uint8Array }>(
+					'SELECT update FROM document_updates WHERE document_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq',
+					[id, Number(row.snapshot_seq), upToSeq]
+				);
+				const [previous] = await tx.query<{ snapshot: Uint8Array | null }>('SELECT snapshot FROM documents WHERE id = $1', [id]);
+				const parts = [snapshot, ...(previous?.snapshot ? [bytes(previous.snapshot)] : []), ...folded.map((r) => bytes(r.update))];
+				const merged = parts.length === 1 ? snapshot : Y.mergeUpdates(parts);
+				await tx.query('UPDATE documents SET snapshot = $2, snapshot_seq = $3 WHERE id = $1', [id, merged, upToSeq]);
 				await tx.query('DELETE FROM document_updates WHERE document_id = $1 AND seq <= $2', [id, upToSeq]);
 			});
 		},

@@ -26,6 +26,8 @@ import type { Logger } from '../log.ts';
 import { BindingUnavailableError, type Peer, type Room } from './room.ts';
 import type { Rooms } from './rooms.ts';
 import { Outbox, binaryFrame, type WireFrame } from './outbox.ts';
+import { DEFAULT_SYNC_LIMITS, type SyncLimits } from './limits.ts';
+import { canonicalRecordId } from '../../src/lib/model/record.ts';
 
 let nextPeerId = 1;
 
@@ -56,6 +58,8 @@ export interface ConnectionOptions {
 	createRecord?(actor: Actor, documentName: string, state: Uint8Array): Promise<RefusedMessage | null>;
 	/** `/sync` only: answers a `catchUp` frame on the actor's workspace channel. Absent: ignored. */
 	catchUp?(actor: Actor, position: string | null): Promise<ChangedSince>;
+	/** Bounds on this socket's queues and buffers (defaults: DEFAULT_SYNC_LIMITS). */
+	limits?: SyncLimits;
 	onClose?(): void;
 }
 
@@ -69,6 +73,10 @@ export class Connection implements Peer {
 	private closed = false;
 	private readonly pinger: ReturnType<typeof setInterval>;
 	private readonly outbox: Outbox;
+	private readonly limits: SyncLimits;
+	/** Messages received and not handled yet, over all channels; the socket is not read while there are too many. */
+	private queued = 0;
+	private paused = false;
 
 	constructor(
 		private readonly socket: WebSocket,
@@ -77,7 +85,8 @@ export class Connection implements Peer {
 		private readonly options: ConnectionOptions
 	) {
 		this.auth = options.auth;
-		this.outbox = new Outbox(stream, () => socket.readyState === socket.OPEN);
+		this.limits = options.limits ?? DEFAULT_SYNC_LIMITS;
+		this.outbox = new Outbox(stream, () => socket.readyState === socket.OPEN, this.limits.maxOutgoingBytes, () => this.overflowed());
 		this.multiplexed = options.documentName === undefined;
 		socket.binaryType = 'nodebuffer';
 		socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
@@ -145,7 +154,25 @@ export class Connection implements Peer {
 		this.cleanUp();
 	}
 
+	/** The client stopped reading: what it was sent is piling up. Dropped now, before it costs the server memory. */
+	private overflowed(): void {
+		this.options.log.warn('closing a socket that does not read what it is sent', { peer: this.id, limit: this.limits.maxOutgoingBytes });
+		// A close frame would queue behind what the client is not reading: end the connection at once.
+		this.socket.terminate();
+		this.cleanUp();
+	}
+
+	/** Every message is untrusted: whatever goes wrong handling it closes this socket, with a reason, and nothing else. */
 	private onMessage(data: RawData, isBinary: boolean): void {
+		try {
+			this.dispatch(data, isBinary);
+		} catch (error) {
+			this.options.log.warn('a message could not be handled; closing its socket', { peer: this.id, error: (error as Error).message });
+			this.close(CloseCode.invalidPayload, 'Malformed message: it could not be handled.');
+		}
+	}
+
+	private dispatch(data: RawData, isBinary: boolean): void {
 		if (this.closed) return;
 		if (!isBinary) return this.close(CloseCode.invalidPayload, 'Expected binary y-websocket messages, got text.');
 		const bytes = toUint8Array(data);
@@ -167,6 +194,7 @@ export class Connection implements Peer {
 		if (type !== MessageType.sync && type !== MessageType.awareness && type !== MessageType.queryAwareness) {
 			return this.close(CloseCode.invalidPayload, `Malformed message: unknown message type ${type}.`);
 		}
+		if (!this.channels.has(documentName) && !this.acceptsName(documentName)) return;
 		const channel = this.channels.get(documentName) ?? this.open(documentName);
 		if (channel.resolved && channel.waiting === 0) {
 			const pending = this.handle(channel.resolved, documentName, type, decoder);
@@ -179,9 +207,45 @@ export class Connection implements Peer {
 		});
 	}
 
+	/**
+	 * On `/sync` a record is named in its canonical spelling only: `ABC…` and `abc…` would
+	 * be two channels of this socket for one record. Another spelling is refused with the
+	 * one to use, as the server would never answer under it.
+	 */
+	private acceptsName(documentName: string): boolean {
+		if (!this.multiplexed || documentName === workspaceChannel(this.auth.actor.workspace)) return true;
+		const canonical = canonicalRecordId(documentName);
+		if (canonical === documentName) return true;
+		const reason = canonical
+			? `Record ids are written in lower case: use ${canonical}.`
+			: `There is no record ${documentName.slice(0, 80)} in this workspace.`;
+		this.send(encodeRefused(documentName.slice(0, 200), { code: 'not-found', reason }));
+		return false;
+	}
+
+	/**
+	 * Messages wait here while their document loads or client ids are bound. Past the
+	 * limit the socket is no longer read (TCP pushes back on the client) until the queue
+	 * has drained to half, so a fast sender cannot make the server hold its messages.
+	 */
 	private enqueue(channel: Channel, task: () => Promise<void>): void {
 		channel.waiting++;
-		channel.queue = channel.queue.then(task).finally(() => channel.waiting--);
+		this.queued++;
+		if (this.queued > this.limits.maxQueuedMessages && !this.paused) {
+			this.paused = true;
+			this.socket.pause();
+		}
+		channel.queue = channel.queue
+			.then(task)
+			.catch((error: Error) => this.options.log.error('handling a queued message failed', { peer: this.id, error: error.message }))
+			.finally(() => {
+			channel.waiting--;
+			this.queued--;
+			if (this.paused && this.queued <= this.limits.maxQueuedMessages / 2) {
+				this.paused = false;
+				if (!this.closed) this.socket.resume();
+			}
+		});
 	}
 
 	/** Hands a message to its room; a promise when the room must wait (binding client ids) before applying it. */
@@ -236,6 +300,7 @@ export class Connection implements Peer {
 		}
 		// Open already on this socket: the document exists, nothing to create.
 		if (this.channels.has(documentName)) return;
+		if (!this.acceptsName(documentName)) return;
 		this.open(documentName, state);
 	}
 

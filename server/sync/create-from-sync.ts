@@ -13,7 +13,7 @@
  */
 import * as Y from 'yjs';
 import { canEdit, type Actor } from '../../src/lib/access.ts';
-import { isRecordDoc, isRecordId, readRecord } from '../../src/lib/model/record.ts';
+import { canonicalRecordId, isRecordDoc, readRecord } from '../../src/lib/model/record.ts';
 import { projectRecord } from '../../src/lib/model/projection.ts';
 import { SCHEMA_VERSION } from '../../src/lib/model/schema.ts';
 import { validateFields } from '../../src/lib/model/validate.ts';
@@ -34,7 +34,7 @@ const invalid = (reason: string): RefusedMessage => ({ code: 'invalid', reason: 
 
 export function createFromSync({ store, announce }: CreateFromSyncDeps): CreateFromSync {
 	return async (actor, id, state) => {
-		if (!isRecordId(id)) return { code: 'not-found', reason: `"${id}" is not a record id.` };
+		if (canonicalRecordId(id) !== id) return { code: 'not-found', reason: `"${id}" is not a record id (record ids are lower-case UUIDs).` };
 		const existing = await store.documentWorkspace(id);
 		if (existing !== null) return null;
 		if (!canEdit(actor)) return { code: 'read-only', reason: 'You can view records but not create them: your role is viewer.' };

@@ -64,16 +64,21 @@ function flushDue(): void {
 			try {
 				task();
 			} catch (error) {
-				// Surfaces as it would have from where the task was queued, without holding back everyone's frames.
-				process.nextTick(() => {
-					throw error;
-				});
+				// One task's failure must not hold back everyone's frames, nor end the process.
+				reportTaskError(error as Error);
 			}
 		}
 	}
 	const outboxes = due;
 	due = [];
 	for (const outbox of outboxes) outbox.flush();
+}
+
+let reportTaskError: (error: Error) => void = (error) => console.error('a task at the end of a turn failed', error);
+
+/** Where failures of end-of-turn tasks are reported (the instance's logger). */
+export function onTaskError(report: (error: Error) => void): void {
+	reportTaskError = report;
 }
 
 /** Runs `task` at the end of this turn, before the frames of the turn are written, so its frames join them. */
@@ -89,19 +94,36 @@ export function atEndOfTurn(task: () => void): void {
  */
 export class Outbox {
 	private pending: WireFrame[] = [];
+	private pendingBytes = 0;
+	private overflowed = false;
 
 	constructor(
 		private readonly stream: Duplex,
 		/** Whether data frames may still go out (the WebSocket is open, no close frame sent). */
-		private readonly open: () => boolean
+		private readonly open: () => boolean,
+		/**
+		 * Bytes that may wait for this socket, here and in the stream's own buffer. A client
+		 * that does not read fills them; it is then told once (`onOverflow`) and sent
+		 * nothing more, so a socket can never make the server buffer without bound.
+		 */
+		private readonly limit = Number.POSITIVE_INFINITY,
+		private readonly onOverflow: () => void = () => {}
 	) {}
 
 	push(frame: WireFrame): void {
+		if (this.overflowed) return;
+		if (this.pendingBytes + frame.byteLength + this.stream.writableLength > this.limit) {
+			this.overflowed = true;
+			this.discard();
+			this.onOverflow();
+			return;
+		}
 		if (this.pending.length === 0) {
 			due.push(this);
 			scheduleFlush();
 		}
 		this.pending.push(frame);
+		this.pendingBytes += frame.byteLength;
 	}
 
 	/** Writes what waits now, in order; also called before the socket is closed. */
@@ -109,6 +131,7 @@ export class Outbox {
 		const frames = this.pending;
 		if (frames.length === 0) return;
 		this.pending = [];
+		this.pendingBytes = 0;
 		if (!this.open() || this.stream.destroyed || !this.stream.writable) return;
 		// Shared frames are written as they are; a few small ones are cheaper copied into one buffer than sent as a writev.
 		this.stream.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
@@ -117,5 +140,6 @@ export class Outbox {
 	/** The socket is gone: what waits is dropped. */
 	discard(): void {
 		this.pending = [];
+		this.pendingBytes = 0;
 	}
 }

@@ -6,11 +6,12 @@
  * Attribution: every Yjs client id that writes new items is bound to a person, in the
  * database before those items are applied (so the binding outlives a crash; when the
  * database does not answer in time, the binding is kept in memory and stored with the
- * update instead, so edits keep flowing during an outage). An update
- * whose new items use a client id bound to someone else is refused if it is a live
- * update (forged), and accepted as a relay if it is a sync step 2 (a client catching
- * the server up with edits it holds, its own and others'). Each applied transaction is
- * turned into field-level audit entries that travel with its update to the store.
+ * update instead, so edits keep flowing during an outage). An update whose new items
+ * use a client id bound to someone else is refused if it is a live update (forged); in
+ * a sync step 2 (a client catching the server up with edits it holds) such items are
+ * kept but attributed to the sender, since the server cannot tell a relay from a
+ * forgery. Each applied transaction is turned into field-level audit entries that
+ * travel with its update to the store.
  */
 import { randomInt } from 'node:crypto';
 import * as Y from 'yjs';
@@ -20,16 +21,21 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { MessageType, encodeFrame, encodeSaved } from '../../src/lib/sync/protocol.ts';
 import type { AuditPerson, AuditSource } from '../../src/lib/model/audit.ts';
+import type { Role } from '../../src/lib/access.ts';
 import { transactionChanges } from '../audit/changes.ts';
 import type { AuditDraft, ChangeDraft, PersonRef } from '../audit/types.ts';
 import { binaryFrame, type WireFrame } from './outbox.ts';
 import { PresenceBatch } from './presence-batch.ts';
+import { readRecordNotice } from './record-notice.ts';
+import { screenPresence } from './presence-guard.ts';
+import { ShapeGuard } from './shape-guard.ts';
+import { DEFAULT_SYNC_LIMITS, type SyncLimits } from './limits.ts';
 
 /** One connection's membership in rooms; implemented by the socket handlers. */
 export interface Peer {
 	readonly id: number;
 	/** Who is behind the connection: presence is stamped with it, so nobody can appear as someone else. */
-	readonly actor: { readonly id: string; readonly name: string };
+	readonly actor: { readonly id: string; readonly name: string; readonly role: Role };
 	/** Viewers may read and be present, not write. */
 	readonly canWrite: boolean;
 	/** Multiplexed peers get frames prefixed with the document name. */
@@ -51,13 +57,7 @@ export class ServerWrite {
 	) {}
 }
 
-/** A presence state as the server relays it: the `user` is who the connection signed in as. */
-function stampUser(state: unknown, peer: Peer): unknown {
-	if (state === null || typeof state !== 'object') return state;
-	const { user } = state as { user?: unknown };
-	const shown = user !== null && typeof user === 'object' ? user : {};
-	return { ...state, user: { ...shown, id: peer.actor.id, name: peer.actor.name } };
-}
+const sameValue = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
 
 /** An update that carries no structs and no deletions: what a client with nothing new sends. */
 const EMPTY_UPDATE_LENGTH = 2;
@@ -107,6 +107,9 @@ interface Membership {
 	clientIds: Set<number>;
 	/** Sync messages carrying content received from this peer; acknowledged with `saved`. */
 	received: number;
+	/** When this peer's last query for everyone's presence was answered, and the answer waiting for the next interval. */
+	lastQueryAnswer: number;
+	queryTimer: ReturnType<typeof setTimeout> | null;
 }
 
 interface AwarenessChanges {
@@ -127,6 +130,8 @@ export class Room {
 	 * to its `update`, which Yjs emits right after it (a WeakMap per transaction cost more).
 	 */
 	private audit: { tr: Y.Transaction; drafts: ChangeDraft[] } | null = null;
+	/** While a catch-up is applied: client ids of others whose new items it carries, attributed to its sender. */
+	private claimedBySender: { clients: ReadonlySet<number>; person: AuditPerson } | null = null;
 	/** Bindings made while the database did not answer: stored with the next update, then dropped from here. */
 	private readonly unstoredBindings = new Map<number, AuditPerson>();
 	/** The client id the server writes with for each person (bound to them), and the clock it left it at. */
@@ -135,6 +140,8 @@ export class Room {
 	private readonly presenceChanged = new Set<number>();
 	private readonly presence = new PresenceBatch((batch) => this.relayPresence(batch));
 	private destroyed = false;
+	/** Repairs what a connection's update would break in a record's shape (records only, not workspace channels). */
+	private readonly guard: ShapeGuard | null;
 	/** Holds by the API (not connections) that keep the room loaded. */
 	holds = 0;
 
@@ -144,11 +151,13 @@ export class Room {
 		readonly persistent: boolean,
 		private readonly hooks: RoomHooks,
 		/** Off (ACCORD_AUDIT=0): no entries are computed and client ids are not bound, so nothing is attributed either. */
-		private readonly audited = true
+		private readonly audited = true,
+		private readonly limits: SyncLimits = DEFAULT_SYNC_LIMITS
 	) {
 		const prefix = encoding.createEncoder();
 		encoding.writeVarString(prefix, name);
 		this.namePrefix = encoding.toUint8Array(prefix);
+		this.guard = persistent ? new ShapeGuard(this.doc) : null;
 		this.awareness = new awarenessProtocol.Awareness(this.doc);
 		this.awareness.setLocalState(null);
 		this.doc.on('afterTransaction', this.onAfterTransaction);
@@ -165,7 +174,7 @@ export class Room {
 
 	join(peer: Peer): void {
 		if (this.peers.has(peer)) return;
-		this.peers.set(peer, { clientIds: new Set(), received: 0 });
+		this.peers.set(peer, { clientIds: new Set(), received: 0, lastQueryAnswer: 0, queryTimer: null });
 		if (this.persistent) {
 			peer.send(this.frame(peer, encodeFrame(null, MessageType.sync, (e) => syncProtocol.writeSyncStep1(e, this.doc))));
 		}
@@ -176,6 +185,7 @@ export class Room {
 		const membership = this.peers.get(peer);
 		if (!membership) return;
 		this.peers.delete(peer);
+		if (membership.queryTimer) clearTimeout(membership.queryTimer);
 		if (membership.clientIds.size > 0) {
 			awarenessProtocol.removeAwarenessStates(this.awareness, [...membership.clientIds], peer);
 		}
@@ -225,12 +235,18 @@ export class Room {
 				return;
 			}
 			case MessageType.awareness: {
-				const update = awarenessProtocol.modifyAwarenessUpdate(decoding.readVarUint8Array(decoder), (state) => stampUser(state, peer));
-				awarenessProtocol.applyAwarenessUpdate(this.awareness, update, peer);
+				const states = this.awareness.getStates();
+				const screened = screenPresence(
+					decoding.readVarUint8Array(decoder),
+					peer,
+					{ stateOf: (client) => states.get(client), held: membership.clientIds, documentStates: states.size },
+					this.limits
+				);
+				if (screened.update) awarenessProtocol.applyAwarenessUpdate(this.awareness, screened.update, peer);
 				return;
 			}
 			case MessageType.queryAwareness:
-				this.sendAwarenessStates(peer);
+				this.answerPresenceQuery(peer, membership);
 				return;
 			default:
 				throw new Error(`message type ${type} is not accepted here`);
@@ -276,17 +292,31 @@ export class Room {
 	}
 
 	private applyFrom(peer: Peer, membership: Membership, syncType: number, update: Uint8Array, claimed: readonly number[]): void {
-		const forged = claimed.find((client) => this.bindings.get(client)?.id !== peer.actor.id);
-		if (forged !== undefined && syncType === syncProtocol.messageYjsUpdate) {
-			// Live updates carry the sender's own new edits; catch-up (step 2) may relay others'.
+		const foreign = claimed.filter((client) => this.bindings.get(client)?.id !== peer.actor.id);
+		if (foreign.length > 0 && syncType === syncProtocol.messageYjsUpdate) {
+			// Live updates carry the sender's own new edits.
 			peer.refuseWrite(
 				this,
-				`Refused: this change uses Yjs client id ${forged}, which belongs to someone else. Every editor must write with their own client id.`,
+				`Refused: this change uses Yjs client id ${foreign[0]}, which belongs to someone else. Every editor must write with their own client id.`,
 				'forged-client-id'
 			);
 			return;
 		}
-		Y.applyUpdate(this.doc, update, peer);
+		// A catch-up (step 2) may carry items under another person's client id that this
+		// server has never seen: another person's edit that a crash kept from being stored,
+		// or a forgery, and the server cannot tell which. They are kept (an edit is not
+		// lost) and attributed to the sender, who brought them, never to the id's owner.
+		this.claimedBySender = foreign.length > 0 ? { clients: new Set(foreign), person: { id: peer.actor.id, name: peer.actor.name } } : null;
+		let repairs: string[];
+		try {
+			repairs = this.guard ? this.guard.apply(update, peer) : (Y.applyUpdate(this.doc, update, peer), []);
+		} finally {
+			this.claimedBySender = null;
+		}
+		if (repairs.length > 0) {
+			// What was kept is stored and acknowledged like any change; the writer learns what was not, and why.
+			peer.refuseWrite(this, `Part of this change was not kept: ${[...new Set(repairs)].slice(0, 5).join(' ')}`, 'invalid');
+		}
 		this.acknowledge(peer, membership);
 	}
 
@@ -336,16 +366,18 @@ export class Room {
 		} else if (type === MessageType.awareness) {
 			awarenessProtocol.applyAwarenessUpdate(this.awareness, decoding.readVarUint8Array(decoder), 'bus');
 		} else if (type === MessageType.recordChanged && !this.persistent) {
-			this.broadcast(message);
+			// Only to those who may see the record (see record-notice.ts); clients get the plain id.
+			const notice = readRecordNotice(decoder);
+			this.broadcast(notice.frame, undefined, notice.audience);
 		}
 	}
 
-	/** Sends a message to every peer but one, framing it once per kind of peer. */
-	broadcast(message: Uint8Array, except?: unknown): void {
+	/** Sends a message to every peer but one (and, given `only`, to those it accepts), framing it once per kind of peer. */
+	broadcast(message: Uint8Array, except?: unknown, only?: (peer: Peer) => boolean): void {
 		let plain: WireFrame | null = null;
 		let multiplexed: WireFrame | null = null;
 		for (const peer of this.peers.keys()) {
-			if (peer === except) continue;
+			if (peer === except || (only && !only(peer))) continue;
 			if (peer.multiplexed) peer.sendFrame((multiplexed ??= binaryFrame(this.prefixed(message))));
 			else peer.sendFrame((plain ??= binaryFrame(message)));
 		}
@@ -399,6 +431,8 @@ export class Room {
 		let drafts: ChangeDraft[];
 		try {
 			drafts = transactionChanges(tr, { actor: sender.actor, source: sender.source, at, authorOf: this.authorOf });
+			// A value put back by the guard is no change: no entry says "a → a".
+			if (this.guard?.wasRepaired(tr)) drafts = drafts.filter((draft) => draft.op !== 'set' || !sameValue(draft.before, draft.after));
 		} catch (error) {
 			this.hooks.auditFailed(this, error as Error);
 			// Never an update without an entry: say at least who changed the record.
@@ -407,12 +441,14 @@ export class Room {
 		this.audit = { tr, drafts };
 	};
 
-	private readonly authorOf = (client: number): PersonRef => this.bindings.get(client) ?? { client };
+	private readonly authorOf = (client: number): PersonRef =>
+		(this.claimedBySender?.clients.has(client) ? this.claimedBySender.person : undefined) ?? this.bindings.get(client) ?? { client };
 
 	private readonly onUpdate = (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction): void => {
 		if (origin === 'load') return;
 		const message = encodeFrame(null, MessageType.sync, (e) => syncProtocol.writeUpdate(e, update));
-		this.broadcast(message, origin);
+		// A repaired update goes back to its sender too: it holds what was not kept, and must converge.
+		this.broadcast(message, this.guard?.wasRepaired(tr) ? undefined : origin);
 		const local = origin !== 'bus';
 		if (local) {
 			const drafts = this.audit?.tr === tr ? this.audit.drafts : [];
@@ -479,6 +515,23 @@ export class Room {
 
 	private awarenessMessage(clients: number[]): Uint8Array {
 		return encodeFrame(null, MessageType.awareness, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients)));
+	}
+
+	/**
+	 * A query for everyone's presence costs the whole set, so it is answered at most once
+	 * per interval per peer: one asked again sooner gets one answer at the interval's end,
+	 * however often it asked in between.
+	 */
+	private answerPresenceQuery(peer: Peer, membership: Membership): void {
+		if (membership.queryTimer) return;
+		const wait = membership.lastQueryAnswer + this.limits.awarenessQueryIntervalMs - Date.now();
+		const answer = () => {
+			membership.queryTimer = null;
+			membership.lastQueryAnswer = Date.now();
+			if (this.peers.get(peer) === membership && !this.destroyed) this.sendAwarenessStates(peer);
+		};
+		if (wait <= 0) return answer();
+		membership.queryTimer = setTimeout(answer, wait);
 	}
 
 	private sendAwarenessStates(peer: Peer): void {

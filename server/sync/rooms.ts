@@ -4,16 +4,18 @@
  * keeping projections current, compacting logs and unloading idle documents.
  */
 import * as Y from 'yjs';
-import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
-import { isRecordId, readRecord } from '../../src/lib/model/record.ts';
+import { canonicalRecordId, readRecord } from '../../src/lib/model/record.ts';
 import { projectRecord } from '../../src/lib/model/projection.ts';
+import type { RecordVisibility } from '../../src/lib/access.ts';
 import { MessageType, WORKSPACE_CHANNEL_PREFIX, encodeFrame, isWorkspaceChannel } from '../../src/lib/sync/protocol.ts';
 import type { Bus, BusHandler } from '../bus/types.ts';
 import type { DocumentStore } from '../store/types.ts';
 import type { Logger } from '../log.ts';
 import { Room, type RoomHooks } from './room.ts';
 import { UpdateWriter } from './update-writer.ts';
+import { recordNotice } from './record-notice.ts';
+import type { SyncLimits } from './limits.ts';
 
 export interface RoomsOptions {
 	store: DocumentStore;
@@ -26,6 +28,8 @@ export interface RoomsOptions {
 	audit: boolean;
 	/** Workspaces whose presence channels may be opened. */
 	isWorkspace(id: string): boolean;
+	/** Bounds on presence per connection and document. */
+	limits?: SyncLimits;
 }
 
 const PROJECTION_DELAY_MS = 150;
@@ -66,6 +70,8 @@ export class Rooms {
 	 */
 	async acquire(name: string): Promise<Room | null> {
 		if (this.closed) return null;
+		// Rooms are keyed by the canonical spelling only; another spelling is no room (callers canonicalise).
+		if (!isWorkspaceChannel(name) && canonicalRecordId(name) !== name) return null;
 		const room = this.rooms.get(name) ?? (await this.load(name));
 		if (!room) return null;
 		room.holds++;
@@ -92,11 +98,11 @@ export class Rooms {
 		if (isWorkspaceChannel(name)) {
 			const workspace = name.slice(WORKSPACE_CHANNEL_PREFIX.length);
 			if (!this.options.isWorkspace(workspace)) return null;
-			const room = new Room(name, workspace, false, this.hooks, this.options.audit);
+			const room = new Room(name, workspace, false, this.hooks, this.options.audit, this.options.limits);
 			await this.attach(room, { lastSeq: 0, updatesSinceSnapshot: 0 }, []);
 			return room;
 		}
-		if (!isRecordId(name)) return null;
+		if (canonicalRecordId(name) !== name) return null;
 		// Subscribe before loading, buffering what arrives, so no update falls in the gap.
 		const early: Uint8Array[] = [];
 		const buffer: BusHandler = (message) => early.push(message);
@@ -104,7 +110,7 @@ export class Rooms {
 		try {
 			const stored = await store.loadDocument(name);
 			if (!stored) return null;
-			const room = new Room(name, stored.workspace, true, this.hooks, this.options.audit);
+			const room = new Room(name, stored.workspace, true, this.hooks, this.options.audit, this.options.limits);
 			room.load(stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates);
 			for (const [client, person] of await store.loadBindings(name)) room.bindings.set(client, person);
 			await this.attach(room, { lastSeq: stored.lastSeq, updatesSinceSnapshot: stored.updates.length }, early);
@@ -205,20 +211,34 @@ export class Rooms {
 	private async refreshProjection(room: Room): Promise<void> {
 		try {
 			await this.writer.flushed(room.name);
-			const row = projectRecord(readRecord(room.doc, room.name), new Date().toISOString());
-			await this.options.store.upsertProjection(row);
-			this.announceRecordChanged(room.workspace, room.name);
+			const record = readRecord(room.doc, room.name);
+			// The workspace is the document's row's, never what its meta says (the server owns both, the row decides).
+			const row = projectRecord({ ...record, meta: { ...record.meta, workspace: room.workspace } }, new Date().toISOString());
+			// The row as written says who may see the record (private is not in the document).
+			const visibility = await this.options.store.upsertProjection(row);
+			this.announceRecordChanged(room.workspace, room.name, visibility);
 		} catch (error) {
 			this.options.log.warn('projection refresh failed', { room: room.name, error: (error as Error).message });
 		}
 	}
 
-	/** Tells every tab of the workspace, on every instance, that a record's row changed. */
-	announceRecordChanged(workspace: string, recordId: string): void {
+	/**
+	 * Tells every tab of the workspace that may see the record, on every instance, that its
+	 * row changed (see record-notice.ts). Without `visibility` it is read from the record's
+	 * row first: a notice never goes out to people it is not known to be for.
+	 */
+	announceRecordChanged(workspace: string, recordId: string, visibility?: RecordVisibility): void {
+		if (!visibility) {
+			void this.options.store.getProjection(recordId).then(
+				(row) => row && this.announceRecordChanged(workspace, recordId, { private: row.private === true, owner: row.owner }),
+				(error: Error) => this.options.log.warn('a record change was not announced: its visibility could not be read', { record: recordId, error: error.message })
+			);
+			return;
+		}
 		const channel = `${WORKSPACE_CHANNEL_PREFIX}${workspace}`;
-		const message = encodeFrame(null, MessageType.recordChanged, (e) => encoding.writeVarString(e, recordId));
-		this.rooms.get(channel)?.broadcast(message);
-		this.options.bus.publish(`doc:${channel}`, message);
+		const { notice, bus } = recordNotice(recordId, visibility);
+		this.rooms.get(channel)?.broadcast(notice.frame, undefined, notice.audience);
+		this.options.bus.publish(`doc:${channel}`, bus);
 	}
 
 	private scheduleUnload(room: Room): void {

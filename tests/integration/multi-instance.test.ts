@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { WebsocketProvider } from 'y-websocket';
 import { activitiesOf, addItem, fieldsOf, notesOf, readRecord } from '../../src/lib/model/record.ts';
+import { STAGES } from '../../src/lib/model/schema.ts';
 import { tempPostgresUrl, type TempPostgres } from '../support/databases.ts';
 import { eventually } from '../support/server.ts';
 import {
@@ -128,8 +129,8 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('two Accord processes sharing Postg
 			clients.map(async ({ doc }, n) => {
 				for (let i = 0; i < editsEach; i++) {
 					doc.transact(() => {
-						fieldsOf(doc).set('stage', `client ${n} edit ${i}`); // the same field, everybody
-						fieldsOf(doc).set(`field${n}`, i);
+						fieldsOf(doc).set('stage', STAGES[(n + i) % STAGES.length]); // the same field, everybody
+						fieldsOf(doc).set(`x_field${n}`, i); // a custom field each (the live path refuses unknown keys)
 						notesOf(doc).insert(0, `${n}.${i} `);
 						addItem(activitiesOf(doc), { kind: 'note', subject: `c${n}-${i}`, at: new Date().toISOString() });
 					});
@@ -143,7 +144,7 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('two Accord processes sharing Postg
 			20_000
 		);
 		const merged = readRecord(clients[0].doc, id);
-		for (let n = 0; n < 4; n++) expect(merged.fields[`field${n}`]).toBe(editsEach - 1);
+		for (let n = 0; n < 4; n++) expect(merged.fields[`x_field${n}`]).toBe(editsEach - 1);
 		expect(new Set(activityIds(clients[0].doc)).size).toBe(4 * editsEach);
 
 		// Both instances serve the same merged record, and it is what the database holds.
@@ -172,7 +173,7 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('two Accord processes sharing Postg
 			const burst = (async () => {
 				for (let i = 0; !stop; i++) {
 					writer.doc.transact(() => {
-						fieldsOf(writer.doc).set('counter', i);
+						fieldsOf(writer.doc).set('x_counter', i);
 						addItem(activitiesOf(writer.doc), { kind: 'call', subject: `gap-${i}`, at: new Date().toISOString() });
 					});
 					await sleep(2);
@@ -188,8 +189,8 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('two Accord processes sharing Postg
 				await eventually(() => canonical(reader.doc, id) === canonical(writer.doc, id), 'the reader on B to catch up', 3_000);
 			} catch {
 				failures.push(
-					`attempt ${attempt}: writer on A has counter=${fieldsOf(writer.doc).get('counter')} and ${activityIds(writer.doc).length} activities, ` +
-						`reader on B has counter=${fieldsOf(reader.doc).get('counter')} and ${activityIds(reader.doc).length}` +
+					`attempt ${attempt}: writer on A has counter=${fieldsOf(writer.doc).get('x_counter')} and ${activityIds(writer.doc).length} activities, ` +
+						`reader on B has counter=${fieldsOf(reader.doc).get('x_counter')} and ${activityIds(reader.doc).length}` +
 						(reader.doc.store.pendingStructs ? ' (updates waiting for a missing one)' : '')
 				);
 			}

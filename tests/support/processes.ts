@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as Y from 'yjs';
@@ -131,8 +132,10 @@ function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv 
 }
 
 export interface ServerProcessOptions {
-	/** Postgres (never PGlite here: several processes share the database). */
-	databaseUrl: string;
+	/** Postgres, where several processes share the database; or `dataDir` for a lone instance on PGlite. */
+	databaseUrl?: string;
+	/** PGlite's directory, for a single process without Postgres. */
+	dataDir?: string;
 	redisUrl?: string;
 	port?: number;
 	/** More environment, e.g. `ACCORD_COMMIT_DELAY_MS`. */
@@ -158,9 +161,12 @@ export class ServerProcess {
 			PORT: String(port),
 			HOST: '127.0.0.1',
 			DATABASE_URL: options.databaseUrl,
+			DATA_DIR: options.dataDir,
 			REDIS_URL: options.redisUrl,
 			ACCORD_SEED_DEMO: '0',
 			LOG_LEVEL: 'info',
+			// Without a data directory of the test's own, audit checkpoints would land in the work tree's ./data.
+			ACCORD_AUDIT_ANCHOR_FILE: options.dataDir || options.env?.DATA_DIR ? undefined : path.join(os.tmpdir(), `accord-anchors-${port}.jsonl`),
 			...options.env
 		});
 		const server = new ServerProcess(port, name, env);
@@ -183,6 +189,10 @@ export class ServerProcess {
 
 	get running(): boolean {
 		return this.child.running;
+	}
+
+	get pid(): number | undefined {
+		return this.child.pid;
 	}
 
 	/** Starts (again, on the same port) and resolves once the server answers. */

@@ -42,7 +42,17 @@ export async function startTestServer(overrides: Partial<AccordConfig> = {}): Pr
 	const database = 'databaseUrl' in overrides ? null : await tempPostgresUrl();
 	const config = readConfig(
 		{ LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error', REDIS_URL: process.env.REDIS_URL },
-		{ port: 0, host: '127.0.0.1', seedDemo: false, idleUnloadMs: 200, commitDelayMs: 2, databaseUrl: database?.url, ...overrides }
+		{
+			port: 0,
+			host: '127.0.0.1',
+			seedDemo: false,
+			idleUnloadMs: 200,
+			commitDelayMs: 2,
+			databaseUrl: database?.url,
+			// Without a data directory of the test's own, audit checkpoints would land in the work tree's ./data.
+			auditAnchorFile: overrides.dataDir ? undefined : path.join(os.tmpdir(), `accord-test-anchors-${process.pid}.jsonl`),
+			...overrides
+		}
 	);
 	const server = await startServer(config);
 	const { auth } = server.accord.database;

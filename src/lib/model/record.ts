@@ -60,8 +60,19 @@ export function newId(): string {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Whether `id` is a record id in any spelling (upper or lower case); see `canonicalRecordId`. */
 export function isRecordId(id: string): boolean {
 	return UUID.test(id);
+}
+
+/**
+ * The one spelling of a record id: a lower-case UUID, as `newId` makes them. Postgres
+ * treats `ABC…` and `abc…` as the same uuid while a Map does not, so every entry point
+ * (HTTP, `/y/<id>`, `/sync`, the store, rooms) keys by this form and nothing else, and
+ * one record never becomes two rooms. Null when `id` is not a record id at all.
+ */
+export function canonicalRecordId(id: string): string | null {
+	return UUID.test(id) ? id.toLowerCase() : null;
 }
 
 /** A document is a record once its meta says which schema it follows. */
@@ -69,14 +80,25 @@ export function isRecordDoc(doc: Y.Doc): boolean {
 	return typeof metaOf(doc).get('schema') === 'number';
 }
 
+const isScalar = (value: unknown): value is Scalar =>
+	value === null || typeof value === 'boolean' || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+
+/**
+ * Reading never fails on what a document holds: the server repairs off-shape writes as
+ * they arrive (server/sync/shape-guard.ts), but a document stored before that, or read
+ * in a browser from a peer's state, may still hold a nested type where a value belongs.
+ * Such values and entries are skipped, so the record stays readable whatever arrived.
+ */
 function mapToObject(map: Y.Map<Scalar>): Record<string, Scalar> {
 	const out: Record<string, Scalar> = {};
-	for (const [key, value] of map.entries()) out[key] = value;
+	for (const [key, value] of map.entries()) if (isScalar(value)) out[key] = value;
 	return out;
 }
 
 function itemsOf<T>(array: Y.Array<Y.Map<Scalar>>): T[] {
-	return array.toArray().map((item) => mapToObject(item) as unknown as T);
+	const items: T[] = [];
+	for (const item of array.toArray() as unknown[]) if (item instanceof Y.Map) items.push(mapToObject(item as Y.Map<Scalar>) as unknown as T);
+	return items;
 }
 
 export function readRecord(doc: Y.Doc, id: string): CustomerRecord {

@@ -1,0 +1,122 @@
+/**
+ * The shape guard on its own, without a server: a client's update that would break a
+ * record's shape is repaired in the transaction that applies it, so the update that
+ * leaves the server (to other replicas, and back to its sender) never shows the broken
+ * state, and every replica converges on the repaired one.
+ */
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { ShapeGuard } from '../../server/sync/shape-guard.ts';
+import type { Scalar } from '../../src/lib/model/schema.ts';
+import { activitiesOf, contactsOf, fieldsOf, metaOf, notesOf, readRecord, tagsOf, writeNewRecord } from '../../src/lib/model/record.ts';
+
+const ID = '0b6c1f8e-3a5d-4c1e-9f2a-7d8e9c0b1a2f';
+
+/** A server copy (guarded), a client copy in sync with it, and a bystander that sees only what the server sends. */
+function setup() {
+	const server = new Y.Doc();
+	const guard = new ShapeGuard(server);
+	const seed = new Y.Doc();
+	writeNewRecord(seed, { fields: { name: 'Acme', country: 'CN' }, tags: ['vip'], contacts: [{ name: 'Li Lei' }], workspace: 'demo', createdBy: 'alice' });
+	Y.applyUpdate(server, Y.encodeStateAsUpdate(seed));
+	const client = new Y.Doc();
+	Y.applyUpdate(client, Y.encodeStateAsUpdate(server));
+	const bystander = new Y.Doc();
+	Y.applyUpdate(bystander, Y.encodeStateAsUpdate(server));
+	const sent: Uint8Array[] = [];
+	server.on('update', (update: Uint8Array) => sent.push(update));
+	/** What the bystander saw after each update the server sent: the record, read as the app reads it. */
+	const seen: Array<ReturnType<typeof readRecord>> = [];
+	bystander.on('afterTransaction', () => seen.push(readRecord(bystander, ID)));
+	const push = (change: (doc: Y.Doc) => void): string[] => {
+		const before = Y.encodeStateVector(client);
+		change(client);
+		const update = Y.encodeStateAsUpdate(client, before);
+		const repairs = guard.apply(update, 'peer');
+		for (const out of sent.splice(0)) {
+			Y.applyUpdate(bystander, out);
+			Y.applyUpdate(client, out);
+		}
+		return repairs;
+	};
+	return { server, client, bystander, seen, push };
+}
+
+describe('the shape guard', () => {
+	it('puts server-owned meta back, and the bystander never sees another workspace', () => {
+		const { server, client, bystander, seen, push } = setup();
+		const repairs = push((doc) => {
+			metaOf(doc).set('workspace', 'elsewhere');
+			metaOf(doc).delete('schema');
+		});
+		expect(repairs.join(' ')).toMatch(/meta\.workspace is set by the server/);
+		for (const doc of [server, client, bystander]) {
+			expect(metaOf(doc).get('workspace')).toBe('demo');
+			expect(metaOf(doc).get('schema')).toBe(1);
+		}
+		expect(seen.every((record) => record.meta.workspace === 'demo')).toBe(true);
+	});
+
+	it('lets a client archive, and refuses a non-boolean archived', () => {
+		const { server, push } = setup();
+		expect(push((doc) => metaOf(doc).set('archived', true))).toEqual([]);
+		expect(metaOf(server).get('archived')).toBe(true);
+		expect(push((doc) => metaOf(doc).set('archived', 'yes'))).not.toEqual([]);
+		expect(metaOf(server).get('archived')).toBe(true);
+	});
+
+	it('deletes a string pushed into contacts, so the record stays readable everywhere', () => {
+		const { server, client, bystander, seen, push } = setup();
+		const repairs = push((doc) => contactsOf(doc).push(['not a contact' as unknown as Y.Map<Scalar>]));
+		expect(repairs.join(' ')).toMatch(/contacts: each entry must be a map/);
+		for (const doc of [server, client, bystander]) expect(contactsOf(doc).toArray().every((item) => item instanceof Y.Map)).toBe(true);
+		expect(seen.length).toBeGreaterThan(0);
+		for (const record of seen) expect(record.contacts.map((c) => c.name)).toEqual(['Li Lei']);
+	});
+
+	it('keeps the previous value of a field when the new one is invalid or nested, and a valid one as it was typed', () => {
+		const { server, client, push } = setup();
+		const repairs = push((doc) => {
+			fieldsOf(doc).set('email', 'not-an-email');
+			fieldsOf(doc).set('company', new Y.Map() as unknown as string);
+			fieldsOf(doc).set('country', 'XX1');
+			fieldsOf(doc).set('city', '  Shanghai   Pudong ');
+		});
+		expect(repairs.length).toBe(3);
+		for (const doc of [server, client]) {
+			expect(fieldsOf(doc).has('email')).toBe(false);
+			expect(fieldsOf(doc).has('company')).toBe(false);
+			expect(fieldsOf(doc).get('country')).toBe('CN');
+			expect(fieldsOf(doc).get('city')).toBe('  Shanghai   Pudong ');
+		}
+	});
+
+	it('refuses a tag mapped to something other than true and embedded objects in notes, and leaves other roots alone', () => {
+		const { server, push } = setup();
+		const repairs = push((doc) => {
+			tagsOf(doc).set('gold', 'yes' as unknown as boolean);
+			notesOf(doc).insert(0, 'hello ');
+			notesOf(doc).insertEmbed(6, { image: 'x' });
+			doc.getMap('elsewhere').set('key', 'value');
+			activitiesOf(doc).push([new Y.Array() as unknown as Y.Map<Scalar>]);
+		});
+		expect(repairs.length).toBe(3);
+		expect(tagsOf(server).has('gold')).toBe(false);
+		expect(notesOf(server).toString()).toBe('hello ');
+		expect(notesOf(server).toDelta()).toEqual([{ insert: 'hello ' }]);
+		expect(server.getMap('elsewhere').get('key')).toBe('value');
+		expect(activitiesOf(server).length).toBe(0);
+	});
+
+	it('changes nothing and reports nothing for a valid edit', () => {
+		const { server, push } = setup();
+		expect(
+			push((doc) => {
+				fieldsOf(doc).set('company', 'Acme Ltd');
+				tagsOf(doc).set('partner', true);
+				notesOf(doc).insert(0, 'Met at the fair.');
+			})
+		).toEqual([]);
+		expect(readRecord(server, ID)).toMatchObject({ fields: { company: 'Acme Ltd' }, tags: ['partner', 'vip'], notes: 'Met at the fair.' });
+	});
+});
