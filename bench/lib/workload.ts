@@ -42,6 +42,9 @@ export function fieldValue(field: string, random: () => number, n: number): Fiel
 			return `+86138${String(10_000_000 + Math.floor(random() * 89_999_999))}`;
 		case 'email':
 			return `contact${n}@example.com`;
+		case 'website':
+			// A valid address: the server refuses invalid values on the live path.
+			return `https://www.example${n}.com`;
 		case 'followUpAt':
 			return `2026-${String(1 + Math.floor(random() * 12)).padStart(2, '0')}-${String(1 + Math.floor(random() * 28)).padStart(2, '0')}`;
 		case 'country':
