@@ -9,6 +9,7 @@ import type { Page } from 'playwright-core';
 import type { RunningServer } from '../../server/http.ts';
 import { apiFetch, eventually } from '../support/server.ts';
 import { twoPeopleOnOneRecord, type TwoPeople } from '../support/two-people.ts';
+import { screenshotPath } from '../support/browser.ts';
 
 describe('live editing of one record by two people', () => {
 	let people: TwoPeople;
@@ -98,6 +99,6 @@ describe('live editing of one record by two people', () => {
 		await expect.poll(() => bob.locator('[data-testid="avatar"][data-person="alice"]').count(), { timeout: 10_000 }).toBeGreaterThan(0);
 		await expect.poll(() => bob.getByTestId('presence-company').isVisible(), { timeout: 10_000 }).toBe(true);
 		mkdirSync('docs', { recursive: true });
-		await bob.screenshot({ path: 'docs/record-page.png', fullPage: false });
+		await bob.screenshot({ path: screenshotPath('record-page.png'), fullPage: false });
 	});
 });

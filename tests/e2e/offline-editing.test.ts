@@ -15,6 +15,7 @@ import { apiFetch, eventually } from '../support/server.ts';
 import { DEV_USER_BUTTON } from '../support/sign-in.ts';
 import { twoPeopleOnOneRecord, type TwoPeople } from '../support/two-people.ts';
 import { SESSION_COOKIE } from '../../server/app.ts';
+import { screenshotPath } from '../support/browser.ts';
 
 const notes = (page: Page) => page.locator('[data-testid="notes-editor"] .cm-content');
 const indicator = (page: Page) => page.getByTestId('connection-status');
@@ -75,7 +76,7 @@ describe('editing offline, and converging on reconnect', () => {
 		expect(await indicator(bob).innerText()).toMatch(/^Offline · \d+ changes not yet on the server$/);
 		mkdirSync('docs', { recursive: true });
 		await bob.evaluate(() => window.scrollTo(0, 0));
-		await bob.screenshot({ path: 'docs/offline-pending.png', fullPage: false });
+		await bob.screenshot({ path: screenshotPath('offline-pending.png'), fullPage: false });
 
 		// Nothing of it reached the server.
 		const stored = (await (await apiFetch(`${server.url}/api/records/${recordId}`)).json()) as ApiRecord;
@@ -105,7 +106,7 @@ describe('editing offline, and converging on reconnect', () => {
 		await expect.poll(() => indicator(bob).getAttribute('data-saved'), { timeout: 5_000 }).toBe('true');
 		expect(await indicator(bob).innerText()).toBe('All changes saved on the server');
 		await bob.evaluate(() => window.scrollTo(0, 0));
-		await bob.screenshot({ path: 'docs/offline-saved.png', fullPage: false });
+		await bob.screenshot({ path: screenshotPath('offline-saved.png'), fullPage: false });
 
 		const stored = async () => (await (await apiFetch(`${server.url}/api/records/${recordId}`)).json()) as ApiRecord;
 		await eventually(async () => {

@@ -17,6 +17,7 @@ import type { RunningServer } from '../../server/http.ts';
 import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
 import { signInAs } from '../support/sign-in.ts';
 import { COMPACT_AFTER } from '../../src/lib/local/types.ts';
+import { screenshotPath } from '../support/browser.ts';
 
 const notes = (page: Page) => page.locator('[data-testid="notes-editor"] .cm-content');
 const indicator = (page: Page) => page.getByTestId('connection-status');
@@ -145,7 +146,7 @@ describe('offline across reloads and browser restarts', () => {
 		await page.waitForSelector('[data-testid="records-table"][data-source="local"]', { timeout: 20_000 });
 		expect(await page.getByTestId('record-row').count()).toBe(seeded + 3);
 		mkdirSync('docs', { recursive: true });
-		await page.screenshot({ path: 'docs/offline-list.png' });
+		await page.screenshot({ path: screenshotPath('offline-list.png') });
 
 		// A new tab, straight to a record this browser never showed: the shell, then the local copy.
 		const tab = await context!.newPage();
@@ -153,7 +154,7 @@ describe('offline across reloads and browser restarts', () => {
 		await tab.waitForSelector(`[data-testid="record-page"][data-id="${neverOpened}"][data-ready="true"]`, { timeout: 20_000 });
 		expect(await tab.getByTestId('field-company').inputValue()).toBe('Only synced in the background');
 		expect(new URL(tab.url()).pathname).toBe(`/records/${neverOpened}`);
-		await tab.screenshot({ path: 'docs/offline-new-tab.png' });
+		await tab.screenshot({ path: screenshotPath('offline-new-tab.png') });
 		await tab.close();
 	});
 
@@ -190,7 +191,7 @@ describe('offline across reloads and browser restarts', () => {
 
 		await expect.poll(async () => Number(await indicator(page).getAttribute('data-pending')), { timeout: 10_000 }).toBeGreaterThan(5);
 		await page.evaluate(() => window.scrollTo(0, 0));
-		await page.screenshot({ path: 'docs/offline-created.png' });
+		await page.screenshot({ path: screenshotPath('offline-created.png') });
 		await eventually(async () => (await localState(page)).pending >= 5, 'the changes to be stored in IndexedDB');
 		// Stored compactly: a burst of typing is written in a few transactions, not one per keystroke.
 		expect((await storedDoc(page, recordId)).updates).toBeLessThan(COMPACT_AFTER);

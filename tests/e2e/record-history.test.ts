@@ -11,6 +11,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/http.ts';
 import { apiFetch } from '../support/server.ts';
 import { twoPeopleOnOneRecord, type TwoPeople } from '../support/two-people.ts';
+import { screenshotPath } from '../support/browser.ts';
 
 interface ApiRecord {
 	fields: Record<string, unknown>;
@@ -107,7 +108,7 @@ describe('record history, restore and conflicts in the browser', () => {
 		await alice.getByTestId('field-history-company').click();
 		await alice.locator('[data-testid="history-entry"][data-op="conflict"]').first().waitFor({ timeout: 15_000 });
 		await alice.waitForTimeout(600);
-		await alice.screenshot({ path: 'docs/record-history.png', fullPage: false });
+		await alice.screenshot({ path: screenshotPath('record-history.png'), fullPage: false });
 
 		// Keep dismisses on this device (and stays dismissed after a reload).
 		await bob.getByTestId('conflict-keep').first().click();

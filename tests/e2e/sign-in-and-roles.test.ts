@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/http.ts';
 import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
-import { contextAs, launchBrowser } from '../support/browser.ts';
+import { contextAs, launchBrowser, screenshotPath } from '../support/browser.ts';
 import { pageAs } from '../support/sign-in.ts';
 
 const notes = (page: Page) => page.locator('[data-testid="notes-editor"] .cm-content');
@@ -144,7 +144,7 @@ describe('sign-in and roles in the browser', () => {
 		await carol.evaluate(() => window.scrollTo(0, 0));
 		await carol.getByTestId('field-company').blur();
 		mkdirSync('docs', { recursive: true });
-		await carol.screenshot({ path: 'docs/viewer-record-page.png', fullPage: false });
+		await carol.screenshot({ path: screenshotPath('viewer-record-page.png'), fullPage: false });
 	});
 
 	it('shows no "New record" button to the viewer, and shows it to the editor', async () => {

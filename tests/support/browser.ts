@@ -2,7 +2,20 @@
  * Headless Debian Chromium through playwright-core. Never downloads a browser: the
  * machine's /usr/bin/chromium is used (CHROMIUM_PATH overrides).
  */
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+
+/**
+ * Where a test writes a screenshot: outside the work tree (tests leave it clean), unless
+ * ACCORD_SCREENSHOTS=docs asks to refresh the committed ones under docs/.
+ */
+export function screenshotPath(name: string): string {
+	const dir = process.env.ACCORD_SCREENSHOTS === 'docs' ? 'docs' : path.join(os.tmpdir(), 'accord-screenshots');
+	mkdirSync(dir, { recursive: true });
+	return path.join(dir, name);
+}
 
 export async function launchBrowser(): Promise<Browser> {
 	return chromium.launch({
