@@ -1,13 +1,36 @@
 /**
  * The record service behind the HTTP API: creating records as new documents, reading
- * them, archiving through the live document so connected editors see it at once.
+ * them, changing (PATCH) and archiving them through the live document so connected
+ * editors see it at once.
  */
 import * as Y from 'yjs';
-import { canonicalRecordId, newId, readRecord, setArchived, writeNewRecord, type CustomerRecord, type NewRecord } from '../src/lib/model/record.ts';
+import {
+	addTag,
+	canonicalRecordId,
+	fieldsOf,
+	newId,
+	notesOf,
+	readRecord,
+	removeTag,
+	setArchived,
+	setField,
+	spliceText,
+	tagsOf,
+	writeNewRecord,
+	type CustomerRecord,
+	type NewRecord
+} from '../src/lib/model/record.ts';
 import { projectRecord } from '../src/lib/model/projection.ts';
-import { MAX_NOTES_LENGTH, MAX_TAGS } from '../src/lib/model/schema.ts';
+import { MAX_NOTES_LENGTH, MAX_TAGS, type Scalar } from '../src/lib/model/schema.ts';
 import { normaliseTag, refuseNul, validateFields, type FieldErrors } from '../src/lib/model/validate.ts';
-import { ForbiddenError, type AdminService, type CreateRecordInput, type CreateRecordResult, type RecordService } from '../src/lib/server/services.ts';
+import {
+	ForbiddenError,
+	type AdminService,
+	type CreateRecordInput,
+	type CreateRecordResult,
+	type RecordService,
+	type UpdateRecordInput
+} from '../src/lib/server/services.ts';
 import { canAdminister, canEdit, canSeeRecord, type Actor, type Role } from '../src/lib/access.ts';
 import type { AuditPerson, AuditSource } from '../src/lib/model/audit.ts';
 import type { AuthStore, RecordAccess } from './store/auth-store.ts';
@@ -55,6 +78,90 @@ export function validateNewRecord(
 			createdBy
 		}
 	};
+}
+
+/** A validated PATCH: what to set (null clears), which tags to add and remove, the new notes. */
+export interface RecordUpdate {
+	fields: Record<string, Scalar>;
+	addTags: string[];
+	removeTags: string[];
+	notes?: string;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const TAGS_SHAPE = 'tags must be {"add": [...], "remove": [...]}, each a list of tags (a whole list is not accepted, so a tag someone adds meanwhile is not removed).';
+
+/** Normalises one list of a tags change (`add` or `remove`); the first problem goes into `errors.tags`. */
+function tagList(raw: unknown, errors: FieldErrors): string[] {
+	if (raw === undefined) return [];
+	if (!Array.isArray(raw) || raw.length > MAX_TAGS) {
+		errors.tags ??= TAGS_SHAPE;
+		return [];
+	}
+	const tags: string[] = [];
+	for (const item of raw) {
+		const tag = typeof item === 'string' ? normaliseTag(item) : null;
+		if (tag?.ok) tags.push(tag.value);
+		else errors.tags ??= tag?.message ?? 'each tag must be text.';
+	}
+	return [...new Set(tags)];
+}
+
+/**
+ * Validates a PATCH body against the record as it stands: phones are read in its
+ * country unless the body changes that, and the tag limit counts its tags. Every
+ * problem is named at once (field keys as in POST; `tags`, `notes`, or the unknown
+ * member itself), and nothing is returned to apply unless there is none.
+ */
+export function validateUpdate(
+	input: UpdateRecordInput,
+	current: { country: string | null; tags: readonly string[] }
+): { ok: true; update: RecordUpdate } | { ok: false; errors: FieldErrors } {
+	const errors: FieldErrors = {};
+	const update: RecordUpdate = { fields: {}, addTags: [], removeTags: [] };
+	for (const key of Object.keys(input)) {
+		if (key !== 'fields' && key !== 'tags' && key !== 'notes') {
+			errors[key] = `"${key.slice(0, 40)}" cannot be changed here: send fields (e.g. {"fields": {"company": "Huaxin"}}), tags or notes.`;
+		}
+	}
+	if (input.fields === undefined && input.tags === undefined && input.notes === undefined && Object.keys(errors).length === 0) {
+		errors.fields = 'Nothing to change: send fields, tags or notes, for example {"fields": {"company": "Huaxin"}}.';
+	}
+	if (input.fields !== undefined) {
+		if (!isPlainObject(input.fields)) {
+			errors.fields = 'fields must be an object of field values, for example {"company": "Huaxin"}; null clears a field.';
+		} else {
+			const validated = validateFields(input.fields, { country: current.country });
+			if (validated.ok) update.fields = validated.fields;
+			else Object.assign(errors, validated.errors);
+		}
+	}
+	if (input.tags !== undefined) {
+		if (!isPlainObject(input.tags) || Object.keys(input.tags).some((key) => key !== 'add' && key !== 'remove')) {
+			errors.tags = TAGS_SHAPE;
+		} else {
+			update.addTags = tagList(input.tags.add, errors);
+			update.removeTags = tagList(input.tags.remove, errors);
+			const both = update.addTags.find((tag) => update.removeTags.includes(tag));
+			if (both !== undefined) errors.tags ??= `"${both}" is both added and removed; send it in one of the two lists.`;
+			const after = new Set(current.tags);
+			for (const tag of update.removeTags) after.delete(tag);
+			for (const tag of update.addTags) after.add(tag);
+			if (after.size > MAX_TAGS) errors.tags ??= `A record can have at most ${MAX_TAGS} tags; this change would leave ${after.size}.`;
+		}
+	}
+	if (input.notes !== undefined) {
+		const notes = input.notes ?? '';
+		if (typeof notes !== 'string' || notes.length > MAX_NOTES_LENGTH) {
+			errors.notes = `notes must be text of at most ${MAX_NOTES_LENGTH} characters ("" or null clears them).`;
+		} else {
+			const nul = refuseNul('notes', notes);
+			if (nul) errors.notes = nul.message;
+			else update.notes = notes;
+		}
+	}
+	return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, update };
 }
 
 export interface RecordServiceDeps {
@@ -149,6 +256,33 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 			if (!access) return null;
 			const record = await read(id);
 			return record ? { ...record, private: access.private } : null;
+		},
+		async update(actor, anyId, input) {
+			requireEditor(actor);
+			const id = canonicalRecordId(anyId) ?? anyId;
+			const access = await visible(actor, id);
+			if (!access) return null;
+			const room = await rooms.acquire(id);
+			if (!room) return null;
+			try {
+				// Checked against the live document, which is what the change applies to.
+				const country = fieldsOf(room.doc).get('country');
+				const validated = validateUpdate(input, { country: typeof country === 'string' ? country : null, tags: [...tagsOf(room.doc).keys()] });
+				if (!validated.ok) return validated;
+				const { fields, addTags, removeTags, notes } = validated.update;
+				// One transaction through the room, as any API write: broadcast to open clients,
+				// stored, and audited per place with the actor and source.
+				await room.transact({ actor: personOf(actor), source: sourceOf(actor) }, (doc) => {
+					for (const [key, value] of Object.entries(fields)) setField(doc, key, value);
+					for (const tag of removeTags) removeTag(doc, tag);
+					for (const tag of addTags) addTag(doc, tag);
+					if (notes !== undefined) spliceText(notesOf(doc), notes);
+				});
+				await rooms.writer.flushed(id);
+				return { ok: true, record: { ...readRecord(room.doc, id), private: access.private } };
+			} finally {
+				rooms.release(room);
+			}
 		},
 		async setArchived(actor, anyId, archived) {
 			requireEditor(actor);

@@ -40,6 +40,25 @@ export interface CreateRecordInput {
 
 export type CreateRecordResult = { ok: true; id: string } | { ok: false; errors: FieldErrors };
 
+/**
+ * A change to one record (`PATCH /api/records/:id`), each part optional and every part
+ * validated before anything changes. Any other member is refused by name.
+ */
+export interface UpdateRecordInput {
+	/** Field key → new value, through the record validator; `null` (or "") clears the field. */
+	fields?: unknown;
+	/**
+	 * `{"add": [...], "remove": [...]}`: never a whole list, so a tag someone else adds
+	 * at the same moment is not removed by a list read before it was added.
+	 */
+	tags?: unknown;
+	/** The whole new text of the notes, applied as one minimal edit; `""` or `null` clears them. */
+	notes?: unknown;
+	[other: string]: unknown;
+}
+
+export type UpdateRecordResult = { ok: true; record: CustomerRecord & { private: boolean } } | { ok: false; errors: FieldErrors };
+
 /** Thrown when an actor asks for something their role does not allow; routes answer 403. */
 export class ForbiddenError extends Error {
 	readonly status = 403;
@@ -60,6 +79,12 @@ export interface RecordService {
 	list(actor: Actor, query: ListQuery): Promise<RecordPage>;
 	/** The record as plain JSON, or null when it does not exist or the actor may not see it. */
 	get(actor: Actor, id: string): Promise<(CustomerRecord & { private: boolean }) | null>;
+	/**
+	 * Changes fields, tags and notes through the live document, attributed as any API
+	 * write; nothing changes when any part is invalid. Null when the record does not
+	 * exist or the actor may not see it; ForbiddenError for a viewer.
+	 */
+	update(actor: Actor, id: string, input: UpdateRecordInput): Promise<UpdateRecordResult | null>;
 	setArchived(actor: Actor, id: string, archived: boolean): Promise<boolean>;
 	setPrivate(actor: Actor, id: string, value: boolean): Promise<boolean>;
 }
