@@ -238,7 +238,8 @@ function validateBySpec(spec: FieldSpec, raw: Scalar, context: ValidationContext
 		const value = digits === null ? (raw as number) : DECIMAL.test(digits) ? Number(digits) : Number.NaN;
 		if (!Number.isFinite(value) || value < 0) return fail('money', `${spec.key} must be a number of zero or more, not "${raw}".`);
 		const rounded = Math.round(value * 100) / 100;
-		if (rounded > MAX_MONEY) return fail('money', `${spec.key} can be at most 9,999,999,999,999.99, not "${raw}".`);
+		// Its own code: the browser's message for `money` ("a number of zero or more") would not say what is wrong.
+		if (rounded > MAX_MONEY) return fail('range', `${spec.key} can be at most 9,999,999,999,999.99, not "${raw}".`);
 		return ok(rounded);
 	}
 	if (typeof raw !== 'string') return fail('type', `${spec.key} must be text, not ${typeof raw}.`);
