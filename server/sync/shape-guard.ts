@@ -26,7 +26,7 @@
 import * as Y from 'yjs';
 import { activitiesOf, contactsOf, fieldsOf, metaOf, notesOf, tagsOf } from '../../src/lib/model/record.ts';
 import { validateField } from '../../src/lib/model/validate.ts';
-import { MAX_TAG_LENGTH, type Scalar } from '../../src/lib/model/schema.ts';
+import { MAX_TAG_LENGTH, fieldSpec, type Scalar } from '../../src/lib/model/schema.ts';
 
 /** Longest key a client may write in a map of the record (custom field keys are far shorter). */
 const MAX_KEY_LENGTH = 200;
@@ -36,6 +36,12 @@ const MAX_ITEM_TEXT = 10_000;
 // Yjs types its shared types by their event; the guard handles every kind alike.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyType = Y.AbstractType<any>;
+
+/** Fields whose values have one normal form that is never typed over character by character (not free text). */
+const isCoded = (key: string): boolean => {
+	const type = fieldSpec(key)?.type;
+	return type !== undefined && type !== 'text' && type !== 'longtext';
+};
 
 const isScalar = (value: unknown): value is Scalar =>
 	value === null || typeof value === 'boolean' || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
@@ -179,13 +185,17 @@ export class ShapeGuard {
 				key.length > MAX_KEY_LENGTH
 					? { ok: false as const, message: 'field keys are at most 200 characters.' }
 					: validateField(key, value, { country: typeof country === 'string' ? country : null });
-			// A valid value is kept as written, not rewritten in its normal form: text is
-			// written while it is typed ("Harbour " before "Harbour Logistics") and trimmed
-			// by the browser when the field is left; rewriting it under the typist's cursor
-			// would eat their spaces.
 			if (!result.ok) {
 				this.putBack(tr, this.fields as AnyType, key);
 				repairs.push(`fields.${key.slice(0, 40)}: ${result.message} The previous value was kept.`);
+			} else if (result.value !== value && isCoded(key)) {
+				// A coded value (money, phone, country, date, email, URL, option) is stored in
+				// its one normal form, as every other writer stores it (full-width digits
+				// folded, E.164 phones…). Text is kept as written: it is written while it is
+				// typed ("Harbour " before "Harbour Logistics") and trimmed by the browser when
+				// the field is left; rewriting it under the typist's cursor would eat spaces.
+				if (result.value === null) this.fields.delete(key);
+				else this.fields.set(key, result.value);
 			}
 		}
 	}

@@ -108,6 +108,22 @@ describe('the shape guard', () => {
 		expect(activitiesOf(server).length).toBe(0);
 	});
 
+	it('stores a valid coded value in its normal form on every replica, and reports nothing', () => {
+		const { server, client, bystander, push } = setup();
+		expect(
+			push((doc) => {
+				fieldsOf(doc).set('value', '１２３，４５６');
+				fieldsOf(doc).set('country', 'ｃｎ');
+				fieldsOf(doc).set('email', '  Sales@Example.COM ');
+			})
+		).toEqual([]);
+		for (const doc of [server, client, bystander]) {
+			expect(fieldsOf(doc).get('value')).toBe(123456);
+			expect(fieldsOf(doc).get('country')).toBe('CN');
+			expect(fieldsOf(doc).get('email')).toBe('sales@example.com');
+		}
+	});
+
 	it('changes nothing and reports nothing for a valid edit', () => {
 		const { server, push } = setup();
 		expect(
