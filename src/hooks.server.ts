@@ -1,7 +1,7 @@
 /**
  * Every request: the UI locale, who is asking (session cookie, or an API token in the
- * Authorization header: never `?token=` on HTTP), the sign-in wall, a cross-site check
- * for state-changing requests, and security headers.
+ * Authorization header: never `?token=` on HTTP), the sign-in wall, the cross-site
+ * checks for state-changing requests (SvelteKit's form check included), and security headers.
  */
 import { json, redirect, type Handle } from '@sveltejs/kit';
 import { LOCALE_COOKIE, isLocale, languageTag, localeFromAcceptLanguage } from '$lib/i18n/index.ts';
@@ -13,6 +13,14 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function isPublic(pathname: string): boolean {
 	return pathname.startsWith('/auth/') || pathname === '/healthz';
+}
+
+/** Content types a page on any site can send with a plain HTML form, without a CORS preflight. */
+const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
+
+function isFormContentType(request: Request): boolean {
+	const type = request.headers.get('content-type')?.split(';', 1)[0].trim().toLowerCase();
+	return type !== undefined && FORM_TYPES.has(type);
 }
 
 /** A state-changing request made by a browser on another site's behalf, riding on the session cookie. */
@@ -48,8 +56,18 @@ export const handle: Handle = async ({ event, resolve }) => {
 		}
 		redirect(303, `/auth/sign-in?returnTo=${encodeURIComponent(url.pathname + url.search)}`);
 	}
-	if (!SAFE_METHODS.has(request.method) && authenticated?.via === 'session' && isCrossSite(request, url.origin)) {
-		return json({ message: 'Cross-site request refused: changes can only be made from Accord itself.' }, { status: 403 });
+	// Cross-site protection, here rather than in SvelteKit's own form check (turned off in
+	// svelte.config.js): that check runs before anyone is authenticated, so it also refused
+	// token-authenticated API calls with a form content type, which no browser can forge
+	// (a page on another site cannot add an Authorization header without a preflight Accord
+	// never grants). Everyone else keeps SvelteKit's rule, a form must come from Accord
+	// (which also guards the sign-in and sign-out paths before anyone is signed in), and a
+	// session additionally refuses any state-changing request another site makes.
+	if (!SAFE_METHODS.has(request.method) && authenticated?.via !== 'token') {
+		const foreignForm = isFormContentType(request) && request.headers.get('origin') !== url.origin;
+		if (foreignForm || (authenticated?.via === 'session' && isCrossSite(request, url.origin))) {
+			return json({ message: 'Cross-site request refused: changes can only be made from Accord itself.' }, { status: 403 });
+		}
 	}
 	// Route parameters (ids in the path) are free text too: one check here for every API route.
 	if (isApi && !isPlainPath(url.pathname)) {

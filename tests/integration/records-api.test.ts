@@ -171,7 +171,7 @@ describe('POST /api/records', () => {
 		const xml = await expectError(await post(server(), '/api/records', payload, 'application/xml'), 415);
 		expect(xml.message).toMatch(/application\/json/);
 		await expectError(await post(server(), '/api/records', payload, 'text/csv'), 415);
-		// (Form types such as text/plain are stopped earlier, by SvelteKit's CSRF check, with 403.)
+		// Form types (text/plain, urlencoded, multipart) with a token: 415 too, see api-answers.test.ts.
 		expect(await totalIncludingArchived(server())).toBe(before);
 	});
 

@@ -186,6 +186,8 @@ const en = {
 
 	'error.notFound.title': 'Record not found',
 	'error.notFound.body': 'This record does not exist or you cannot open it.',
+	'error.pageNotFound.title': 'Page not found',
+	'error.pageNotFound.body': 'There is no page at this address. Check the link, or go back to the records.',
 	'error.title': 'Something went wrong',
 	'error.body': 'The page could not be shown. Try again in a moment; if it keeps happening, tell your administrator.',
 	'error.back': 'Back to all records',
@@ -493,6 +495,8 @@ const zh: Record<MessageKey, string> = {
 	'error.readOnly': '你的角色是查看者：可以查看客户，但不能修改。',
 	'error.notFound.title': '找不到该客户',
 	'error.notFound.body': '该客户不存在，或者你没有权限打开。',
+	'error.pageNotFound.title': '页面不存在',
+	'error.pageNotFound.body': '这个地址没有对应的页面。请检查链接，或返回客户列表。',
 	'error.title': '出错了',
 	'error.body': '页面无法显示。请稍后重试；如果问题持续出现，请联系管理员。',
 	'error.back': '返回客户列表',

@@ -10,13 +10,48 @@ export function apiError(status: number, message: string, extra: Record<string, 
 	return json({ message, ...extra }, { status });
 }
 
+/**
+ * The largest body the server reads: adapter-node's BODY_SIZE_LIMIT (512K unless set),
+ * parsed as adapter-node parses it, so that a 413 names the limit actually in force.
+ */
+export function bodyLimitBytes(setting: string | undefined = process.env.BODY_SIZE_LIMIT): number {
+	const value = setting ?? '512K';
+	const multiplier = ({ K: 1024, M: 1024 ** 2, G: 1024 ** 3 } as Record<string, number>)[value.slice(-1).toUpperCase()] ?? 1;
+	return Number(multiplier === 1 ? value : value.slice(0, -1)) * multiplier;
+}
+
+function sizeText(bytes: number): string {
+	if (bytes >= 1024 ** 2 && bytes % 1024 ** 2 === 0) return `${bytes / 1024 ** 2} MB`;
+	if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KB`;
+	return `${bytes} bytes`;
+}
+
+function tooLarge(): Response {
+	const limit = bodyLimitBytes();
+	return apiError(413, `The body is too large: the API accepts at most ${sizeText(limit)} (${limit} bytes) per request.`, {
+		limitBytes: limit
+	});
+}
+
+/** The adapter stops reading a body over the limit by failing the stream with a 413 error; anything else failing is a broken upload. */
+const isTooLarge = (error: unknown): boolean => typeof error === 'object' && error !== null && (error as { status?: unknown }).status === 413;
+
 export async function readJson(request: Request): Promise<{ ok: true; body: unknown } | { ok: false; response: Response }> {
 	const type = request.headers.get('content-type') ?? '';
 	if (!type.includes('application/json')) {
 		return { ok: false, response: apiError(415, 'Send the body as JSON, with Content-Type: application/json.') };
 	}
+	const declared = Number(request.headers.get('content-length'));
+	if (Number.isFinite(declared) && declared > bodyLimitBytes()) return { ok: false, response: tooLarge() };
+	let text: string;
 	try {
-		return { ok: true, body: await request.json() };
+		text = await request.text();
+	} catch (error) {
+		if (isTooLarge(error)) return { ok: false, response: tooLarge() };
+		return { ok: false, response: apiError(400, 'The body could not be read to its end; send it again.') };
+	}
+	try {
+		return { ok: true, body: JSON.parse(text) as unknown };
 	} catch {
 		return { ok: false, response: apiError(400, 'The body is not valid JSON.') };
 	}
