@@ -204,9 +204,10 @@ class TransactionChanges {
 		const after = hasValue ? valueOf(last) : null;
 		const lastAuthor = ctx.authorOf(last.id.client);
 
+		// A value written over an equal one (or a null where nothing was) changes nothing a person can see.
 		if (hasValue && this.adds(last)) {
-			if (!hadValue || !sameValue(before, after)) this.draft(lastAuthor, { path, op: 'set', before, after, conflict: null });
-		} else if (!hasValue && hadValue) {
+			if (!sameValue(before, after)) this.draft(lastAuthor, { path, op: 'set', before, after, conflict: null });
+		} else if (!hasValue && hadValue && before !== null) {
 			this.draft(ctx.actor, { path, op: 'unset', before, after: null, conflict: null });
 		}
 		if (!conflicts) return;

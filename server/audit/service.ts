@@ -39,12 +39,34 @@ export const CSV_COLUMNS = [
 	'hash'
 ] as const;
 
+/**
+ * A value as a spreadsheet should show it: text as it is, numbers and booleans as they
+ * are, a flat object (a contact, an activity, a notes summary) as `key: value; …`, a
+ * list of plain values comma-separated; anything nested as compact JSON, which keeps
+ * Chinese and other text unescaped. The JSON API keeps the exact values.
+ */
+export function plainValue(value: AuditValue): string {
+	if (value === null) return '';
+	if (typeof value !== 'object') return String(value);
+	if (Array.isArray(value)) return value.every(isPlainScalar) ? value.map((item) => plainValue(item)).join(', ') : JSON.stringify(value);
+	if (value.$truncated === true && typeof value.start === 'string') return `${value.start}… (${String(value.length)} characters)`;
+	const entries = Object.entries(value);
+	if (!entries.every(([, item]) => isPlainScalar(item))) return JSON.stringify(value);
+	return entries.map(([key, item]) => `${key}: ${plainValue(item)}`).join('; ');
+}
+
+const isPlainScalar = (value: AuditValue): boolean => value === null || typeof value !== 'object';
+
 /** One CSV cell: quoted when needed; text that a spreadsheet would run as a formula is prefixed with '. */
 export function csvCell(value: unknown): string {
+	if (typeof value === 'number' || typeof value === 'boolean') return String(value);
 	let text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
 	if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
 	return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
+
+/** The first line of an export. The BOM tells spreadsheets (Excel above all) that the file is UTF-8, so Chinese is not garbled. */
+export const CSV_HEADER = `\ufeff${CSV_COLUMNS.join(',')}\r\n`;
 
 export function csvRow(entry: AuditEntry): string {
 	const values: Record<(typeof CSV_COLUMNS)[number], unknown> = {
@@ -60,9 +82,11 @@ export function csvRow(entry: AuditEntry): string {
 		relayed_by: entry.relayedBy ? `${entry.relayedBy.name} (${entry.relayedBy.id})` : null,
 		path: entry.path,
 		op: entry.op,
-		before: entry.before === null ? null : JSON.stringify(entry.before),
-		after: entry.after === null ? null : JSON.stringify(entry.after),
-		conflict: entry.conflict,
+		before: plainValue(entry.before),
+		after: plainValue(entry.after),
+		conflict: entry.conflict
+			? `${entry.conflict.winner.person.name}'s ${plainValue(entry.conflict.winner.value)} replaced ${entry.conflict.loser.person.name}'s ${plainValue(entry.conflict.loser.value)}`
+			: null,
 		hash: entry.hash
 	};
 	return `${CSV_COLUMNS.map((column) => csvCell(values[column])).join(',')}\r\n`;
@@ -192,7 +216,7 @@ export function createAuditService({ audit, auth, rooms, workspace }: AuditServi
 
 		async *exportCsv(actor, query, max = MAX_CSV_ROWS) {
 			requireAdmin(actor);
-			yield `${CSV_COLUMNS.join(',')}\r\n`;
+			yield CSV_HEADER;
 			// Sealed entries never change, but staged ones may be sealed between pages; a
 			// row could then appear twice or be skipped at a page edge. Seal first.
 			await audit.seal();

@@ -201,6 +201,17 @@ export function mergeDrafts<T extends Pick<ResolvedDraft, 'op' | 'path' | 'befor
 	return { ...next, op, before: prev.before, after, firstAt: prev.firstAt, at: next.at, changes: prev.changes + next.changes };
 }
 
+const sameValue = (a: AuditValue, b: AuditValue): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * A folded run that ends where it began ("CN → US → CN", archived and restored): it
+ * changed nothing, so it is not written, and an open entry it folded into is dropped.
+ * Notes summaries count keystrokes, not values, and always stay.
+ */
+export function changesNothing(draft: Pick<ResolvedDraft, 'op' | 'before' | 'after'>): boolean {
+	return (draft.op === 'set' || draft.op === 'unset') && sameValue(draft.before, draft.after);
+}
+
 const json = (value: AuditValue | undefined): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 
 const PENDING_COLUMNS =
@@ -252,8 +263,11 @@ function mergeValues(merges: readonly { id: number; merged: ResolvedDraft }[], p
 async function writePending(
 	tx: Queryable,
 	merges: readonly { id: number; merged: ResolvedDraft }[],
-	plain: readonly { draft: ResolvedDraft; key: string | null }[]
+	plain: readonly { draft: ResolvedDraft; key: string | null }[],
+	dropped: readonly number[]
 ): Promise<void> {
+	// Rare (a run folded back to its start), so its own statement rather than a third part of the one below.
+	if (dropped.length > 0) await tx.query('DELETE FROM audit_pending WHERE id = ANY($1::bigint[])', [[...dropped]]);
 	for (let start = 0; start < Math.max(merges.length, plain.length); start += ROWS_PER_INSERT) {
 		const params: unknown[] = [];
 		const mergeChunk = merges.slice(start, start + ROWS_PER_INSERT);
@@ -343,15 +357,19 @@ export async function stageAudit(tx: Queryable, drafts: readonly AuditDraft[]): 
 		for (const row of rows) open.set(row.coalesce_key, row);
 	}
 	const merges: { id: number; merged: ResolvedDraft }[] = [];
+	const dropped: number[] = [];
 	for (const key of keys) {
 		const [first, ...rest] = groups.get(key)!;
 		const row = open.get(key);
 		const openDraft = row ? { op: row.op as ResolvedDraft['op'], path: row.path, before: row.before, after: row.after, firstAt: String(row.first_at), at: String(row.at), changes: Number(row.changes) } : null;
-		if (row && openDraft && withinWindow(openDraft, first)) merges.push({ id: Number(row.id), merged: { ...first, ...mergeDrafts(openDraft, first) } });
-		else plain.push({ draft: first, key });
-		for (const draft of rest) plain.push({ draft, key });
+		if (row && openDraft && withinWindow(openDraft, first)) {
+			const merged: ResolvedDraft = { ...first, ...mergeDrafts(openDraft, first) };
+			if (changesNothing(merged)) dropped.push(Number(row.id));
+			else merges.push({ id: Number(row.id), merged });
+		} else if (!changesNothing(first)) plain.push({ draft: first, key });
+		for (const draft of rest) if (!changesNothing(draft)) plain.push({ draft, key });
 	}
-	await writePending(tx, merges, plain);
+	await writePending(tx, merges, plain, dropped);
 }
 
 /* ------------------------------------------------------------------ sealing */
