@@ -1,0 +1,107 @@
+/**
+ * The query plan (query.ts) evaluated over plain records in the browser. It mirrors the
+ * SQL the server runs over the stored tokens step by step (token sets contained, the
+ * prefix looked up among the indexed prefixes and, when longer, checked against the
+ * tokens; filters on the same values the list row's columns hold), so that for the same
+ * records both answer with the same ids; tests/integration/search-api.test.ts checks it.
+ */
+import type { CustomerRecord } from '../model/record.ts';
+import type { Scalar } from '../model/schema.ts';
+import type { ColumnFilter, SearchQuery, TokenMatch } from './query.ts';
+import { recordSearchEntry } from './tokenize.ts';
+
+/** A record made ready for matching many queries: its tokens computed once. */
+export interface Searchable {
+	record: CustomerRecord;
+	tokens: ReadonlySet<string>;
+	prefixes: ReadonlySet<string>;
+}
+
+export function searchable(record: CustomerRecord): Searchable {
+	const entry = recordSearchEntry(record);
+	return { record, tokens: new Set(entry.tokens), prefixes: new Set(entry.prefixes) };
+}
+
+const asSearchable = (target: CustomerRecord | Searchable): Searchable => ('tokens' in target && target.tokens instanceof Set ? (target as Searchable) : searchable(target as CustomerRecord));
+
+function matchesAlternative(alt: TokenMatch, s: Searchable): boolean {
+	for (const token of alt.all) if (!s.tokens.has(token)) return false;
+	if (!alt.prefix) return true;
+	if (!s.prefixes.has(alt.prefix.indexed)) return false;
+	if (!alt.prefix.exact) return true;
+	const full = alt.prefix.full;
+	for (const token of s.tokens) if (token.startsWith(full)) return true;
+	return false;
+}
+
+const text = (value: Scalar | undefined): string | null => (typeof value === 'string' && value !== '' ? value : null);
+
+/** The same comparisons as the SQL over the list row (see projectRecord for how the row is made). */
+function matchesFilter(filter: ColumnFilter, record: CustomerRecord): boolean {
+	const f = record.fields;
+	switch (filter.field) {
+		case 'stage':
+		case 'owner':
+		case 'currency':
+		case 'country':
+			return text(f[filter.field]) === filter.value;
+		case 'tag':
+			return record.tags.includes(filter.value);
+		case 'value': {
+			if (typeof f.value !== 'number') return false;
+			const v = f.value;
+			switch (filter.op) {
+				case '=':
+					return v === filter.value;
+				case '>':
+					return v > filter.value;
+				case '>=':
+					return v >= filter.value;
+				case '<':
+					return v < filter.value;
+				case '<=':
+					return v <= filter.value;
+			}
+		}
+	}
+}
+
+/** Whether the record matches every clause and filter of the query (archived and private are the caller's to filter). */
+export function matches(query: SearchQuery, target: CustomerRecord | Searchable): boolean {
+	const s = asSearchable(target);
+	for (const filter of query.filters) if (!matchesFilter(filter, s.record)) return false;
+	for (const clause of query.clauses) if (!clause.anyOf.some((alt) => matchesAlternative(alt, s))) return false;
+	return true;
+}
+
+/** Weight of a hit by where it is: a name or company hit ranks above one in the notes. */
+const SCOPE_WEIGHT: Record<string, number> = { name: 8, company: 4, contact: 2, email: 2, phone: 2 };
+
+/**
+ * How well a matching record answers the query, for ordering hits (higher first); 0 when
+ * it does not match. Per clause, the best of its alternatives: tokens found in a
+ * weighted field count more, a whole word more than a prefix.
+ */
+export function score(query: SearchQuery, target: CustomerRecord | Searchable): number {
+	const s = asSearchable(target);
+	if (!matches(query, s)) return 0;
+	let total = 1;
+	for (const clause of query.clauses) {
+		let best = 0;
+		for (const alt of clause.anyOf) {
+			if (!matchesAlternative(alt, s)) continue;
+			let points = alt.all.length;
+			for (const token of alt.all) {
+				for (const [scope, weight] of Object.entries(SCOPE_WEIGHT)) if (!token.includes(':') && s.tokens.has(`${scope}:${token}`)) points += weight;
+			}
+			if (alt.prefix && !alt.prefix.full.includes(':')) {
+				const full = alt.prefix.full;
+				points += s.tokens.has(full) ? 2 : 1;
+				for (const [scope, weight] of Object.entries(SCOPE_WEIGHT)) if (s.prefixes.has(`${scope}:${alt.prefix.indexed}`)) points += weight;
+			}
+			best = Math.max(best, points);
+		}
+		total += best;
+	}
+	return total;
+}
