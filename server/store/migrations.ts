@@ -317,6 +317,26 @@ export const MIGRATIONS: readonly Migration[] = [
 			CREATE TRIGGER audit_identity_fixed BEFORE INSERT OR UPDATE OR DELETE ON audit_identity
 				FOR EACH ROW EXECUTE FUNCTION audit_identity_fixed();
 		`
+	},
+	{
+		version: 8,
+		name: 'search tokens and their prefixes on the record projection',
+		sql: `
+			-- What \`GET /api/records?q=\` searches: each record's tokens, made in JavaScript by
+			-- the tokenizer the browser uses too (src/lib/search), so both find the same
+			-- records; Postgres's own text search cannot split Chinese or make pinyin, and
+			-- would tokenize differently from the browser. Whole terms are \`search_tokens @>\`;
+			-- prefixes (\`acme*\`, and the word being typed) are \`search_prefixes @>\` over the
+			-- first characters of each token, both served by GIN indexes. Written with the
+			-- row by the projection; rows already here get them when next projected (and at
+			-- start: see backfillSearchTokens in sql-store.ts).
+			ALTER TABLE records ADD COLUMN search_tokens text[] NOT NULL DEFAULT '{}';
+			ALTER TABLE records ADD COLUMN search_prefixes text[] NOT NULL DEFAULT '{}';
+			-- Which tokenizer made them (0: none yet): a later change to it re-indexes by this.
+			ALTER TABLE records ADD COLUMN search_version smallint NOT NULL DEFAULT 0;
+			CREATE INDEX records_search_tokens ON records USING gin (search_tokens);
+			CREATE INDEX records_search_prefixes ON records USING gin (search_prefixes);
+		`
 	}
 ];
 

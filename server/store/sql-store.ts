@@ -11,6 +11,9 @@ import type { RecordRow, SortColumn } from '../../src/lib/model/projection.ts';
 import type { RecordPage, RecordQuery } from '../../src/lib/server/services.ts';
 import type { RecordVisibility } from '../../src/lib/access.ts';
 import { migrate } from './migrations.ts';
+import type { ComparisonOp, SearchQuery } from '../../src/lib/search/query.ts';
+import { SEARCH_VERSION, recordSearchEntry } from '../../src/lib/search/tokenize.ts';
+import { isRecordDoc, readRecord } from '../../src/lib/model/record.ts';
 import { batchedReads } from './batched-reads.ts';
 import type { AppendedUpdate, DocumentStore, Sql, SqlTx, StoredDocument } from './types.ts';
 import { bindClients, insertBindings, loadBindings, lookupBindings, stageAudit, type PendingBinding } from './audit-store.ts';
@@ -79,16 +82,25 @@ interface ProjectionRow {
 
 const PROJECTION_COLUMNS =
 	'id, workspace_id, name, company, email, phone, stage, owner, value, currency, country, city, tags, archived, created_at, updated_at';
+/** What the projection writes: the row, and the search tokens made with it (never read back into rows). */
+const PROJECTION_WRITE_COLUMNS = `${PROJECTION_COLUMNS}, search_tokens, search_prefixes, search_version`;
 
 export function createSqlStore(sql: Sql): DocumentStore {
 	const projections = projectionBatcher(sql);
 	const documents = batchedReads((ids) => readDocuments(sql, ids));
 	const bindings = batchedReads((ids) => loadBindings(sql, ids));
+	let backfill: Promise<unknown> | undefined;
+	let closing = false;
 	return {
 		kind: sql.kind,
 
 		async migrate() {
 			await migrate(sql);
+			// Rows projected before search existed (or by an older tokenizer) are indexed in
+			// the background, so a large workspace does not hold up the start.
+			backfill ??= backfillSearchTokens(sql, () => closing).catch(() => {
+				// Retried at the next start; until then those rows are indexed when next projected.
+			});
 		},
 
 		async ensureWorkspace(id, name) {
@@ -241,6 +253,8 @@ export function createSqlStore(sql: Sql): DocumentStore {
 		},
 
 		async close() {
+			closing = true;
+			await backfill;
 			await projections.drain();
 			await sql.close();
 		}
@@ -368,7 +382,7 @@ function updateValues(rows: readonly { id: string; back: number; update: Uint8Ar
 		.join(', ');
 }
 
-/** Rows per projection statement (16 parameters each): far below the 65,535 a statement may have. */
+/** Rows per projection statement (19 parameters each): far below the 65,535 a statement may have. */
 const PROJECTION_CHUNK = 1_000;
 
 /**
@@ -401,22 +415,27 @@ async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Prom
 				row.tags,
 				row.archived,
 				row.createdAt,
-				row.updatedAt
+				row.updatedAt,
+				row.searchTokens ?? [],
+				row.searchPrefixes ?? [],
+				// A row made without tokens (not by projectRecord) is left for the backfill to index.
+				row.searchTokens === undefined ? 0 : SEARCH_VERSION
 			);
-			const p = (i: number) => `$${params.length - 16 + i}`;
-			return `(${p(1)}::uuid, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::text, ${p(7)}::text, ${p(8)}::text, ${p(9)}::numeric, ${p(10)}::text, ${p(11)}::text, ${p(12)}::text, ${p(13)}::text[], ${p(14)}::boolean, ${p(15)}::timestamptz, ${p(16)}::timestamptz)`;
+			const p = (i: number) => `$${params.length - 19 + i}`;
+			return `(${p(1)}::uuid, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::text, ${p(7)}::text, ${p(8)}::text, ${p(9)}::numeric, ${p(10)}::text, ${p(11)}::text, ${p(12)}::text, ${p(13)}::text[], ${p(14)}::boolean, ${p(15)}::timestamptz, ${p(16)}::timestamptz, ${p(17)}::text[], ${p(18)}::text[], ${p(19)}::smallint)`;
 		});
 		// Returning who may see each record: `private` is the database's, not the document's,
 		// and the caller announces the change to those people only (one round trip, not two).
 		const returned = await db.query<{ id: string; private: boolean; owner: string | null }>(
-			`INSERT INTO records (${PROJECTION_COLUMNS})
+			`INSERT INTO records (${PROJECTION_WRITE_COLUMNS})
 			 VALUES ${values.join(', ')}
 			 ON CONFLICT (id) DO UPDATE SET
 			   workspace_id = EXCLUDED.workspace_id, name = EXCLUDED.name, company = EXCLUDED.company,
 			   email = EXCLUDED.email, phone = EXCLUDED.phone, stage = EXCLUDED.stage, owner = EXCLUDED.owner,
 			   value = EXCLUDED.value, currency = EXCLUDED.currency, country = EXCLUDED.country, city = EXCLUDED.city,
 			   tags = EXCLUDED.tags, archived = EXCLUDED.archived, created_at = EXCLUDED.created_at,
-			   updated_at = EXCLUDED.updated_at
+			   updated_at = EXCLUDED.updated_at, search_tokens = EXCLUDED.search_tokens,
+			   search_prefixes = EXCLUDED.search_prefixes, search_version = EXCLUDED.search_version
 			 RETURNING id::text AS id, private, owner`,
 			params
 		);
@@ -538,6 +557,7 @@ async function listRecords(sql: Sql, query: RecordQuery): Promise<RecordPage> {
 		params.push(query.viewer.id);
 		where.push(`(NOT private OR owner = $${params.length})`);
 	}
+	if (query.search) where.push(...searchConditions(query.search, params));
 	const filter = where.join(' AND ');
 
 	const column = ORDER_BY[query.sort ?? 'updatedAt'];
@@ -554,6 +574,104 @@ async function listRecords(sql: Sql, query: RecordQuery): Promise<RecordPage> {
 		[...params, limit, offset]
 	);
 	return { rows: rows.map(toRecordRow), total: Number(count.total) };
+}
+
+/** Records indexed per statement by the backfill. */
+const BACKFILL_BATCH = 100;
+
+/**
+ * Gives rows without current search tokens (search_version below SEARCH_VERSION) their
+ * tokens, from their documents, a batch at a time. A row projected meanwhile is left as
+ * it is (its tokens are newer). Stops between batches once `stop()` says so.
+ */
+export async function backfillSearchTokens(sql: Sql, stop: () => boolean = () => false): Promise<number> {
+	let indexed = 0;
+	while (!stop()) {
+		const stale = await sql.query<{ id: string }>('SELECT id::text AS id FROM records WHERE search_version < $1 ORDER BY id LIMIT $2', [SEARCH_VERSION, BACKFILL_BATCH]);
+		if (stale.length === 0) break;
+		const documents = await readDocuments(sql, stale.map((row) => row.id));
+		const entries = stale.map(({ id }) => {
+			const stored = documents.get(id.toLowerCase());
+			// A document that cannot be read is marked all the same (with no tokens), or the loop would never end.
+			let entry: { tokens: string[]; prefixes: string[] } = { tokens: [], prefixes: [] };
+			if (stored && !(stored instanceof Error)) {
+				const doc = new Y.Doc();
+				try {
+					if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
+					for (const update of stored.updates) Y.applyUpdate(doc, update);
+					if (isRecordDoc(doc)) entry = recordSearchEntry(readRecord(doc, id));
+				} catch {
+					// Left without tokens; the next projection of the record gives it some.
+				} finally {
+					doc.destroy();
+				}
+			}
+			return { id, tokens: entry.tokens, prefixes: entry.prefixes };
+		});
+		await sql.query(
+			`UPDATE records AS r
+			    SET search_tokens = ARRAY(SELECT jsonb_array_elements_text(v.tokens)),
+			        search_prefixes = ARRAY(SELECT jsonb_array_elements_text(v.prefixes)),
+			        search_version = $2
+			   FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, tokens jsonb, prefixes jsonb)
+			  WHERE r.id = v.id AND r.search_version < $2`,
+			[JSON.stringify(entries), SEARCH_VERSION]
+		);
+		indexed += entries.length;
+	}
+	return indexed;
+}
+
+/** Whitelist of comparison operators spliced into SQL, by the parsed query's operator. */
+const COMPARISON: Record<ComparisonOp, string> = { '=': '=', '>': '>', '>=': '>=', '<': '<', '<=': '<=' };
+
+/**
+ * A parsed search (src/lib/search/query.ts) as conditions over the stored tokens and
+ * the row's columns; every value a parameter. The same plan is evaluated in the browser
+ * by `matches` (src/lib/search/match.ts), step for step:
+ * - an alternative's whole tokens: `search_tokens @> $n` (GIN);
+ * - its prefix: `search_prefixes @> ARRAY[first PREFIX_MAX characters]` (GIN), and when
+ *   the prefix is longer than that, a token that starts with all of it (checked only on
+ *   the rows the index found);
+ * - a term: any of its alternatives; the query: every term and filter.
+ */
+function searchConditions(search: SearchQuery, params: unknown[]): string[] {
+	const param = (value: unknown): string => {
+		params.push(value);
+		return `$${params.length}`;
+	};
+	const conditions: string[] = [];
+	for (const clause of search.clauses) {
+		const alternatives = clause.anyOf.map((alt) => {
+			const parts: string[] = [];
+			if (alt.all.length > 0) parts.push(`search_tokens @> ${param(alt.all)}::text[]`);
+			if (alt.prefix) {
+				parts.push(`search_prefixes @> ${param([alt.prefix.indexed])}::text[]`);
+				if (alt.prefix.exact) {
+					parts.push(`EXISTS (SELECT 1 FROM unnest(search_tokens) AS t WHERE starts_with(t, ${param(alt.prefix.full)}::text))`);
+				}
+			}
+			return parts.length > 0 ? `(${parts.join(' AND ')})` : 'true';
+		});
+		conditions.push(alternatives.length === 1 ? alternatives[0] : `(${alternatives.join(' OR ')})`);
+	}
+	for (const filter of search.filters) {
+		switch (filter.field) {
+			case 'stage':
+			case 'owner':
+			case 'currency':
+			case 'country':
+				conditions.push(`${filter.field} = ${param(filter.value)}::text`);
+				break;
+			case 'tag':
+				conditions.push(`tags @> ${param([filter.value])}::text[]`);
+				break;
+			case 'value':
+				conditions.push(`value ${COMPARISON[filter.op]} ${param(filter.value)}::numeric`);
+				break;
+		}
+	}
+	return conditions;
 }
 
 function toRecordRow(row: ProjectionRow): RecordRow {

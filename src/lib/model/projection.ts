@@ -3,6 +3,7 @@
  * from the document after each change. The server keeps one per record in `records`.
  */
 import type { CustomerRecord } from './record.ts';
+import { recordSearchEntry } from '../search/tokenize.ts';
 
 export interface RecordRow {
 	id: string;
@@ -23,12 +24,19 @@ export interface RecordRow {
 	private?: boolean;
 	createdAt: string;
 	updatedAt: string;
+	/**
+	 * The record's search tokens and their indexed prefixes (src/lib/search), made with
+	 * the row so the store can keep them beside it; written, never read back into rows.
+	 */
+	searchTokens?: string[];
+	searchPrefixes?: string[];
 }
 
 const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
 
 export function projectRecord(record: CustomerRecord, updatedAt: string): RecordRow {
 	const f = record.fields;
+	const search = recordSearchEntry(record);
 	return {
 		id: record.id,
 		workspace: record.meta.workspace,
@@ -45,7 +53,9 @@ export function projectRecord(record: CustomerRecord, updatedAt: string): Record
 		tags: record.tags,
 		archived: record.meta.archived,
 		createdAt: record.meta.createdAt,
-		updatedAt
+		updatedAt,
+		searchTokens: search.tokens,
+		searchPrefixes: search.prefixes
 	};
 }
 

@@ -11,6 +11,7 @@ import type { RecordRow, SortColumn } from '../model/projection.ts';
 import type { Person } from '../people.ts';
 import type { Actor, Role } from '../access.ts';
 import type { AuditEntry, AuditPage } from '../model/audit.ts';
+import type { SearchQuery } from '../search/query.ts';
 
 export interface RecordQuery {
 	workspace: string;
@@ -23,6 +24,8 @@ export interface RecordQuery {
 	offset: number;
 	/** Whose list this is: private records of others are left out unless they are an admin. */
 	viewer?: { id: string; admin: boolean };
+	/** `q=`: a parsed search (src/lib/search); only records matching it are listed. */
+	search?: SearchQuery;
 }
 
 export type ListQuery = Omit<RecordQuery, 'workspace' | 'viewer'>;

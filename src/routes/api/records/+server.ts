@@ -2,12 +2,15 @@ import { json } from '@sveltejs/kit';
 import { services } from '$lib/server/services.ts';
 import { actorOf, apiError, guarded, readJson } from '$lib/server/api.ts';
 import { parseRecordQuery } from '$lib/server/params.ts';
+import { searchParam } from '$lib/search/query.ts';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = async ({ url, locals }) => {
 	const parsed = parseRecordQuery(url.searchParams);
 	if (!parsed.ok) return apiError(400, parsed.message);
-	return json(await services().records.list(actorOf(locals), parsed.query));
+	const search = searchParam(url.searchParams);
+	if (!search.ok) return apiError(400, `q: ${search.message}`);
+	return json(await services().records.list(actorOf(locals), { ...parsed.query, search: search.query }));
 };
 
 export const POST: RequestHandler = ({ request, locals }) =>
