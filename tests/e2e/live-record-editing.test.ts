@@ -4,7 +4,6 @@
  * development identity provider: alice (admin) and bob (editor).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import type { RunningServer } from '../../server/http.ts';
 import { apiFetch, eventually } from '../support/server.ts';
@@ -98,7 +97,6 @@ describe('live editing of one record by two people', () => {
 		await alice.getByTestId('field-company').focus();
 		await expect.poll(() => bob.locator('[data-testid="avatar"][data-person="alice"]').count(), { timeout: 10_000 }).toBeGreaterThan(0);
 		await expect.poll(() => bob.getByTestId('presence-company').isVisible(), { timeout: 10_000 }).toBe(true);
-		mkdirSync('docs', { recursive: true });
 		await bob.screenshot({ path: screenshotPath('record-page.png'), fullPage: false });
 	});
 });

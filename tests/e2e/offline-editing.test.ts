@@ -8,7 +8,6 @@
  * once he has signed in again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/http.ts';
 import { apiFetch, eventually } from '../support/server.ts';
@@ -74,7 +73,6 @@ describe('editing offline, and converging on reconnect', () => {
 		await expect.poll(async () => Number(await indicator(bob).getAttribute('data-pending')), { timeout: 10_000 }).toBeGreaterThan(3);
 		expect(await indicator(bob).getAttribute('data-status')).toBe('offline');
 		expect(await indicator(bob).innerText()).toMatch(/^Offline · \d+ changes not yet on the server$/);
-		mkdirSync('docs', { recursive: true });
 		await bob.evaluate(() => window.scrollTo(0, 0));
 		await bob.screenshot({ path: screenshotPath('offline-pending.png'), fullPage: false });
 

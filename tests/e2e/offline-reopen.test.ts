@@ -11,7 +11,6 @@
  *   merged with what someone else changed meanwhile, without opening those records.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { RunningServer } from '../../server/http.ts';
 import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
@@ -145,7 +144,6 @@ describe('offline across reloads and browser restarts', () => {
 		await page.reload();
 		await page.waitForSelector('[data-testid="records-table"][data-source="local"]', { timeout: 20_000 });
 		expect(await page.getByTestId('record-row').count()).toBe(seeded + 3);
-		mkdirSync('docs', { recursive: true });
 		await page.screenshot({ path: screenshotPath('offline-list.png') });
 
 		// A new tab, straight to a record this browser never showed: the shell, then the local copy.

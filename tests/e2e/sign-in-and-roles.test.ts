@@ -5,7 +5,6 @@
  * has no "New record" button; signing out ends her session, in every tab.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/http.ts';
 import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
@@ -143,7 +142,6 @@ describe('sign-in and roles in the browser', () => {
 		// Carol's typing above scrolled her page (space bars on read-only content); show the top.
 		await carol.evaluate(() => window.scrollTo(0, 0));
 		await carol.getByTestId('field-company').blur();
-		mkdirSync('docs', { recursive: true });
 		await carol.screenshot({ path: screenshotPath('viewer-record-page.png'), fullPage: false });
 	});
 
