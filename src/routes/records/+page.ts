@@ -6,10 +6,12 @@
  */
 import { signInAgain } from '$lib/sync/sign-in-again.ts';
 import { browser } from '$app/environment';
-import { error } from '@sveltejs/kit';
+import { error, redirect } from '@sveltejs/kit';
 import { STAGES } from '$lib/model/schema.ts';
 import { SORTABLE_COLUMNS, type RecordRow, type SortColumn } from '$lib/model/projection.ts';
-import { readListQuery, PAGE_SIZE, type ListQuery } from '$lib/records/list.ts';
+import { listHref, readListQuery, PAGE_SIZE, type ListQuery } from '$lib/records/list.ts';
+import { parseQuery } from '$lib/search/index.ts';
+import { matchingLocalRows, readSearchText, withSearch } from './search.ts';
 import { translate } from '$lib/i18n/index.ts';
 import { isHydrated, localStoreFor, queryLocalRows, type LocalStore } from '$lib/local/index.ts';
 import type { PageLoad } from './$types';
@@ -17,13 +19,16 @@ import type { PageLoad } from './$types';
 export interface ListPage {
 	rows: RecordRow[];
 	total: number;
+	/** The server could not read the search (`q`): why, in its words. */
+	searchError?: string;
 }
 
 /** On a client-side navigation, how long the server may take before the local rows are shown instead. */
 const LOCAL_FIRST_AFTER_MS = 150;
 
-function apiUrl(query: ListQuery): string {
+function apiUrl(query: ListQuery, q: string): string {
 	const params = new URLSearchParams({ sort: query.sort, dir: query.dir, limit: String(PAGE_SIZE), offset: String((query.page - 1) * PAGE_SIZE) });
+	if (q.trim()) params.set('q', q);
 	if (query.stage) params.set('stage', query.stage);
 	if (query.owner) params.set('owner', query.owner);
 	if (query.archived) params.set('archived', '1');
@@ -31,10 +36,10 @@ function apiUrl(query: ListQuery): string {
 }
 
 /** The server's page of rows; null when the server cannot be reached. */
-async function fetchPage(fetcher: typeof fetch, query: ListQuery): Promise<ListPage | null> {
+async function fetchPage(fetcher: typeof fetch, query: ListQuery, q: string): Promise<ListPage | null> {
 	let response: Response;
 	try {
-		response = await fetcher(apiUrl(query), { headers: { accept: 'application/json' } });
+		response = await fetcher(apiUrl(query, q), { headers: { accept: 'application/json' } });
 	} catch {
 		return null;
 	}
@@ -45,12 +50,21 @@ async function fetchPage(fetcher: typeof fetch, query: ListQuery): Promise<ListP
 	}
 	// A service worker answers 503 for an API it cannot reach.
 	if (response.status >= 502) return null;
+	// A search the server cannot read is the person's to correct, on the list itself.
+	if (response.status === 400 && q.trim()) {
+		const body = (await response.json().catch(() => ({}))) as { message?: unknown };
+		return { rows: [], total: 0, searchError: typeof body.message === 'string' ? body.message.replace(/^q: /, '') : `HTTP ${response.status}` };
+	}
 	if (!response.ok) error(response.status, { message: `The list could not be loaded (HTTP ${response.status}).` });
 	return (await response.json()) as ListPage;
 }
 
-async function localPage(local: LocalStore, query: ListQuery): Promise<ListPage> {
-	return queryLocalRows(await local.rows(), {
+async function localPage(local: LocalStore, query: ListQuery, q: string): Promise<ListPage> {
+	const parsed = parseQuery(q);
+	if (!parsed.ok) return { rows: [], total: 0, searchError: parsed.message };
+	const all = await local.rows();
+	const rows = q.trim() ? await matchingLocalRows(local, all, parsed.query) : all;
+	return queryLocalRows(rows, {
 		stage: query.stage,
 		owner: query.owner,
 		includeArchived: query.archived,
@@ -64,9 +78,10 @@ async function localPage(local: LocalStore, query: ListQuery): Promise<ListPage>
 export const load = (async ({ fetch, url, depends, parent }) => {
 	depends('accord:records');
 	const query = readListQuery(url.searchParams);
+	const q = readSearchText(url.searchParams);
 	const { person, workspace, locale } = await parent();
-	const base = { query, stages: [...STAGES], sortable: [...SORTABLE_COLUMNS] as SortColumn[] };
-	const remote = fetchPage(fetch, query);
+	const base = { query, q, stages: [...STAGES], sortable: [...SORTABLE_COLUMNS] as SortColumn[] };
+	const remote = fetchPage(fetch, query, q);
 	const local = browser && person ? localStoreFor(workspace, person.id) : null;
 	// The server's rows are kept locally too, so the list is there offline.
 	const keep = <T extends ListPage | null>(page: T): T => {
@@ -74,19 +89,25 @@ export const load = (async ({ fetch, url, depends, parent }) => {
 		return page;
 	};
 
+	const shown = (page: ListPage, source: 'server' | 'local', later: Promise<ListPage | null> | null) => {
+		// A page past the end (an old link, records removed meanwhile) goes to the last page.
+		if (page.rows.length === 0 && page.total > 0 && query.page > 1) {
+			redirect(307, withSearch(listHref(query, { page: Math.max(1, Math.ceil(page.total / PAGE_SIZE)) }), q));
+		}
+		return { ...base, rows: page.rows, total: page.total, searchError: page.searchError ?? null, source, later };
+	};
+
 	if (local && isHydrated()) {
 		const first = await Promise.race([remote, new Promise<undefined>((resolve) => setTimeout(resolve, LOCAL_FIRST_AFTER_MS))]);
-		if (first) return { ...base, rows: keep(first).rows, total: first.total, source: 'server' as const, later: null };
-		const fromLocal = await localPage(await local, query).catch(() => null);
-		if (fromLocal && (first === null || fromLocal.total > 0)) {
-			return { ...base, rows: fromLocal.rows, total: fromLocal.total, source: 'local' as const, later: first === null ? null : remote.then(keep) };
-		}
+		if (first) return shown(keep(first), 'server', null);
+		const fromLocal = await localPage(await local, query, q).catch(() => null);
+		if (fromLocal && (first === null || fromLocal.total > 0)) return shown(fromLocal, 'local', first === null ? null : remote.then(keep));
 	}
 	const page = keep(await remote);
-	if (page) return { ...base, rows: page.rows, total: page.total, source: 'server' as const, later: null };
+	if (page) return shown(page, 'server', null);
 	if (local) {
-		const fromLocal = await localPage(await local, query).catch(() => null);
-		if (fromLocal) return { ...base, rows: fromLocal.rows, total: fromLocal.total, source: 'local' as const, later: null };
+		const fromLocal = await localPage(await local, query, q).catch(() => null);
+		if (fromLocal) return shown(fromLocal, 'local', null);
 	}
 	error(503, { message: translate(locale, 'error.network'), code: 'offline' });
 }) satisfies PageLoad;
