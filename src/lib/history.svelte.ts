@@ -4,8 +4,10 @@
  */
 import type * as Y from 'yjs';
 import type { AuditEntry, AuditPage, AuditValue, NotesSummary } from '$lib/model/audit.ts';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/min';
 import { FIELDS } from '$lib/model/schema.ts';
-import { fieldLabel, formatDateTime, stageLabel, t, type MessageKey } from '$lib/i18n/index.ts';
+import { displayUrl } from '$lib/model/validate.ts';
+import { countryName, fieldLabel, formatDate, formatDateTime, stageLabel, t, tMaybe, type MessageKey } from '$lib/i18n/index.ts';
 
 /** The record page's timeline: which field it is filtered to, and whether one is on the page. */
 export const historyView = $state({ field: '', mounted: 0, focusRequest: 0 });
@@ -57,25 +59,94 @@ export function pathLabel(path: string): string {
 	return path;
 }
 
-/** A value as a short text, in the words of the place it belongs to. */
+/** A phone as people write it (+86 138 0013 8000), from the E.164 form it is stored in. */
+function phoneText(value: string): string {
+	return parsePhoneNumberFromString(value)?.formatInternational() ?? value;
+}
+
+/** Which kind of place a path names, for how its values read. */
+function placeKind(path: string): string {
+	const field = /^fields\.(\w+)$/.exec(path)?.[1];
+	if (field) return FIELDS.find((spec) => spec.key === field)?.type ?? 'text';
+	const item = /^(contacts|activities)\[[^\]]*\]\.(\w+)$/.exec(path);
+	if (!item) return '';
+	if (item[2] === 'phone') return 'phone';
+	if (item[2] === 'email') return 'email';
+	if (item[2] === 'by') return 'user';
+	if (item[2] === 'at') return 'datetime';
+	if (item[2] === 'kind') return 'activityKind';
+	return 'text';
+}
+
+/**
+ * A value as a short text, in the words of the place it belongs to, as a person knows
+ * it: a stage by its label, a person by their name, a phone grouped, a website in
+ * Unicode, a date in the reader's locale, a contact by its name, an activity by its kind
+ * and subject. Never raw JSON.
+ */
 export function valueText(value: AuditValue, path = '', people: readonly { id: string; name: string }[] = []): string {
 	if (value === null || value === undefined || value === '') return t('history.none');
 	if (typeof value === 'boolean') return t(value ? 'history.yes' : 'history.no');
 	if (typeof value === 'number') return String(value);
 	if (typeof value === 'string') {
-		if (path === 'fields.stage') return stageLabel(value);
-		if (path === 'fields.owner') return people.find((p) => p.id === value)?.name ?? value;
-		if (path.endsWith('.at') && /^\d{4}-\d\d-\d\dT/.test(value)) return formatDateTime(value);
+		switch (placeKind(path)) {
+			case 'enum':
+				return path === 'fields.stage' ? stageLabel(value) : value;
+			case 'user':
+				return people.find((p) => p.id === value)?.name ?? value;
+			case 'phone':
+				return phoneText(value);
+			case 'url':
+				return displayUrl(value);
+			case 'country':
+				return `${countryName(value)} (${value})`;
+			case 'date':
+				return formatDate(value);
+			case 'datetime':
+				return formatDateTime(value);
+			case 'activityKind':
+				return tMaybe(`activityKind.${value}`, value);
+		}
 		return value.length > 120 ? `${value.slice(0, 119)}…` : value;
 	}
 	if (Array.isArray(value)) return value.map((v) => valueText(v, '', people)).join(', ');
-	// An item of a list: its name or subject says which one it is.
-	const named = value.name ?? value.subject ?? value.email ?? null;
+	if (path.startsWith('activities')) return activityText(value, people);
+	if (path.startsWith('contacts')) return contactText(value);
+	const named = value.name ?? value.subject ?? null;
 	if (typeof named === 'string' && named) return named;
-	return Object.values(value)
-		.filter((v) => typeof v === 'string' && v)
-		.slice(0, 2)
-		.join(', ') || t('history.none');
+	return (
+		Object.values(value)
+			.filter((v) => typeof v === 'string' && v)
+			.slice(0, 2)
+			.join(', ') || t('history.none')
+	);
+}
+
+type Item = { [key: string]: AuditValue };
+
+/** "Call: pricing follow-up", or "Meeting · 6 Dec 2026, 23:00" without a subject. */
+function activityText(item: Item, people: readonly { id: string; name: string }[]): string {
+	const kind = typeof item.kind === 'string' ? tMaybe(`activityKind.${item.kind}`, item.kind) : t('record.activities');
+	if (typeof item.subject === 'string' && item.subject) return t('history.activity', { kind, subject: item.subject });
+	const when = typeof item.at === 'string' ? formatDateTime(item.at) : '';
+	const by = typeof item.by === 'string' ? (people.find((p) => p.id === item.by)?.name ?? '') : '';
+	return [kind, when, by].filter(Boolean).join(' · ');
+}
+
+/** A contact by its name, else its email or phone; a new, still empty one says so. */
+function contactText(item: Item): string {
+	if (typeof item.name === 'string' && item.name) return item.name;
+	if (typeof item.email === 'string' && item.email) return item.email;
+	if (typeof item.phone === 'string' && item.phone) return phoneText(item.phone);
+	return t('history.emptyContact');
+}
+
+/** "3 characters added, 1 removed", with the right plural in each language. */
+export function notesEditText(summary: NotesSummary): string {
+	const added = t(summary.inserted === 1 ? 'history.notesAdded.one' : 'history.notesAdded.other', { count: summary.inserted });
+	if (summary.deleted === 0) return added;
+	if (summary.inserted === 0) return t('history.notesRemoved.only', { count: summary.deleted });
+	return t('history.notesEdit2', { added, count: summary.deleted });
 }
 
 export function isNotesSummary(value: AuditValue): value is AuditValue & NotesSummary {

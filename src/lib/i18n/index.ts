@@ -300,7 +300,12 @@ const en = {
 	'history.cleared': 'cleared (was {before})',
 	'history.added': 'added {value}',
 	'history.removed': 'removed {value}',
-	'history.notesEdit': '{inserted} characters added, {deleted} removed',
+	'history.notesAdded.one': '{count} character added',
+	'history.notesAdded.other': '{count} characters added',
+	'history.notesRemoved.only': '{count} characters removed',
+	'history.notesEdit2': '{added}, {count} removed',
+	'history.emptyContact': 'a new, empty contact',
+	'history.activity': '{kind}: {subject}',
 	'history.changes.other': '{count} edits',
 	'history.relayed': 'relayed by {name}',
 	'history.restore': 'Restore',
@@ -615,7 +620,12 @@ const zh: Record<MessageKey, string> = {
 	'history.cleared': '已清空（原为 {before}）',
 	'history.added': '添加了 {value}',
 	'history.removed': '删除了 {value}',
-	'history.notesEdit': '新增 {inserted} 个字符，删除 {deleted} 个',
+	'history.notesAdded.one': '新增 {count} 个字符',
+	'history.notesAdded.other': '新增 {count} 个字符',
+	'history.notesRemoved.only': '删除 {count} 个字符',
+	'history.notesEdit2': '{added}，删除 {count} 个',
+	'history.emptyContact': '一个新的空联系人',
+	'history.activity': '{kind}：{subject}',
 	'history.changes.other': '{count} 次编辑',
 	'history.relayed': '由 {name} 转发',
 	'history.restore': '恢复',
@@ -802,6 +812,14 @@ export function formatDateTime(iso: string | null | undefined): string {
 	const date = new Date(iso);
 	if (Number.isNaN(date.getTime())) return iso;
 	return new Intl.DateTimeFormat(intlTag(), { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+}
+
+/** A time of day in the reader's locale: "23:00" in Chinese and British English, never the browser's own default. */
+export function formatTime(iso: string | null | undefined): string {
+	if (!iso) return '';
+	const date = new Date(iso);
+	if (Number.isNaN(date.getTime())) return iso;
+	return new Intl.DateTimeFormat(intlTag(), { timeStyle: 'short' }).format(date);
 }
 
 export function formatDate(iso: string | null | undefined): string {
