@@ -1,0 +1,136 @@
+/**
+ * The pipeline board's arithmetic, kept out of the route so it can be tested on
+ * hand-computed data: which fields a board may be grouped by, its columns in order,
+ * the cards of each column, counts and money totals per currency, and which column a
+ * card moves to by keyboard. Pure functions over list rows (the local copy's rows).
+ */
+import { CURRENCIES, STAGES } from './model/schema.ts';
+import type { RecordRow } from './model/projection.ts';
+
+/** What a board needs of a row: the list row (projection), as the local copy keeps it. */
+export type BoardRow = Pick<RecordRow, 'id' | 'name' | 'company' | 'stage' | 'owner' | 'value' | 'currency' | 'archived'>;
+
+/**
+ * The fields a board can be grouped by: select (enum) fields and the owner, as far as a
+ * list row carries them (the projection has `stage`, `currency` and `owner`). Stage first:
+ * it is the pipeline. Custom select fields join here once they have definitions.
+ */
+export const GROUP_BY_FIELDS = ['stage', 'owner', 'currency'] as const;
+export type GroupBy = (typeof GROUP_BY_FIELDS)[number];
+
+export function isGroupBy(value: unknown): value is GroupBy {
+	return typeof value === 'string' && (GROUP_BY_FIELDS as readonly string[]).includes(value);
+}
+
+/** The group-by of a `?by=` parameter: stage unless it names another groupable field. */
+export function readGroupBy(param: string | null): GroupBy {
+	return isGroupBy(param) ? param : 'stage';
+}
+
+/** A column's value: the field value its cards hold, or null for "not set". */
+export type ColumnValue = string | null;
+
+export interface CurrencyTotal {
+	/** ISO code, or null for values without a currency. */
+	currency: string | null;
+	amount: number;
+}
+
+export interface BoardColumn<R extends BoardRow = BoardRow> {
+	value: ColumnValue;
+	cards: R[];
+	count: number;
+	/** One total per currency present, in CURRENCIES order (others after, by code; no currency last). */
+	totals: CurrencyTotal[];
+}
+
+export function valueOf(row: BoardRow, field: GroupBy): ColumnValue {
+	const value = row[field];
+	return typeof value === 'string' && value !== '' ? value : null;
+}
+
+/**
+ * The column values of a board, in order: the field's options (stages in pipeline
+ * order, currencies, or the workspace's people for owner), then any other value some
+ * row holds (an owner who left the workspace, say), then "not set" last.
+ */
+export function columnValues(field: GroupBy, rows: readonly BoardRow[], people: readonly { id: string }[] = []): ColumnValue[] {
+	const known: string[] = field === 'stage' ? [...STAGES] : field === 'currency' ? [...CURRENCIES] : people.map((p) => p.id);
+	const seen = new Set(known);
+	const extra = new Set<string>();
+	for (const row of rows) {
+		const value = valueOf(row, field);
+		if (value !== null && !seen.has(value)) extra.add(value);
+	}
+	return [...known, ...[...extra].sort(), null];
+}
+
+const currencyRank = (currency: string | null): number => {
+	if (currency === null) return CURRENCIES.length + 1;
+	const index = (CURRENCIES as readonly string[]).indexOf(currency);
+	return index < 0 ? CURRENCIES.length : index;
+};
+
+/**
+ * Sums values per currency. Amounts in different currencies are never added together
+ * (no rates are set), and sums are taken in hundredths so 0.1 + 0.2 stays 0.3.
+ * Rows without a value count for nothing; a value without a currency is its own total.
+ */
+export function totalsByCurrency(rows: readonly BoardRow[]): CurrencyTotal[] {
+	const cents = new Map<string | null, number>();
+	for (const row of rows) {
+		if (typeof row.value !== 'number' || !Number.isFinite(row.value)) continue;
+		const currency = row.currency && row.currency !== '' ? row.currency : null;
+		cents.set(currency, (cents.get(currency) ?? 0) + Math.round(row.value * 100));
+	}
+	return [...cents.entries()]
+		.map(([currency, sum]) => ({ currency, amount: sum / 100 }))
+		.sort((a, b) => currencyRank(a.currency) - currencyRank(b.currency) || String(a.currency).localeCompare(String(b.currency)));
+}
+
+/** Cards in a column: by name, then id, so a card's place does not jump as others change. */
+function byName(a: BoardRow, b: BoardRow): number {
+	const x = a.name.toLocaleLowerCase();
+	const y = b.name.toLocaleLowerCase();
+	if (x !== y) return x < y ? -1 : 1;
+	return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** The board: every column of `field` (empty ones included), archived rows left out. */
+export function buildBoard<R extends BoardRow>(rows: readonly R[], field: GroupBy, people: readonly { id: string }[] = []): BoardColumn<R>[] {
+	const visible = rows.filter((row) => !row.archived);
+	const columns = new Map<ColumnValue, R[]>(columnValues(field, visible, people).map((value) => [value, []]));
+	for (const row of visible) columns.get(valueOf(row, field))?.push(row);
+	return [...columns.entries()].map(([value, cards]) => {
+		cards.sort(byName);
+		return { value, cards, count: cards.length, totals: totalsByCurrency(cards) };
+	});
+}
+
+export type MoveDirection = -1 | 1;
+
+/** The keys that move a focused card: `[` / `]`, or Alt+← / Alt+→ (no other modifier). */
+export function moveDirectionOfKey(event: { key: string; altKey: boolean; ctrlKey: boolean; metaKey: boolean; shiftKey: boolean }): MoveDirection | null {
+	if (event.ctrlKey || event.metaKey) return null;
+	if (!event.altKey && !event.shiftKey) {
+		if (event.key === '[') return -1;
+		if (event.key === ']') return 1;
+	}
+	if (event.altKey && !event.shiftKey) {
+		if (event.key === 'ArrowLeft') return -1;
+		if (event.key === 'ArrowRight') return 1;
+	}
+	return null;
+}
+
+/**
+ * The column a card in `from` moves to by keyboard: the previous or next one, or
+ * undefined at either end (no wrapping: a card moved past "lost" does not land in
+ * "lead"). `undefined` too when `from` is not a column of this board.
+ */
+export function moveTarget(columns: readonly ColumnValue[], from: ColumnValue, direction: MoveDirection): ColumnValue | undefined {
+	const index = columns.indexOf(from);
+	if (index < 0) return undefined;
+	const next = index + direction;
+	return next >= 0 && next < columns.length ? columns[next] : undefined;
+}

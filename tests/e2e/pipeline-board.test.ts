@@ -1,0 +1,231 @@
+/**
+ * The pipeline board in real browsers: alice (admin) moves cards by keyboard and by drag
+ * and drop, and bob's open board (editor) shows each card in its new column within a few
+ * seconds; every column's count and per-currency totals match the records the API
+ * lists; archived records stay off the board; grouping by owner; carol (viewer) cannot
+ * move a card. Screenshots of the board in English and Chinese, desktop and phone width.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import type { RunningServer } from '../../server/http.ts';
+import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
+import { launchBrowser, screenshotPath } from '../support/browser.ts';
+import { pageAs } from '../support/sign-in.ts';
+
+interface ApiRow {
+	id: string;
+	name: string;
+	stage: string | null;
+	owner: string | null;
+	value: number | null;
+	currency: string | null;
+	archived: boolean;
+}
+
+const STAGE_COLUMNS = ['lead', 'qualified', 'proposal', 'negotiation', 'won', 'lost', ''];
+const CURRENCY_ORDER = ['CNY', 'USD', 'EUR', 'GBP', 'JPY', 'HKD', 'SGD'];
+
+async function apiRows(server: RunningServer): Promise<ApiRow[]> {
+	const response = await apiFetch(`${server.url}/api/records?limit=500`);
+	expect(response.status).toBe(200);
+	return ((await response.json()) as { rows: ApiRow[] }).rows;
+}
+
+async function apiStage(server: RunningServer, id: string): Promise<string | null> {
+	const record = (await (await apiFetch(`${server.url}/api/records/${id}`)).json()) as { fields: { stage?: string } };
+	return record.fields.stage ?? null;
+}
+
+/** What a column should say, computed here independently of the app: count, and "CUR:amount;…" summed in hundredths. */
+function expected(rows: ApiRow[], field: 'stage' | 'owner', value: string): { count: number; totals: string } {
+	const inColumn = rows.filter((row) => !row.archived && (row[field] ?? '') === value);
+	const cents = new Map<string, number>();
+	for (const row of inColumn) if (row.value !== null) cents.set(row.currency ?? '', (cents.get(row.currency ?? '') ?? 0) + Math.round(row.value * 100));
+	const rank = (c: string) => (c === '' ? 99 : CURRENCY_ORDER.indexOf(c) < 0 ? 50 : CURRENCY_ORDER.indexOf(c));
+	const totals = [...cents.entries()]
+		.sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
+		.map(([currency, sum]) => `${currency}:${sum / 100}`)
+		.join(';');
+	return { count: inColumn.length, totals };
+}
+
+const column = (page: Page, value: string) => page.locator(`[data-testid="board-column"][data-value="${value}"]`);
+const card = (page: Page, id: string) => page.locator(`[data-testid="board-card"][data-id="${id}"]`);
+const columnOf = (page: Page, id: string) =>
+	card(page, id)
+		.locator('xpath=ancestor::section[@data-testid="board-column"]')
+		.getAttribute('data-value', { timeout: 1_000 })
+		.catch(() => null);
+const cardCount = (page: Page) => page.locator('[data-testid="board-card"]').count();
+
+async function openBoard(page: Page, server: RunningServer, query = ''): Promise<void> {
+	await page.goto(`${server.url}/board${query}`);
+	await page.waitForSelector('[data-testid="board"]', { timeout: 30_000 });
+	await page.waitForSelector('[data-testid="connection-status"][data-status="online"]', { timeout: 30_000 });
+}
+
+describe('the pipeline board, live between two people', () => {
+	let server: RunningServer;
+	let browser: Browser;
+	let data: { dir: string; remove(): void };
+	let alice: Page;
+	let bob: Page;
+	let carol: Page;
+	let acme: string;
+	let bright: string;
+	let archived: string;
+	let visibleCount: number;
+
+	beforeAll(async () => {
+		data = tempDataDir();
+		server = await startTestServer({ dataDir: data.dir, seedDemo: true, demoRecordCount: 16 });
+		acme = await createRecord(server, { name: 'Acme Pumps', company: 'Acme Pumps Ltd', stage: 'lead', owner: 'alice', value: 1_000_000, currency: 'CNY' });
+		bright = await createRecord(server, { name: 'Bright Foods', company: 'Bright Foods Co', stage: 'lead', owner: 'bob', value: 35_000, currency: 'USD' });
+		await createRecord(server, { name: '华东贸易', company: '华东贸易有限公司', stage: 'proposal', owner: 'wang.fang', value: 200_000.5, currency: 'CNY' });
+		await createRecord(server, { name: 'No Stage Yet', owner: 'bob' });
+		archived = await createRecord(server, { name: 'Old Archived Deal', stage: 'lead', owner: 'alice', value: 999, currency: 'CNY' });
+		const response = await apiFetch(`${server.url}/api/records/${archived}/archive`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ archived: true })
+		});
+		expect(response.status).toBe(200);
+		// The list's rows (the server's projection) follow a change a moment later.
+		await eventually(async () => !(await apiRows(server)).some((row) => row.id === archived), 'the archived record to leave the list');
+		visibleCount = (await apiRows(server)).length;
+		browser = await launchBrowser();
+		[alice, bob, carol] = await Promise.all([pageAs(browser, server, 'alice'), pageAs(browser, server, 'bob'), pageAs(browser, server, 'carol')]);
+		await Promise.all([openBoard(alice, server), openBoard(bob, server), openBoard(carol, server)]);
+		// The board is built from each browser's copy of the workspace, which fills in the background.
+		for (const page of [alice, bob, carol]) await eventually(async () => (await cardCount(page)) === visibleCount, `all ${visibleCount} cards on the board`, 30_000);
+	});
+
+	afterAll(async () => {
+		await browser?.close();
+		await server?.close();
+		data?.remove();
+	});
+
+	it('shows every stage in pipeline order with counts and per-currency totals matching the records, archived ones left out', async () => {
+		const values = await bob.locator('[data-testid="board-column"]').evaluateAll((sections) => sections.map((s) => s.getAttribute('data-value')));
+		expect(values).toEqual(STAGE_COLUMNS);
+		const rows = await apiRows(server);
+		for (const value of STAGE_COLUMNS) {
+			const want = expected(rows, 'stage', value);
+			expect(await column(bob, value).getByTestId('board-count').getAttribute('data-count'), `count of "${value}"`).toBe(String(want.count));
+			expect(await column(bob, value).getByTestId('board-totals').getAttribute('data-totals'), `totals of "${value}"`).toBe(want.totals);
+		}
+		expect(await card(bob, archived).count()).toBe(0);
+		// Shown per currency, never added across currencies, and said so.
+		const leadTotals = await column(bob, 'lead').getByTestId('board-totals').innerText();
+		expect(leadTotals).toMatch(/CN¥[\d,]+ · US\$[\d,]+/);
+		expect(await bob.getByTestId('board-totals-note').innerText()).toContain('summed per currency');
+		expect(await column(bob, 'proposal').getByTestId('board-totals').innerText()).toContain('.50');
+	});
+
+	it('moves a card by keyboard (] then Alt+←); the other board shows it in the new column within a few seconds', async () => {
+		const before = expected(await apiRows(server), 'stage', 'qualified').count;
+		await card(alice, acme).focus();
+		const started = Date.now();
+		await alice.keyboard.press(']');
+		// At once on alice's board, focus kept on the moved card, and said for screen readers.
+		await expect.poll(() => columnOf(alice, acme), { timeout: 2_000, interval: 20 }).toBe('qualified');
+		await expect.poll(() => alice.evaluate(() => document.activeElement?.getAttribute('data-id') ?? null), { timeout: 2_000 }).toBe(acme);
+		await expect.poll(() => alice.getByTestId('board-announcement').innerText(), { timeout: 2_000 }).toBe('Moved Acme Pumps to Qualified.');
+		await expect.poll(() => columnOf(bob, acme), { timeout: 5_000, interval: 50 }).toBe('qualified');
+		console.log(`[board] keyboard move seen on the other board after ${Date.now() - started} ms`);
+		await expect.poll(() => column(bob, 'qualified').getByTestId('board-count').getAttribute('data-count'), { timeout: 5_000 }).toBe(String(before + 1));
+		await eventually(async () => (await apiStage(server, acme)) === 'qualified', 'the stage to be stored');
+
+		// Recorded like an edit on the record page: alice, from the app.
+		await eventually(async () => {
+			const history = (await (await apiFetch(`${server.url}/api/records/${acme}/history?field=stage`, {}, 'admin')).json()) as {
+				entries: { actor: { id: string }; source: string; after: unknown }[];
+			};
+			return history.entries.some((entry) => entry.actor.id === 'alice' && entry.source === 'ui' && entry.after === 'qualified');
+		}, 'the move in the record history');
+
+		await alice.keyboard.press('Alt+ArrowLeft');
+		await expect.poll(() => columnOf(alice, acme), { timeout: 2_000, interval: 20 }).toBe('lead');
+		expect(new URL(alice.url()).pathname).toBe('/board');
+		await expect.poll(() => columnOf(bob, acme), { timeout: 5_000, interval: 50 }).toBe('lead');
+		// The first column has nothing before it: the card stays, and the person is told.
+		await alice.keyboard.press('[');
+		await expect.poll(() => alice.getByTestId('board-announcement').innerText(), { timeout: 2_000 }).toContain('already in the last column');
+		expect(await columnOf(alice, acme)).toBe('lead');
+	});
+
+	it('moves a card by drag and drop, and the totals follow on the other board', async () => {
+		await card(alice, bright).dragTo(column(alice, 'won'));
+		await expect.poll(() => columnOf(alice, bright), { timeout: 2_000 }).toBe('won');
+		await expect.poll(() => columnOf(bob, bright), { timeout: 5_000, interval: 50 }).toBe('won');
+		await eventually(async () => (await apiRows(server)).find((row) => row.id === bright)?.stage === 'won', 'the dragged stage to be stored');
+		const rows = await apiRows(server);
+		for (const value of ['lead', 'won']) {
+			const want = expected(rows, 'stage', value);
+			await expect.poll(() => column(bob, value).getByTestId('board-totals').getAttribute('data-totals'), { timeout: 5_000 }).toBe(want.totals);
+			expect(await column(bob, value).getByTestId('board-count').getAttribute('data-count')).toBe(String(want.count));
+		}
+	});
+
+	it('does not let a viewer move cards: a note, no dragging, keys do nothing', async () => {
+		expect(await carol.getByTestId('board-view-only').innerText()).toContain('not move cards');
+		expect(await card(carol, acme).getAttribute('draggable')).toBe('false');
+		await card(carol, acme).focus();
+		await carol.keyboard.press(']');
+		await carol.keyboard.press('Alt+ArrowRight');
+		await card(carol, acme).dragTo(column(carol, 'won'));
+		await new Promise((resolve) => setTimeout(resolve, 1_500));
+		expect(await columnOf(carol, acme)).toBe('lead');
+		expect(await columnOf(bob, acme)).toBe('lead');
+		expect(await apiStage(server, acme)).toBe('lead');
+	});
+
+	it('groups by owner: the workspace people, then "No owner", counts matching; a move sets the owner', async () => {
+		await alice.getByTestId('board-group-by').selectOption('owner');
+		await alice.waitForURL((url) => url.searchParams.get('by') === 'owner');
+		await alice.waitForSelector('[data-testid="board"][data-group-by="owner"]');
+		const values = await alice.locator('[data-testid="board-column"]').evaluateAll((sections) => sections.map((s) => s.getAttribute('data-value')));
+		expect(values.at(-1)).toBe('');
+		expect(values).toEqual(expect.arrayContaining(['alice', 'bob', 'carol', 'wang.fang', 'li.wei']));
+		const rows = await apiRows(server);
+		for (const value of values) {
+			expect(await column(alice, value ?? '').getByTestId('board-count').getAttribute('data-count'), `count of "${value}"`).toBe(String(expected(rows, 'owner', value ?? '').count));
+		}
+		const next = values[values.indexOf('alice') + 1];
+		await card(alice, acme).focus();
+		await alice.keyboard.press(']');
+		await expect.poll(() => columnOf(alice, acme), { timeout: 2_000, interval: 20 }).toBe(next);
+		await eventually(async () => {
+			const record = (await (await apiFetch(`${server.url}/api/records/${acme}`)).json()) as { fields: { owner?: string; stage?: string } };
+			return record.fields.owner === next && record.fields.stage === 'lead';
+		}, 'the owner to be stored, the stage unchanged');
+		await alice.keyboard.press('[');
+		await eventually(async () => {
+			const record = (await (await apiFetch(`${server.url}/api/records/${acme}`)).json()) as { fields: { owner?: string } };
+			return record.fields.owner === 'alice';
+		}, 'the owner back');
+	});
+
+	it('looks right in English and Chinese, on a desktop and at phone width (screenshots)', async () => {
+		await bob.screenshot({ path: screenshotPath('board-en.png'), fullPage: false });
+		const wang = await pageAs(browser, server, 'wang.fang', 'zh-CN');
+		await openBoard(wang, server);
+		await expect.poll(() => cardCount(wang), { timeout: 30_000 }).toBe(visibleCount);
+		// Once the first full copy of the workspace is on this device, the note saying it is being made goes.
+		await eventually(async () => (await wang.getByTestId('board-filling').count()) === 0, 'the copy to be complete', 20_000);
+		expect(await wang.locator('h1').innerText()).toBe('销售看板');
+		expect(await column(wang, '').locator('h2').innerText()).toBe('未设阶段');
+		await wang.screenshot({ path: screenshotPath('board-zh.png'), fullPage: false });
+		for (const [page, name] of [
+			[bob, 'board-en-phone.png'],
+			[wang, 'board-zh-phone.png']
+		] as const) {
+			await page.setViewportSize({ width: 390, height: 844 });
+			// No sideways scrolling of the page itself: only the board scrolls.
+			await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth), { timeout: 2_000 }).toBeLessThanOrEqual(390);
+			await page.screenshot({ path: screenshotPath(name), fullPage: false });
+		}
+		await wang.context().close();
+	});
+});
