@@ -3,7 +3,8 @@
  * and drop, and bob's open board (editor) shows each card in its new column within a few
  * seconds; every column's count and per-currency totals match the records the API
  * lists; archived records stay off the board; grouping by owner; carol (viewer) cannot
- * move a card. Screenshots of the board in English and Chinese, desktop and phone width.
+ * move a card; offline, the board opens from the device and a move goes up on reconnect.
+ * Screenshots of the board in English and Chinese, desktop and phone width.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -205,6 +206,31 @@ describe('the pipeline board, live between two people', () => {
 			const record = (await (await apiFetch(`${server.url}/api/records/${acme}`)).json()) as { fields: { owner?: string } };
 			return record.fields.owner === 'alice';
 		}, 'the owner back');
+	});
+
+	it('works offline: the board opens from this device, a move is kept here and reaches the other board on reconnect', async () => {
+		await openBoard(alice, server);
+		await eventually(async () => (await cardCount(alice)) === visibleCount, 'the whole board');
+		const context = alice.context();
+		await context.setOffline(true);
+		await alice.waitForSelector('[data-testid="connection-status"][data-status="offline"]', { timeout: 10_000 });
+		// Opened again with no network: the service worker's page, the rows and documents kept on this device.
+		await alice.reload();
+		await alice.waitForSelector('[data-testid="board"]', { timeout: 20_000 });
+		await eventually(async () => (await cardCount(alice)) === visibleCount, 'the whole board, offline', 20_000);
+		expect(await alice.getByTestId('board-offline').isVisible()).toBe(true);
+
+		await card(alice, acme).focus();
+		await alice.keyboard.press(']');
+		await expect.poll(() => columnOf(alice, acme), { timeout: 5_000, interval: 20 }).toBe('qualified');
+		await expect.poll(() => card(alice, acme).locator('.badge-unsynced').count(), { timeout: 5_000 }).toBe(1);
+		await new Promise((resolve) => setTimeout(resolve, 1_000));
+		expect(await columnOf(bob, acme)).toBe('lead');
+
+		await context.setOffline(false);
+		await expect.poll(() => columnOf(bob, acme), { timeout: 15_000, interval: 50 }).toBe('qualified');
+		await eventually(async () => (await apiStage(server, acme)) === 'qualified', 'the offline move stored', 15_000);
+		await expect.poll(() => card(alice, acme).locator('.badge-unsynced').count(), { timeout: 15_000 }).toBe(0);
 	});
 
 	it('looks right in English and Chinese, on a desktop and at phone width (screenshots)', async () => {
