@@ -315,7 +315,7 @@ export class Room {
 		}
 		if (repairs.length > 0) {
 			// What was kept is stored and acknowledged like any change; the writer learns what was not, and why.
-			peer.refuseWrite(this, `Part of this change was not kept: ${[...new Set(repairs)].slice(0, 5).join(' ')}`, 'invalid');
+			peer.refuseWrite(this, `Part of this change was not kept: ${[...new Set(repairs)].slice(0, 5).join(' ')}`, 'not-kept');
 		}
 		this.acknowledge(peer, membership);
 	}

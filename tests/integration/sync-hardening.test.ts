@@ -16,6 +16,7 @@ import { addItem, contactsOf, fieldsOf, metaOf } from '../../src/lib/model/recor
 import { MessageType, decodeRefused, encodeFrame, readFrameHeader } from '../../src/lib/sync/protocol.ts';
 import type { RunningServer } from '../../server/http.ts';
 import { DEFAULT_SYNC_LIMITS } from '../../server/sync/limits.ts';
+import { SyncClient, type SocketLike } from '../../src/lib/sync/client.ts';
 import type { AuditEntry, AuditPage } from '../../src/lib/model/audit.ts';
 import type { Role } from '../../src/lib/access.ts';
 import type { Scalar } from '../../src/lib/model/schema.ts';
@@ -235,6 +236,28 @@ describe('sync endpoints under attack', () => {
 				return list.rows.some((row) => row.id === id);
 			}, 'the record to stay in the list');
 		});
+	});
+
+	it("tells a /sync tab what was not kept, and the tab keeps syncing its later changes", async () => {
+		const id = await createRecord(server, { name: 'Notice Co', country: 'CN' });
+		const client = new SyncClient({ url: wsUrl(server, '/sync', 'editor'), WebSocket: WebSocket as unknown as new (url: string) => SocketLike, minReconnectDelay: 50, maxReconnectDelay: 200 });
+		try {
+			const handle = client.open(id);
+			expect(await handle.whenSynced).toBe(true);
+			const notices: string[] = [];
+			handle.on('notKept', (refusal) => notices.push(refusal.reason));
+			fieldsOf(handle.doc).set('country', 'XX');
+			await eventually(() => notices.length > 0, 'the notice');
+			expect(notices[0]).toMatch(/country/);
+			await eventually(() => fieldsOf(handle.doc).get('country') === 'CN', "the tab's copy to converge");
+			expect(handle.error).toBeNull();
+			fieldsOf(handle.doc).set('city', 'Kunming');
+			await eventually(() => handle.pending === 0, 'the later change to be saved');
+			const stored = (await (await apiFetch(`${server.url}/api/records/${id}`)).json()) as { fields: Record<string, unknown> };
+			expect(stored.fields).toMatchObject({ country: 'CN', city: 'Kunming' });
+		} finally {
+			client.destroy();
+		}
 	});
 
 	describe('authorship', () => {

@@ -55,6 +55,9 @@ import {
 import { isLeaving, signInAgain } from './sign-in-again.ts';
 import type { LocalDocs } from '../local/types.ts';
 
+/** The code of a refusal that is a notice: the server kept the change but not all of it (see server/sync/shape-guard.ts). */
+export const NOT_KEPT = 'not-kept';
+
 export type ConnectionStatus = 'connecting' | 'online' | 'offline' | 'syncing';
 
 /** What a handle tells its listeners about; `recordChanged` and `changedSince` only on workspace channels. */
@@ -66,6 +69,8 @@ export interface DocEvents {
 	/** The document has content to show: loaded from the local copy, or synced. */
 	ready: () => void;
 	error: (error: RefusedMessage) => void;
+	/** Part of a change was not kept by the server (`not-kept`: the rest was stored); the document keeps syncing. */
+	notKept: (refusal: RefusedMessage) => void;
 	pending: (count: number) => void;
 	recordChanged: (recordId: string) => void;
 	changedSince: (answer: ChangedSince) => void;
@@ -450,6 +455,7 @@ export class SyncClient {
 				sync: new Set(),
 				ready: new Set(),
 				error: new Set(),
+				notKept: new Set(),
 				pending: new Set(),
 				recordChanged: new Set(),
 				changedSince: new Set()
@@ -713,6 +719,12 @@ export class SyncClient {
 	}
 
 	private onRefused(entry: Entry, refusal: RefusedMessage): void {
+		if (refusal.code === NOT_KEPT) {
+			// The server stored the change without a part of it and sent the repair back:
+			// nothing to stop, only something to tell the person.
+			for (const listener of entry.listeners.notKept) listener(refusal);
+			return;
+		}
 		if (refusal.code === 'read-only') {
 			// The document keeps syncing (others' changes still arrive); only our changes are refused.
 			const first = !entry.readOnly;

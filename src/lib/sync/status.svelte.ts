@@ -76,6 +76,8 @@ export class LiveDoc {
 	/** Something to show and edit: the local copy, or the server's state. */
 	ready = $state(false);
 	error = $state<RefusedMessage | null>(null);
+	/** Why the server did not keep part of this person's last change, until they dismiss it. */
+	notKept = $state<string | null>(null);
 	pending = $state(0);
 	private readonly off: (() => void)[] = [];
 
@@ -89,6 +91,7 @@ export class LiveDoc {
 			this.handle.on('ready', () => (this.ready = true)),
 			this.handle.on('synced', () => (this.synced = true)),
 			this.handle.on('error', (error) => (this.error = error)),
+			this.handle.on('notKept', (refusal) => (this.notKept = refusal.reason)),
 			this.handle.on('pending', (count) => (this.pending = count))
 		);
 	}
