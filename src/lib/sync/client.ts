@@ -183,6 +183,8 @@ interface Entry {
 	inFlight: { index: number; changes: number[] }[];
 	/** Local changes not yet stored by the server (ids of this client), each with its key in the local copy. */
 	pending: Map<number, Promise<number | null>>;
+	/** The places each pending change touched (`fields.company`, `notes`…), to count changes as a person made them. */
+	places: Map<number, readonly string[]>;
 	/** The server refused a change as read-only: local changes are not sent (nor counted) any more. */
 	readOnly: boolean;
 	listeners: { [E in keyof DocEvents]: Set<DocEvents[E]> };
@@ -449,6 +451,7 @@ export class SyncClient {
 			saved: 0,
 			inFlight: [],
 			pending: new Map(),
+			places: new Map(),
 			readOnly: false,
 			listeners: {
 				synced: new Set(),
@@ -469,7 +472,7 @@ export class SyncClient {
 			resolveSynced(true);
 		}
 
-		const onUpdate = (update: Uint8Array, origin: unknown) => {
+		const onUpdate = (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction) => {
 			if (entry.channel || origin === LOCAL_ORIGIN) return;
 			if (origin === this) {
 				// The server's change: part of the local copy, nothing to send.
@@ -480,6 +483,7 @@ export class SyncClient {
 			// Refused as read-only: sending would only be refused again, and it can never be saved.
 			if (entry.readOnly) return;
 			const change = this.nextChange++;
+			entry.places.set(change, placesOf(entry.doc, tr));
 			entry.pending.set(
 				change,
 				this.local.then((local) => local?.storeLocal(name, update) ?? null).catch((error: unknown) => {
@@ -703,6 +707,7 @@ export class SyncClient {
 				const key = entry.pending.get(change);
 				if (key === undefined) continue;
 				entry.pending.delete(change);
+				entry.places.delete(change);
 				keys.push(key);
 			}
 		}
@@ -741,6 +746,7 @@ export class SyncClient {
 		if (refusal.code === 'not-found' && !entry.createdLocally) {
 			// It does not exist, or the person may no longer see it: nothing of it is kept here.
 			entry.pending.clear();
+			entry.places.clear();
 			void this.local.then((local) => local?.forget(entry.name)).catch(() => {});
 		}
 		// Otherwise (a creation refused, the server unable to load it) local changes stay pending.
@@ -884,8 +890,41 @@ export class SyncClient {
 	}
 }
 
+/**
+ * Pending changes as a person counts them: one per place changed (a field, the notes, a
+ * tag, a contact), however many keystrokes it took. Four edits offline are "4 changes",
+ * not one per character typed. A change kept from an earlier visit (its places unknown)
+ * counts as one.
+ */
 function pendingOf(entry: Entry): number {
-	return entry.channel || entry.readOnly ? 0 : entry.pending.size;
+	if (entry.channel || entry.readOnly) return 0;
+	const places = new Set<string>();
+	let unknown = 0;
+	for (const change of entry.pending.keys()) {
+		const touched = entry.places.get(change);
+		if (!touched || touched.length === 0) unknown++;
+		else for (const place of touched) places.add(place);
+	}
+	return places.size + unknown;
+}
+
+/** The places a local transaction changed: a root map's keys (`fields.company`), an item of a list, or the root itself. */
+function placesOf(doc: Y.Doc, tr: Y.Transaction): string[] {
+	const places = new Set<string>();
+	for (const [type, keys] of tr.changed) {
+		let root = type;
+		let item: Y.Item | null = null;
+		while (root._item !== null) {
+			item = root._item;
+			root = item.parent as typeof root;
+		}
+		let name = '?';
+		for (const [key, shared] of doc.share) if (shared === root) name = key;
+		if (item) places.add(`${name}[${item.id.client}:${item.id.clock}]`);
+		else if (type instanceof Y.Map) for (const key of keys) places.add(`${name}.${key ?? ''}`);
+		else places.add(name);
+	}
+	return [...places];
 }
 
 function warnStore(name: string, error: unknown): void {
