@@ -208,7 +208,8 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 		await store.createDocument(id, record.workspace, Y.encodeStateAsUpdate(doc), row, {
 			binding: { client: doc.clientID, person },
 			drafts: [
-				{ workspace: record.workspace, recordId: id, at: new Date().toISOString(), actor: person, source: by?.source ?? 'import', relayedBy: null, path: 'record', op: 'create', before: null, after, conflict: null }
+				// When the record says it was created (an import's or the demo's date), so its history tells the same story.
+				{ workspace: record.workspace, recordId: id, at, actor: person, source: by?.source ?? 'import', relayedBy: null, path: 'record', op: 'create', before: null, after, conflict: null }
 			]
 		});
 		doc.destroy();
