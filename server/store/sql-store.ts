@@ -7,12 +7,13 @@
  * update 1, so a snapshot exists only after the first compaction.
  */
 import * as Y from 'yjs';
-import type { RecordRow, SortColumn } from '../../src/lib/model/projection.ts';
+import { projectedFrom, type RecordRow, type SortColumn } from '../../src/lib/model/projection.ts';
 import type { RecordPage, RecordQuery } from '../../src/lib/server/services.ts';
 import type { RecordVisibility } from '../../src/lib/access.ts';
 import { migrate } from './migrations.ts';
 import type { ComparisonOp, SearchQuery } from '../../src/lib/search/query.ts';
-import { SEARCH_VERSION, recordSearchEntry } from '../../src/lib/search/tokenize.ts';
+import { SEARCH_VERSION } from '../../src/lib/search/tokenize.ts';
+import { recordSearchEntry } from '../../src/lib/search/record.ts';
 import { isRecordDoc, readRecord } from '../../src/lib/model/record.ts';
 import { batchedReads } from './batched-reads.ts';
 import type { AppendedUpdate, DocumentStore, Sql, SqlTx, StoredDocument } from './types.ts';
@@ -82,7 +83,7 @@ interface ProjectionRow {
 
 const PROJECTION_COLUMNS =
 	'id, workspace_id, name, company, email, phone, stage, owner, value, currency, country, city, tags, archived, created_at, updated_at';
-/** What the projection writes: the row, and the search tokens made with it (never read back into rows). */
+/** What the projection writes: the row, and the record's search tokens (never read back into rows). */
 const PROJECTION_WRITE_COLUMNS = `${PROJECTION_COLUMNS}, search_tokens, search_prefixes, search_version`;
 
 export function createSqlStore(sql: Sql): DocumentStore {
@@ -399,6 +400,9 @@ async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Prom
 	for (let start = 0; start < ordered.length; start += PROJECTION_CHUNK) {
 		const params: unknown[] = [];
 		const values = ordered.slice(start, start + PROJECTION_CHUNK).map((row) => {
+			// The record's search tokens, made here from the record the row was projected from.
+			const source = projectedFrom(row);
+			const search = source ? recordSearchEntry(source) : null;
 			params.push(
 				row.id,
 				row.workspace,
@@ -416,10 +420,10 @@ async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Prom
 				row.archived,
 				row.createdAt,
 				row.updatedAt,
-				row.searchTokens ?? [],
-				row.searchPrefixes ?? [],
-				// A row made without tokens (not by projectRecord) is left for the backfill to index.
-				row.searchTokens === undefined ? 0 : SEARCH_VERSION
+				search?.tokens ?? [],
+				search?.prefixes ?? [],
+				// A row not made by projectRecord has no tokens: left for the backfill to index.
+				search ? SEARCH_VERSION : 0
 			);
 			const p = (i: number) => `$${params.length - 19 + i}`;
 			return `(${p(1)}::uuid, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::text, ${p(7)}::text, ${p(8)}::text, ${p(9)}::numeric, ${p(10)}::text, ${p(11)}::text, ${p(12)}::text, ${p(13)}::text[], ${p(14)}::boolean, ${p(15)}::timestamptz, ${p(16)}::timestamptz, ${p(17)}::text[], ${p(18)}::text[], ${p(19)}::smallint)`;

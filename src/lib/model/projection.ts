@@ -3,7 +3,6 @@
  * from the document after each change. The server keeps one per record in `records`.
  */
 import type { CustomerRecord } from './record.ts';
-import { recordSearchEntry } from '../search/tokenize.ts';
 
 export interface RecordRow {
 	id: string;
@@ -24,20 +23,26 @@ export interface RecordRow {
 	private?: boolean;
 	createdAt: string;
 	updatedAt: string;
-	/**
-	 * The record's search tokens and their indexed prefixes (src/lib/search), made with
-	 * the row so the store can keep them beside it; written, never read back into rows.
-	 */
-	searchTokens?: string[];
-	searchPrefixes?: string[];
+}
+
+/**
+ * The record each row was projected from, for the server's store to make the record's
+ * search tokens when it writes the row (server/store/sql-store.ts). Beside the row, not
+ * in it: rows travel to browsers and into IndexedDB, and the browser would otherwise
+ * tokenize every record it projects and load the pinyin dictionary on every page.
+ * A copy of a row (`{...row}`) has no source.
+ */
+const sources = new WeakMap<RecordRow, CustomerRecord>();
+
+export function projectedFrom(row: RecordRow): CustomerRecord | undefined {
+	return sources.get(row);
 }
 
 const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
 
 export function projectRecord(record: CustomerRecord, updatedAt: string): RecordRow {
 	const f = record.fields;
-	const search = recordSearchEntry(record);
-	return {
+	const row: RecordRow = {
 		id: record.id,
 		workspace: record.meta.workspace,
 		name: text(f.name) ?? '',
@@ -53,10 +58,10 @@ export function projectRecord(record: CustomerRecord, updatedAt: string): Record
 		tags: record.tags,
 		archived: record.meta.archived,
 		createdAt: record.meta.createdAt,
-		updatedAt,
-		searchTokens: search.tokens,
-		searchPrefixes: search.prefixes
+		updatedAt
 	};
+	sources.set(row, record);
+	return row;
 }
 
 export const SORTABLE_COLUMNS = ['name', 'company', 'stage', 'owner', 'value', 'updatedAt'] as const;

@@ -8,7 +8,7 @@
 import type { CustomerRecord } from '../model/record.ts';
 import type { Scalar } from '../model/schema.ts';
 import type { ColumnFilter, SearchQuery, TokenMatch } from './query.ts';
-import { recordSearchEntry } from './tokenize.ts';
+import { recordSearchEntry } from './record.ts';
 
 /** A record made ready for matching many queries: its tokens computed once. */
 export interface Searchable {

@@ -10,8 +10,8 @@ import { error, redirect } from '@sveltejs/kit';
 import { STAGES } from '$lib/model/schema.ts';
 import { SORTABLE_COLUMNS, type RecordRow, type SortColumn } from '$lib/model/projection.ts';
 import { listHref, readListQuery, PAGE_SIZE, type ListQuery } from '$lib/records/list.ts';
-import { parseQuery } from '$lib/search/index.ts';
-import { matchingLocalRows, readSearchText, withSearch } from './search.ts';
+import { parseQuery } from '$lib/search/query.ts';
+import { readSearchText, withSearch } from './search.ts';
 import { translate } from '$lib/i18n/index.ts';
 import { isHydrated, localStoreFor, queryLocalRows, type LocalStore } from '$lib/local/index.ts';
 import type { PageLoad } from './$types';
@@ -63,7 +63,7 @@ async function localPage(local: LocalStore, query: ListQuery, q: string): Promis
 	const parsed = parseQuery(q);
 	if (!parsed.ok) return { rows: [], total: 0, searchError: parsed.message };
 	const all = await local.rows();
-	const rows = q.trim() ? await matchingLocalRows(local, all, parsed.query) : all;
+	const rows = q.trim() ? await (await import('./local-search.ts')).matchingLocalRows(local, all, parsed.query) : all;
 	return queryLocalRows(rows, {
 		stage: query.stage,
 		owner: query.owner,

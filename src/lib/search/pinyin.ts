@@ -1,0 +1,10 @@
+/**
+ * Pinyin for the search tokens, through pinyin-pro (MIT, pure JavaScript, no
+ * dependencies, maintained, with a dictionary of words so heteronyms are read in
+ * context: 重庆 chongqing, 银行 yinhang; and a surname mode: 单 shan, 曾 zeng).
+ * Imported by record.ts, so only code that tokenizes records loads the dictionary.
+ */
+import { pinyin } from 'pinyin-pro';
+import { usePinyin } from './tokenize.ts';
+
+usePinyin((han, surname) => pinyin(han, { toneType: 'none', type: 'array', v: true, surname: surname ? 'head' : 'off' }));
