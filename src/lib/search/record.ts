@@ -23,7 +23,7 @@ const cache = new Map<string, string[]>();
 
 /**
  * `tokenize`, remembered (least recently used first out). A record's row is re-made
- * after every change, and a change touches one field or one line of the notes: the
+ * after every change, and a change touches one field or one sentence of the notes: the
  * rest is read from here instead of being segmented and converted to pinyin again.
  */
 function cachedTokens(text: string, options: TokenOptions): string[] {
