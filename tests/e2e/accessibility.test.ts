@@ -85,6 +85,8 @@ describe('accessibility (WCAG 2.1 AA, axe-core)', () => {
 					await signInAs(page, server, 'alice');
 					await check('/records', '[data-testid="signed-in-person"]');
 					await check(`/records/${recordId}`, '[data-testid="record-page"][data-live="true"]');
+					await check('/board', '[data-testid="board-column"]');
+					await check('/board?by=owner', '[data-testid="board-column"]');
 					await check('/settings', '[data-testid="signed-in-person"]');
 					await check('/settings/audit', '[data-testid="signed-in-person"]');
 					await check('/no-such-page', 'main');
