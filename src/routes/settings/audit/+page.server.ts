@@ -48,6 +48,18 @@ export const load: PageServerLoad = async ({ locals, url }) => {
 		}
 	} else invalid = parsed.message;
 
+	// Records are named as people know them: the projection's name of each record on this
+	// page (and of the one filtered by), read as the admin reads it. A record gone since is null.
+	const { records } = services();
+	const ids = [...new Set([...page.entries.map((entry) => entry.recordId), filters.record].filter((id): id is string => Boolean(id)))];
+	const recordNames: Record<string, string | null> = {};
+	await Promise.all(
+		ids.map(async (id) => {
+			const record = await records.get(actor, id).catch(() => null);
+			recordNames[id] = record ? (typeof record.fields.name === 'string' ? record.fields.name : '') : null;
+		})
+	);
+
 	const csv = new URLSearchParams(query);
 	csv.delete('limit');
 	csv.delete('offset');
@@ -58,6 +70,7 @@ export const load: PageServerLoad = async ({ locals, url }) => {
 		offset,
 		pageSize: PAGE_SIZE,
 		entries: page.entries,
+		recordNames,
 		total: page.total,
 		invalid,
 		members: members.map((m) => ({ id: m.id, name: m.name, email: m.email ?? '' })),
