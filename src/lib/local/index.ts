@@ -55,11 +55,27 @@ export async function localRecord(store: LocalStore, id: string) {
 	}
 }
 
-/** The list row of a record document, keeping what only the server knows (`private`) from the previous row. */
-export function rowOfDoc(id: string, doc: Y.Doc, previous: LocalRow | null): LocalRow | null {
+/**
+ * The list row of a record document, keeping what only the server knows (`private`) from
+ * the previous row. Its time is when its content last changed as this device saw it: a
+ * row whose content did not change keeps its time (and so its place in a list sorted by
+ * it), rather than every row reading "just now" after a sync that changed nothing; a new
+ * row starts at the record's creation time, the best this device knows until the server
+ * lists it.
+ */
+export function rowOfDoc(id: string, doc: Y.Doc, previous: LocalRow | null, now = new Date().toISOString()): LocalRow | null {
 	if (!isRecordDoc(doc)) return null;
-	const row = projectRecord(readRecord(doc, id), new Date().toISOString());
-	return previous?.private !== undefined ? { ...row, private: previous.private } : row;
+	const record = readRecord(doc, id);
+	const row = projectRecord(record, previous?.updatedAt ?? (record.meta.createdAt || now));
+	const kept = previous?.private !== undefined ? { ...row, private: previous.private } : row;
+	if (previous && sameRowContent(kept, previous)) return previous;
+	return previous ? { ...kept, updatedAt: now } : kept;
+}
+
+function sameRowContent(a: LocalRow, b: LocalRow): boolean {
+	const { updatedAt: _a, ...restA } = a;
+	const { updatedAt: _b, ...restB } = b;
+	return JSON.stringify(restA, Object.keys(restA).sort()) === JSON.stringify(restB, Object.keys(restB).sort());
 }
 
 let hydrated = false;
