@@ -138,6 +138,8 @@ describe('every screen', () => {
 		const face = await box(alice, avatar);
 		expect(face.x).toBeGreaterThanOrEqual(wrap.x);
 		expect(face.x + face.width).toBeLessThanOrEqual(wrap.x + wrap.width);
+		// For looking at, not for the docs: outside screenshotPath.
+		await alice.screenshot({ path: path.join(os.tmpdir(), 'accord-list-1400.png') });
 	});
 
 	for (const [locale, suffix] of [
