@@ -223,8 +223,8 @@ describe('every screen', () => {
 				const alice = await pageAt('alice', viewport, locale);
 				await openRecord(alice);
 				if ((await alice.getByTestId('item-contacts').count()) === 0) await alice.getByTestId('add-contacts').click();
-				// A contact's phone. (The record's own Phone field takes its placeholder from FieldInput, measured apart.)
-				const inputs = ['[data-testid="item-contacts-phone"]'];
+				// A contact's phone, and the record's own Phone field.
+				const inputs = ['[data-testid="item-contacts-phone"]', '[data-testid="field-phone"]'];
 				for (const selector of inputs) {
 					const fit = await alice.locator(selector).first().evaluate((el) => {
 						const input = el as HTMLInputElement;

@@ -90,7 +90,6 @@ const en = {
 	'field.followUpAt': 'Follow up on',
 	'field.notSet': 'Not set',
 	'field.countryHint': 'Two-letter code, e.g. CN, US',
-	'field.phoneHint': 'With country code, e.g. +86 138 0013 8000',
 
 	'stage.lead': 'Lead',
 	'stage.qualified': 'Qualified',
@@ -445,7 +444,6 @@ const zh: Record<MessageKey, string> = {
 	'field.followUpAt': '下次跟进',
 	'field.notSet': '未设置',
 	'field.countryHint': '两位代码，如 CN、US',
-	'field.phoneHint': '含国家代码，如 +86 138 0013 8000',
 
 	'stage.lead': '线索',
 	'stage.qualified': '已确认',
