@@ -20,6 +20,7 @@ import { openDatabase } from '../../server/store/index.ts';
 import { tempDir, type TempDir } from '../support/databases.ts';
 import { ServerProcess, apiJson, createRecordVia, yWebsocketClient } from '../support/processes.ts';
 import { eventually } from '../support/server.ts';
+import { awarenessFrame } from '../support/frames.ts';
 
 const SEED = Number(process.env.ACCORD_FUZZ_SEED ?? Date.now() % 2 ** 31);
 /** Each property stops after this many cases or this long, whichever comes first. */
@@ -96,17 +97,6 @@ function rssBytes(pid: number): number {
 	const status = readFileSync(`/proc/${pid}/status`, 'utf8');
 	const kb = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN);
 	return kb * 1024;
-}
-
-function awarenessFrame(entries: Array<{ client: number; clock: number; state: unknown }>): Uint8Array {
-	const update = encoding.createEncoder();
-	encoding.writeVarUint(update, entries.length);
-	for (const { client, clock, state } of entries) {
-		encoding.writeVarUint(update, client);
-		encoding.writeVarUint(update, clock);
-		encoding.writeVarString(update, JSON.stringify(state));
-	}
-	return encodeFrame(null, MessageType.awareness, (e) => encoding.writeVarUint8Array(e, encoding.toUint8Array(update)));
 }
 
 describe('hostile input against a real server process', () => {

@@ -21,6 +21,7 @@ import type { AuditEntry, AuditPage } from '../../src/lib/model/audit.ts';
 import type { Role } from '../../src/lib/access.ts';
 import type { Scalar } from '../../src/lib/model/schema.ts';
 import { apiFetch, createRecord, eventually, startTestServer, tempDataDir, tokenFor, wsUrl } from '../support/server.ts';
+import { awarenessFrame } from '../support/frames.ts';
 
 const providers: WebsocketProvider[] = [];
 const sockets: WebSocket[] = [];
@@ -67,17 +68,6 @@ describe('sync endpoints under attack', () => {
 			socket.once('error', reject);
 		});
 		return { socket, received, closed };
-	}
-
-	function awarenessFrame(entries: Array<{ client: number; clock: number; state: unknown }>): Uint8Array {
-		const update = encoding.createEncoder();
-		encoding.writeVarUint(update, entries.length);
-		for (const { client, clock, state } of entries) {
-			encoding.writeVarUint(update, client);
-			encoding.writeVarUint(update, clock);
-			encoding.writeVarString(update, JSON.stringify(state));
-		}
-		return encodeFrame(null, MessageType.awareness, (e) => encoding.writeVarUint8Array(e, encoding.toUint8Array(update)));
 	}
 
 	async function history(id: string, field: string): Promise<AuditEntry[]> {
