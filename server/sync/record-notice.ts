@@ -32,14 +32,16 @@ export interface RecordNotice {
 	 * so the common case costs no check per peer.
 	 */
 	audience: ((peer: { readonly actor: Pick<Actor, 'id' | 'role'> }) => boolean) | undefined;
+	/** The record's visibility as the notice carries it; null from an instance that did not send it. */
+	visibility: RecordVisibility | null;
 }
 
 function noticeOf(recordId: string, visibility: RecordVisibility | null): RecordNotice {
 	const frame = encodeFrame(null, MessageType.recordChanged, (e) => encoding.writeVarString(e, recordId));
-	if (visibility && !visibility.private) return { recordId, frame, audience: undefined };
+	if (visibility && !visibility.private) return { recordId, frame, audience: undefined, visibility };
 	// Unknown visibility: as if private to nobody, so admins only.
 	const shown = visibility ?? { private: true, owner: null };
-	return { recordId, frame, audience: (peer) => canSeeRecord(peer.actor, shown) };
+	return { recordId, frame, audience: (peer) => canSeeRecord(peer.actor, shown), visibility };
 }
 
 /** The notice for peers of this instance, and the message that carries it to the others. */

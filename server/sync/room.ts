@@ -21,12 +21,12 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { MessageType, encodeFrame, encodeSaved } from '../../src/lib/sync/protocol.ts';
 import type { AuditPerson, AuditSource } from '../../src/lib/model/audit.ts';
-import type { Role } from '../../src/lib/access.ts';
+import { canSeeRecord, type RecordVisibility, type Role } from '../../src/lib/access.ts';
 import { transactionChanges } from '../audit/changes.ts';
 import type { AuditDraft, ChangeDraft, PersonRef } from '../audit/types.ts';
 import { binaryFrame, type WireFrame } from './outbox.ts';
 import { PresenceBatch } from './presence-batch.ts';
-import { readRecordNotice } from './record-notice.ts';
+import { readRecordNotice, type RecordNotice } from './record-notice.ts';
 import { screenPresence } from './presence-guard.ts';
 import { ShapeGuard } from './shape-guard.ts';
 import { DEFAULT_SYNC_LIMITS, type SyncLimits } from './limits.ts';
@@ -47,6 +47,8 @@ export interface Peer {
 	sendFrame(frame: WireFrame): void;
 	/** Tells the peer its change to this room was not applied, and why (`code`: `read-only`, `forged-client-id`). */
 	refuseWrite(room: Room, reason: string, code?: string): void;
+	/** The person may no longer see this document: drop it, as if it did not exist. */
+	evict(documentName: string): void;
 }
 
 /** The origin of a change the server makes itself (API, restore), on behalf of `actor`. */
@@ -354,8 +356,8 @@ export class Room {
 		throw new BindingUnavailableError('could not find a free client id to write with');
 	}
 
-	/** A y-websocket message from another instance. */
-	receiveFromBus(message: Uint8Array): void {
+	/** A y-websocket message from another instance; for a record notice on a workspace channel, the notice. */
+	receiveFromBus(message: Uint8Array): RecordNotice | undefined {
 		const decoder = decoding.createDecoder(message);
 		const type = decoding.readVarUint(decoder);
 		if (type === MessageType.sync && this.persistent) {
@@ -369,7 +371,19 @@ export class Room {
 			// Only to those who may see the record (see record-notice.ts); clients get the plain id.
 			const notice = readRecordNotice(decoder);
 			this.broadcast(notice.frame, undefined, notice.audience);
+			return notice;
 		}
+		return undefined;
+	}
+
+	/**
+	 * The record's visibility as its row now says: a peer who may no longer see it (a
+	 * private record given to someone else by editing its owner) is evicted at once, as
+	 * when it is made private, so nobody keeps reading or writing what is hidden from them.
+	 */
+	enforceVisibility(visibility: RecordVisibility): void {
+		if (!visibility.private) return;
+		for (const peer of [...this.peers.keys()]) if (!canSeeRecord(peer.actor, visibility)) peer.evict(this.name);
 	}
 
 	/** Sends a message to every peer but one (and, given `only`, to those it accepts), framing it once per kind of peer. */

@@ -123,7 +123,9 @@ export class Rooms {
 	private async attach(room: Room, counts: { lastSeq: number; updatesSinceSnapshot: number }, early: Uint8Array[]): Promise<void> {
 		const busHandler: BusHandler = (message) => {
 			try {
-				room.receiveFromBus(message);
+				const notice = room.receiveFromBus(message);
+				// Another instance changed who may see a record: this one's peers on it follow.
+				if (notice?.visibility) this.rooms.get(notice.recordId)?.enforceVisibility(notice.visibility);
 			} catch (error) {
 				this.options.log.warn('dropped a malformed bus message', { room: room.name, error: (error as Error).message });
 			}
@@ -216,6 +218,7 @@ export class Rooms {
 			const row = projectRecord({ ...record, meta: { ...record.meta, workspace: room.workspace } }, new Date().toISOString());
 			// The row as written says who may see the record (private is not in the document).
 			const visibility = await this.options.store.upsertProjection(row);
+			if (visibility) room.enforceVisibility(visibility);
 			this.announceRecordChanged(room.workspace, room.name, visibility);
 		} catch (error) {
 			this.options.log.warn('projection refresh failed', { room: room.name, error: (error as Error).message });

@@ -177,6 +177,20 @@ describe('sync endpoints under attack', () => {
 			expect(b.code).toBe(4404);
 		});
 
+		it("closes the former owner's socket when a private record is given to someone else by editing its owner", async () => {
+			const tokens = (await (await apiFetch(`${server.url}/api/tokens`, {}, 'admin')).json()) as { tokens: Array<{ id: string; name: string }> };
+			const editorId = `token:${tokens.tokens.find((token) => token.name === 'test editor')!.id}`;
+			const id = await createRecord(server, { name: 'Handed Over Co', owner: editorId }, {}, 'admin');
+			const made = await apiFetch(`${server.url}/api/records/${id}/private`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"private":true}' }, 'admin');
+			expect(made.status).toBe(200);
+			const owner = await raw(`/y/${id}`, 'editor');
+			await eventually(() => owner.received.length > 0, "the owner's socket to be synced");
+			const handed = await apiFetch(`${server.url}/api/records/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fields: { owner: 'alice' } }) }, 'admin');
+			expect(handed.status).toBe(200);
+			expect((await owner.closed).code).toBe(4404);
+			expect((await apiFetch(`${server.url}/api/records/${id}`)).status).toBe(404);
+		});
+
 		it('refuses a record named in upper case on /sync, saying which spelling to use', async () => {
 			const id = await createRecord(server, { name: 'Multiplexed Co' });
 			const client = await raw('/sync', 'editor');

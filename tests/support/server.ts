@@ -85,12 +85,16 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
 	throw new Error(`Timed out waiting for: ${what}`);
 }
 
-export async function createRecord(server: RunningServer, fields: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<string> {
-	const response = await apiFetch(`${server.url}/api/records`, {
-		method: 'POST',
-		headers: { 'content-type': 'application/json' },
-		body: JSON.stringify({ fields, ...extra })
-	});
+export async function createRecord(server: RunningServer, fields: Record<string, unknown>, extra: Record<string, unknown> = {}, role: Role = 'editor'): Promise<string> {
+	const response = await apiFetch(
+		`${server.url}/api/records`,
+		{
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ fields, ...extra })
+		},
+		role
+	);
 	if (response.status !== 201) throw new Error(`creating a record failed: ${response.status} ${await response.text()}`);
 	return ((await response.json()) as { id: string }).id;
 }
