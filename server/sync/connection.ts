@@ -239,13 +239,13 @@ export class Connection implements Peer {
 			.then(task)
 			.catch((error: Error) => this.options.log.error('handling a queued message failed', { peer: this.id, error: error.message }))
 			.finally(() => {
-			channel.waiting--;
-			this.queued--;
-			if (this.paused && this.queued <= this.limits.maxQueuedMessages / 2) {
-				this.paused = false;
-				if (!this.closed) this.socket.resume();
-			}
-		});
+				channel.waiting--;
+				this.queued--;
+				if (this.paused && this.queued <= this.limits.maxQueuedMessages / 2) {
+					this.paused = false;
+					if (!this.closed) this.socket.resume();
+				}
+			});
 	}
 
 	/** Hands a message to its room; a promise when the room must wait (binding client ids) before applying it. */
