@@ -8,20 +8,7 @@ import {
 	validateField,
 	validateFields
 } from '../../src/lib/model/validate.ts';
-
-/** The value of a successful result; fails the test with the message otherwise. */
-function value<T>(result: { ok: true; value: T } | { ok: false; message: string }): T {
-	if (!result.ok) throw new Error(`expected ok, got: ${result.message}`);
-	return result.value;
-}
-
-function refused(result: { ok: boolean; code?: string; message?: string }, code: string): string {
-	expect(result.ok).toBe(false);
-	expect(result.code).toBe(code);
-	expect(result.message).toEqual(expect.any(String));
-	expect(result.message!.length).toBeGreaterThan(10);
-	return result.message!;
-}
+import { refused, value } from '../support/validated.ts';
 
 describe('email', () => {
 	it('trims and lower-cases', () => {
