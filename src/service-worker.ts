@@ -18,6 +18,7 @@
  * - Leaving for sign-in or sign-out clears the kept pages (they hold the person's data).
  */
 import { build, files, version } from '$service-worker';
+import { CLAIM_MESSAGE } from '$lib/offline-shell.ts';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 
@@ -50,6 +51,15 @@ sw.addEventListener('activate', (event) => {
 			await sw.clients.claim();
 		})()
 	);
+});
+
+// A page still loading when this worker activated is skipped by the claim above (only
+// pages that have started running are claimed), and would stay uncontrolled, with no
+// offline shell, until its next reload. Such a page asks again once it runs (see
+// `src/lib/offline-shell.ts`).
+sw.addEventListener('message', (event) => {
+	if (event.data !== CLAIM_MESSAGE) return;
+	event.waitUntil(Promise.all([sw.clients.claim(), refreshShell()]));
 });
 
 sw.addEventListener('fetch', (event) => {
