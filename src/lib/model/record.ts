@@ -7,7 +7,9 @@
  *   contacts    Y.Array<Y.Map<Scalar>>  each with its own `id`
  *   activities  Y.Array<Y.Map<Scalar>>  each with its own `id`
  *   notes       Y.Text                  collaborative notes
- *   meta        Y.Map<Scalar>           schema, workspace, createdAt, createdBy, archived
+ *   meta        Y.Map<Scalar>           schema, workspace, createdAt, createdBy, archived;
+ *                                       after a merge (server-written): mergedInto on a record
+ *                                       merged away, mergedFrom (comma-separated ids) on the survivor
  */
 import * as Y from 'yjs';
 import { SCHEMA_VERSION, type Scalar } from './schema.ts';
@@ -36,6 +38,10 @@ export interface RecordMeta {
 	createdAt: string;
 	createdBy: string;
 	archived: boolean;
+	/** This record was merged into that one (and archived); present only then. */
+	mergedInto?: string;
+	/** The records merged into this one, comma-separated ids; present only after a merge. */
+	mergedFrom?: string;
 }
 
 export interface CustomerRecord {
@@ -115,7 +121,10 @@ export function readRecord(doc: Y.Doc, id: string): CustomerRecord {
 			workspace: String(meta.get('workspace') ?? ''),
 			createdAt: String(meta.get('createdAt') ?? ''),
 			createdBy: String(meta.get('createdBy') ?? ''),
-			archived: meta.get('archived') === true
+			archived: meta.get('archived') === true,
+			// Only when present, so a record never merged reads exactly as before merges existed.
+			...(typeof meta.get('mergedInto') === 'string' ? { mergedInto: meta.get('mergedInto') as string } : {}),
+			...(typeof meta.get('mergedFrom') === 'string' ? { mergedFrom: meta.get('mergedFrom') as string } : {})
 		}
 	};
 }
