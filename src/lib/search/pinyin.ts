@@ -7,4 +7,9 @@
 import { pinyin } from 'pinyin-pro';
 import { usePinyin } from './tokenize.ts';
 
-usePinyin((han, surname) => pinyin(han, { toneType: 'none', type: 'array', v: true, surname: surname ? 'head' : 'off' }));
+/** Toneless syllables of a Han run, one per character (`张伟` → zhang, wei); `surname` reads the first as a surname. */
+export function hanSyllables(han: string, surname: boolean): string[] {
+	return pinyin(han, { toneType: 'none', type: 'array', v: true, surname: surname ? 'head' : 'off' });
+}
+
+usePinyin(hanSyllables);
