@@ -1,6 +1,8 @@
 /**
- * The record schema: which fields a customer record has, their types and the
- * closed vocabularies (stages, currencies). Version 1 of the public document format.
+ * The record schema: the built-in fields a customer record has, their types and the
+ * closed vocabularies (stages, currencies), and the shape of a field definition: the
+ * built-in fields are definitions like the ones a workspace adds (src/lib/model/fields.ts
+ * keeps a workspace's list live). Version 1 of the public document format.
  */
 
 export const SCHEMA_VERSION = 1;
@@ -64,3 +66,92 @@ export type ActivityField = (typeof ACTIVITY_FIELDS)[number];
 export const MAX_TAGS = 50;
 export const MAX_TAG_LENGTH = 40;
 export const MAX_NOTES_LENGTH = 100_000;
+
+// ---------------------------------------------------------------- field definitions
+
+/** The kinds of value a field may hold; each has one validator in validate.ts (`validateValue`). */
+export const DEFINITION_TYPES = [
+	'text',
+	'longtext',
+	'number',
+	'money',
+	'date',
+	'datetime',
+	'select',
+	'multiselect',
+	'yesno',
+	'email',
+	'phone',
+	'url',
+	'country',
+	'person',
+	'rating'
+] as const;
+export type DefinitionType = (typeof DEFINITION_TYPES)[number];
+
+/** A label in each language of the app; empty means "the app's own words" (built-in fields and options). */
+export interface LocalisedLabel {
+	en: string;
+	zh: string;
+}
+
+/** The colours an option may have (named, so the app's palette decides how each looks in light and dark). */
+export const OPTION_COLOURS = ['grey', 'blue', 'green', 'yellow', 'orange', 'red', 'purple', 'pink'] as const;
+export type OptionColour = (typeof OPTION_COLOURS)[number];
+
+export interface FieldOption {
+	/** What a record stores; never changes once the option exists. */
+	key: string;
+	label: LocalisedLabel;
+	colour: OptionColour;
+	/** Retired: no longer offered; values holding it are kept and shown as retired. */
+	retired: boolean;
+}
+
+export interface FieldDefinition {
+	/** The key in a record's `fields` map; never changes once the field exists (built-ins keep format v1's keys). */
+	key: string;
+	label: LocalisedLabel;
+	type: DefinitionType;
+	/** select and multi-select only. */
+	options: FieldOption[];
+	/** Retired: hidden everywhere a person picks or edits fields; every value is kept. */
+	retired: boolean;
+	/** Position in the record page and the column chooser (ascending). */
+	order: number;
+	/** One of the fields every workspace has (keys as in document format v1). */
+	builtin: boolean;
+	required?: boolean;
+	/** Longest text after normalisation (text-like types). */
+	maxLength?: number;
+	/** money: the ISO 4217 currency of every amount of this field… */
+	currency?: string;
+	/** …or the field holding each record's currency (the built-in `value` reads `currency`). */
+	currencyField?: string;
+}
+
+const NO_LABEL: LocalisedLabel = { en: '', zh: '' };
+
+function builtinOptions(keys: readonly string[], colours: readonly OptionColour[] = []): FieldOption[] {
+	return keys.map((key, index) => ({ key, label: { ...NO_LABEL }, colour: colours[index] ?? 'grey', retired: false }));
+}
+
+/** The built-in fields as definitions, in the order the record page has always shown them. */
+export const BUILTIN_DEFINITIONS: readonly FieldDefinition[] = FIELDS.map((spec, index): FieldDefinition => {
+	const base = { key: spec.key, label: { ...NO_LABEL }, options: [] as FieldOption[], retired: false, order: index + 1, builtin: true };
+	const extra = { ...(spec.required ? { required: true } : {}), ...(spec.maxLength !== undefined ? { maxLength: spec.maxLength } : {}) };
+	switch (spec.type) {
+		case 'enum':
+			return {
+				...base,
+				type: 'select',
+				options: spec.key === 'stage' ? builtinOptions(STAGES, ['grey', 'blue', 'purple', 'orange', 'green', 'red']) : builtinOptions(spec.options ?? [])
+			};
+		case 'user':
+			return { ...base, ...extra, type: 'person' };
+		case 'money':
+			return { ...base, type: 'money', currencyField: 'currency' };
+		default:
+			return { ...base, ...extra, type: spec.type };
+	}
+});

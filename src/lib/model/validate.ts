@@ -1,24 +1,31 @@
 /**
- * Field validation and normalisation. Every value written into a record's `fields`
- * map passes through here first, in the browser, the API and import alike, so a
- * record only ever holds normalised values.
+ * Field validation and normalisation: the one module that decides whether a value may be
+ * stored in a field, and in which form. Every value written into a record's `fields` map
+ * passes through here first (the record page, the new-record dialog, the REST API, the
+ * live sync path's shape guard, offline-created records and import alike), checked
+ * against the field's definition: a built-in one, or one the workspace added
+ * (src/lib/model/fields.ts), so a record only ever holds normalised values.
  */
 import { getCountries, isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/min';
-import {
-	ACTIVITY_KINDS,
-	CUSTOM_FIELD_PREFIX,
-	MAX_TAG_LENGTH,
-	fieldSpec,
-	type FieldSpec,
-	type Scalar
-} from './schema.ts';
+import { ACTIVITY_KINDS, BUILTIN_DEFINITIONS, CUSTOM_FIELD_PREFIX, MAX_TAG_LENGTH, type FieldDefinition, type Scalar } from './schema.ts';
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
+
+/** Finds a field's definition by key: the workspace's current list (fields.ts `FieldCatalog`), or the built-ins. */
+export interface FieldLookup {
+	get(key: string): FieldDefinition | undefined;
+}
 
 export interface ValidationContext {
 	/** ISO country of the record, used to read national phone numbers. */
 	country?: string | null;
+	/** The workspace's field definitions; the built-in fields alone when absent. */
+	definitions?: FieldLookup;
 }
+
+const builtinByKey = new Map(BUILTIN_DEFINITIONS.map((definition) => [definition.key, definition]));
+/** The built-in definitions alone: what validates when no workspace list is given. */
+export const BUILTIN_LOOKUP: FieldLookup = { get: (key) => builtinByKey.get(key) };
 
 /**
  * Full-width forms as Chinese (and Japanese) input methods type them: `１２３，４５６`,
@@ -225,75 +232,192 @@ export function normaliseTag(raw: string): Validated<string> {
 	return ok(tag);
 }
 
-function validateBySpec(spec: FieldSpec, raw: Scalar, context: ValidationContext): Validated<Scalar> {
-	if (raw === null || raw === '') {
-		if (spec.required) return fail('required', `${spec.key} is required.`);
-		return ok(null);
+/** Longest text of a custom text field, and of a long text (notes-like) one, when the definition sets none. */
+const MAX_CUSTOM_LONG_TEXT = 10_000;
+/** Largest magnitude of a number field: beyond it a double no longer holds every integer. */
+const MAX_NUMBER = 1e15;
+/** Most options one multi-select value may hold. */
+const MAX_PICKED = 50;
+/** Option keys: what multi-select values are joined from, so they never hold the separator. */
+export const OPTION_KEY = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+const SIGNED_DECIMAL = /^-?(\d+(\.\d*)?|\.\d+)$/;
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?$/;
+/** ISO 4217 codes the runtime knows (every current browser and Node); three capital letters where it cannot say. */
+const CURRENCY_CODES: ReadonlySet<string> | null = (() => {
+	try {
+		const list = (Intl as unknown as { supportedValuesOf?: (key: string) => string[] }).supportedValuesOf?.('currency');
+		return list && list.length > 0 ? new Set(list) : null;
+	} catch {
+		return null;
 	}
-	if (spec.type === 'money') {
-		const digits = typeof raw === 'number' ? null : foldWidth(String(raw)).replace(/[,\s_]/gu, '');
-		// Blank once separators are removed ("  ", ","): no value, as for an empty text field, not 0 (Number('') is 0).
-		if (digits === '') return spec.required ? fail('required', `${spec.key} is required.`) : ok(null);
-		// Number() alone would also read "0x10" and "1e6", which nobody types as an amount.
-		const value = digits === null ? (raw as number) : DECIMAL.test(digits) ? Number(digits) : Number.NaN;
-		if (!Number.isFinite(value) || value < 0) return fail('money', `${spec.key} must be a number of zero or more, not "${raw}".`);
-		const rounded = Math.round(value * 100) / 100;
-		// Its own code: the browser's message for `money` ("a number of zero or more") would not say what is wrong.
-		if (rounded > MAX_MONEY) return fail('range', `${spec.key} can be at most 9,999,999,999,999.99, not "${raw}".`);
-		return ok(rounded);
+})();
+
+/** Whether `code` is an ISO 4217 currency code, exactly as stored (upper case). */
+export function isCurrencyCode(code: string): boolean {
+	return /^[A-Z]{3}$/.test(code) && (CURRENCY_CODES === null || CURRENCY_CODES.has(code));
+}
+
+/** A number typed by a person or sent by a program: full-width folded, group separators dropped. */
+function readNumber(raw: Scalar): number | null | undefined {
+	if (typeof raw === 'number') return raw;
+	if (typeof raw !== 'string') return undefined;
+	const digits = foldWidth(raw).replace(/[,\s_]/gu, '');
+	if (digits === '') return null;
+	return SIGNED_DECIMAL.test(digits) ? Number(digits) : undefined;
+}
+
+/** The option a person means by `typed`: its key or either label, in any case and width. */
+function findOption(definition: FieldDefinition, typed: string): FieldDefinition['options'][number] | undefined {
+	const wanted = foldWidth(typed).normalize('NFC').trim().toLowerCase();
+	return (
+		definition.options.find((option) => option.key.toLowerCase() === wanted) ??
+		definition.options.find((option) => option.label.en.toLowerCase() === wanted || (option.label.zh !== '' && option.label.zh === typed.trim()))
+	);
+}
+
+function pickOption(definition: FieldDefinition, typed: string): Validated<string> {
+	const option = findOption(definition, typed);
+	if (!option) {
+		const offered = definition.options.filter((o) => !o.retired).map((o) => o.key);
+		return fail('enum', `${definition.key} must be one of ${offered.join(', ')}; "${typed}" is not.`);
 	}
-	if (typeof raw !== 'string') return fail('type', `${spec.key} must be text, not ${typeof raw}.`);
+	if (option.retired) return fail('retired-option', `${definition.key}: the option "${option.key}" is retired and can no longer be chosen.`);
+	return ok(option.key);
+}
+
+/**
+ * Validates and normalises one value for a field definition: the one place that decides.
+ * `raw` is what a person typed or a program sent; the result is what a record stores
+ * (null: no value, the key is removed).
+ */
+export function validateValue(definition: FieldDefinition, raw: Scalar | readonly string[], context: ValidationContext = {}): Validated<Scalar> {
+	const name = definition.key;
+	const empty = raw === null || raw === '' || (Array.isArray(raw) && raw.length === 0);
+	if (empty) return definition.required ? fail('required', `${name} is required.`) : ok(null);
+	if (Array.isArray(raw)) {
+		if (definition.type !== 'multiselect') return fail('type', `${name} must be a plain value (text, number or boolean), not a list.`);
+		if (!raw.every((item) => typeof item === 'string')) return fail('type', `${name} must be a list of option names.`);
+		return validateValue(definition, raw.join(','), context);
+	}
+	const value = raw as Scalar;
+	switch (definition.type) {
+		case 'money': {
+			const amount = readNumber(value);
+			// Blank once separators are removed ("  ", ","): no value, as for an empty text field, not 0 (Number('') is 0).
+			if (amount === null) return definition.required ? fail('required', `${name} is required.`) : ok(null);
+			// Number() alone would also read "0x10" and "1e6", which nobody types as an amount.
+			if (amount === undefined || !Number.isFinite(amount) || amount < 0 || (typeof value === 'string' && foldWidth(value).includes('-'))) {
+				return fail('money', `${name} must be a number of zero or more, not "${value}".`);
+			}
+			const rounded = Math.round(amount * 100) / 100;
+			// Its own code: the browser's message for `money` ("a number of zero or more") would not say what is wrong.
+			if (rounded > MAX_MONEY) return fail('range', `${name} can be at most 9,999,999,999,999.99, not "${value}".`);
+			return ok(rounded);
+		}
+		case 'number': {
+			const number = readNumber(value);
+			if (number === null) return ok(null);
+			if (number === undefined || !Number.isFinite(number)) return fail('number', `${name} must be a number, not "${value}".`);
+			if (Math.abs(number) > MAX_NUMBER) return fail('range', `${name} can be at most 1,000,000,000,000,000 either side of zero, not "${value}".`);
+			return ok(number);
+		}
+		case 'rating': {
+			const number = readNumber(value);
+			if (number === null) return ok(null);
+			if (number === undefined || !Number.isInteger(number) || number < 1 || number > 5) return fail('rating', `${name} is a rating from 1 to 5, not "${value}".`);
+			return ok(number);
+		}
+		case 'yesno': {
+			if (typeof value === 'boolean') return ok(value);
+			const word = typeof value === 'string' ? foldWidth(value).trim().toLowerCase() : String(value);
+			if (['yes', 'true', 'y', '1', '是'].includes(word)) return ok(true);
+			if (['no', 'false', 'n', '0', '否'].includes(word)) return ok(false);
+			return fail('yesno', `${name} is yes or no (true or false), not "${value}".`);
+		}
+		default:
+			break;
+	}
+	if (typeof value !== 'string') return fail('type', `${name} must be text, not ${typeof value}.`);
 	let result: Validated<string>;
-	switch (spec.type) {
+	switch (definition.type) {
 		case 'email':
-			result = normaliseEmail(raw);
+			result = normaliseEmail(value);
 			break;
 		case 'phone':
-			result = normalisePhone(raw, context);
+			result = normalisePhone(value, context);
 			break;
 		case 'url':
-			result = normaliseUrl(raw);
+			result = normaliseUrl(value);
 			break;
 		case 'date':
-			result = normaliseDate(raw);
+			result = normaliseDate(value);
 			break;
-		case 'enum': {
-			const typed = foldWidth(raw).trim().toLowerCase();
-			const option = spec.options?.find((o) => o.toLowerCase() === typed);
-			result = option ? ok(option) : fail('enum', `${spec.key} must be one of ${spec.options?.join(', ')}; "${raw}" is not.`);
+		case 'datetime': {
+			const text = foldWidth(value).trim();
+			const time = ISO_DATE_TIME.test(text) ? Date.parse(text) : Number.NaN;
+			const dated = normaliseDate(text.slice(0, 10));
+			result = Number.isNaN(time) || !dated.ok ? fail('datetime', `"${value}" is not a date and time; use the form 2026-12-31T09:30 (UTC) or 2026-12-31T09:30+08:00.`) : ok(new Date(time).toISOString());
+			break;
+		}
+		case 'select':
+			result = pickOption(definition, value);
+			break;
+		case 'multiselect': {
+			const picked: string[] = [];
+			for (const part of foldWidth(value).split(/[,\u3001]/u)) {
+				if (part.trim() === '') continue;
+				const option = pickOption(definition, part);
+				if (!option.ok) return option;
+				if (!picked.includes(option.value)) picked.push(option.value);
+			}
+			if (picked.length > MAX_PICKED) return fail('length', `${name} can hold at most ${MAX_PICKED} options.`);
+			// Stored in the options' own order, so one choice has one spelling whatever order it was picked in.
+			const order = definition.options.map((o) => o.key);
+			result = ok(picked.sort((a, b) => order.indexOf(a) - order.indexOf(b)).join(','));
 			break;
 		}
 		case 'country': {
-			const code = foldWidth(raw).trim().toUpperCase();
-			result = isCountryCode(code) ? ok(code) : fail('country', `country must be an ISO 3166 two-letter country code such as CN or US, not "${raw}".`);
+			const code = foldWidth(value).trim().toUpperCase();
+			result = isCountryCode(code) ? ok(code) : fail('country', `${name} must be an ISO 3166 two-letter country code such as CN or US, not "${value}".`);
 			break;
 		}
 		case 'longtext':
-			result = ok(raw.normalize('NFC').trim());
+			result = ok(value.normalize('NFC').trim());
 			break;
 		default:
-			result = ok(collapse(raw));
+			// text and person (a member's id).
+			result = ok(collapse(value));
 	}
 	if (!result.ok) return result;
-	if (spec.required && result.value === '') return fail('required', `${spec.key} is required.`);
-	if (spec.maxLength !== undefined && result.value.length > spec.maxLength) {
-		return fail('length', `${spec.key} can have at most ${spec.maxLength} characters.`);
-	}
+	if (definition.required && result.value === '') return fail('required', `${name} is required.`);
+	const max = definition.maxLength ?? (definition.type === 'longtext' ? MAX_CUSTOM_LONG_TEXT : definition.type === 'person' ? 100 : MAX_CUSTOM_TEXT);
+	if (result.value.length > max) return fail('length', `${name} can have at most ${max} characters.`);
 	return result.value === '' ? ok(null) : result;
 }
 
-/** Validates and normalises one field value; unknown keys are refused unless they are custom (`x_…`). */
+/** A custom key as format v1 allows them: `x_` and a lower-case name. */
+export const CUSTOM_KEY = /^x_[a-z][a-z0-9_]{0,39}$/;
+
+/**
+ * Validates and normalises one field value against the field's definition (the
+ * workspace's, given `context.definitions`; the built-ins otherwise). A custom (`x_…`)
+ * key nobody has defined yet is read as format v1 read it: plain text, a number or
+ * yes/no, so a value written before definitions existed (or by a client that does not
+ * know them) is kept, and the workspace defines the field as text on first sight
+ * (fields.ts `adoptLegacyKeys`). Any other unknown key is refused.
+ */
 export function validateField(key: string, raw: unknown, context: ValidationContext = {}): Validated<Scalar> {
-	if (raw !== null && typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
+	const definition = (context.definitions ?? BUILTIN_LOOKUP).get(key) ?? (context.definitions ? BUILTIN_LOOKUP.get(key) : undefined);
+	const list = Array.isArray(raw) && definition?.type === 'multiselect';
+	if (!list && raw !== null && typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
 		return fail('type', `${key} must be a plain value (text, number or boolean).`);
 	}
-	const nul = typeof raw === 'string' ? refuseNul(key, raw) : null;
+	if (typeof raw === 'number' && !Number.isFinite(raw)) return fail('type', `${key} must be a finite number.`);
+	const nul = typeof raw === 'string' ? refuseNul(key, raw) : list ? refuseNul(key, (raw as string[]).join('')) : null;
 	if (nul) return nul;
-	const spec = fieldSpec(key);
-	if (spec) return validateBySpec(spec, raw, context);
-	if (key.startsWith(CUSTOM_FIELD_PREFIX) && /^x_[a-z][a-z0-9_]{0,39}$/.test(key)) {
-		if (typeof raw === 'number' && !Number.isFinite(raw)) return fail('type', `${key} must be a finite number.`);
-		if (typeof raw !== 'string') return ok(raw);
+	if (definition) return validateValue(definition, raw as Scalar | string[], context);
+	if (key.startsWith(CUSTOM_FIELD_PREFIX) && CUSTOM_KEY.test(key)) {
+		if (typeof raw !== 'string') return ok(raw as Scalar);
 		// Refused, not cut: the live path keeps a valid value as written, so a cut here would let any length through there.
 		const text = collapse(raw);
 		if (text.length > MAX_CUSTOM_TEXT) return fail('length', `${key} can have at most ${MAX_CUSTOM_TEXT} characters.`);
@@ -313,13 +437,13 @@ export interface FieldErrors {
  */
 export function validateFields(
 	input: Record<string, unknown>,
-	options: { requireName?: boolean; country?: string | null } = {}
+	options: { requireName?: boolean; country?: string | null; definitions?: FieldLookup } = {}
 ): { ok: true; fields: Record<string, Scalar> } | { ok: false; errors: FieldErrors } {
 	const errors: FieldErrors = {};
 	const fields: Record<string, Scalar> = {};
-	const countryResult = input.country === undefined ? undefined : validateField('country', input.country);
+	const countryResult = input.country === undefined ? undefined : validateField('country', input.country, { definitions: options.definitions });
 	const country = countryResult === undefined ? (options.country ?? null) : countryResult.ok ? (countryResult.value as string | null) : null;
-	const context: ValidationContext = { country };
+	const context: ValidationContext = { country, definitions: options.definitions };
 	for (const [key, raw] of Object.entries(input)) {
 		const result = key === 'country' && countryResult ? countryResult : validateField(key, raw, context);
 		if (result.ok) fields[key] = result.value;
