@@ -19,7 +19,7 @@ import { fieldsOf } from '../../src/lib/model/record.ts';
 import type { RunningServer } from '../../server/http.ts';
 import { apiFetch, createRecord, eventually, startTestServer, tempDataDir, tokenFor, wsUrl } from '../support/server.ts';
 import { launchBrowser, screenshotPath } from '../support/browser.ts';
-import { signInAs } from '../support/sign-in.ts';
+import { pageAs } from '../support/sign-in.ts';
 
 const PHONE = { width: 390, height: 844 };
 const WIDE = { width: 1400, height: 900 };
@@ -40,10 +40,8 @@ describe('every screen', () => {
 	const contexts: BrowserContext[] = [];
 
 	async function pageAt(user: string, viewport: { width: number; height: number }, locale = 'en-US'): Promise<Page> {
-		const context = await browser.newContext({ locale, viewport });
-		contexts.push(context);
-		const page = await context.newPage();
-		await signInAs(page, server, user);
+		const page = await pageAs(browser, server, user, { locale, viewport });
+		contexts.push(page.context());
 		return page;
 	}
 

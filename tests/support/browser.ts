@@ -24,10 +24,13 @@ export async function launchBrowser(): Promise<Browser> {
 	});
 }
 
+/** The desktop window most browser tests use. */
+export const DESKTOP = { width: 1280, height: 860 } as const;
+
 /**
- * A fresh browser context (its own cookies) in the given language and a desktop
- * viewport. Nobody is signed in yet: sign in with `signInAs` (tests/support/sign-in.ts).
+ * A fresh browser context (its own cookies) in the given language and viewport
+ * (desktop unless given). Nobody is signed in yet: sign in with `signInAs` (tests/support/sign-in.ts).
  */
-export async function contextAs(browser: Browser, locale = 'en-US'): Promise<BrowserContext> {
-	return browser.newContext({ locale, viewport: { width: 1280, height: 860 } });
+export async function contextAs(browser: Browser, locale = 'en-US', viewport: { width: number; height: number } = DESKTOP): Promise<BrowserContext> {
+	return browser.newContext({ locale, viewport });
 }
