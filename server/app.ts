@@ -23,6 +23,7 @@ import { onTaskError } from './sync/outbox.ts';
 import { createCatchUp } from './sync/catch-up.ts';
 import { createFromSync } from './sync/create-from-sync.ts';
 import { createAdminService, createRecordService } from './records.ts';
+import { createMergeService } from './merge.ts';
 import { seedDemoWorkspace } from './seed/seed.ts';
 import { createAuthService, DEV_ISSUER_ID, roleFromClaims } from './auth/auth-service.ts';
 import { createDevIdp, DEV_USERS } from './auth/dev-idp.ts';
@@ -187,6 +188,14 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 			tokenRevoked: (tokenId) => closeWhere((c) => c.auth.tokenId === tokenId, 'This API token was revoked.')
 		}),
 		audit: createAuditService({ audit: database.audit, auth: authStore, rooms, workspace }),
+		merges: createMergeService({
+			merges: database.merges,
+			auth: authStore,
+			rooms,
+			workspace,
+			audit: config.audit,
+			stageAudit: (drafts) => database.audit.stage(drafts)
+		}),
 		defaultWorkspace: workspace,
 		async people() {
 			return (await authStore.listMembers(workspace)).map(({ user }) => ({ id: user.id, name: user.name, email: user.email ?? '' }));

@@ -8,6 +8,7 @@ import { openPglite, openPostgres } from './sql.ts';
 import type { DocumentStore, StoreKind } from './types.ts';
 import { createAuthStore, type AuthStore } from './auth-store.ts';
 import { createAuditStore, type AuditStore } from './audit-store.ts';
+import { createMergeStore, type MergeStore } from './merge-store.ts';
 
 export interface StoreOptions {
 	databaseUrl?: string;
@@ -24,6 +25,8 @@ export interface Database {
 	readonly documents: DocumentStore;
 	readonly auth: AuthStore;
 	readonly audit: AuditStore;
+	/** Record merges and what they changed, for undo. */
+	readonly merges: MergeStore;
 	close(): Promise<void>;
 }
 
@@ -38,7 +41,7 @@ export async function openDatabase(options: StoreOptions): Promise<Database> {
 		await sql.close();
 		throw error;
 	}
-	return { kind: sql.kind, documents, auth: createAuthStore(sql), audit: createAuditStore(sql), close: () => sql.close() };
+	return { kind: sql.kind, documents, auth: createAuthStore(sql), audit: createAuditStore(sql), merges: createMergeStore(sql), close: () => sql.close() };
 }
 
 /** Just the document store (its `close` closes the connection), for code that needs no more. */

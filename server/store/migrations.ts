@@ -337,6 +337,31 @@ export const MIGRATIONS: readonly Migration[] = [
 			CREATE INDEX records_search_tokens ON records USING gin (search_tokens);
 			CREATE INDEX records_search_prefixes ON records USING gin (search_prefixes);
 		`
+	},
+	{
+		version: 10,
+		name: 'record merges and what each record was before, for undo',
+		sql: `
+			-- One row per merge (server/merge.ts): the records it named, and each one's plain
+			-- JSON (GET /api/records/:id without \`private\`) just before and just after it, so
+			-- an undo writes every record back exactly as it was and can tell whether anyone
+			-- changed one since. \`after\` is null only while the merge is being applied.
+			CREATE TABLE record_merges (
+				id uuid PRIMARY KEY,
+				workspace_id text NOT NULL REFERENCES workspaces (id),
+				survivor_id uuid NOT NULL,
+				merged_ids uuid[] NOT NULL,
+				-- JSON as text, not jsonb: jsonb reorders keys, and "exactly as it was" includes their order.
+				before text NOT NULL,
+				after text,
+				merged_by text NOT NULL,
+				merged_by_name text NOT NULL,
+				merged_at timestamptz NOT NULL DEFAULT now(),
+				undone_by text,
+				undone_at timestamptz
+			);
+			CREATE INDEX record_merges_workspace_at ON record_merges (workspace_id, merged_at);
+		`
 	}
 ];
 

@@ -5,13 +5,19 @@
  *
  * Paths name the place in the document format, as field diffs do: `fields.company`,
  * `tags`, `contacts[<id>]`, `contacts[<id>].email`, `activities[<id>].done`, `notes`,
- * `meta.archived`; plus `record` (created) and `private` (visibility, not in the document).
+ * `meta.archived`; plus `record` (created), `private` (visibility, not in the document) and
+ * `merge` (a record merge or its undo, naming every record of it).
  * Items of contacts and activities are named by their `id`, which stays put when
  * others are added or removed, where an index would not.
  */
 
-/** How a change reached the server. `merge`: relayed by someone else (a sync catch-up carrying another person's edits). */
-export const AUDIT_SOURCES = ['ui', 'api', 'import', 'restore', 'merge'] as const;
+/**
+ * How a change reached the server. `merge`: relayed by someone else (a sync catch-up
+ * carrying another person's edits: a merge of documents, not of records).
+ * `record-merge` / `record-unmerge`: records merged into one, and a merge undone
+ * (server/merge.ts); named apart from `merge`, which already meant the relay.
+ */
+export const AUDIT_SOURCES = ['ui', 'api', 'import', 'restore', 'merge', 'record-merge', 'record-unmerge'] as const;
 export type AuditSource = (typeof AUDIT_SOURCES)[number];
 
 /**
@@ -82,7 +88,7 @@ export interface AuditPage {
 }
 
 /** Top-level places a `field` filter may name as a whole. */
-const WHOLE_PLACES = new Set(['fields', 'tags', 'contacts', 'activities', 'notes', 'meta', 'record', 'private']);
+const WHOLE_PLACES = new Set(['fields', 'tags', 'contacts', 'activities', 'notes', 'meta', 'record', 'private', 'merge']);
 
 /**
  * Which paths a `field` filter matches: `company` → `fields.company`; `contacts` →

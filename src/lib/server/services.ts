@@ -164,6 +164,47 @@ export interface AuditService {
 	restore(actor: Actor, recordId: string, input: RestoreInput): Promise<RestoreResult>;
 }
 
+/** A merge as its API answers: what it named, who made it, whether it was undone. */
+export interface MergeView {
+	id: string;
+	survivor: string;
+	merged: string[];
+	mergedBy: { id: string; name: string };
+	mergedAt: string;
+	undoneAt: string | null;
+}
+
+export type MergeResult =
+	| { ok: true; merge: MergeView; survivor: CustomerRecord & { private: boolean } }
+	| { ok: false; status: 400 | 404 | 409; message: string; errors?: FieldErrors };
+
+/** A record changed since the merge, and the places that differ from what the merge left. */
+export interface ChangedSinceMerge {
+	record: string;
+	places: string[];
+}
+
+export type UndoMergeResult =
+	| { ok: true; merge: MergeView; records: string[]; overwritten: ChangedSinceMerge[] }
+	| { ok: false; status: 404 | 409; message: string; changed?: ChangedSinceMerge[] };
+
+/**
+ * Merging records (`POST /api/records/merge`, editors and admins) and undoing a merge
+ * (`POST /api/merges/:id/undo`, admins), both through the live documents.
+ */
+export interface MergeService {
+	/** The body as sent (checked here); ForbiddenError for viewers. */
+	merge(actor: Actor, body: unknown): Promise<MergeResult>;
+	/** Null when there is no such merge in the workspace, or it names a record the actor may not see. */
+	get(actor: Actor, mergeId: string): Promise<MergeView | null>;
+	/**
+	 * Writes every record back as it was before the merge. Refused (409, naming each
+	 * record and place) when a record changed since, unless `force`; then the answer
+	 * lists what was overwritten. ForbiddenError for anyone but admins.
+	 */
+	undo(actor: Actor, mergeId: string, options: { force: boolean }): Promise<UndoMergeResult>;
+}
+
 /** Who a request or socket acts as, and how they proved it. */
 export interface Authenticated {
 	actor: Actor;
@@ -210,6 +251,7 @@ export interface AccordServices {
 	auth: AuthService;
 	admin: AdminService;
 	audit: AuditService;
+	merges: MergeService;
 	health(): Promise<Health>;
 	/** The workspace this instance serves. */
 	defaultWorkspace: string;
