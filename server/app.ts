@@ -100,7 +100,11 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 	const { auth: authStore } = database;
 	const store = config.audit ? database.documents : withoutAudit(database.documents);
 	if (!config.audit) log.warn('the audit log is off (ACCORD_AUDIT=0): changes are stored but not attributed or recorded');
-	const bus: Bus = config.redisUrl ? await RedisBus.connect(config.redisUrl, log) : new MemoryBus();
+	const bus: Bus = config.redisClusterUrls
+		? await RedisBus.connect({ kind: 'cluster', urls: config.redisClusterUrls, workspace }, log)
+		: config.redisUrl
+			? await RedisBus.connect({ kind: 'single', url: config.redisUrl }, log)
+			: new MemoryBus();
 	await store.ensureWorkspace(workspace, workspace);
 
 	const rooms = new Rooms({

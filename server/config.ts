@@ -13,6 +13,8 @@ export interface AccordConfig {
 	/** Connections each instance keeps to Postgres at most (not used with PGlite, which has one). */
 	databasePoolSize: number;
 	redisUrl?: string;
+	/** Nodes of a Redis Cluster (REDIS_CLUSTER_URLS), instead of one Redis: the bus uses sharded pub/sub, a workspace's channels in one slot. */
+	redisClusterUrls?: string[];
 	/** Workspace created (with demo records) on a first start. */
 	defaultWorkspace: string;
 	/** Seed demo records into an empty default workspace. */
@@ -94,6 +96,25 @@ function publicUrl(value: string | undefined): string | undefined {
 	return url.origin;
 }
 
+/** REDIS_CLUSTER_URLS: comma-separated redis:// or rediss:// addresses of some of the cluster's nodes (any one that answers is enough). */
+function redisClusterUrls(value: string | undefined, redisUrl: string | undefined): string[] | undefined {
+	if (!value?.trim()) return undefined;
+	if (redisUrl) throw new Error('Set REDIS_URL (one Redis) or REDIS_CLUSTER_URLS (a Redis Cluster), not both.');
+	const urls = value.split(',').map((part) => part.trim()).filter(Boolean);
+	for (const url of urls) {
+		let parsed: URL | undefined;
+		try {
+			parsed = new URL(url);
+		} catch {
+			parsed = undefined;
+		}
+		if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || !parsed.port) {
+			throw new Error(`REDIS_CLUSTER_URLS must list cluster nodes as redis://host:port, separated by commas, not "${url}".`);
+		}
+	}
+	return urls;
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AccordConfig> = {}): AccordConfig {
 	const logLevel = env.LOG_LEVEL ?? 'info';
 	if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
@@ -106,6 +127,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 		databaseUrl: env.DATABASE_URL || undefined,
 		databasePoolSize: integer('DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 10, 1),
 		redisUrl: env.REDIS_URL || undefined,
+		redisClusterUrls: redisClusterUrls(env.REDIS_CLUSTER_URLS, env.REDIS_URL),
 		defaultWorkspace: env.ACCORD_WORKSPACE || 'demo',
 		seedDemo: env.ACCORD_SEED_DEMO !== '0',
 		demoRecordCount: integer('ACCORD_DEMO_RECORDS', env.ACCORD_DEMO_RECORDS, 200),

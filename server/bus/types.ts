@@ -5,7 +5,7 @@
 export type BusHandler = (message: Uint8Array) => void;
 
 export interface Bus {
-	readonly kind: 'memory' | 'redis';
+	readonly kind: 'memory' | 'redis' | 'redis-cluster';
 	/**
 	 * Resolves once the subscription is active, so a caller can subscribe first and load
 	 * second. While the bus is disconnected it resolves at once; the subscription is made

@@ -126,7 +126,7 @@ class Child {
 /** The environment for a child: ours, minus what must be set per child. */
 function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
 	const env: NodeJS.ProcessEnv = { ...process.env };
-	for (const name of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'DATA_DIR', 'PUBLIC_URL', 'ORIGIN', 'PROTOCOL_HEADER', 'NODE_OPTIONS']) delete env[name];
+	for (const name of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'REDIS_CLUSTER_URLS', 'DATA_DIR', 'PUBLIC_URL', 'ORIGIN', 'PROTOCOL_HEADER', 'NODE_OPTIONS']) delete env[name];
 	for (const [name, value] of Object.entries(extra)) if (value !== undefined) env[name] = value;
 	return env;
 }

@@ -240,7 +240,7 @@ export interface AuthService {
 export interface Health {
 	status: 'ok' | 'degraded';
 	store: 'pglite' | 'postgres';
-	bus: 'memory' | 'redis';
+	bus: 'memory' | 'redis' | 'redis-cluster';
 	documentsLoaded: number;
 	connections: number;
 	uptimeSeconds: number;
