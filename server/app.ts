@@ -30,6 +30,9 @@ import { createDevIdp, DEV_USERS } from './auth/dev-idp.ts';
 import { createOidcClient } from './auth/oidc-client.ts';
 import { credentialsOf, SESSION_COOKIE } from './auth/credentials.ts';
 import { createAuditService } from './audit/service.ts';
+import { createExportService } from './export/service.ts';
+import { createImportService } from './import/service.ts';
+import { handleImportHttp, importMaxBytes } from './import/http.ts';
 import { AuditSealer } from './audit/sealer.ts';
 import { withoutAudit, withoutNewEntries } from './audit/unaudited-store.ts';
 
@@ -182,8 +185,10 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		if (seeded > 0) log.info('seeded the demo workspace', { workspace, records: seeded });
 	}
 
+	const imports = createImportService({ workspace, insert: records.insert, announce: (ws, id) => rooms.announceRecordChanged(ws, id) });
 	const services: AccordServices = {
 		records,
+		exports: createExportService({ store, rooms, workspace }),
 		auth,
 		admin: createAdminService(authStore, workspace, {
 			roleChanged: (userId, role) => {
@@ -360,6 +365,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 			);
 			return true;
 		}
+		if (handleImportHttp(request, response, { auth, imports, publicOrigin: new URL(config.publicUrl).origin, maxBytes: importMaxBytes(), log })) return true;
 		if (devIdp && (path === DEV_IDP_PATH || path.startsWith(`${DEV_IDP_PATH}/`))) return devIdp.handle(request, response);
 		return false;
 	}

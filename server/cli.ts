@@ -8,11 +8,14 @@
  *   audit verify [--workspace ID]                              exit 0: the hash chain holds; 1: names the first broken entry
  *                [--anchor SEQ:HASH]                           and every anchor of its end (the anchor file's, and one given by hand)
  *   audit anchor                                               prints each workspace's chain head as an anchor line, to keep elsewhere
+ *   import FILE [--dry-run] [--format] [--encoding] [--mapping JSON] [--workspace ID]   prints the JSON summary as its last line
+ *   export --format=csv|json|xml|xlsx FILE [--query Q] [--include-archived] [--workspace ID]
  */
 import { parseArgs } from 'node:util';
 import { isRole } from '../src/lib/access.ts';
 import { readConfig } from './config.ts';
 import { openDatabase } from './store/index.ts';
+import { CommandError, exportCommand, importCommand } from './import/cli.ts';
 import { anchorFileOf, anchorVerdict, checkAnchors, checkpointLine, checkpointOf, parseAnchor, type Anchor } from './audit/anchor.ts';
 
 const USAGE = `Usage:
@@ -21,7 +24,10 @@ const USAGE = `Usage:
   npm run accord -- token revoke TOKEN_ID [--workspace ID]
   npm run accord -- audit verify [--workspace ID]   (every workspace unless one is named)
                    [--anchor SEQ:HASH]              (an anchor kept elsewhere, for --workspace or ACCORD_WORKSPACE)
-  npm run accord -- audit anchor                    (prints the chain heads as anchor lines)`;
+  npm run accord -- audit anchor                    (prints the chain heads as anchor lines)
+  npm run accord -- import FILE [--dry-run] [--format csv|tsv|json|xml] [--encoding utf-8|utf-16le|utf-16be|gb18030|big5]
+                   [--mapping '{"Column": "field"}'] [--delimiter ';'] [--workspace ID]   (the JSON summary is the last line)
+  npm run accord -- export --format csv|json|xml|xlsx FILE [--query "stage:lead"] [--include-archived] [--workspace ID]   (FILE - : standard output)`;
 
 function fail(message: string): never {
 	process.stderr.write(`${message}\n\n${USAGE}\n`);
@@ -34,7 +40,20 @@ async function main(argv: string[]): Promise<void> {
 		parsed = parseArgs({
 			args: argv,
 			allowPositionals: true,
-			options: { role: { type: 'string' }, name: { type: 'string' }, workspace: { type: 'string' }, anchor: { type: 'string' }, help: { type: 'boolean', short: 'h' } }
+			options: {
+				role: { type: 'string' },
+				name: { type: 'string' },
+				workspace: { type: 'string' },
+				anchor: { type: 'string' },
+				help: { type: 'boolean', short: 'h' },
+				'dry-run': { type: 'boolean' },
+				format: { type: 'string' },
+				encoding: { type: 'string' },
+				mapping: { type: 'string' },
+				delimiter: { type: 'string' },
+				query: { type: 'string' },
+				'include-archived': { type: 'boolean' }
+			}
 		});
 	} catch (error) {
 		fail((error as Error).message);
@@ -45,6 +64,7 @@ async function main(argv: string[]): Promise<void> {
 		return;
 	}
 	const [noun, verb, argument] = positionals;
+	if (noun === 'import' || noun === 'export') return fileCommand(noun, verb, values);
 	const known = (noun === 'token' && ['create', 'list', 'revoke'].includes(verb ?? '')) || (noun === 'audit' && (verb === 'verify' || verb === 'anchor'));
 	if (!known) fail(`Unknown command: ${positionals.join(' ')}`);
 
@@ -84,6 +104,30 @@ async function main(argv: string[]): Promise<void> {
 		} else {
 			process.stdout.write(`Revoked token ${argument}.\n`);
 		}
+	} finally {
+		await database.close();
+	}
+}
+
+/** `import FILE` and `export FILE`: the file is the second word. */
+async function fileCommand(
+	noun: 'import' | 'export',
+	file: string | undefined,
+	values: { workspace?: string; 'dry-run'?: boolean; format?: string; encoding?: string; mapping?: string; delimiter?: string; query?: string; 'include-archived'?: boolean }
+): Promise<void> {
+	if (!file) fail(noun === 'import' ? 'Say which file to import: import FILE.' : 'Say where to write: export --format csv FILE (or - for standard output).');
+	const config = readConfig();
+	const workspace = values.workspace ?? config.defaultWorkspace;
+	const database = await open(config);
+	try {
+		if (noun === 'import') {
+			await importCommand(database, { file, workspace, format: values.format, encoding: values.encoding, mapping: values.mapping, delimiter: values.delimiter, dryRun: values['dry-run'] === true });
+		} else {
+			await exportCommand(database, { file, workspace, format: values.format, query: values.query, includeArchived: values['include-archived'] === true });
+		}
+	} catch (error) {
+		if (error instanceof CommandError) fail(error.message);
+		throw error;
 	} finally {
 		await database.close();
 	}

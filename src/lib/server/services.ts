@@ -12,6 +12,7 @@ import type { Person } from '../people.ts';
 import type { Actor, Role } from '../access.ts';
 import type { AuditEntry, AuditPage } from '../model/audit.ts';
 import type { SearchQuery } from '../search/query.ts';
+import type { ExportFormat } from '../io/formats.ts';
 
 export interface RecordQuery {
 	workspace: string;
@@ -246,8 +247,25 @@ export interface Health {
 	uptimeSeconds: number;
 }
 
+/** What an export hands the route: a file streamed as it is written. */
+export interface ExportFileView {
+	contentType: string;
+	filename: string;
+	body: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * Exports (server/export): the records the actor may see, matching the list's search,
+ * as a CSV, XLSX, JSON or XML file written as it is read. (Imports are served by the
+ * Node entry itself, at `/api/import`, so an upload is never capped at the API's body limit.)
+ */
+export interface RecordExportService {
+	open(actor: Actor, query: { format: ExportFormat; search?: SearchQuery; includeArchived?: boolean }): ExportFileView;
+}
+
 export interface AccordServices {
 	records: RecordService;
+	exports: RecordExportService;
 	auth: AuthService;
 	admin: AdminService;
 	audit: AuditService;

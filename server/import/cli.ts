@@ -1,0 +1,124 @@
+/**
+ * `npm run accord -- import FILE …` and `export --format=… FILE`: the same import and
+ * export the server runs, straight on the database (with the server stopped when the
+ * embedded database is in use). The command line acts as an admin of the workspace,
+ * named "Command line" in the audit log; the import's summary is printed as JSON, its
+ * last line.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import type { Actor } from '../../src/lib/access.ts';
+import { parseEncodingName } from '../../src/lib/io/encoding.ts';
+import { EXPORT_FORMATS, IMPORT_FORMATS, importFormatOfName, type ExportFormat, type ImportFormat } from '../../src/lib/io/formats.ts';
+import type { ColumnMapping } from '../../src/lib/io/mapping.ts';
+import { parseQuery } from '../../src/lib/search/query.ts';
+import type { Database } from '../store/index.ts';
+import { MemoryBus } from '../bus/memory.ts';
+import { createLogger } from '../log.ts';
+import { Rooms } from '../sync/rooms.ts';
+import { createRecordService } from '../records.ts';
+import { createExportService } from '../export/service.ts';
+import { createImportService } from './service.ts';
+import { DEFAULT_READ_LIMITS, FileTooLargeError, UnreadableFileError } from './read.ts';
+import { ImportRequestError } from './run.ts';
+
+export class CommandError extends Error {}
+
+const cliActor = (workspace: string): Actor => ({ id: 'cli', name: 'Command line', workspace, role: 'admin' });
+
+export interface ImportCommand {
+	file: string;
+	workspace: string;
+	format?: string;
+	encoding?: string;
+	mapping?: string;
+	delimiter?: string;
+	dryRun: boolean;
+}
+
+export async function importCommand(database: Database, command: ImportCommand): Promise<void> {
+	const format = (command.format ?? importFormatOfName(command.file)) as ImportFormat | null;
+	if (!format || !(IMPORT_FORMATS as readonly string[]).includes(format)) {
+		throw new CommandError(`Say what the file is with --format=${IMPORT_FORMATS.join('|')} (it could not be told from its name).`);
+	}
+	const encoding = command.encoding ? parseEncodingName(command.encoding) : null;
+	if (command.encoding && !encoding) throw new CommandError(`--encoding must be utf-8, utf-16le, utf-16be, gb18030 (GBK) or big5, not "${command.encoding}".`);
+	let mapping: ColumnMapping = {};
+	if (command.mapping) {
+		try {
+			mapping = JSON.parse(command.mapping) as ColumnMapping;
+		} catch {
+			throw new CommandError('--mapping must be JSON such as \'{"客户": "name", "Remarks": null}\'.');
+		}
+	}
+	const log = createLogger('warn');
+	const rooms = new Rooms({
+		store: database.documents,
+		bus: new MemoryBus(),
+		log,
+		idleUnloadMs: 1000,
+		commitDelayMs: 0,
+		compactAfter: 100,
+		audit: true,
+		isWorkspace: (id) => id === command.workspace
+	});
+	const records = createRecordService({ store: database.documents, auth: database.auth, audit: database.audit, rooms, workspace: command.workspace, onRecordHidden: () => {} });
+	const imports = createImportService({ workspace: command.workspace, insert: records.insert, announce: null });
+	const input = createReadStream(command.file);
+	try {
+		await once(input, 'open');
+	} catch (error) {
+		throw new CommandError(`Cannot read ${command.file}: ${(error as Error).message}`);
+	}
+	try {
+		const report = await imports.run(cliActor(command.workspace), input, {
+			format,
+			encoding,
+			mapping,
+			delimiter: command.delimiter,
+			dryRun: command.dryRun,
+			limits: { maxBytes: Number.MAX_SAFE_INTEGER, maxRows: DEFAULT_READ_LIMITS.maxRows }
+		});
+		process.stderr.write(
+			`${command.dryRun ? 'Dry run: ' : ''}${report.rowsRead} rows read (${report.encoding}, ${report.encodingReason}); ${report.valid} valid, ${report.created} created, ${report.rejected} rejected.\n`
+		);
+		for (const problem of report.problems.slice(0, 20)) process.stderr.write(`  row ${problem.row}${problem.column ? `, column "${problem.column}"` : ''}: ${problem.message}\n`);
+		if (report.stoppedAt) process.stderr.write(`Stopped: ${report.stoppedAt.message}\n`);
+		process.stdout.write(`${JSON.stringify(report)}\n`);
+	} catch (error) {
+		if (error instanceof UnreadableFileError || error instanceof ImportRequestError || error instanceof FileTooLargeError) throw new CommandError(error.message);
+		throw error;
+	} finally {
+		input.destroy();
+		await rooms.close();
+	}
+}
+
+export interface ExportCommand {
+	file: string;
+	workspace: string;
+	format?: string;
+	query?: string;
+	includeArchived: boolean;
+}
+
+export async function exportCommand(database: Database, command: ExportCommand): Promise<void> {
+	const format = (command.format ?? /\.([a-z]+)$/i.exec(command.file)?.[1]?.toLowerCase()) as ExportFormat | undefined;
+	if (!format || !(EXPORT_FORMATS as readonly string[]).includes(format)) throw new CommandError(`--format must be one of ${EXPORT_FORMATS.join(', ')}.`);
+	const search = command.query ? parseQuery(command.query) : null;
+	if (search && !search.ok) throw new CommandError(`--query: ${search.message}`);
+	const exports = createExportService({ store: database.documents, workspace: command.workspace });
+	const file = exports.open(cliActor(command.workspace), { format, search: search?.query, includeArchived: command.includeArchived });
+	const out = command.file === '-' ? process.stdout : createWriteStream(command.file);
+	let bytes = 0;
+	for await (const chunk of file.body) {
+		bytes += chunk.byteLength;
+		if (!out.write(chunk)) await once(out, 'drain');
+	}
+	if (out !== process.stdout) {
+		out.end();
+		await finished(out);
+		process.stderr.write(`Wrote ${bytes} bytes of ${format} to ${command.file}.\n`);
+	}
+}

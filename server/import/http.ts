@@ -1,0 +1,164 @@
+/**
+ * `POST /api/import`: the file is the body, read as it arrives. Served here, ahead of
+ * SvelteKit, because SvelteKit's adapter caps every request body at BODY_SIZE_LIMIT
+ * (512 KB by default) and would otherwise have to be raised for every route; this one
+ * endpoint has its own limit (ACCORD_IMPORT_MAX_BYTES, 200 MB by default) and never
+ * holds the body. It applies the same rules as the API routes' hooks: a session or an
+ * API token, no cross-site requests riding on a session, 403 for viewers.
+ *
+ * Query: `dryRun=1`, `format=csv|tsv|json|xml` (else from the Content-Type),
+ * `encoding=` (else detected), `mapping=` (JSON: header → field, or null to leave a
+ * column out), `delimiter=` (CSV; else guessed).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Authenticated, AuthService } from '../../src/lib/server/services.ts';
+import { isForbidden } from '../../src/lib/server/services.ts';
+import { credentialsFrom } from '../../src/lib/server/credentials.ts';
+import { parseEncodingName } from '../../src/lib/io/encoding.ts';
+import type { ColumnMapping } from '../../src/lib/io/mapping.ts';
+import type { Logger } from '../log.ts';
+import { FileTooLargeError, IMPORT_FORMATS, UnreadableFileError, type ImportFormat } from './read.ts';
+import { ImportRequestError } from './run.ts';
+import type { ImportService } from './service.ts';
+
+export const IMPORT_PATH = '/api/import';
+
+const CONTENT_TYPES: Record<string, ImportFormat> = {
+	'text/csv': 'csv',
+	'application/csv': 'csv',
+	'text/tab-separated-values': 'tsv',
+	'application/json': 'json',
+	'application/xml': 'xml',
+	'text/xml': 'xml'
+};
+
+function send(res: ServerResponse, status: number, body: unknown, close = false): void {
+	if (res.headersSent) return;
+	res.writeHead(status, {
+		'content-type': 'application/json; charset=utf-8',
+		'cache-control': 'no-store',
+		'x-content-type-options': 'nosniff',
+		...(close ? { connection: 'close' } : {})
+	});
+	res.end(JSON.stringify(body));
+}
+
+type Parsed = { ok: true; format: ImportFormat; dryRun: boolean; encoding: ReturnType<typeof parseEncodingName>; mapping: ColumnMapping; delimiter?: string } | { ok: false; message: string };
+
+/** The import's parameters from the query string and Content-Type, each refused with a sentence naming it. */
+export function parseImportRequest(url: URL, contentType: string | undefined): Parsed {
+	const params = url.searchParams;
+	const named = params.get('format')?.trim().toLowerCase();
+	const byType = CONTENT_TYPES[(contentType ?? '').split(';', 1)[0].trim().toLowerCase()];
+	const format = named ? (IMPORT_FORMATS as readonly string[]).includes(named) ? (named as ImportFormat) : null : byType;
+	if (format === null) return { ok: false, message: `format must be one of ${IMPORT_FORMATS.join(', ')}.` };
+	if (format === undefined) {
+		return { ok: false, message: 'Say what the file is: format=csv|tsv|json|xml, or a Content-Type of text/csv, text/tab-separated-values, application/json or application/xml.' };
+	}
+	const encodingName = params.get('encoding')?.trim();
+	const encoding = encodingName ? parseEncodingName(encodingName) : null;
+	if (encodingName && !encoding) return { ok: false, message: `encoding must be one of utf-8, utf-16le, utf-16be, gb18030 (also GBK) or big5, not "${encodingName.slice(0, 40)}".` };
+	let mapping: ColumnMapping = {};
+	const mappingText = params.get('mapping');
+	if (mappingText) {
+		try {
+			const value = JSON.parse(mappingText) as unknown;
+			if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error();
+			for (const [header, target] of Object.entries(value)) {
+				if (target !== null && typeof target !== 'string') throw new Error();
+				mapping[header] = target || null;
+			}
+		} catch {
+			return { ok: false, message: 'mapping must be a JSON object of column → field, such as {"客户": "name", "Remarks": null}.' };
+		}
+	}
+	const delimiter = params.get('delimiter') ?? undefined;
+	if (delimiter !== undefined && (delimiter.length !== 1 || /["\r\n]/.test(delimiter))) {
+		return { ok: false, message: 'delimiter must be one character other than a quote or a line break (for a tab, send %09).' };
+	}
+	return { ok: true, format, dryRun: params.get('dryRun') === '1' || params.get('dryRun') === 'true', encoding, mapping, delimiter };
+}
+
+async function* bodyOf(req: IncomingMessage): AsyncGenerator<Uint8Array> {
+	for await (const chunk of req) yield chunk as Buffer;
+}
+
+export interface ImportHttpDeps {
+	auth: AuthService;
+	imports: ImportService;
+	publicOrigin: string;
+	maxBytes: number;
+	log: Logger;
+}
+
+/** Whether a session-authenticated request comes from another site (its Origin or Sec-Fetch-Site says so). */
+function crossSite(req: IncomingMessage, publicOrigin: string): boolean {
+	const origin = req.headers.origin;
+	const host = req.headers.host;
+	if (origin !== undefined) return origin !== publicOrigin && origin !== `http://${host}` && origin !== `https://${host}`;
+	const site = req.headers['sec-fetch-site'];
+	return site !== undefined && site !== 'same-origin' && site !== 'none';
+}
+
+/** Answers `/api/import`; false for any other path. */
+export function handleImportHttp(req: IncomingMessage, res: ServerResponse, deps: ImportHttpDeps): boolean {
+	const url = new URL(req.url ?? '/', 'http://localhost');
+	if (url.pathname !== IMPORT_PATH) return false;
+	void answer(req, res, url, deps).catch((error: Error) => {
+		deps.log.error('an import failed', { error: error.message, stack: error.stack });
+		send(res, 500, { message: 'The import failed on the server; records written before the failure stay. Try again, or ask an admin to check the log.' }, true);
+	});
+	return true;
+}
+
+async function answer(req: IncomingMessage, res: ServerResponse, url: URL, deps: ImportHttpDeps): Promise<void> {
+	// A refusal before the body is read closes the connection, so the client is not left sending a large file into nothing.
+	const refuse = (status: number, body: Record<string, unknown>) => {
+		send(res, status, body, true);
+		req.resume();
+	};
+	if (req.method !== 'POST') {
+		res.setHeader('allow', 'POST');
+		return refuse(405, { message: 'Send the file with POST /api/import (add dryRun=1 to check it without importing).' });
+	}
+	let authenticated: Authenticated | null;
+	try {
+		authenticated = await deps.auth.authenticate(credentialsFrom(req.headers.cookie, req.headers.authorization));
+	} catch {
+		return refuse(503, { message: 'The server cannot check your sign-in right now; try again in a moment.' });
+	}
+	if (!authenticated) return refuse(401, { message: 'Sign in first, or send an API token as "Authorization: Bearer <token>".' });
+	if (authenticated.via === 'session' && crossSite(req, deps.publicOrigin)) {
+		return refuse(403, { message: 'Cross-site request refused: changes can only be made from Accord itself.' });
+	}
+	const parsed = parseImportRequest(url, req.headers['content-type']);
+	if (!parsed.ok) return refuse(400, { message: parsed.message });
+	const declared = Number(req.headers['content-length']);
+	if (Number.isFinite(declared) && declared > deps.maxBytes) {
+		return refuse(413, { message: new FileTooLargeError(deps.maxBytes).message, limitBytes: deps.maxBytes });
+	}
+	try {
+		const report = await deps.imports.run(authenticated.actor, bodyOf(req), {
+			format: parsed.format,
+			encoding: parsed.encoding,
+			mapping: parsed.mapping,
+			delimiter: parsed.delimiter,
+			dryRun: parsed.dryRun,
+			limits: { maxBytes: deps.maxBytes }
+		});
+		send(res, 200, report);
+	} catch (error) {
+		if (isForbidden(error)) return refuse(403, { message: error.message });
+		if (error instanceof FileTooLargeError) return refuse(413, { message: error.message, limitBytes: deps.maxBytes });
+		if (error instanceof UnreadableFileError) return refuse(422, { message: error.message, row: error.row || null });
+		if (error instanceof ImportRequestError) return refuse(400, { message: error.message });
+		if (req.destroyed || req.readableAborted) return; // the client went away mid-upload
+		throw error;
+	}
+}
+
+/** The import size limit: ACCORD_IMPORT_MAX_BYTES, or 200 MB. */
+export function importMaxBytes(setting: string | undefined = process.env.ACCORD_IMPORT_MAX_BYTES): number {
+	const value = Number(setting);
+	return setting && Number.isInteger(value) && value > 0 ? value : 200 * 1024 * 1024;
+}

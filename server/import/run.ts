@@ -1,0 +1,208 @@
+/**
+ * One import, from bytes to records: rows are read a chunk at a time (read.ts), their
+ * columns mapped (src/lib/io/mapping.ts), every row checked by the record validator the
+ * API uses (`validateNewRecord`, so an import can hold nothing a person could not type),
+ * and the valid ones handed to `create` in batches. A dry run reads and checks
+ * everything and creates nothing. Memory is bounded by the batch, the first problems
+ * kept and the preview, whatever the file's length.
+ */
+import type { NewRecord } from '../../src/lib/model/record.ts';
+import type { DetectedEncoding, ImportEncoding } from '../../src/lib/io/encoding.ts';
+import { mapColumns, mappingProblems, splitTags, type ColumnMapping } from '../../src/lib/io/mapping.ts';
+import { validateNewRecord } from '../records.ts';
+import { DEFAULT_READ_LIMITS, UnreadableFileError, decodeBytes, readDelimited, readJson, readXml, type Cell, type ImportFormat, type ReadLimits, type ReadRow } from './read.ts';
+
+/** Rows handed to `create` at once: one round of database writes, and the most held in memory. */
+export const IMPORT_BATCH = 250;
+/** Problems listed in the answer; beyond them only counted (a file of 100,000 bad rows answers in a bounded size). */
+export const MAX_LISTED_PROBLEMS = 1000;
+/** Rows shown back as they will be stored, for the import page's preview. */
+export const PREVIEW_ROWS = 20;
+
+export interface ImportOptions {
+	format: ImportFormat;
+	encoding?: ImportEncoding | null;
+	/** Header → field (or null to leave out), over the guess. */
+	mapping?: ColumnMapping;
+	delimiter?: string;
+	dryRun: boolean;
+	workspace: string;
+	/** Who the records are created by (their `createdBy`). */
+	createdBy: string;
+	limits?: Partial<ReadLimits>;
+}
+
+export interface ImportProblem {
+	/** The row as a spreadsheet numbers it (header = 1), or the record's place in a JSON or XML file. */
+	row: number;
+	/** The file's column (header) the problem is in, or null when it concerns the whole row. */
+	column: string | null;
+	/** The record field that column fills. */
+	field: string | null;
+	message: string;
+}
+
+export interface ImportReport {
+	format: ImportFormat;
+	encoding: DetectedEncoding['encoding'];
+	encodingReason: DetectedEncoding['reason'];
+	dryRun: boolean;
+	/** Every column seen, and what it fills (null: left out). */
+	mapping: ColumnMapping;
+	rowsRead: number;
+	/** Rows that pass validation (on a real run: created, unless the run stopped early). */
+	valid: number;
+	created: number;
+	rejected: number;
+	problems: ImportProblem[];
+	/** Problems beyond those listed. */
+	moreProblems: number;
+	preview: Array<{ row: number; fields: Record<string, unknown>; tags: string[]; notes: string | null; problems: number }>;
+	/** Set when the file stopped being readable part way: rows before it were handled, none after. */
+	stoppedAt: { row: number | null; message: string } | null;
+}
+
+/** Creates a batch of validated records (the server's record service, or the CLI's). */
+export type CreateBatch = (records: NewRecord[]) => Promise<void>;
+
+/** An import that cannot start: a mapping that does not make sense. Answered 400, nothing read. */
+export class ImportRequestError extends Error {
+	override readonly name = 'ImportRequestError';
+}
+
+function cellText(cell: Cell | undefined): string | number | boolean | null {
+	if (cell === undefined) return null;
+	if (Array.isArray(cell)) return cell.join(', ');
+	return cell;
+}
+
+/** A row's cells as the input of `validateNewRecord`, by the mapping; the column each input came from. */
+function rowInput(row: ReadRow, mapping: ColumnMapping): { input: { fields: Record<string, unknown>; tags?: unknown; notes?: unknown }; columnOf: Map<string, string>; problems: ImportProblem[] } {
+	const fields: Record<string, unknown> = {};
+	const columnOf = new Map<string, string>();
+	const problems: ImportProblem[] = [];
+	let tags: string[] | undefined;
+	let notes: string | undefined;
+	for (const [header, cell] of row.cells) {
+		const target = mapping[header];
+		if (!target) continue;
+		columnOf.set(target, header);
+		if (target === 'tags') {
+			tags = Array.isArray(cell) ? cell : typeof cell === 'string' ? splitTags(cell) : cell === null ? [] : [String(cell)];
+		} else if (target === 'notes') {
+			const text = cellText(cell);
+			notes = text === null ? undefined : String(text);
+		} else if (target === 'custom') {
+			const text = cellText(cell);
+			if (typeof text !== 'string' || text.trim() === '') continue;
+			try {
+				const custom = JSON.parse(text) as unknown;
+				if (typeof custom !== 'object' || custom === null || Array.isArray(custom)) throw new Error('not an object');
+				for (const [key, value] of Object.entries(custom)) {
+					fields[key] = value;
+					columnOf.set(key, header);
+				}
+			} catch {
+				problems.push({ row: row.row, column: header, field: 'custom', message: 'Custom fields must be a JSON object such as {"x_source": "fair"}.' });
+			}
+		} else {
+			const text = cellText(cell);
+			// An empty cell is no value, as in the form; a text cell is trimmed by the validator.
+			if (text !== null && text !== '') fields[target] = text;
+		}
+	}
+	if (row.cells.has('#extra')) problems.push({ row: row.row, column: null, field: null, message: `This row has ${String(row.cells.get('#extra'))}.` });
+	return { input: { fields, ...(tags ? { tags } : {}), ...(notes !== undefined ? { notes } : {}) }, columnOf, problems };
+}
+
+export async function runImport(bytes: AsyncIterable<Uint8Array>, options: ImportOptions, create: CreateBatch): Promise<ImportReport> {
+	const limits: ReadLimits = { ...DEFAULT_READ_LIMITS, ...options.limits };
+	const override = options.mapping ?? {};
+	const wrong = mappingProblems(Object.fromEntries(Object.entries(override).filter(([, target]) => target)));
+	if (wrong.length > 0) throw new ImportRequestError(wrong.join(' '));
+	const decoded = await decodeBytes(bytes, limits.maxBytes, options.encoding ?? null);
+	const rows =
+		options.format === 'json'
+			? readJson(decoded.text, limits)
+			: options.format === 'xml'
+				? readXml(decoded.text, limits)
+				: readDelimited(decoded.text, { delimiter: options.format === 'tsv' ? '\t' : options.delimiter }, limits);
+
+	const report: ImportReport = {
+		format: options.format,
+		encoding: decoded.encoding.encoding,
+		encodingReason: decoded.encoding.reason,
+		dryRun: options.dryRun,
+		mapping: {},
+		rowsRead: 0,
+		valid: 0,
+		created: 0,
+		rejected: 0,
+		problems: [],
+		moreProblems: 0,
+		preview: [],
+		stoppedAt: null
+	};
+	const note = (problem: ImportProblem): void => {
+		if (report.problems.length < MAX_LISTED_PROBLEMS) report.problems.push(problem);
+		else report.moreProblems++;
+	};
+	let mapping: ColumnMapping = {};
+	let batch: NewRecord[] = [];
+	const flush = async (): Promise<void> => {
+		if (batch.length === 0) return;
+		const records = batch;
+		batch = [];
+		if (!options.dryRun) {
+			await create(records);
+			report.created += records.length;
+		}
+	};
+
+	try {
+		for await (const row of rows) {
+			report.rowsRead++;
+			// Headers appear as they come (JSON and XML records may differ): each new one is mapped once.
+			const fresh = [...row.cells.keys()].filter((header) => header !== '#extra' && !Object.hasOwn(mapping, header));
+			if (fresh.length > 0) {
+				mapping = mapColumns([...Object.keys(mapping), ...fresh], { ...mapping, ...pick(override, fresh) });
+			}
+			const { input, columnOf, problems } = rowInput(row, mapping);
+			const validated = validateNewRecord(input, options.workspace, options.createdBy);
+			if (!validated.ok) {
+				for (const [field, message] of Object.entries(validated.errors)) {
+					problems.push({ row: row.row, column: columnOf.get(field) ?? null, field, message });
+				}
+			}
+			if (report.preview.length < PREVIEW_ROWS) {
+				report.preview.push({
+					row: row.row,
+					fields: validated.ok ? validated.record.fields : input.fields,
+					tags: validated.ok ? (validated.record.tags ?? []) : Array.isArray(input.tags) ? (input.tags as string[]) : [],
+					notes: typeof input.notes === 'string' ? input.notes.slice(0, 200) : null,
+					problems: problems.length
+				});
+			}
+			if (problems.length > 0 || !validated.ok) {
+				report.rejected++;
+				for (const problem of problems) note(problem);
+				continue;
+			}
+			report.valid++;
+			batch.push(validated.record);
+			if (batch.length >= IMPORT_BATCH) await flush();
+		}
+		await flush();
+	} catch (error) {
+		if (!(error instanceof UnreadableFileError)) throw error;
+		// Whole batches only: what was read before the fault and is valid is kept (and said so).
+		await flush();
+		report.stoppedAt = { row: error.row, message: error.message };
+		if (report.rowsRead === 0) throw error;
+	}
+	report.mapping = mapping;
+	return report;
+}
+
+const pick = (mapping: ColumnMapping, headers: readonly string[]): ColumnMapping =>
+	Object.fromEntries(headers.filter((h) => Object.hasOwn(mapping, h)).map((h) => [h, mapping[h]]));

@@ -1,0 +1,42 @@
+import { services } from '$lib/server/services.ts';
+import { actorOf, apiError, guarded } from '$lib/server/api.ts';
+import { readQuery } from '$lib/server/params.ts';
+import { searchParam } from '$lib/search/query.ts';
+import { EXPORT_FORMATS } from '$lib/io/formats.ts';
+import type { RequestHandler } from './$types';
+
+/**
+ * `GET /api/export?format=csv|json|xml|xlsx[&q=…][&includeArchived=1]`: every record
+ * the person may see that the list's search matches, as a file streamed while it is
+ * written (server/export). Private records of others never leave with it.
+ */
+export const GET: RequestHandler = ({ url, locals }) =>
+	guarded(async () => {
+		const parsed = readQuery(url.searchParams, (q) => ({
+			format: q.choice('format', EXPORT_FORMATS) ?? null,
+			includeArchived: q.flag('includeArchived') || q.flag('archived')
+		}));
+		if (!parsed.ok) return apiError(400, parsed.message);
+		if (!parsed.query.format) return apiError(400, `Say which format: format=${EXPORT_FORMATS.join('|')}.`);
+		const search = searchParam(url.searchParams);
+		if (!search.ok) return apiError(400, `q: ${search.message}`);
+		const file = services().exports.open(actorOf(locals), { format: parsed.query.format, search: search.query, includeArchived: parsed.query.includeArchived });
+		const chunks = file.body[Symbol.asyncIterator]();
+		const body = new ReadableStream<Uint8Array>({
+			async pull(controller) {
+				const next = await chunks.next();
+				if (next.done) controller.close();
+				else controller.enqueue(next.value);
+			},
+			async cancel() {
+				await chunks.return?.(undefined);
+			}
+		});
+		return new Response(body, {
+			headers: {
+				'content-type': file.contentType,
+				'content-disposition': `attachment; filename="${file.filename}"`,
+				'cache-control': 'no-store'
+			}
+		});
+	});
