@@ -23,6 +23,7 @@ import { onTaskError } from './sync/outbox.ts';
 import { createCatchUp } from './sync/catch-up.ts';
 import { createFromSync } from './sync/create-from-sync.ts';
 import { createAdminService, createRecordService } from './records.ts';
+import { createFieldsService } from './fields.ts';
 import { createMergeService } from './merge.ts';
 import { seedDemoWorkspace } from './seed/seed.ts';
 import { createAuthService, DEV_ISSUER_ID, roleFromClaims } from './auth/auth-service.ts';
@@ -119,8 +120,12 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		compactAfter: config.compactAfter,
 		audit: config.audit,
 		isWorkspace: (id) => id === workspace,
-		limits: config.limits
+		limits: config.limits,
+		// The live path validates record values against the workspace's current definitions.
+		definitions: (id) => (id === workspace ? fields.catalog() : undefined)
 	});
+	const fields = createFieldsService({ store, rooms, workspace, log });
+	await fields.start();
 
 	const connections = new Set<Connection>();
 	function closeWhere(match: (connection: Connection) => boolean, reason: string): void {
@@ -169,7 +174,9 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		workspace,
 		onRecordHidden: (id, canSee) => {
 			for (const connection of connections) if (!canSee(connection.actor)) connection.evict(id);
-		}
+		},
+		definitions: () => fields.catalog(),
+		sawFields: (values) => fields.sawFields(values)
 	});
 
 	if (devIssuer) {
@@ -188,6 +195,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 	const imports = createImportService({ workspace, insert: records.insert, announce: (ws, id) => rooms.announceRecordChanged(ws, id) });
 	const services: AccordServices = {
 		records,
+		fields,
 		exports: createExportService({ store, rooms, workspace }),
 		auth,
 		admin: createAdminService(authStore, workspace, {
@@ -383,6 +391,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 			clearInterval(sweep);
 			for (const connection of connections) connection.close(1001, 'The server is shutting down.');
 			wss.close();
+			fields.close();
 			await rooms.close();
 			await sealer.close();
 			await bus.close();

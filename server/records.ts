@@ -22,7 +22,8 @@ import {
 } from '../src/lib/model/record.ts';
 import { projectRecord } from '../src/lib/model/projection.ts';
 import { MAX_NOTES_LENGTH, MAX_TAGS, type Scalar } from '../src/lib/model/schema.ts';
-import { normaliseTag, refuseNul, validateFields, type FieldErrors } from '../src/lib/model/validate.ts';
+import { normaliseTag, refuseNul, validateFields, type FieldErrors, type FieldLookup } from '../src/lib/model/validate.ts';
+import { fieldsDocumentId } from '../src/lib/model/fields.ts';
 import {
 	ForbiddenError,
 	type AdminService,
@@ -42,12 +43,14 @@ import { jsonSafe } from './audit/hash.ts';
 export function validateNewRecord(
 	input: CreateRecordInput,
 	workspace: string,
-	createdBy: string
+	createdBy: string,
+	/** The workspace's field definitions (server/fields.ts); the built-ins alone when absent. */
+	definitions?: FieldLookup
 ): { ok: true; record: NewRecord } | { ok: false; errors: FieldErrors } {
 	if (typeof input.fields !== 'object' || input.fields === null || Array.isArray(input.fields)) {
 		return { ok: false, errors: { fields: 'fields must be an object of field values, for example {"name": "Li Na"}.' } };
 	}
-	const validated = validateFields(input.fields, { requireName: true });
+	const validated = validateFields(input.fields, { requireName: true, definitions });
 	const errors: FieldErrors = validated.ok ? {} : { ...validated.errors };
 	const tags: string[] = [];
 	if (input.tags !== undefined) {
@@ -116,7 +119,7 @@ function tagList(raw: unknown, errors: FieldErrors): string[] {
  */
 export function validateUpdate(
 	input: UpdateRecordInput,
-	current: { country: string | null; tags: readonly string[] }
+	current: { country: string | null; tags: readonly string[]; definitions?: FieldLookup }
 ): { ok: true; update: RecordUpdate } | { ok: false; errors: FieldErrors } {
 	const errors: FieldErrors = {};
 	const update: RecordUpdate = { fields: {}, addTags: [], removeTags: [] };
@@ -132,7 +135,7 @@ export function validateUpdate(
 		if (!isPlainObject(input.fields)) {
 			errors.fields = 'fields must be an object of field values, for example {"company": "Huaxin"}; null clears a field.';
 		} else {
-			const validated = validateFields(input.fields, { country: current.country });
+			const validated = validateFields(input.fields, { country: current.country, definitions: current.definitions });
 			if (validated.ok) update.fields = validated.fields;
 			else Object.assign(errors, validated.errors);
 		}
@@ -172,13 +175,17 @@ export interface RecordServiceDeps {
 	workspace: string;
 	/** A record became private: sockets of people who may no longer see it must leave. */
 	onRecordHidden(id: string, canSee: (actor: Actor) => boolean): void;
+	/** The workspace's current field definitions (server/fields.ts), which values are validated against. */
+	definitions?(): FieldLookup | undefined;
+	/** A record's fields were read or written: custom keys nobody defined yet become fields (server/fields.ts). */
+	sawFields?(fields: Record<string, Scalar>): void;
 }
 
 const personOf = (actor: Actor): AuditPerson => ({ id: actor.id, name: actor.name });
 /** Server-side changes through the API: by an integration's token (`api`), or by a person in the app (`ui`). */
 export const sourceOf = (actor: Actor): AuditSource => (actor.id.startsWith('token:') ? 'api' : 'ui');
 
-export function createRecordService({ store, auth, audit, rooms, workspace, onRecordHidden }: RecordServiceDeps): RecordService & {
+export function createRecordService({ store, auth, audit, rooms, workspace, onRecordHidden, definitions, sawFields }: RecordServiceDeps): RecordService & {
 	insert(record: NewRecord, by?: { actor: AuditPerson; source: AuditSource }): Promise<string>;
 } {
 	const names = new Map<string, string>();
@@ -218,7 +225,8 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 
 	/** The record's access facts if the actor may see it; null if it is not theirs to know about. */
 	async function visible(actor: Actor, id: string): Promise<RecordAccess | null> {
-		if (canonicalRecordId(id) !== id || actor.workspace !== workspace) return null;
+		// The field definitions document is stored as documents are, but is no record.
+		if (canonicalRecordId(id) !== id || actor.workspace !== workspace || id === fieldsDocumentId(workspace)) return null;
 		const access = await auth.recordAccess(id);
 		if (!access || access.workspace !== workspace || !canSeeRecord(actor, access)) return null;
 		return access;
@@ -244,9 +252,10 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 		insert,
 		async create(actor, input): Promise<CreateRecordResult> {
 			requireEditor(actor);
-			const validated = validateNewRecord(input, workspace, actor.id);
+			const validated = validateNewRecord(input, workspace, actor.id, definitions?.());
 			if (!validated.ok) return validated;
 			const id = await insert(validated.record, { actor: personOf(actor), source: sourceOf(actor) });
+			sawFields?.(validated.record.fields);
 			rooms.announceRecordChanged(workspace, id);
 			return { ok: true, id };
 		},
@@ -256,6 +265,7 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 			const access = await visible(actor, id);
 			if (!access) return null;
 			const record = await read(id);
+			if (record) sawFields?.(record.fields);
 			return record ? { ...record, private: access.private } : null;
 		},
 		async update(actor, anyId, input) {
@@ -268,13 +278,18 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 			try {
 				// Checked against the live document, which is what the change applies to.
 				const country = fieldsOf(room.doc).get('country');
-				const validated = validateUpdate(input, { country: typeof country === 'string' ? country : null, tags: [...tagsOf(room.doc).keys()] });
+				const validated = validateUpdate(input, {
+					country: typeof country === 'string' ? country : null,
+					tags: [...tagsOf(room.doc).keys()],
+					definitions: definitions?.()
+				});
 				if (!validated.ok) return validated;
 				const { fields, addTags, removeTags, notes } = validated.update;
 				// One transaction through the room, as any API write: broadcast to open clients,
 				// stored, and audited per place with the actor and source.
 				await room.transact({ actor: personOf(actor), source: sourceOf(actor) }, (doc) => {
 					for (const [key, value] of Object.entries(fields)) setField(doc, key, value);
+					sawFields?.(fields);
 					for (const tag of removeTags) removeTag(doc, tag);
 					for (const tag of addTags) addTag(doc, tag);
 					if (notes !== undefined) spliceText(notesOf(doc), notes);

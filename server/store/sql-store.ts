@@ -110,7 +110,7 @@ export function createSqlStore(sql: Sql): DocumentStore {
 
 		async createDocument(id, workspace, initialState, projection, audit) {
 			if (!isDocumentId(id)) throw new Error(`not a document id: ${JSON.stringify(id)}`);
-			if (projection.id !== id || projection.workspace !== workspace) {
+			if (projection && (projection.id !== id || projection.workspace !== workspace)) {
 				throw new Error(`the projection of document ${id} must carry the same id and workspace`);
 			}
 			await sql.transaction(async (tx) => {
@@ -122,7 +122,7 @@ export function createSqlStore(sql: Sql): DocumentStore {
 				);
 				if (created.length === 0) throw new Error(`document ${id} already exists`);
 				await tx.query('INSERT INTO document_updates (document_id, seq, update) VALUES ($1, 1, $2)', [id, initialState]);
-				await writeProjections(tx, [projection]);
+				if (projection) await writeProjections(tx, [projection]);
 				if (audit) {
 					await bindClients(tx, id, [audit.binding.client], audit.binding.person);
 					await stageAudit(tx, audit.drafts);

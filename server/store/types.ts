@@ -63,8 +63,11 @@ export interface DocumentStore {
 	migrate(): Promise<void>;
 	/** Creates the workspace if it does not exist (an existing one keeps its name). */
 	ensureWorkspace(id: string, name: string): Promise<void>;
-	/** Creates a document with its initial state and projection in one transaction; fails if the id exists. */
-	createDocument(id: string, workspace: string, initialState: Uint8Array, projection: RecordRow, audit?: CreationAudit): Promise<void>;
+	/**
+	 * Creates a document with its initial state and projection in one transaction; fails if
+	 * the id exists. No projection: a document that is not a record (a workspace's field definitions).
+	 */
+	createDocument(id: string, workspace: string, initialState: Uint8Array, projection: RecordRow | null, audit?: CreationAudit): Promise<void>;
 	loadDocument(id: string): Promise<StoredDocument | null>;
 	/** Which workspace a document belongs to, without loading it; null if there is no such document. */
 	documentWorkspace(id: string): Promise<string | null>;

@@ -29,6 +29,9 @@ import { PresenceBatch } from './presence-batch.ts';
 import { readRecordNotice, type RecordNotice } from './record-notice.ts';
 import { screenPresence } from './presence-guard.ts';
 import { ShapeGuard } from './shape-guard.ts';
+import { DefinitionsGuard } from '../fields-guard.ts';
+import { fieldsDocumentId } from '../../src/lib/model/fields.ts';
+import type { FieldLookup } from '../../src/lib/model/validate.ts';
 import { DEFAULT_SYNC_LIMITS, type SyncLimits } from './limits.ts';
 
 /** One connection's membership in rooms; implemented by the socket handlers. */
@@ -102,6 +105,8 @@ export interface RoomHooks {
 	publish(room: Room, message: Uint8Array): void;
 	/** The document changed (from anywhere): its projection may need refreshing. */
 	changed(room: Room, local: boolean): void;
+	/** The workspace's current field definitions, which a record's values are checked against (built-ins only when absent). */
+	definitions?(room: Room): FieldLookup | undefined;
 }
 
 interface Membership {
@@ -142,8 +147,10 @@ export class Room {
 	private readonly presenceChanged = new Set<number>();
 	private readonly presence = new PresenceBatch((batch) => this.relayPresence(batch));
 	private destroyed = false;
-	/** Repairs what a connection's update would break in a record's shape (records only, not workspace channels). */
-	private readonly guard: ShapeGuard | null;
+	/** Repairs what a connection's update would break in a record's shape (records only, not workspace channels), or in the field definitions. */
+	private readonly guard: ShapeGuard | DefinitionsGuard | null;
+	/** The workspace's field definitions document: everyone in the workspace reads it, only admins write. */
+	readonly definitionsDocument: boolean;
 	/** Holds by the API (not connections) that keep the room loaded. */
 	holds = 0;
 
@@ -159,7 +166,8 @@ export class Room {
 		const prefix = encoding.createEncoder();
 		encoding.writeVarString(prefix, name);
 		this.namePrefix = encoding.toUint8Array(prefix);
-		this.guard = persistent ? new ShapeGuard(this.doc) : null;
+		this.definitionsDocument = persistent && name === fieldsDocumentId(workspace);
+		this.guard = !persistent ? null : this.definitionsDocument ? new DefinitionsGuard(this.doc) : new ShapeGuard(this.doc, () => hooks.definitions?.(this));
 		this.awareness = new awarenessProtocol.Awareness(this.doc);
 		this.awareness.setLocalState(null);
 		this.doc.on('afterTransaction', this.onAfterTransaction);
@@ -220,6 +228,11 @@ export class Room {
 					if (!peer.canWrite) {
 						// An empty catch-up changes nothing: acknowledge it, so the viewer's client has nothing pending.
 						if (update.byteLength > EMPTY_UPDATE_LENGTH) peer.refuseWrite(this, 'You can view this record but not change it: your role is viewer.');
+						else this.acknowledge(peer, membership);
+						return;
+					}
+					if (this.definitionsDocument && peer.actor.role !== 'admin') {
+						if (update.byteLength > EMPTY_UPDATE_LENGTH) peer.refuseWrite(this, `Only admins can change the workspace's fields; your role is ${peer.actor.role}.`);
 						else this.acknowledge(peer, membership);
 						return;
 					}

@@ -16,6 +16,7 @@ import { Room, type RoomHooks } from './room.ts';
 import { UpdateWriter } from './update-writer.ts';
 import { recordNotice } from './record-notice.ts';
 import type { SyncLimits } from './limits.ts';
+import type { FieldLookup } from '../../src/lib/model/validate.ts';
 
 export interface RoomsOptions {
 	store: DocumentStore;
@@ -30,6 +31,8 @@ export interface RoomsOptions {
 	isWorkspace(id: string): boolean;
 	/** Bounds on presence per connection and document. */
 	limits?: SyncLimits;
+	/** A workspace's current field definitions (server/fields.ts), which the live path validates against. */
+	definitions?(workspace: string): FieldLookup | undefined;
 }
 
 const PROJECTION_DELAY_MS = 150;
@@ -171,8 +174,10 @@ export class Rooms {
 		stored: (room) => this.writer.flushed(room.name),
 		publish: (room, message) => this.options.bus.publish(`doc:${room.name}`, message),
 		changed: (room, local) => {
-			if (local && room.persistent) this.scheduleProjection(room);
-		}
+			// The field definitions document is no record: it has no list row.
+			if (local && room.persistent && !room.definitionsDocument) this.scheduleProjection(room);
+		},
+		definitions: (room) => this.options.definitions?.(room.workspace)
 	};
 
 	private afterStored(room: Room, seq: number): void {

@@ -12,7 +12,8 @@
  *   meta        server-owned: only `archived` may change, and only to true or false;
  *               any other key set, changed or deleted by a client is put back.
  *   fields      each value passes the record validator (validateField, the same the
- *               browser, the API and imports use); an invalid value, a nested type or
+ *               browser, the API and imports use) against the workspace's current field
+ *               definitions; an invalid value, a nested type or
  *               object is put back to what it was.
  *   tags        tag → true; anything else is put back.
  *   contacts,   elements are maps (anything else inserted is deleted); their values
@@ -25,8 +26,8 @@
  */
 import * as Y from 'yjs';
 import { activitiesOf, contactsOf, fieldsOf, metaOf, notesOf, tagsOf } from '../../src/lib/model/record.ts';
-import { validateField } from '../../src/lib/model/validate.ts';
-import { MAX_TAG_LENGTH, fieldSpec, type Scalar } from '../../src/lib/model/schema.ts';
+import { BUILTIN_LOOKUP, validateField, type FieldLookup } from '../../src/lib/model/validate.ts';
+import { MAX_TAG_LENGTH, type Scalar } from '../../src/lib/model/schema.ts';
 
 /** Longest key a client may write in a map of the record (custom field keys are far shorter). */
 const MAX_KEY_LENGTH = 200;
@@ -38,8 +39,8 @@ const MAX_ITEM_TEXT = 10_000;
 type AnyType = Y.AbstractType<any>;
 
 /** Fields whose values have one normal form that is never typed over character by character (not free text). */
-const isCoded = (key: string): boolean => {
-	const type = fieldSpec(key)?.type;
+const isCoded = (key: string, definitions: FieldLookup): boolean => {
+	const type = definitions.get(key)?.type;
 	return type !== undefined && type !== 'text' && type !== 'longtext';
 };
 
@@ -58,7 +59,7 @@ function deletedIn(tr: Y.Transaction, item: Y.Item): boolean {
 const existedBefore = (tr: Y.Transaction, item: Y.Item): boolean => item.id.clock < (tr.beforeState.get(item.id.client) ?? 0);
 
 /** The value a map key had before this transaction: `{ value }`, or null when the key was absent. */
-function valueBefore(tr: Y.Transaction, map: AnyType, key: string): { value: unknown } | null {
+export function valueBefore(tr: Y.Transaction, map: AnyType, key: string): { value: unknown } | null {
 	for (let item: Y.Item | null = map._map.get(key) ?? null; item !== null; item = item.left) {
 		if (!existedBefore(tr, item)) continue;
 		// The first item that existed before: the key's value then, unless it was already deleted.
@@ -86,8 +87,15 @@ export class ShapeGuard {
 	private readonly notes: Y.Text;
 	private readonly meta: Y.Map<Scalar>;
 
-	/** Defines the record's root types on `doc` (before anything is loaded, so each gets its type). */
-	constructor(private readonly doc: Y.Doc) {
+	/**
+	 * Defines the record's root types on `doc` (before anything is loaded, so each gets its
+	 * type). `definitions` gives the workspace's current field definitions (server/fields.ts),
+	 * read at each update, so a field added a moment ago is accepted at once.
+	 */
+	constructor(
+		private readonly doc: Y.Doc,
+		private readonly definitions: () => FieldLookup | undefined = () => undefined
+	) {
 		this.fields = fieldsOf(doc);
 		this.tags = tagsOf(doc);
 		this.contacts = contactsOf(doc);
@@ -106,8 +114,10 @@ export class ShapeGuard {
 			this.doc,
 			(tr) => {
 				Y.applyUpdate(this.doc, update, origin);
+				this.normalised = false;
 				repairs = this.repair(tr);
-				if (repairs.length === 0) return;
+				// A value stored in its normal form is a change of the server's too: its sender must get it back.
+				if (repairs.length === 0 && !this.normalised) return;
 				this.repaired = tr;
 				// Applying marked the transaction remote; the repairs in it are written under
 				// this document's own client id, which Yjs would then take for another
@@ -127,6 +137,8 @@ export class ShapeGuard {
 	}
 
 	private repaired: Y.Transaction | null = null;
+	/** The transaction being repaired rewrote a valid value into its normal form. */
+	private normalised = false;
 
 	private repair(tr: Y.Transaction): string[] {
 		const repairs: string[] = [];
@@ -178,17 +190,18 @@ export class ShapeGuard {
 	private repairFields(tr: Y.Transaction, keys: Set<string | null>, repairs: string[]): void {
 		this.dropKeyless(tr, this.fields as AnyType, keys, 'fields', repairs);
 		const country = this.fields.get('country');
+		const definitions = this.definitions() ?? BUILTIN_LOOKUP;
 		for (const key of keys) {
 			if (key === null || !this.fields.has(key)) continue;
 			const value: unknown = this.fields.get(key);
 			const result =
 				key.length > MAX_KEY_LENGTH
 					? { ok: false as const, message: 'field keys are at most 200 characters.' }
-					: validateField(key, value, { country: typeof country === 'string' ? country : null });
+					: validateField(key, value, { country: typeof country === 'string' ? country : null, definitions });
 			if (!result.ok) {
 				this.putBack(tr, this.fields as AnyType, key);
 				repairs.push(`fields.${key.slice(0, 40)}: ${result.message} The previous value was kept.`);
-			} else if (result.value !== value && isCoded(key)) {
+			} else if (result.value !== value && isCoded(key, definitions)) {
 				// A coded value (money, phone, country, date, email, URL, option) is stored in
 				// its one normal form, as every other writer stores it (full-width digits
 				// folded, E.164 phones…). Text is kept as written: it is written while it is
@@ -196,6 +209,7 @@ export class ShapeGuard {
 				// the field is left; rewriting it under the typist's cursor would eat spaces.
 				if (result.value === null) this.fields.delete(key);
 				else this.fields.set(key, result.value);
+				this.normalised = true;
 			}
 		}
 	}

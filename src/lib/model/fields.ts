@@ -322,3 +322,80 @@ export function legacyDefinitions(catalog: FieldCatalog, fields: Record<string, 
 	}
 	return added;
 }
+
+// ---------------------------------------------------------------- reading an admin's request
+
+function labelFrom(value: unknown, what: string): Validated<LocalisedLabel> {
+	if (typeof value === 'string') return ok({ en: value, zh: '' });
+	const label = readLabel(isObject(value) ? { en: value.en ?? '', zh: value.zh ?? '' } : null);
+	return label ? ok(label) : fail('label', `${what} must be text, or {"en": "…", "zh": "…"}.`);
+}
+
+function optionsFrom(value: unknown, key: string): Validated<NonNullable<FieldPatch['options']>> {
+	if (!Array.isArray(value) || value.length > MAX_OPTIONS) return fail('options', `options must be a list of at most ${MAX_OPTIONS} options, each {"label": …}.`);
+	const options: NonNullable<FieldPatch['options']> = [];
+	for (const raw of value) {
+		const item = isObject(raw) ? raw : { label: raw };
+		const label = labelFrom(item.label, `${key}: an option's label`);
+		if (!label.ok) return label;
+		if (item.key !== undefined && typeof item.key !== 'string') return fail('option-key', `${key}: an option's key must be text.`);
+		if (item.colour !== undefined && !(OPTION_COLOURS as readonly string[]).includes(String(item.colour))) {
+			return fail('colour', `${key}: an option's colour is one of ${OPTION_COLOURS.join(', ')}.`);
+		}
+		options.push({
+			...(item.key !== undefined ? { key: item.key as string } : {}),
+			label: label.value,
+			...(item.colour !== undefined ? { colour: item.colour as OptionColour } : {}),
+			...(item.retired === true ? { retired: true } : {})
+		});
+	}
+	return ok(options);
+}
+
+/** A new field from an untrusted body (POST /api/fields): `{label, type, key?, options?, currency?}`. */
+export function readNewField(body: unknown): Validated<NewField> {
+	if (!isObject(body)) return fail('body', 'Send an object such as {"label": {"en": "Lead source", "zh": "线索来源"}, "type": "text"}.');
+	const label = labelFrom(body.label, 'label');
+	if (!label.ok) return label;
+	if (typeof body.type !== 'string' || !(DEFINITION_TYPES as readonly string[]).includes(body.type)) {
+		return fail('type', `type must be one of ${DEFINITION_TYPES.join(', ')}.`);
+	}
+	if (body.key !== undefined && typeof body.key !== 'string') return fail('key', 'key must be text such as "x_lead_source" (or left out: it is made from the label).');
+	if (body.currency !== undefined && typeof body.currency !== 'string') return fail('currency', 'currency must be an ISO 4217 code such as CNY.');
+	const options = body.options === undefined ? ok(undefined) : optionsFrom(body.options, String(body.key ?? 'field'));
+	if (!options.ok) return options;
+	return ok({
+		label: label.value,
+		type: body.type as DefinitionType,
+		...(body.key !== undefined ? { key: body.key as string } : {}),
+		...(options.value ? { options: options.value } : {}),
+		...(body.currency !== undefined ? { currency: (body.currency as string).trim().toUpperCase() } : {})
+	});
+}
+
+/** A change to a field from an untrusted body (PATCH /api/fields/:key): `{label?, order?, retired?, options?}`. */
+export function readFieldPatch(body: unknown, key: string): Validated<FieldPatch> {
+	if (!isObject(body)) return fail('body', 'Send an object such as {"label": {"en": "Source", "zh": "来源"}} or {"retired": true}.');
+	const unknown = Object.keys(body).find((k) => !['label', 'order', 'retired', 'options'].includes(k));
+	if (unknown !== undefined) return fail('body', `"${unknown.slice(0, 40)}" cannot be changed: a field's key and type stay as they are; send label, order, retired or options.`);
+	const patch: FieldPatch = {};
+	if (body.label !== undefined) {
+		const label = labelFrom(body.label, 'label');
+		if (!label.ok) return label;
+		patch.label = label.value;
+	}
+	if (body.order !== undefined) {
+		if (typeof body.order !== 'number' || !Number.isFinite(body.order)) return fail('order', 'order must be a number (fields are shown in ascending order).');
+		patch.order = body.order;
+	}
+	if (body.retired !== undefined) {
+		if (typeof body.retired !== 'boolean') return fail('retired', 'retired must be true or false.');
+		patch.retired = body.retired;
+	}
+	if (body.options !== undefined) {
+		const options = optionsFrom(body.options, key);
+		if (!options.ok) return options;
+		patch.options = options.value;
+	}
+	return ok(patch);
+}

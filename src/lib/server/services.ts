@@ -5,7 +5,9 @@
  * (The built app and the entry are separate module graphs: the hand-over goes
  * through one well-known global, typed here and nowhere else.)
  */
-import type { FieldErrors } from '../model/validate.ts';
+import type { FieldErrors, Validated } from '../model/validate.ts';
+import type { FieldDefinition } from '../model/schema.ts';
+import type { FieldPatch, NewField } from '../model/fields.ts';
 import type { CustomerRecord } from '../model/record.ts';
 import type { RecordRow, SortColumn } from '../model/projection.ts';
 import type { Person } from '../people.ts';
@@ -263,8 +265,24 @@ export interface RecordExportService {
 	open(actor: Actor, query: { format: ExportFormat; search?: SearchQuery; includeArchived?: boolean }): ExportFileView;
 }
 
+/**
+ * The workspace's field definitions (server/fields.ts): everyone in the workspace reads
+ * them, only admins change them; a refused change says why and changes nothing.
+ */
+export interface FieldsService {
+	/** The id of the workspace's definitions document (served by `/sync` like a record). */
+	documentId(): string;
+	/** Every definition, retired ones too, in order; empty for another workspace. */
+	list(actor: Actor): FieldDefinition[];
+	/** Adds a field (admins only: ForbiddenError otherwise). */
+	add(actor: Actor, input: NewField): Promise<Validated<FieldDefinition>>;
+	/** Renames, reorders, retires or restores a field, or changes its options (admins only). */
+	change(actor: Actor, key: string, patch: FieldPatch): Promise<Validated<FieldDefinition>>;
+}
+
 export interface AccordServices {
 	records: RecordService;
+	fields: FieldsService;
 	exports: RecordExportService;
 	auth: AuthService;
 	admin: AdminService;
