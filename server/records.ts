@@ -39,6 +39,7 @@ import type { AuditStore } from './store/audit-store.ts';
 import type { DocumentStore } from './store/types.ts';
 import type { Rooms } from './sync/rooms.ts';
 import { jsonSafe } from './audit/hash.ts';
+import { createDuplicateFinder } from './duplicates.ts';
 
 export function validateNewRecord(
 	input: CreateRecordInput,
@@ -189,6 +190,7 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 	insert(record: NewRecord, by?: { actor: AuditPerson; source: AuditSource }): Promise<string>;
 } {
 	const names = new Map<string, string>();
+	const duplicates = createDuplicateFinder(store, workspace);
 	async function nameOf(userId: string): Promise<string> {
 		let name = names.get(userId);
 		if (name === undefined) {
@@ -254,11 +256,29 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 			requireEditor(actor);
 			const validated = validateNewRecord(input, workspace, actor.id, definitions?.());
 			if (!validated.ok) return validated;
+			// Checked before it exists, so it is not its own candidate; only records this actor may see.
+			const candidates = await duplicates.forFields(actor, validated.record.fields);
+			if (input.refuseDuplicates && candidates.length > 0) {
+				const names = candidates.slice(0, 3).map((c) => `"${c.name}"`).join(', ');
+				return {
+					ok: false,
+					errors: { duplicates: `Nothing was created: this looks like ${candidates.length === 1 ? 'an existing record' : `${candidates.length} existing records`} (${names}); see duplicates. Send it without duplicates=refuse to create it anyway.` },
+					duplicates: candidates
+				};
+			}
 			const id = await insert(validated.record, { actor: personOf(actor), source: sourceOf(actor) });
 			sawFields?.(validated.record.fields);
 			rooms.announceRecordChanged(workspace, id);
-			return { ok: true, id };
+			return { ok: true, id, duplicates: candidates };
 		},
+		checkDuplicates: (actor, fields) => (actor.workspace === workspace ? duplicates.forTyped(actor, fields) : Promise.resolve([])),
+		async duplicatesOf(actor, anyId) {
+			const id = canonicalRecordId(anyId) ?? anyId;
+			if (!(await visible(actor, id))) return null;
+			return duplicates.forRecord(actor, id);
+		},
+		duplicateScan: (actor) =>
+			actor.workspace === workspace ? duplicates.scan(actor) : Promise.resolve({ clusters: [], total: 0, scanned: 0, skippedKeys: 0 }),
 		list: (actor, query) => store.listRecords({ ...query, workspace, viewer: { id: actor.id, admin: canAdminister(actor) } }),
 		async get(actor, anyId) {
 			const id = canonicalRecordId(anyId) ?? anyId;

@@ -339,6 +339,24 @@ export const MIGRATIONS: readonly Migration[] = [
 		`
 	},
 	{
+		version: 9,
+		name: 'duplicate blocking keys on the record projection',
+		sql: `
+			-- Each record's blocking keys (src/lib/model/duplicates.ts: its email, E.164 phone,
+			-- registrable website domain, folded name and company), written with the row by
+			-- the projection, in its statement, so they are never out of step with it. Finding
+			-- the candidates of one record is \`duplicate_keys && $keys\` (GIN); the workspace
+			-- scan groups rows by key. Neither compares all pairs. A column beside the search
+			-- tokens rather than a table of its own: the row is rewritten on every change
+			-- anyway, and a table would add a delete and an insert to each. Rows already here
+			-- get their keys at start (backfillDuplicateKeys in duplicate-store.ts).
+			ALTER TABLE records ADD COLUMN duplicate_keys text[] NOT NULL DEFAULT '{}';
+			-- Which rules made them (0: none yet): a later change to the rules re-keys by this.
+			ALTER TABLE records ADD COLUMN duplicate_version smallint NOT NULL DEFAULT 0;
+			CREATE INDEX records_duplicate_keys ON records USING gin (duplicate_keys);
+		`
+	},
+	{
 		version: 10,
 		name: 'record merges and what each record was before, for undo',
 		sql: `

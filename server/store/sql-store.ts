@@ -15,6 +15,8 @@ import type { ComparisonOp, SearchQuery } from '../../src/lib/search/query.ts';
 import { SEARCH_VERSION } from '../../src/lib/search/tokenize.ts';
 import { recordSearchEntry } from '../../src/lib/search/record.ts';
 import { isRecordDoc, readRecord } from '../../src/lib/model/record.ts';
+import { DUPLICATE_KEYS_VERSION, duplicateKeys } from '../../src/lib/model/duplicates.ts';
+import { backfillDuplicateKeys, duplicateCandidates, duplicateGroups, storedDuplicateKeys } from './duplicate-store.ts';
 import { batchedReads } from './batched-reads.ts';
 import type { AppendedUpdate, DocumentStore, Sql, SqlTx, StoredDocument } from './types.ts';
 import { bindClients, insertBindings, loadBindings, lookupBindings, stageAudit, type PendingBinding } from './audit-store.ts';
@@ -84,7 +86,7 @@ interface ProjectionRow {
 const PROJECTION_COLUMNS =
 	'id, workspace_id, name, company, email, phone, stage, owner, value, currency, country, city, tags, archived, created_at, updated_at';
 /** What the projection writes: the row, and the record's search tokens (never read back into rows). */
-const PROJECTION_WRITE_COLUMNS = `${PROJECTION_COLUMNS}, search_tokens, search_prefixes, search_version`;
+const PROJECTION_WRITE_COLUMNS = `${PROJECTION_COLUMNS}, search_tokens, search_prefixes, search_version, duplicate_keys, duplicate_version`;
 
 export function createSqlStore(sql: Sql): DocumentStore {
 	const projections = projectionBatcher(sql);
@@ -99,9 +101,15 @@ export function createSqlStore(sql: Sql): DocumentStore {
 			await migrate(sql);
 			// Rows projected before search existed (or by an older tokenizer) are indexed in
 			// the background, so a large workspace does not hold up the start.
-			backfill ??= backfillSearchTokens(sql, () => closing).catch(() => {
-				// Retried at the next start; until then those rows are indexed when next projected.
-			});
+			backfill ??= backfillSearchTokens(sql, () => closing)
+				.catch(() => {
+					// Retried at the next start; until then those rows are indexed when next projected.
+				})
+				// Duplicate keys the same way (migration 9), after the search tokens.
+				.then(() => backfillDuplicates(sql, () => closing))
+				.catch(() => {
+					// Likewise retried at the next start, or keyed when next projected.
+				});
 		},
 
 		async ensureWorkspace(id, name) {
@@ -216,6 +224,10 @@ export function createSqlStore(sql: Sql): DocumentStore {
 		async listRecords(query) {
 			return listRecords(sql, query);
 		},
+
+		duplicateCandidates: (workspace, keys, options) => duplicateCandidates(sql, workspace, keys, options),
+		duplicateKeysOf: (id) => (isDocumentId(id) ? storedDuplicateKeys(sql, id) : Promise.resolve(null)),
+		duplicateGroups: (workspace, viewer, maxGroup) => duplicateGroups(sql, workspace, viewer, maxGroup),
 
 		async recordsHiddenSince(workspace, since, person) {
 			// record_hidings has a row per hiding (migration 6); the latest one per record
@@ -383,7 +395,7 @@ function updateValues(rows: readonly { id: string; back: number; update: Uint8Ar
 		.join(', ');
 }
 
-/** Rows per projection statement (19 parameters each): far below the 65,535 a statement may have. */
+/** Rows per projection statement (21 parameters each): far below the 65,535 a statement may have. */
 const PROJECTION_CHUNK = 1_000;
 
 /**
@@ -423,10 +435,13 @@ async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Prom
 				search?.tokens ?? [],
 				search?.prefixes ?? [],
 				// A row not made by projectRecord has no tokens: left for the backfill to index.
-				search ? SEARCH_VERSION : 0
+				search ? SEARCH_VERSION : 0,
+				// Its duplicate keys likewise (migration 9), in the same statement as the row.
+				source ? duplicateKeys(source.fields) : [],
+				source ? DUPLICATE_KEYS_VERSION : 0
 			);
-			const p = (i: number) => `$${params.length - 19 + i}`;
-			return `(${p(1)}::uuid, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::text, ${p(7)}::text, ${p(8)}::text, ${p(9)}::numeric, ${p(10)}::text, ${p(11)}::text, ${p(12)}::text, ${p(13)}::text[], ${p(14)}::boolean, ${p(15)}::timestamptz, ${p(16)}::timestamptz, ${p(17)}::text[], ${p(18)}::text[], ${p(19)}::smallint)`;
+			const p = (i: number) => `$${params.length - 21 + i}`;
+			return `(${p(1)}::uuid, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::text, ${p(7)}::text, ${p(8)}::text, ${p(9)}::numeric, ${p(10)}::text, ${p(11)}::text, ${p(12)}::text, ${p(13)}::text[], ${p(14)}::boolean, ${p(15)}::timestamptz, ${p(16)}::timestamptz, ${p(17)}::text[], ${p(18)}::text[], ${p(19)}::smallint, ${p(20)}::text[], ${p(21)}::smallint)`;
 		});
 		// Returning who may see each record: `private` is the database's, not the document's,
 		// and the caller announces the change to those people only (one round trip, not two).
@@ -439,7 +454,8 @@ async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Prom
 			   value = EXCLUDED.value, currency = EXCLUDED.currency, country = EXCLUDED.country, city = EXCLUDED.city,
 			   tags = EXCLUDED.tags, archived = EXCLUDED.archived, created_at = EXCLUDED.created_at,
 			   updated_at = EXCLUDED.updated_at, search_tokens = EXCLUDED.search_tokens,
-			   search_prefixes = EXCLUDED.search_prefixes, search_version = EXCLUDED.search_version
+			   search_prefixes = EXCLUDED.search_prefixes, search_version = EXCLUDED.search_version,
+			   duplicate_keys = EXCLUDED.duplicate_keys, duplicate_version = EXCLUDED.duplicate_version
 			 RETURNING id::text AS id, private, owner`,
 			params
 		);
@@ -624,6 +640,11 @@ export async function backfillSearchTokens(sql: Sql, stop: () => boolean = () =>
 		indexed += entries.length;
 	}
 	return indexed;
+}
+
+/** Gives rows without current duplicate keys their keys, from their documents (see backfillDuplicateKeys). */
+export function backfillDuplicates(sql: Sql, stop: () => boolean = () => false): Promise<number> {
+	return backfillDuplicateKeys(sql, (ids) => readDocuments(sql, ids), stop);
 }
 
 /** Whitelist of comparison operators spliced into SQL, by the parsed query's operator. */

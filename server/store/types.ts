@@ -7,6 +7,7 @@ import type { RecordPage, RecordQuery } from '../../src/lib/server/services.ts';
 import type { AuditPerson } from '../../src/lib/model/audit.ts';
 import type { RecordVisibility } from '../../src/lib/access.ts';
 import type { AuditDraft } from '../audit/types.ts';
+import type { DuplicateGroups, DuplicateViewer, KeyedRow } from './duplicate-store.ts';
 
 export type StoreKind = 'pglite' | 'postgres';
 
@@ -93,6 +94,12 @@ export interface DocumentStore {
 	 * owner. With their visibility now, for the caller to keep those still hidden.
 	 */
 	recordsHiddenSince(workspace: string, since: string | null, person: string): Promise<HiddenRecord[]>;
+	/** Unarchived records of the workspace sharing any of these duplicate keys, visible to `viewer`; most recently changed first. */
+	duplicateCandidates(workspace: string, keys: readonly string[], options: { exclude?: string; viewer: DuplicateViewer; limit: number }): Promise<KeyedRow[]>;
+	/** A stored record's duplicate keys; null when there is no such record. */
+	duplicateKeysOf(id: string): Promise<string[] | null>;
+	/** Records sharing each duplicate key (the workspace scan), visible to `viewer`; keys shared by more than `maxGroup` are skipped. */
+	duplicateGroups(workspace: string, viewer: DuplicateViewer, maxGroup: number): Promise<DuplicateGroups>;
 	countDocuments(workspace?: string): Promise<number>;
 	/** Every Yjs client id bound to a person on this document. */
 	loadBindings(documentId: string): Promise<Map<number, AuditPerson>>;

@@ -15,6 +15,7 @@ import type { Actor, Role } from '../access.ts';
 import type { AuditEntry, AuditPage } from '../model/audit.ts';
 import type { SearchQuery } from '../search/query.ts';
 import type { ExportFormat } from '../io/formats.ts';
+import type { DuplicateCandidate, DuplicateCluster } from '../model/duplicates.ts';
 
 export interface RecordQuery {
 	workspace: string;
@@ -42,9 +43,29 @@ export interface CreateRecordInput {
 	fields: Record<string, unknown>;
 	tags?: unknown;
 	notes?: unknown;
+	/** Create nothing when the record looks like one that exists (`?duplicates=refuse`); the default creates it anyway. */
+	refuseDuplicates?: boolean;
 }
 
-export type CreateRecordResult = { ok: true; id: string } | { ok: false; errors: FieldErrors };
+/**
+ * A record created, with the existing ones it looks like (the caller decides what to say);
+ * or refused, naming every invalid field, or (`refuseDuplicates`) naming the candidates
+ * under `duplicates`, with `errors.duplicates` saying so in words.
+ */
+export type CreateRecordResult =
+	| { ok: true; id: string; duplicates: DuplicateCandidate[] }
+	| { ok: false; errors: FieldErrors; duplicates?: DuplicateCandidate[] };
+
+/** The workspace's duplicate scan: clusters most likely first (at most a bounded number of `total`). */
+export interface DuplicateScan {
+	clusters: DuplicateCluster[];
+	/** Clusters found; more than `clusters.length` when the answer was cut. */
+	total: number;
+	/** Records looked at (unarchived, visible to the asker). */
+	scanned: number;
+	/** Keys shared by so many records that they say nothing (skipped). */
+	skippedKeys: number;
+}
 
 /**
  * A change to one record (`PATCH /api/records/:id`), each part optional and every part
@@ -93,6 +114,12 @@ export interface RecordService {
 	update(actor: Actor, id: string, input: UpdateRecordInput): Promise<UpdateRecordResult | null>;
 	setArchived(actor: Actor, id: string, archived: boolean): Promise<boolean>;
 	setPrivate(actor: Actor, id: string, value: boolean): Promise<boolean>;
+	/** Existing records a record as typed (not yet created) looks like; fields that cannot be read give no match. */
+	checkDuplicates(actor: Actor, fields: Record<string, unknown>): Promise<DuplicateCandidate[]>;
+	/** Records an existing record looks like; null when it does not exist or the actor may not see it. */
+	duplicatesOf(actor: Actor, id: string): Promise<DuplicateCandidate[] | null>;
+	/** Clusters of likely duplicates across the workspace. Private records of others never appear. */
+	duplicateScan(actor: Actor): Promise<DuplicateScan>;
 }
 
 export interface MemberView {
