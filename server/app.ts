@@ -25,6 +25,8 @@ import { createFromSync } from './sync/create-from-sync.ts';
 import { createAdminService, createRecordService } from './records.ts';
 import { createFieldsService } from './fields.ts';
 import { createMergeService } from './merge.ts';
+import { createAnalyticsService } from './analytics.ts';
+import { createAnalyticsStore } from './analytics-store.ts';
 import { seedDemoWorkspace } from './seed/seed.ts';
 import { createAuthService, DEV_ISSUER_ID, roleFromClaims } from './auth/auth-service.ts';
 import { createDevIdp, DEV_USERS } from './auth/dev-idp.ts';
@@ -213,6 +215,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 			audit: config.audit,
 			stageAudit: (drafts) => database.audit.stage(drafts)
 		}),
+		analytics: createAnalyticsService({ store: createAnalyticsStore(database.sql), workspace }),
 		defaultWorkspace: workspace,
 		async people() {
 			return (await authStore.listMembers(workspace)).map(({ user }) => ({ id: user.id, name: user.name, email: user.email ?? '' }));

@@ -380,6 +380,31 @@ export const MIGRATIONS: readonly Migration[] = [
 			);
 			CREATE INDEX record_merges_workspace_at ON record_merges (workspace_id, merged_at);
 		`
+	},
+	{
+		version: 11,
+		name: 'what the dashboard aggregates beyond the list row: expected close and activity times',
+		sql: `
+			-- The dashboard's SQL (server/analytics-store.ts) needs each record's expected close
+			-- (followUpAt) and its activities' times, which the list row does not carry. Kept by
+			-- the analytics store itself, from the documents, for those whose last_seq moved
+			-- since it last read them (seen_seq), so the projection's write stays as it is.
+			CREATE TABLE analytics_records (
+				record_id uuid PRIMARY KEY REFERENCES documents (id) ON DELETE CASCADE,
+				workspace_id text NOT NULL,
+				follow_up_at date,
+				seen_seq bigint NOT NULL
+			);
+			CREATE TABLE analytics_activities (
+				record_id uuid NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+				workspace_id text NOT NULL,
+				at timestamptz NOT NULL
+			);
+			CREATE INDEX analytics_activities_record ON analytics_activities (record_id, at);
+			CREATE INDEX analytics_activities_workspace_at ON analytics_activities (workspace_id, at);
+			-- Stage changes are read from the audit log by place; this serves "every stage change of a workspace".
+			CREATE INDEX audit_log_workspace_path ON audit_log (workspace_id, path);
+		`
 	}
 ];
 

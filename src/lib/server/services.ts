@@ -16,6 +16,7 @@ import type { AuditEntry, AuditPage } from '../model/audit.ts';
 import type { SearchQuery } from '../search/query.ts';
 import type { ExportFormat } from '../io/formats.ts';
 import type { DuplicateCandidate, DuplicateCluster } from '../model/duplicates.ts';
+import type { AnalyticsOptions, Dashboard } from '../analytics/aggregate.ts';
 
 export interface RecordQuery {
 	workspace: string;
@@ -307,6 +308,14 @@ export interface FieldsService {
 	change(actor: Actor, key: string, patch: FieldPatch): Promise<Validated<FieldDefinition>>;
 }
 
+/**
+ * The dashboard's numbers (server/analytics.ts): SQL aggregates over the records the
+ * actor may see, defined as src/lib/analytics/aggregate.ts defines them for the browser.
+ */
+export interface AnalyticsService {
+	dashboard(actor: Actor, options: AnalyticsOptions): Promise<{ dashboard: Dashboard; computedAt: string }>;
+}
+
 export interface AccordServices {
 	records: RecordService;
 	fields: FieldsService;
@@ -315,6 +324,7 @@ export interface AccordServices {
 	admin: AdminService;
 	audit: AuditService;
 	merges: MergeService;
+	analytics: AnalyticsService;
 	health(): Promise<Health>;
 	/** The workspace this instance serves. */
 	defaultWorkspace: string;
