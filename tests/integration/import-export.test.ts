@@ -1,0 +1,384 @@
+/**
+ * Import and export through the real HTTP entry points (`POST /api/import`, served by
+ * the Node entry ahead of SvelteKit, and `GET /api/export`) and the command line, on a
+ * real server and store: files in the encodings real files have (a GBK CSV as Excel on
+ * Chinese Windows writes it, Big5, UTF-16LE "Unicode text", UTF-8 with a BOM), quoted
+ * line breaks, invalid rows reported by row and column, dry runs that change nothing,
+ * export → import round trips, formula neutralisation, private records, bad files, and
+ * a 10,000-row import whose records are written while the upload is still arriving.
+ */
+import { readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unzipSync, strFromU8 } from 'fflate';
+import type { RunningServer } from '../../server/http.ts';
+import type { CustomerRecord } from '../../src/lib/model/record.ts';
+import type { ImportReport } from '../../server/import/run.ts';
+import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
+
+const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/import');
+
+function useServer(): () => RunningServer {
+	let server: RunningServer | undefined;
+	let data: { dir: string; remove(): void } | undefined;
+	beforeAll(async () => {
+		data = tempDataDir();
+		server = await startTestServer({ dataDir: data.dir });
+	});
+	afterAll(async () => {
+		await server?.close();
+		data?.remove();
+	});
+	return () => server!;
+}
+
+type Query = Record<string, string>;
+
+function importUrl(server: RunningServer, query: Query): string {
+	return `${server.url}/api/import?${new URLSearchParams(query)}`;
+}
+
+async function postImport(server: RunningServer, body: Uint8Array | string, contentType: string, query: Query = {}, role: 'admin' | 'editor' | 'viewer' = 'editor'): Promise<Response> {
+	return apiFetch(importUrl(server, query), { method: 'POST', headers: { 'content-type': contentType }, body }, role);
+}
+
+async function importOk(server: RunningServer, body: Uint8Array | string, contentType: string, query: Query = {}): Promise<ImportReport> {
+	const response = await postImport(server, body, contentType, query);
+	const text = await response.text();
+	expect(response.status, text).toBe(200);
+	return JSON.parse(text) as ImportReport;
+}
+
+async function total(server: RunningServer): Promise<number> {
+	const response = await apiFetch(`${server.url}/api/records?limit=1&archived=1`);
+	return ((await response.json()) as { total: number }).total;
+}
+
+async function exportAll(server: RunningServer, format: string, role: 'admin' | 'editor' | 'viewer' = 'editor', extra = ''): Promise<Response> {
+	const response = await apiFetch(`${server.url}/api/export?format=${format}${extra}`, {}, role);
+	expect(response.status).toBe(200);
+	return response;
+}
+
+async function exportJson(server: RunningServer, role: 'admin' | 'editor' | 'viewer' = 'editor', extra = ''): Promise<CustomerRecord[]> {
+	return (await (await exportAll(server, 'json', role, extra)).json()) as CustomerRecord[];
+}
+
+const byName = (records: CustomerRecord[], name: string): CustomerRecord => {
+	const found = records.find((r) => r.fields.name === name);
+	if (!found) throw new Error(`no record named ${name} among ${records.map((r) => r.fields.name).join(', ')}`);
+	return found;
+};
+
+describe('import: encodings, delimiters and mapping', () => {
+	const server = useServer();
+
+	it('imports a GBK CSV from Excel with a Chinese header: the dry run changes nothing, the real run creates every row', async () => {
+		const bytes = readFileSync(path.join(FIXTURES, 'customers-gbk.csv'));
+		const before = await total(server());
+		const dry = await importOk(server(), bytes, 'text/csv', { dryRun: '1' });
+		expect(dry).toMatchObject({ encoding: 'gb18030', encodingReason: 'guess', dryRun: true, rowsRead: 3, valid: 3, created: 0, rejected: 0, problems: [] });
+		expect(dry.mapping).toEqual({ 姓名: 'name', 公司: 'company', 手机: 'phone', 邮箱: 'email', 城市: 'city', 阶段: 'stage', 标签: 'tags', 备注: 'notes' });
+		expect(await total(server())).toBe(before);
+
+		const real = await importOk(server(), bytes, 'text/csv');
+		expect(real).toMatchObject({ rowsRead: 3, created: 3, rejected: 0 });
+		const wang = byName(await exportJson(server()), '王伟');
+		expect(wang.fields).toMatchObject({ company: '华信科技有限公司', phone: '+8613800138000', email: 'wang.wei@huaxin.cn', city: '上海', stage: 'qualified' });
+		expect(wang.tags).toEqual(['华东', '重点客户']);
+		expect(wang.notes).toBe('首次拜访：展会\n对报价满意');
+		// Audited as an import, by the importer.
+		const history = (await (await apiFetch(`${server().url}/api/records/${wang.id}/history`)).json()) as { entries: Array<{ op: string; source: string }> };
+		expect(history.entries.find((e) => e.op === 'create')?.source).toBe('import');
+	});
+
+	it('tells Big5 from GBK and reads a traditional Chinese header; an encoding named by hand wins', async () => {
+		const bytes = readFileSync(path.join(FIXTURES, 'customers-big5.csv'));
+		const guessed = await importOk(server(), bytes, 'text/csv', { dryRun: '1' });
+		expect(guessed).toMatchObject({ encoding: 'big5', rowsRead: 2, valid: 2 });
+		expect(guessed.preview[0].fields).toMatchObject({ name: '陳志明', company: '台北資訊股份有限公司', phone: '+886223456789' });
+		const forced = await importOk(server(), bytes, 'text/csv', { dryRun: '1', encoding: 'GBK' });
+		expect(forced).toMatchObject({ encoding: 'gb18030', encodingReason: 'override' });
+		expect(forced.preview[0].fields.name).not.toBe('陳志明');
+	});
+
+	it('reads a UTF-16LE tab-separated file with a BOM and a quoted line break', async () => {
+		const text = 'Name\tCompany\tNotes\n"Zhou Min"\tHuaxin\t"line one\nline two"\n周敏\t华信\t\n';
+		const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+		const report = await importOk(server(), bytes, 'text/tab-separated-values', { dryRun: '1' });
+		expect(report).toMatchObject({ encoding: 'utf-16le', encodingReason: 'bom', rowsRead: 2, valid: 2 });
+		expect(report.preview[0]).toMatchObject({ row: 2, fields: { name: 'Zhou Min', company: 'Huaxin' }, notes: 'line one\nline two' });
+		expect(report.preview[1].fields).toMatchObject({ name: '周敏', company: '华信' });
+	});
+
+	it('reads a UTF-8 CSV with a BOM, semicolons and quoted line breaks, with a mapping given by hand', async () => {
+		const text = '\ufeffKunde;Firma;E-Mail;Bemerkung\n"Li; Na";"Changcheng\nTrading";li@cc.cn;"a ""quoted"" word"\n';
+		const mapping = JSON.stringify({ Kunde: 'name', Firma: 'company', Bemerkung: 'notes' });
+		const report = await importOk(server(), text, 'text/csv', { dryRun: '1', mapping });
+		expect(report).toMatchObject({ encoding: 'utf-8', encodingReason: 'bom', rowsRead: 1, valid: 1 });
+		expect(report.mapping).toMatchObject({ Kunde: 'name', Firma: 'company', 'E-Mail': 'email', Bemerkung: 'notes' });
+		expect(report.preview[0]).toMatchObject({ fields: { name: 'Li; Na', company: 'Changcheng Trading', email: 'li@cc.cn' }, notes: 'a "quoted" word' });
+	});
+
+	it('lists every invalid row by row and column, and a dry run creates nothing', async () => {
+		const lines = ['name,email,stage,value'];
+		const bad = new Map<number, string[]>();
+		for (let i = 1; i <= 40; i++) {
+			const row = i + 1;
+			if (i % 10 === 3) {
+				lines.push(`Bad ${i},not-an-email,lead,10`);
+				bad.set(row, ['email']);
+			} else if (i % 10 === 7) {
+				lines.push(`Bad ${i},b${i}@x.cn,someday,-5`);
+				bad.set(row, ['stage', 'value']);
+			} else if (i === 20) {
+				lines.push(`,nobody@x.cn,lead,1`);
+				bad.set(row, ['name']);
+			} else lines.push(`Good ${i},g${i}@x.cn,won,"1,200.50"`);
+		}
+		const before = await total(server());
+		const report = await importOk(server(), lines.join('\r\n'), 'text/csv', { dryRun: '1' });
+		expect(report).toMatchObject({ rowsRead: 40, rejected: bad.size, valid: 40 - bad.size, created: 0 });
+		const found = new Map<number, string[]>();
+		for (const problem of report.problems) found.set(problem.row, [...(found.get(problem.row) ?? []), problem.column ?? '?']);
+		expect(new Map([...found].map(([row, columns]) => [row, columns.sort()]))).toEqual(new Map([...bad].map(([row, columns]) => [row, columns.sort()])));
+		expect(report.problems.find((p) => p.row === 4)?.message).toContain('not-an-email');
+		expect(await total(server())).toBe(before);
+		// A real run creates exactly the valid rows.
+		const real = await importOk(server(), lines.join('\r\n'), 'text/csv');
+		expect(real.created).toBe(40 - bad.size);
+		expect(await total(server())).toBe(before + 40 - bad.size);
+	});
+
+	it('reads JSON (an array of flat objects or of records) and XML', async () => {
+		const json = JSON.stringify([{ 姓名: '赵六', 邮箱: 'zhao@x.cn', 标签: ['vip'] }, { 姓名: '钱七', 金额: 99.5 }]);
+		const fromJson = await importOk(server(), json, 'application/json', { dryRun: '1' });
+		expect(fromJson).toMatchObject({ rowsRead: 2, valid: 2 });
+		expect(fromJson.preview[0]).toMatchObject({ fields: { name: '赵六', email: 'zhao@x.cn' }, tags: ['vip'] });
+		expect(fromJson.preview[1].fields).toMatchObject({ name: '钱七', value: 99.5 });
+		const xml = '<?xml version="1.0"?><customers><customer><name>A &amp; B Ltd</name><tags><tag>x</tag><tag>y</tag></tags><notes><![CDATA[<b>raw</b>]]></notes></customer></customers>';
+		const fromXml = await importOk(server(), xml, 'application/xml', { dryRun: '1' });
+		expect(fromXml.preview[0]).toMatchObject({ fields: { name: 'A & B Ltd' }, tags: ['x', 'y'], notes: '<b>raw</b>' });
+	});
+});
+
+describe('import: refusals', () => {
+	const server = useServer();
+
+	const refused = async (response: Response, status: number): Promise<{ message: string; row?: number | null }> => {
+		const text = await response.text();
+		expect(response.status, text).toBe(status);
+		const body = JSON.parse(text) as { message: string; row?: number | null };
+		expect(body.message.length).toBeGreaterThan(10);
+		return body;
+	};
+
+	it('answers each bad file with a message naming the problem, writes nothing, and keeps serving', async () => {
+		const before = await total(server());
+		expect((await refused(await postImport(server(), '', 'text/csv'), 422)).message).toMatch(/empty/);
+		expect((await refused(await postImport(server(), '\r\n\r\n', 'text/csv'), 422)).message).toMatch(/header/);
+		const junk = new Uint8Array(4096).map((_, i) => (i * 7919) % 256);
+		expect((await refused(await postImport(server(), junk, 'text/csv'), 422)).message).toMatch(/binary|does not read/);
+		const entities = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]><r><c><name>&e;</name></c></r>';
+		expect((await refused(await postImport(server(), entities, 'application/xml'), 422)).message).toMatch(/DOCTYPE/);
+		expect((await refused(await postImport(server(), '<r><c><name>x</c></r>', 'application/xml'), 422)).message).toMatch(/not well-formed/);
+		expect((await refused(await postImport(server(), 'name\n"never closed\n', 'text/csv'), 422)).message).toMatch(/never closed/);
+		const wide = `${Array.from({ length: 10_000 }, (_, i) => `c${i}`).join(',')}\n`;
+		expect((await refused(await postImport(server(), wide, 'text/csv'), 422)).message).toMatch(/10000 columns/);
+		expect((await refused(await postImport(server(), `name,notes\nA,${'x'.repeat(10 * 1024 * 1024)}\n`, 'text/csv'), 422)).row).toBe(2);
+		expect((await refused(await postImport(server(), 'a,b', 'application/octet-stream'), 400)).message).toMatch(/format/);
+		expect((await refused(await postImport(server(), 'name\nA', 'text/csv', { mapping: '{"name": "nonsense"}' }), 400)).message).toMatch(/nonsense/);
+		expect((await refused(await postImport(server(), 'name\nA', 'text/csv', { encoding: 'ebcdic' }), 400)).message).toMatch(/encoding/);
+		expect(await total(server())).toBe(before);
+		expect((await fetch(`${server().url}/healthz`)).status).toBe(200);
+	});
+
+	it('a JSON file cut off part way keeps the whole records before the cut and says where it stopped', async () => {
+		const report = await importOk(server(), '[{"name": "Whole"}, {"name": "Cut', 'application/json', { dryRun: '1' });
+		expect(report.rowsRead).toBe(1);
+		expect(report.stoppedAt?.message).toMatch(/cut off|not well-formed/);
+	});
+
+	it('refuses a file over the limit with 413, viewers with 403 and strangers with 401', async () => {
+		process.env.ACCORD_IMPORT_MAX_BYTES = '1000';
+		try {
+			const body = await refused(await postImport(server(), `name\n${'Someone\n'.repeat(500)}`, 'text/csv'), 413);
+			expect(body.message).toMatch(/limit/);
+			// Without a declared length (a stream), the limit is counted as the bytes arrive.
+			const stream = new ReadableStream<Uint8Array>({
+				start(controller) {
+					for (let i = 0; i < 10; i++) controller.enqueue(new TextEncoder().encode(`name\n${'Someone\n'.repeat(50)}`));
+					controller.close();
+				}
+			});
+			const streamed = await apiFetch(importUrl(server(), { dryRun: '1' }), { method: 'POST', headers: { 'content-type': 'text/csv' }, body: stream, duplex: 'half' } as RequestInit);
+			await refused(streamed, 413);
+		} finally {
+			delete process.env.ACCORD_IMPORT_MAX_BYTES;
+		}
+		await refused(await postImport(server(), 'name\nA', 'text/csv', {}, 'viewer'), 403);
+		await refused(await fetch(importUrl(server(), {}), { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'name\nA' }), 401);
+	});
+});
+
+describe('export', () => {
+	// One server: SvelteKit's routes reach the services of the last server started in a process.
+	const server = useServer();
+
+	const records = [
+		{ fields: { name: '王伟', company: '=SUM(A1:A9)', phone: '+86 138 0013 8000', email: 'wang@huaxin.cn', stage: 'won', value: 1200.5, currency: 'CNY', country: 'CN', city: '上海', website: 'huaxin.cn', x_source: '展会' }, tags: ['重点客户', 'east'], notes: 'Line one,\n"two"\n@three' },
+		{ fields: { name: '-Minus Co', title: "'quoted", address: '1 Road\nFloor 2', followUpAt: '2027-01-31' }, tags: [], notes: '' },
+		{ fields: { name: 'Plain', industry: '@home' }, tags: ['a'], notes: 'n' }
+	];
+
+	const originalIds: string[] = [];
+	beforeAll(async () => {
+		for (const record of records) originalIds.push(await createRecord(server(), record.fields, { tags: record.tags, notes: record.notes }));
+	});
+
+	it('writes CSV as UTF-8 with a BOM, field keys as the header, and formula-looking cells neutralised', async () => {
+		const response = await exportAll(server(), 'csv');
+		expect(response.headers.get('content-type')).toContain('text/csv');
+		expect(response.headers.get('content-disposition')).toMatch(/attachment; filename="accord-records-.*\.csv"/);
+		const bytes = new Uint8Array(await response.arrayBuffer());
+		expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+		const text = new TextDecoder().decode(bytes);
+		expect(text.split('\r\n')[0]).toMatch(/^\ufeff?id,name,company,/);
+		expect(text).toContain(",'=SUM(A1:A9),");
+		expect(text).toContain("'+8613800138000");
+		expect(text).toContain("'-Minus Co");
+		expect(text).toContain("''quoted");
+		expect(text).toContain("'@home");
+		expect(text).not.toMatch(/,=SUM/);
+	});
+
+	for (const format of ['csv', 'json', 'xml'] as const) {
+		it(`round trip through ${format}: every record's fields, tags and notes come back`, async () => {
+			const before = await exportJson(server());
+			const file = new Uint8Array(await (await exportAll(server(), format)).arrayBuffer());
+			const type = { csv: 'text/csv', json: 'application/json', xml: 'application/xml' }[format];
+			const report = await importOk(server(), file, type);
+			expect(report).toMatchObject({ rowsRead: before.length, created: before.length, rejected: 0 });
+			const seen = new Set(before.map((r) => r.id));
+			const copies = (await exportJson(server())).filter((r) => !seen.has(r.id));
+			expect(copies).toHaveLength(before.length);
+			// Every copy (of an original, or of an earlier round trip's copy) holds what its original holds.
+			for (const copy of copies) {
+				const original = byName(before.filter((r) => originalIds.includes(r.id)), copy.fields.name as string);
+				expect(copy.fields).toEqual(original.fields);
+				expect(copy.tags).toEqual(original.tags);
+				expect(copy.notes).toBe(original.notes);
+			}
+		});
+	}
+
+	it('writes an XLSX workbook a reader can open: one sheet, the header and every record', async () => {
+		const response = await exportAll(server(), 'xlsx');
+		expect(response.headers.get('content-type')).toContain('spreadsheetml');
+		const zip = unzipSync(new Uint8Array(await response.arrayBuffer()));
+		expect(Object.keys(zip).sort()).toEqual(['[Content_Types].xml', '_rels/.rels', 'xl/_rels/workbook.xml.rels', 'xl/workbook.xml', 'xl/worksheets/sheet1.xml']);
+		const sheet = strFromU8(zip['xl/worksheets/sheet1.xml']);
+		expect(sheet.match(/<row /g)).toHaveLength((await total(server())) + 1);
+		expect(sheet).toContain('<t xml:space="preserve">王伟</t>');
+		expect(sheet).toContain('<v>1200.5</v>');
+	});
+
+	it('exports what the list search matches, and never private records of others', async () => {
+		const matched = await exportJson(server(), 'editor', `&q=${encodeURIComponent('王伟')}`);
+		expect(matched.length).toBeGreaterThan(0);
+		expect(new Set(matched.map((r) => r.fields.name))).toEqual(new Set(['王伟']));
+		const secret = await createRecord(server(), { name: 'Secret Deal', owner: 'someone-else' });
+		const made = await apiFetch(`${server().url}/api/records/${secret}/private`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"private": true}' }, 'admin');
+		expect(made.status).toBe(200);
+		for (const format of ['json', 'csv', 'xml'] as const) {
+			const text = await (await exportAll(server(), format, 'viewer')).text();
+			expect(text).not.toContain('Secret Deal');
+			expect(text).toContain('Plain');
+		}
+		expect((await exportJson(server(), 'admin')).map((r) => r.fields.name)).toContain('Secret Deal');
+		expect((await apiFetch(`${server().url}/api/export?format=pdf`)).status).toBe(400);
+	});
+});
+
+describe('import at size', () => {
+	const server = useServer();
+
+	/** 10,000 rows of 12 columns, a quarter of them in Chinese. */
+	function row(i: number): string {
+		const chinese = i % 4 === 0;
+		return [
+			chinese ? `客户${i}` : `Customer ${i}`,
+			chinese ? `华信科技${i % 97}有限公司` : `Company ${i % 97}`,
+			`c${i}@example.com`,
+			`+86 138 ${String(i).padStart(4, '0')} ${String(i % 10_000).padStart(4, '0')}`,
+			['lead', 'qualified', 'proposal', 'won'][i % 4],
+			String(i * 10),
+			'CNY',
+			'CN',
+			chinese ? '上海' : 'Shanghai',
+			`tag${i % 5}`,
+			chinese ? '备注：第一次联系' : 'First contact',
+			`https://c${i % 50}.example.com`
+		]
+			.map((cell) => (cell.includes(',') ? `"${cell}"` : cell))
+			.join(',');
+	}
+
+	it('writes records while the upload is still arriving, within a memory bound of 150 MB of RSS growth', async () => {
+		const header = 'name,company,email,phone,stage,value,currency,country,city,tags,notes,website\n';
+		const encoder = new TextEncoder();
+		let release!: () => void;
+		const halfway = new Promise<void>((resolve) => (release = resolve));
+		let peak = process.memoryUsage().rss;
+		const start = peak;
+		const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+		const body = new ReadableStream<Uint8Array>({
+			async start(controller) {
+				controller.enqueue(encoder.encode(header));
+				for (let i = 1; i <= 10_000; i++) {
+					if (i === 5001) await halfway;
+					controller.enqueue(encoder.encode(`${row(i)}\n`));
+				}
+				controller.close();
+			}
+		});
+		const answer = apiFetch(importUrl(server(), {}), { method: 'POST', headers: { 'content-type': 'text/csv' }, body, duplex: 'half' } as RequestInit);
+		// The second half is held back until the server has stored records from the first: it reads as it goes.
+		await eventually(async () => (await total(server())) >= 1000, 'records created before the upload ended', 240_000);
+		release();
+		const response = await answer;
+		clearInterval(sampler);
+		const report = (await response.json()) as ImportReport;
+		expect(report).toMatchObject({ rowsRead: 10_000, created: 10_000, rejected: 0 });
+		expect(await total(server())).toBe(10_000);
+		expect(peak - start).toBeLessThan(150 * 1024 * 1024);
+	}, 900_000);
+});
+
+describe('command line', () => {
+	it('imports with --dry-run and prints the JSON summary as its last line; exports to a file', async () => {
+		const data = mkdtempSync(path.join(os.tmpdir(), 'accord-cli-io-'));
+		try {
+			const env = { ...process.env, DATA_DIR: data, DATABASE_URL: '', REDIS_URL: '', LOG_LEVEL: 'error' };
+			const run = promisify(execFile);
+			const cli = (args: string[]) => run('npx', ['tsx', 'server/cli.ts', ...args], { env, cwd: path.resolve(import.meta.dirname, '../..'), maxBuffer: 10 * 1024 * 1024 });
+			const file = path.join(FIXTURES, 'customers-gbk.csv');
+			const dry = await cli(['import', file, '--dry-run']);
+			const summary = JSON.parse(dry.stdout.trim().split('\n').at(-1)!) as ImportReport;
+			expect(summary).toMatchObject({ dryRun: true, rowsRead: 3, valid: 3, created: 0, encoding: 'gb18030' });
+			const real = await cli(['import', file, '--encoding=gbk']);
+			expect(JSON.parse(real.stdout.trim().split('\n').at(-1)!)).toMatchObject({ created: 3, encodingReason: 'override' });
+			const out = path.join(data, 'out.json');
+			await cli(['export', '--format=json', out]);
+			const exported = JSON.parse(readFileSync(out, 'utf8')) as CustomerRecord[];
+			expect(exported.map((r) => r.fields.name).sort()).toEqual(['张磊', '李娜', '王伟'].sort());
+			writeFileSync(path.join(data, 'bad.csv'), '');
+			await expect(cli(['import', path.join(data, 'bad.csv')])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('empty') });
+		} finally {
+			rmSync(data, { recursive: true, force: true });
+		}
+	}, 600_000);
+});
