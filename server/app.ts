@@ -127,7 +127,6 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		definitions: (id) => (id === workspace ? fields.catalog() : undefined)
 	});
 	const fields = createFieldsService({ store, rooms, workspace, log });
-	await fields.start();
 
 	const connections = new Set<Connection>();
 	function closeWhere(match: (connection: Connection) => boolean, reason: string): void {
@@ -193,6 +192,8 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		const seeded = await seedDemoWorkspace(store, records, workspace, config.demoRecordCount);
 		if (seeded > 0) log.info('seeded the demo workspace', { workspace, records: seeded });
 	}
+	// After seeding, which seeds only a workspace without documents (the definitions document is one).
+	await fields.start();
 
 	const imports = createImportService({ workspace, insert: records.insert, announce: (ws, id) => rooms.announceRecordChanged(ws, id) });
 	const services: AccordServices = {

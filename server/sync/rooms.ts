@@ -59,8 +59,11 @@ export class Rooms {
 		options.bus.onResume(() => this.resynchronise());
 	}
 
+	/** Records and channels loaded; not the field definitions, which stay loaded for as long as the server runs. */
 	get loadedCount(): number {
-		return this.rooms.size;
+		let count = 0;
+		for (const room of this.rooms.values()) if (!room.definitionsDocument) count++;
+		return count;
 	}
 
 	loaded(name: string): Room | undefined {

@@ -5,6 +5,7 @@
  * Every key must exist in both dictionaries: `zh` is typed against `en`.
  */
 import type { Validated } from '$lib/model/validate.ts';
+import type { FieldDefinition } from '$lib/model/schema.ts';
 import { current } from './locale.svelte.ts';
 
 export const LOCALES = ['en', 'zh'] as const;
@@ -223,6 +224,76 @@ const en = {
 	'validation.tagEmpty': 'A tag cannot be empty.',
 	'validation.tagLong': 'A tag can have at most {max} characters.',
 	'validation.invalid': '{field} is not valid.',
+	// Fields defined by the workspace (src/lib/model/fields.ts)
+	'validation.number': '{field} must be a number, not “{raw}”.',
+	'validation.rating': '{field} is a rating from 1 to 5.',
+	'validation.yesno': 'Choose yes or no for {field}.',
+	'validation.datetime': '“{raw}” is not a date and time; use the form 2026-12-31T09:30+08:00.',
+	'validation.retiredOption': 'That option of {field} is retired and can no longer be chosen.',
+	'field.yes': 'Yes',
+	'field.no': 'No',
+	'field.retiredOption': '{label} (retired)',
+	'field.datetimeHint': '2026-12-31T09:30+08:00',
+	'field.multiHint': 'Choose any number',
+	'list.columns': 'Columns',
+	'list.columnsHint': 'Which fields the list shows',
+	'settings.fields.link': 'Fields',
+	'settings.fields.title': 'Fields',
+	'settings.fields.intro': 'The fields every record of this workspace has, in the order the record page shows them. Renaming changes the label only, never the stored key; retiring hides a field and keeps every value.',
+	'settings.fields.add': 'Add a field',
+	'settings.fields.labelEn': 'Name (English)',
+	'settings.fields.labelZh': 'Name (Chinese)',
+	'settings.fields.type': 'Type',
+	'settings.fields.currency': 'Currency',
+	'settings.fields.options': 'Options',
+	'settings.fields.optionsHint': 'One per line: English name, then “|” and the Chinese name if you like (Trade show | 展会).',
+	'settings.fields.create': 'Add field',
+	'settings.fields.save': 'Save',
+	'settings.fields.edit': 'Edit',
+	'settings.fields.cancel': 'Cancel',
+	'settings.fields.retire': 'Retire',
+	'settings.fields.restore': 'Restore',
+	'settings.fields.up': 'Move {field} up',
+	'settings.fields.down': 'Move {field} down',
+	'settings.fields.builtin': 'Built-in',
+	'settings.fields.retired': 'Retired',
+	'settings.fields.key': 'Key',
+	'settings.fields.addOption': 'Add option',
+	'settings.fields.colour': 'Colour',
+	'settings.fields.failed': 'Nothing was changed: {reason}',
+	'settings.fields.saved': 'Saved: every open page shows it now.',
+	'settings.fields.live': 'Changes here reach every open page at once.',
+	'fieldError.key-taken': 'A field with this key already exists; choose another name or key.',
+	'fieldError.label-empty': 'The name cannot be empty; give it an English or Chinese name.',
+	'fieldError.options': 'A select field needs at least one option.',
+	'fieldError.option-label-empty': 'Every option needs a name.',
+	'fieldError.option-taken': 'Two options have the same name; each needs its own.',
+	'fieldError.currency': 'A money field needs its currency, such as CNY, USD or EUR.',
+	'fieldError.required': 'This field is required on every record and cannot be retired.',
+	'fieldError.too-many': 'This workspace has as many fields as it can have; retire or reuse one instead.',
+	'fieldType.text': 'Text',
+	'fieldType.longtext': 'Long text',
+	'fieldType.number': 'Number',
+	'fieldType.money': 'Money',
+	'fieldType.date': 'Date',
+	'fieldType.datetime': 'Date and time',
+	'fieldType.select': 'Select',
+	'fieldType.multiselect': 'Multi-select',
+	'fieldType.yesno': 'Yes/no',
+	'fieldType.email': 'Email',
+	'fieldType.phone': 'Phone',
+	'fieldType.url': 'Web address',
+	'fieldType.country': 'Country',
+	'fieldType.person': 'Person',
+	'fieldType.rating': 'Rating (1–5)',
+	'colour.grey': 'Grey',
+	'colour.blue': 'Blue',
+	'colour.green': 'Green',
+	'colour.yellow': 'Yellow',
+	'colour.orange': 'Orange',
+	'colour.red': 'Red',
+	'colour.purple': 'Purple',
+	'colour.pink': 'Pink',
 
 	'signIn.title': 'Sign in to Accord',
 	'signIn.lead': 'Customer records, together. Sign in with your work account to continue.',
@@ -577,6 +648,75 @@ const zh: Record<MessageKey, string> = {
 	'validation.tagEmpty': '标签不能为空。',
 	'validation.tagLong': '标签最多 {max} 个字符。',
 	'validation.invalid': '{field}的值无效。',
+	'validation.number': '{field}必须是数字，“{raw}”不是。',
+	'validation.rating': '{field}是 1 到 5 的评分。',
+	'validation.yesno': '请为{field}选择“是”或“否”。',
+	'validation.datetime': '“{raw}”不是有效的日期时间，请使用 2026-12-31T09:30+08:00 这样的格式。',
+	'validation.retiredOption': '{field}的这个选项已停用，不能再选择。',
+	'field.yes': '是',
+	'field.no': '否',
+	'field.retiredOption': '{label}（已停用）',
+	'field.datetimeHint': '2026-12-31T09:30+08:00',
+	'field.multiHint': '可多选',
+	'list.columns': '显示列',
+	'list.columnsHint': '列表显示哪些字段',
+	'settings.fields.link': '字段',
+	'settings.fields.title': '字段',
+	'settings.fields.intro': '本工作区每条记录的字段，按记录页面的显示顺序排列。重命名只改变显示名称，不会改变存储的键；停用会隐藏字段，但保留所有值。',
+	'settings.fields.add': '添加字段',
+	'settings.fields.labelEn': '名称（英文）',
+	'settings.fields.labelZh': '名称（中文）',
+	'settings.fields.type': '类型',
+	'settings.fields.currency': '货币',
+	'settings.fields.options': '选项',
+	'settings.fields.optionsHint': '每行一个：英文名称，可再加“|”和中文名称（Trade show | 展会）。',
+	'settings.fields.create': '添加',
+	'settings.fields.save': '保存',
+	'settings.fields.edit': '编辑',
+	'settings.fields.cancel': '取消',
+	'settings.fields.retire': '停用',
+	'settings.fields.restore': '恢复',
+	'settings.fields.up': '将{field}上移',
+	'settings.fields.down': '将{field}下移',
+	'settings.fields.builtin': '内置',
+	'settings.fields.retired': '已停用',
+	'settings.fields.key': '键',
+	'settings.fields.addOption': '添加选项',
+	'settings.fields.colour': '颜色',
+	'settings.fields.failed': '未做任何更改：{reason}',
+	'settings.fields.saved': '已保存：所有打开的页面都已显示。',
+	'settings.fields.live': '此处的更改会立即显示在所有打开的页面上。',
+	'fieldError.key-taken': '已有使用此键的字段，请换一个名称或键。',
+	'fieldError.label-empty': '名称不能为空，请填写英文或中文名称。',
+	'fieldError.options': '选择类字段至少需要一个选项。',
+	'fieldError.option-label-empty': '每个选项都需要名称。',
+	'fieldError.option-taken': '有两个选项名称相同，请分别命名。',
+	'fieldError.currency': '金额字段需要指定货币，例如 CNY、USD 或 EUR。',
+	'fieldError.required': '此字段是每条记录的必填项，不能停用。',
+	'fieldError.too-many': '本工作区的字段数量已达上限，请停用或复用已有字段。',
+	'fieldType.text': '文本',
+	'fieldType.longtext': '长文本',
+	'fieldType.number': '数字',
+	'fieldType.money': '金额',
+	'fieldType.date': '日期',
+	'fieldType.datetime': '日期时间',
+	'fieldType.select': '单选',
+	'fieldType.multiselect': '多选',
+	'fieldType.yesno': '是/否',
+	'fieldType.email': '电子邮件',
+	'fieldType.phone': '电话',
+	'fieldType.url': '网址',
+	'fieldType.country': '国家/地区',
+	'fieldType.person': '成员',
+	'fieldType.rating': '评分（1–5）',
+	'colour.grey': '灰色',
+	'colour.blue': '蓝色',
+	'colour.green': '绿色',
+	'colour.yellow': '黄色',
+	'colour.orange': '橙色',
+	'colour.red': '红色',
+	'colour.purple': '紫色',
+	'colour.pink': '粉色',
 
 	'signIn.title': '登录 Accord',
 	'signIn.lead': '一起维护客户信息。请使用工作账号登录后继续。',
@@ -795,6 +935,21 @@ export function stageLabel(stage: string | null | undefined, locale: Locale = cu
 	return has(k) ? translate(locale, k) : stage;
 }
 
+/** A field's name as its definition gives it in a locale, then in the other, then the app's own name for a built-in. */
+export function definitionLabel(definition: FieldDefinition, locale: Locale = current.locale): string {
+	const other = locale === 'zh' ? 'en' : 'zh';
+	return definition.label[locale] || (definition.builtin ? fieldLabel(definition.key, locale) : '') || definition.label[other] || fieldLabel(definition.key, locale);
+}
+
+/** An option's name: its label in the locale or the other, the stage's name for the built-in stages, else its key. */
+export function optionLabel(definition: FieldDefinition, key: string, locale: Locale = current.locale): string {
+	const option = definition.options.find((o) => o.key === key);
+	const other = locale === 'zh' ? 'en' : 'zh';
+	if (option?.label[locale]) return option.label[locale];
+	if (definition.key === 'stage') return stageLabel(key, locale);
+	return option?.label[other] || key;
+}
+
 /** A role's name ("Editor" / "编辑者"); its one-line description with `help`. */
 export function roleLabel(role: string | null | undefined, help = false, locale: Locale = current.locale): string {
 	if (!role) return '';
@@ -808,11 +963,20 @@ export function validationMessage(
 	field: string,
 	raw: unknown,
 	maxLength?: number,
-	locale: Locale = current.locale
+	locale: Locale = current.locale,
+	/** The field's name as its definition gives it (custom fields); the built-in name otherwise. */
+	label?: string
 ): string {
 	if (result.ok) return '';
-	const params: Params = { field: fieldLabel(field, locale), raw: String(raw ?? ''), max: maxLength ?? '' };
+	const params: Params = { field: label ?? fieldLabel(field, locale), raw: String(raw ?? ''), max: maxLength ?? '' };
 	switch (result.code) {
+		case 'number':
+		case 'rating':
+		case 'yesno':
+		case 'datetime':
+			return translate(locale, `validation.${result.code}`, params);
+		case 'retired-option':
+			return translate(locale, 'validation.retiredOption', params);
 		case 'required':
 		case 'length':
 		case 'email':

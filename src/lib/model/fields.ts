@@ -335,7 +335,7 @@ function optionsFrom(value: unknown, key: string): Validated<NonNullable<FieldPa
 	if (!Array.isArray(value) || value.length > MAX_OPTIONS) return fail('options', `options must be a list of at most ${MAX_OPTIONS} options, each {"label": …}.`);
 	const options: NonNullable<FieldPatch['options']> = [];
 	for (const raw of value) {
-		const item = isObject(raw) ? raw : { label: raw };
+		const item: Record<string, unknown> = isObject(raw) ? raw : { label: raw };
 		const label = labelFrom(item.label, `${key}: an option's label`);
 		if (!label.ok) return label;
 		if (item.key !== undefined && typeof item.key !== 'string') return fail('option-key', `${key}: an option's key must be text.`);
