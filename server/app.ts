@@ -195,7 +195,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 	// After seeding, which seeds only a workspace without documents (the definitions document is one).
 	await fields.start();
 
-	const imports = createImportService({ workspace, insert: records.insert, announce: (ws, id) => rooms.announceRecordChanged(ws, id) });
+	const imports = createImportService({ workspace, store, announce: (ws, id) => rooms.announceRecordChanged(ws, id) });
 	const services: AccordServices = {
 		records,
 		fields,

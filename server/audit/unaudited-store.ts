@@ -10,6 +10,7 @@ export function withoutAudit(store: DocumentStore): DocumentStore {
 	return {
 		...store,
 		createDocument: (id, workspace, initialState, projection) => store.createDocument(id, workspace, initialState, projection),
+		createDocuments: (documents) => store.createDocuments(documents.map(({ audit: _audit, ...doc }) => doc)),
 		appendUpdates: (batch) => store.appendUpdates(batch.map(({ documentId, update }) => ({ documentId, update })))
 	};
 }

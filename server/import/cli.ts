@@ -14,10 +14,6 @@ import { EXPORT_FORMATS, IMPORT_FORMATS, importFormatOfName, type ExportFormat, 
 import type { ColumnMapping } from '../../src/lib/io/mapping.ts';
 import { parseQuery } from '../../src/lib/search/query.ts';
 import type { Database } from '../store/index.ts';
-import { MemoryBus } from '../bus/memory.ts';
-import { createLogger } from '../log.ts';
-import { Rooms } from '../sync/rooms.ts';
-import { createRecordService } from '../records.ts';
 import { createExportService } from '../export/service.ts';
 import { createImportService } from './service.ts';
 import { DEFAULT_READ_LIMITS, FileTooLargeError, UnreadableFileError } from './read.ts';
@@ -52,19 +48,7 @@ export async function importCommand(database: Database, command: ImportCommand):
 			throw new CommandError('--mapping must be JSON such as \'{"客户": "name", "Remarks": null}\'.');
 		}
 	}
-	const log = createLogger('warn');
-	const rooms = new Rooms({
-		store: database.documents,
-		bus: new MemoryBus(),
-		log,
-		idleUnloadMs: 1000,
-		commitDelayMs: 0,
-		compactAfter: 100,
-		audit: true,
-		isWorkspace: (id) => id === command.workspace
-	});
-	const records = createRecordService({ store: database.documents, auth: database.auth, audit: database.audit, rooms, workspace: command.workspace, onRecordHidden: () => {} });
-	const imports = createImportService({ workspace: command.workspace, insert: records.insert, announce: null });
+	const imports = createImportService({ workspace: command.workspace, store: database.documents, announce: null });
 	const input = createReadStream(command.file);
 	try {
 		await once(input, 'open');
@@ -91,7 +75,6 @@ export async function importCommand(database: Database, command: ImportCommand):
 		throw error;
 	} finally {
 		input.destroy();
-		await rooms.close();
 	}
 }
 

@@ -138,6 +138,38 @@ export function createSqlStore(sql: Sql): DocumentStore {
 			});
 		},
 
+		async createDocuments(batch) {
+			if (batch.length === 0) return;
+			for (const doc of batch) {
+				if (!isDocumentId(doc.id)) throw new Error(`not a document id: ${JSON.stringify(doc.id)}`);
+				if (doc.projection.id !== doc.id || doc.projection.workspace !== doc.workspace) {
+					throw new Error(`the projection of document ${doc.id} must carry the same id and workspace`);
+				}
+			}
+			await sql.transaction(async (tx) => {
+				for (const workspace of new Set(batch.map((doc) => doc.workspace))) await ensureWorkspace(tx, workspace, workspace);
+				const values = (width: number) => batch.map((_, i) => `(${Array.from({ length: width }, (_, k) => `$${i * width + k + 1}`).join(', ')}, 1)`).join(', ');
+				const created = await tx.query(
+					`INSERT INTO documents (id, workspace_id, last_seq) VALUES ${values(2)} ON CONFLICT (id) DO NOTHING RETURNING id`,
+					batch.flatMap((doc) => [doc.id, doc.workspace])
+				);
+				if (created.length !== batch.length) throw new Error(`${batch.length - created.length} of these documents already exist`);
+				await tx.query(
+					`INSERT INTO document_updates (document_id, update, seq) VALUES ${values(2)}`,
+					batch.flatMap((doc) => [doc.id, doc.initialState])
+				);
+				await writeProjections(tx, batch.map((doc) => doc.projection));
+				await insertBindings(
+					tx,
+					batch.flatMap((doc) => (doc.audit ? [{ documentId: doc.id, client: doc.audit.binding.client, person: doc.audit.binding.person }] : []))
+				);
+				await stageAudit(
+					tx,
+					batch.flatMap((doc) => doc.audit?.drafts ?? [])
+				);
+			});
+		},
+
 		async loadDocument(id) {
 			return isDocumentId(id) ? documents(id) : null;
 		},

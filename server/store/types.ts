@@ -51,6 +51,15 @@ export interface CreationAudit {
 	drafts: readonly AuditDraft[];
 }
 
+/** One document of `createDocuments`: what `createDocument` takes. */
+export interface NewDocument {
+	id: string;
+	workspace: string;
+	initialState: Uint8Array;
+	projection: RecordRow;
+	audit?: CreationAudit;
+}
+
 /** A record hidden from someone (see `recordsHiddenSince`). */
 export interface HiddenRecord extends RecordVisibility {
 	id: string;
@@ -69,6 +78,11 @@ export interface DocumentStore {
 	 * the id exists. No projection: a document that is not a record (a workspace's field definitions).
 	 */
 	createDocument(id: string, workspace: string, initialState: Uint8Array, projection: RecordRow | null, audit?: CreationAudit): Promise<void>;
+	/**
+	 * Creates many documents in one transaction, all or none (an import's batch): the same
+	 * rows `createDocument` writes for each, in a few multi-row statements.
+	 */
+	createDocuments(documents: readonly NewDocument[]): Promise<void>;
 	loadDocument(id: string): Promise<StoredDocument | null>;
 	/** Which workspace a document belongs to, without loading it; null if there is no such document. */
 	documentWorkspace(id: string): Promise<string | null>;

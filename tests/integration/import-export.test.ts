@@ -42,7 +42,7 @@ function importUrl(server: RunningServer, query: Query): string {
 }
 
 async function postImport(server: RunningServer, body: Uint8Array | string, contentType: string, query: Query = {}, role: 'admin' | 'editor' | 'viewer' = 'editor'): Promise<Response> {
-	return apiFetch(importUrl(server, query), { method: 'POST', headers: { 'content-type': contentType }, body }, role);
+	return apiFetch(importUrl(server, query), { method: 'POST', headers: { 'content-type': contentType }, body: body as BodyInit }, role);
 }
 
 async function importOk(server: RunningServer, body: Uint8Array | string, contentType: string, query: Query = {}): Promise<ImportReport> {
