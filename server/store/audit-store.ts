@@ -201,6 +201,13 @@ export function mergeDrafts<T extends Pick<ResolvedDraft, 'op' | 'path' | 'befor
 	return { ...next, op, before: prev.before, after, firstAt: prev.firstAt, at: next.at, changes: prev.changes + next.changes };
 }
 
+/**
+ * Text edits (the notes) fold across someone else's edits of the same text: their entry
+ * is a count of what one person typed, not a "from → to" value another's edit would make
+ * untrue, and two people writing at once would otherwise leave one entry per keystroke.
+ */
+const foldsAcrossOthers = (draft: Pick<ResolvedDraft, 'op'>): boolean => draft.op === 'edit';
+
 const sameValue = (a: AuditValue, b: AuditValue): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
 
 /**
@@ -325,7 +332,7 @@ export async function stageAudit(tx: Queryable, drafts: readonly AuditDraft[]): 
 	for (const draft of resolved) {
 		const key = coalesceKey(draft);
 		const place = `${draft.recordId} ${draft.path}`;
-		const interrupted = lastKeyAt.has(place) && lastKeyAt.get(place) !== key;
+		const interrupted = !foldsAcrossOthers(draft) && lastKeyAt.has(place) && lastKeyAt.get(place) !== key;
 		lastKeyAt.set(place, key);
 		if (key === null) {
 			plain.push({ draft, key: null });
@@ -345,12 +352,14 @@ export async function stageAudit(tx: Queryable, drafts: readonly AuditDraft[]): 
 		const rows = await tx.query<PendingRow & { coalesce_key: string }>(
 			`SELECT id, coalesce_key, ${ISO_UTC('first_at')} AS first_at, ${ISO_UTC('at')} AS at, changes, op, path, before, after FROM audit_pending p
 			  WHERE id IN (SELECT max(id) FROM audit_pending WHERE coalesce_key = ANY($1::text[]) GROUP BY coalesce_key)
-			    -- Still open only while nobody else has changed the same place since.
-			    AND NOT EXISTS (SELECT 1 FROM audit_pending o
+			    -- Still open only while nobody else has changed the same place since (text
+			    -- edits excepted: see foldsAcrossOthers).
+			    AND (p.op = 'edit' OR (
+			        NOT EXISTS (SELECT 1 FROM audit_pending o
 			                     WHERE o.record_id = p.record_id AND o.path = p.path AND o.id > p.id
 			                       AND o.coalesce_key IS DISTINCT FROM p.coalesce_key)
 			    AND NOT EXISTS (SELECT 1 FROM audit_log l
-			                     WHERE l.record_id = p.record_id AND l.path = p.path AND l.staged_id > p.id)
+			                     WHERE l.record_id = p.record_id AND l.path = p.path AND l.staged_id > p.id)))
 			  ORDER BY coalesce_key FOR UPDATE OF p`,
 			[keys]
 		);

@@ -282,5 +282,5 @@ describe.each(engines)('the audit log on $name', (engine) => {
 		expect(truncated.code).toBe(1);
 		expect(truncated.stderr).toMatch(/rows were removed from the end of the log/);
 		database = await db.open();
-	});
+	}, 180_000); // a server start and five runs of the command line, each a process of its own
 });

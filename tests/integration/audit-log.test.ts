@@ -171,6 +171,31 @@ describe('audit entries', () => {
 		]);
 	});
 
+
+	it('folds each person’s run of typing in the notes while two people type at once: one entry each, counts that add up', async () => {
+		const id = await createRecord(server, { name: 'Two Typists Ltd' });
+		const a = connect(id, alice);
+		const b = connect(id, bob);
+		await Promise.all([synced(a.provider), synced(b.provider)]);
+		const aliceText = 'Call on Monday.';
+		const bobText = 'Send the quote.';
+		// Keystroke by keystroke, taking turns, each waiting for the other's key to arrive.
+		for (let i = 0; i < aliceText.length; i++) {
+			notesOf(a.doc).insert(notesOf(a.doc).length, aliceText[i]);
+			await eventually(() => notesOf(b.doc).length === 2 * i + 1, "Alice's key to reach Bob");
+			notesOf(b.doc).insert(0, bobText[bobText.length - 1 - i]);
+			await eventually(() => notesOf(a.doc).length === 2 * i + 2, "Bob's key to reach Alice");
+		}
+		expect(notesOf(a.doc).toString()).toBe(bobText + aliceText);
+		await eventually(async () => {
+			const counts = (await history(id, 'field=notes')).map((e) => [e.actor.name, e.changes]);
+			return counts.length === 2 && counts.every(([, changes]) => changes === aliceText.length);
+		}, 'one notes entry per person, each with every keystroke');
+		const entries = await history(id, 'field=notes');
+		const byPerson = Object.fromEntries(entries.map((e) => [e.actor.name, e.after]));
+		expect(byPerson[alice.name]).toMatchObject({ inserted: aliceText.length, deleted: 0 });
+		expect(byPerson[bob.name]).toMatchObject({ inserted: bobText.length, deleted: 0 });
+	});
 	it("attribute items under another person's client id that the server never saw, relayed in a sync step 2, to the sender", async () => {
 		const id = await createRecord(server, { name: 'Relay Co' });
 		const a = connect(id, alice);
