@@ -88,6 +88,23 @@ describe('the browser search index', () => {
 		expect(live.has(extra.id)).toBe(false);
 	});
 
+	it('stays exact through many edits (old versions swept out)', () => {
+		const live = new RecordSearchIndex();
+		for (const record of records.slice(0, 50)) live.put(record);
+		const base = records[0];
+		for (let i = 0; i < 10_050; i++) live.putEntry({ ...base, fields: { ...base.fields, name: `Edit${i}` } }, [`edit${i}`, `name:edit${i}`], []);
+		expect(live.size).toBe(50);
+		expect(live.search(query('edit10049'), { allIds: true }).ids).toEqual([base.id]);
+		expect(live.search(query('edit1004 '), { allIds: true }).ids).toEqual([]);
+		// As a prefix (as typed), only the current version's token is found: one record, once.
+		expect(live.search(query('edit1004'.slice(0, 5)), { allIds: true }).ids).toEqual([base.id]);
+		for (const text of ['深圳', 'hua', 'w']) {
+			const q = query(text);
+			const expected = records.slice(1, 50).map(searchable).filter((s) => matches(q, s)).map((s) => s.record.id);
+			expect(live.search(q, { allIds: true, includeArchived: true }).ids!.filter((id) => id !== base.id).sort(), text).toEqual(expected.sort());
+		}
+	});
+
 	it('saves and loads: the loaded index answers as the live one, and a saved index of another tokenizer is refused', () => {
 		const saved = JSON.parse(JSON.stringify(index.save(SEARCH_VERSION)));
 		const loaded = RecordSearchIndex.load(saved, SEARCH_VERSION)!;

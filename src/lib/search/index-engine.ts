@@ -5,31 +5,26 @@
  * TypeScript with no DOM: the search worker (search.worker.ts) runs it, and Node tests
  * and bench/search-engines.ts run it as it is.
  *
- * The engine is FlexSearch 0.8, chosen by measurement (README, "Search in the browser";
- * bench/search-engines.ts): each record is one "document" whose terms are exactly its
- * tokens and indexed prefixes (the same ones the server stores), split by our own
- * encoder so FlexSearch neither folds nor splits them again. FlexSearch intersects the
- * terms of one alternative; the plan's unions (alternatives), filters and prefixes
- * longer than the indexed ones are applied here, on small facts kept per record. Ranking
- * uses the same weights as `score` (match.ts), computed from postings of scoped terms,
- * and only the first `limit` hits are sorted out of the rest.
+ * Chosen by measurement (README, "Search in the browser"; bench/search-engines.ts): an
+ * inverted index of the tokenizer's own tokens (token → record numbers), with prefixes
+ * answered from a sorted vocabulary of the tokens (every token starting with the prefix,
+ * their postings united) instead of indexing every prefix as a term, which is what made
+ * FlexSearch, MiniSearch and lunr too big or too slow at 100,000 records. An edit adds
+ * the record again under a new number and leaves the old one as a tombstone (skipped,
+ * and swept out when they grow), so no per-record list of terms is kept. Filters, ranking
+ * (the weights of match.ts's `score`) and the first screen are computed here; only the
+ * first `limit` hits are sorted.
  */
-import { Index } from 'flexsearch';
 import type { CustomerRecord } from '../model/record.ts';
 import type { Scalar } from '../model/schema.ts';
 import type { ColumnFilter, SearchQuery, TokenMatch } from './query.ts';
 import { recordSearchEntry } from './record.ts';
-import { PREFIX_MAX } from './tokenize.ts';
+import { isPureHan, MAX_RECORD_PREFIXES } from './tokenize.ts';
 
-/** Terms of a record as handed to FlexSearch: joined by a character no token contains. */
-const TERM_SEPARATOR = '\u0001';
-/** Marks an indexed prefix, so that the prefix `ab` (of `abc`) is never taken for the token `ab`. */
-const PREFIX_MARK = '\u0002';
-const prefixTerm = (prefix: string): string => PREFIX_MARK + prefix;
-/** As many postings as a term can have: every search asks for all of them. */
-const ALL = 1_000_000;
 /** Which layout of the saved index this is; a saved index of another layout is rebuilt. */
-export const INDEX_FORMAT = 1;
+export const INDEX_FORMAT = 2;
+/** Tokens added since the vocabulary was last sorted are scanned one by one up to this many; past it, it is sorted again. */
+const UNSORTED_MAX = 4_096;
 
 /** What is kept of a record beside its postings: the list row's columns the filters read, what a hit shows, and long tokens. */
 export interface RecordFacts {
@@ -43,8 +38,11 @@ export interface RecordFacts {
 	value: number | null;
 	tags: string[];
 	archived: boolean;
-	/** Tokens longer than the indexed prefixes: a longer prefix is checked against these (the postings hold only PREFIX_MAX characters). */
-	long: string[];
+	/**
+	 * The record's indexed prefixes, kept only when it has more than the tokenizer indexes
+	 * (MAX_RECORD_PREFIXES): `matches` knows only those, so a prefix hit is checked against them.
+	 */
+	cappedPrefixes?: string[];
 }
 
 export interface SearchHit {
@@ -71,19 +69,22 @@ export interface SearchOptions {
 	allIds?: boolean;
 }
 
-/** A saved index: FlexSearch's export plus the facts, as plain data (structured-clone and JSON safe). */
+/** A saved index, as plain data (structured-clone and JSON safe). */
 export interface SavedIndex {
 	format: number;
 	searchVersion: number;
-	flex: Record<string, string>;
-	facts: RecordFacts[];
+	/** Every token and its record numbers. */
+	terms: string[];
+	postings: number[][];
+	/** By record number (null: a tombstone or a hole). */
+	facts: (RecordFacts | null)[];
 	/** Record id → the stamp it was indexed at (see `stampOf` in search.worker.ts). */
 	stamps: Record<string, string>;
 }
 
 const text = (value: Scalar | undefined): string | null => (typeof value === 'string' && value !== '' ? value : null);
 
-function factsOf(record: CustomerRecord, tokens: readonly string[]): RecordFacts {
+function factsOf(record: CustomerRecord, prefixes: readonly string[]): RecordFacts {
 	const f = record.fields;
 	return {
 		id: record.id,
@@ -96,7 +97,7 @@ function factsOf(record: CustomerRecord, tokens: readonly string[]): RecordFacts
 		value: typeof f.value === 'number' ? f.value : null,
 		tags: [...record.tags],
 		archived: record.meta.archived === true,
-		long: tokens.filter((token) => token.length > PREFIX_MAX)
+		...(prefixes.length >= MAX_RECORD_PREFIXES ? { cappedPrefixes: [...prefixes] } : {})
 	};
 }
 
@@ -138,25 +139,30 @@ const SCOPE_WEIGHT: [string, number][] = [
 	['phone', 2]
 ];
 
+
+/** Whether the tokenizer indexes prefixes of a token: not of a Han one (after any `scope:`), as tokenPrefixes says. */
+function hasPrefixes(token: string): boolean {
+	const rest = token.slice(token.indexOf(':') + 1);
+	return rest.length > 0 && !isPureHan(rest);
+}
+
+const NONE: readonly number[] = [];
+
 export class RecordSearchIndex {
-	private flex = RecordSearchIndex.newFlex();
-	/** FlexSearch ids are small numbers (less memory than strings); these map them to record ids. */
+	/** Token → the numbers of the records having it (tombstones included until swept). */
+	private readonly postings = new Map<string, number[]>();
+	/** Tokens with prefixes, sorted (for prefix ranges), and those added since. */
+	private sorted: string[] = [];
+	private unsorted: string[] = [];
+	/** Record numbers are small integers (less memory than ids); these map them to record ids. */
 	private readonly numberOf = new Map<string, number>();
-	private readonly facts: (RecordFacts | undefined)[] = [];
+	private facts: (RecordFacts | undefined)[] = [];
 	private readonly stamps = new Map<string, string>();
 	private nextNumber = 1;
-	/** Postings looked up during one search, by term (a term is asked for several times: alternatives, scoring). */
-	private postingsCache = new Map<string, Set<number>>();
-
-	/**
-	 * `encode` is ours: the terms are already the tokenizer's, so FlexSearch only splits
-	 * them apart. `fastupdate` keeps, per record, where its postings are (an edit removes
-	 * them without scanning the index); FlexSearch's import cannot restore that register,
-	 * so a loaded index starts without it (an edit then scans: see README's table).
-	 */
-	private static newFlex(fastupdate = true): Index {
-		return new Index({ tokenize: 'strict', resolution: 1, fastupdate, encode: (terms: string) => terms.split(TERM_SEPARATOR) });
-	}
+	private dead = 0;
+	/** Per search: a mark per record number, and the last mark handed out. */
+	private marks = new Uint32Array(0);
+	private mark = 0;
 
 	get size(): number {
 		return this.numberOf.size;
@@ -181,149 +187,205 @@ export class RecordSearchIndex {
 		this.putEntry(record, entry.tokens, entry.prefixes, stamp);
 	}
 
-	/** Indexes a record whose tokens were already made (the benchmark makes them once for every engine). */
+	/** Indexes a record whose tokens (and the prefixes the tokenizer indexes for them) were already made. */
 	putEntry(record: CustomerRecord, tokens: readonly string[], prefixes: readonly string[], stamp = ''): void {
-		let n = this.numberOf.get(record.id);
-		const terms = [...tokens, ...prefixes.map(prefixTerm)].join(TERM_SEPARATOR);
-		if (n === undefined) {
-			n = this.nextNumber++;
-			this.numberOf.set(record.id, n);
-			this.flex.add(n, terms);
-		} else this.flex.update(n, terms);
-		this.facts[n] = factsOf(record, tokens);
+		this.tombstone(record.id);
+		const n = this.nextNumber++;
+		this.numberOf.set(record.id, n);
+		this.facts[n] = factsOf(record, prefixes);
 		this.stamps.set(record.id, stamp);
+		for (const token of tokens) {
+			const list = this.postings.get(token);
+			if (list) list.push(n);
+			else {
+				this.postings.set(token, [n]);
+				if (hasPrefixes(token)) this.unsorted.push(token);
+			}
+		}
 	}
 
 	remove(id: string): void {
-		const n = this.numberOf.get(id);
-		if (n === undefined) return;
-		this.flex.remove(n);
-		this.numberOf.delete(id);
-		this.facts[n] = undefined;
+		this.tombstone(id);
 		this.stamps.delete(id);
 	}
 
-	private postings(term: string): Set<number> {
-		let found = this.postingsCache.get(term);
-		if (!found) {
-			found = new Set(this.flex.search(term, { limit: ALL }) as number[]);
-			this.postingsCache.set(term, found);
+	private tombstone(id: string): void {
+		const n = this.numberOf.get(id);
+		if (n === undefined) return;
+		this.numberOf.delete(id);
+		this.facts[n] = undefined;
+		this.dead++;
+		if (this.dead > 10_000 && this.dead > this.numberOf.size / 4) this.sweep();
+	}
+
+	/** Takes tombstones out of the postings (and tokens left with none out of the vocabulary). */
+	private sweep(): void {
+		for (const [token, list] of this.postings) {
+			const alive = list.filter((n) => this.facts[n] !== undefined);
+			if (alive.length === 0) this.postings.delete(token);
+			else if (alive.length !== list.length) this.postings.set(token, alive);
 		}
+		this.sorted = [...this.postings.keys()].filter(hasPrefixes).sort();
+		this.unsorted = [];
+		this.dead = 0;
+	}
+
+	private newMark(): number {
+		if (this.marks.length < this.nextNumber) this.marks = new Uint32Array(Math.max(this.nextNumber * 2, 1024));
+		if (this.mark === 0xffffffff) {
+			this.marks.fill(0);
+			this.mark = 0;
+		}
+		return ++this.mark;
+	}
+
+	/** Every token (with prefixes) starting with `prefix`, in the same scope: the plan's prefix (or, longer, whole) match. */
+	private tokensStartingWith(prefix: string): string[] {
+		if (this.unsorted.length > UNSORTED_MAX) {
+			this.sorted = [...this.sorted, ...this.unsorted].sort();
+			this.unsorted = [];
+		}
+		const colon = prefix.indexOf(':');
+		const sameScope = (token: string) => token.startsWith(prefix) && token.indexOf(':') === colon;
+		const found: string[] = [];
+		let low = 0;
+		let high = this.sorted.length;
+		while (low < high) {
+			const mid = (low + high) >>> 1;
+			if (this.sorted[mid] < prefix) low = mid + 1;
+			else high = mid;
+		}
+		for (let i = low; i < this.sorted.length && this.sorted[i].startsWith(prefix); i++) if (sameScope(this.sorted[i])) found.push(this.sorted[i]);
+		for (const token of this.unsorted) if (sameScope(token)) found.push(token);
 		return found;
 	}
 
-	/** Records having every term (FlexSearch intersects them), smallest posting first. */
-	private withAll(terms: readonly string[]): Set<number> {
-		if (terms.length === 1) return this.postings(terms[0]);
-		return new Set(this.flex.search(terms.join(TERM_SEPARATOR), { limit: ALL }) as number[]);
-	}
-
-	private alternativeHits(alt: TokenMatch): Set<number> {
-		const terms = [...alt.all];
-		if (alt.prefix) terms.push(prefixTerm(alt.prefix.indexed));
-		if (terms.length === 0) return new Set();
-		const found = this.withAll(terms);
-		if (!alt.prefix?.exact) return found;
-		const full = alt.prefix.full;
-		const exact = new Set<number>();
-		for (const n of found) if (this.facts[n]?.long.some((token) => token.startsWith(full))) exact.add(n);
-		return exact;
-	}
-
-	/** The numbers of the records matching every clause and filter (as `matches` would say). */
-	private matching(query: SearchQuery): Set<number> {
-		let result: Set<number> | null = null;
-		// Clauses narrowest first is not known before looking; each is computed and intersected in turn.
-		for (const clause of query.clauses) {
-			const union = new Set<number>();
-			for (const alt of clause.anyOf) for (const n of this.alternativeHits(alt)) union.add(n);
-			if (result === null) result = union;
-			else {
-				const next = new Set<number>();
-				const [small, large] = union.size < result.size ? [union, result] : [result, union];
-				for (const n of small) if (large.has(n)) next.add(n);
-				result = next;
+	/** The live records having a token that starts with `prefix` (each once). */
+	private withPrefix(prefix: string, indexed: string): number[] {
+		const stamp = this.newMark();
+		const out: number[] = [];
+		for (const token of this.tokensStartingWith(prefix)) {
+			for (const n of this.postings.get(token)!) {
+				if (this.marks[n] === stamp) continue;
+				this.marks[n] = stamp;
+				const facts = this.facts[n];
+				if (!facts) continue;
+				// A record with more prefixes than the tokenizer indexes matches only on those it indexes.
+				if (facts.cappedPrefixes && !facts.cappedPrefixes.includes(indexed)) continue;
+				out.push(n);
 			}
-			if (result.size === 0) return result;
 		}
-		if (result === null) {
-			result = new Set<number>();
-			for (const n of this.numberOf.values()) result.add(n);
-		}
-		if (query.filters.length === 0) return result;
-		const filtered = new Set<number>();
-		for (const n of result) {
-			const facts = this.facts[n];
-			if (facts && query.filters.every((filter) => passesFilter(filter, facts))) filtered.add(n);
-		}
-		return filtered;
+		return out;
 	}
 
-	/** The same points as match.ts's `score`, from the postings of scoped terms instead of each record's token set. */
-	private scorer(query: SearchQuery): (n: number) => number {
-		const clauses = query.clauses.map((clause) =>
-			clause.anyOf.map((alt) => {
-				const members = this.alternativeHits(alt);
-				const weighted: [Set<number>, number][] = [];
+	/** `members` less those not in `list`. */
+	private intersect(members: readonly number[], list: readonly number[]): number[] {
+		const stamp = this.newMark();
+		for (const n of list) this.marks[n] = stamp;
+		return members.filter((n) => this.marks[n] === stamp);
+	}
+
+	/** The live records matching one alternative of a clause: every token, and the prefix. */
+	private alternativeHits(alt: TokenMatch, cache: Map<TokenMatch, number[]>): number[] {
+		const cached = cache.get(alt);
+		if (cached) return cached;
+		const lists: (readonly number[])[] = alt.all.map((token) => this.postings.get(token) ?? NONE);
+		let found: number[] | null = null;
+		if (alt.prefix) found = this.withPrefix(alt.prefix.exact ? alt.prefix.full : alt.prefix.indexed, alt.prefix.indexed);
+		lists.sort((a, b) => a.length - b.length);
+		for (const list of lists) {
+			found = found === null ? list.filter((n) => this.facts[n] !== undefined) : this.intersect(found, list);
+			if (found.length === 0) break;
+		}
+		const result = found ?? [];
+		cache.set(alt, result);
+		return result;
+	}
+
+	/** The numbers of the live records matching every clause and filter (as `matches` would say). */
+	private matching(query: SearchQuery, cache: Map<TokenMatch, number[]>): number[] {
+		let result: number[] | null = null;
+		for (const clause of query.clauses) {
+			let union: number[];
+			if (clause.anyOf.length === 1) union = this.alternativeHits(clause.anyOf[0], cache);
+			else {
+				// Each alternative first: finding one uses the marks too.
+				const each = clause.anyOf.map((alt) => this.alternativeHits(alt, cache));
+				const stamp = this.newMark();
+				union = [];
+				for (const hits of each) {
+					for (const n of hits) {
+						if (this.marks[n] === stamp) continue;
+						this.marks[n] = stamp;
+						union.push(n);
+					}
+				}
+			}
+			result = result === null ? union : this.intersect(result, union);
+			if (result.length === 0) return result;
+		}
+		const found: number[] = result ?? [...this.numberOf.values()];
+		if (query.filters.length === 0) return found;
+		return found.filter((n) => {
+			const facts = this.facts[n];
+			return facts !== undefined && query.filters.every((filter) => passesFilter(filter, facts));
+		});
+	}
+
+	/** The same points as match.ts's `score` for each of `hits`, added in one pass over each posting involved. */
+	private scores(query: SearchQuery, hits: readonly number[], cache: Map<TokenMatch, number[]>): Float32Array {
+		const size = this.nextNumber;
+		const total = new Float32Array(size);
+		for (const n of hits) total[n] = 1;
+		for (const clause of query.clauses) {
+			const best = new Float32Array(size);
+			for (const alt of clause.anyOf) {
+				const points = new Float32Array(size);
+				const prefixed = alt.prefix !== undefined && !alt.prefix.full.includes(':');
+				for (const n of this.alternativeHits(alt, cache)) points[n] = alt.all.length + (prefixed ? 1 : 0);
+				const add = (members: readonly number[], weight: number) => {
+					for (const n of members) if (points[n] > 0) points[n] += weight;
+				};
 				for (const token of alt.all) {
 					if (token.includes(':')) continue;
-					for (const [scope, weight] of SCOPE_WEIGHT) weighted.push([this.postings(`${scope}:${token}`), weight]);
+					for (const [scope, weight] of SCOPE_WEIGHT) add(this.postings.get(`${scope}:${token}`) ?? NONE, weight);
 				}
-				let wholePrefix: Set<number> | null = null;
-				if (alt.prefix && !alt.prefix.full.includes(':')) {
-					wholePrefix = this.postings(alt.prefix.full);
-					for (const [scope, weight] of SCOPE_WEIGHT) weighted.push([this.postings(prefixTerm(`${scope}:${alt.prefix.indexed}`)), weight]);
+				if (prefixed) {
+					// A whole word counts more than a prefix of one.
+					add(this.postings.get(alt.prefix!.full) ?? NONE, 1);
+					for (const [scope, weight] of SCOPE_WEIGHT) {
+						const scoped = `${scope}:${alt.prefix!.indexed}`;
+						add(this.withPrefix(scoped, scoped), weight);
+					}
 				}
-				const base = alt.all.length;
-				const prefixed = alt.prefix !== undefined && !alt.prefix.full.includes(':');
-				return (n: number): number => {
-					if (!members.has(n)) return 0;
-					let points = base;
-					if (prefixed) points += wholePrefix!.has(n) ? 2 : 1;
-					for (const [set, weight] of weighted) if (set.has(n)) points += weight;
-					return points;
-				};
-			})
-		);
-		return (n) => {
-			let total = 1;
-			for (const alts of clauses) {
-				let best = 0;
-				for (const points of alts) best = Math.max(best, points(n));
-				total += best;
+				for (const n of hits) if (points[n] > best[n]) best[n] = points[n];
 			}
-			return total;
-		};
+			for (const n of hits) total[n] += best[n];
+		}
+		return total;
 	}
 
 	search(query: SearchQuery, options: SearchOptions = {}): SearchResult {
 		const limit = Math.max(0, Math.min(options.limit ?? 20, 500));
-		this.postingsCache = new Map();
-		try {
-			const found = this.matching(query);
-			const kept: number[] = [];
-			for (const n of found) {
-				const facts = this.facts[n];
-				if (facts && (options.includeArchived || !facts.archived)) kept.push(n);
-			}
-			const hits = limit === 0 ? [] : this.best(kept, query, limit);
-			const result: SearchResult = { total: kept.length, hits };
-			if (options.allIds) result.ids = kept.map((n) => this.facts[n]!.id);
-			return result;
-		} finally {
-			this.postingsCache = new Map();
-		}
+		const cache = new Map<TokenMatch, number[]>();
+		const kept = this.matching(query, cache).filter((n) => {
+			const facts = this.facts[n];
+			return facts !== undefined && (options.includeArchived || !facts.archived);
+		});
+		const hits = limit === 0 || kept.length === 0 ? [] : this.best(kept, this.scores(query, kept, cache), limit);
+		const result: SearchResult = { total: kept.length, hits };
+		if (options.allIds) result.ids = kept.map((n) => this.facts[n]!.id);
+		return result;
 	}
 
-	/** The `limit` best of `numbers`: scored, and only the best kept as they go (no sort of every hit). */
-	private best(numbers: readonly number[], query: SearchQuery, limit: number): SearchHit[] {
-		const points = this.scorer(query);
+	/** The `limit` best of `numbers`, best first: only those that beat the last kept are placed (no sort of every hit). */
+	private best(numbers: readonly number[], points: Float32Array, limit: number): SearchHit[] {
 		const top: SearchHit[] = [];
 		const before = (a: SearchHit, b: SearchHit) => b.score - a.score || a.name.localeCompare(b.name) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 		for (const n of numbers) {
-			const facts = this.facts[n]!;
-			const score = points(n);
+			const score = points[n];
 			if (top.length === limit && score < top[top.length - 1].score) continue;
+			const facts = this.facts[n]!;
 			const hit: SearchHit = { id: facts.id, name: facts.name, company: facts.company, stage: facts.stage, archived: facts.archived, score };
 			let at = top.length;
 			while (at > 0 && before(hit, top[at - 1]) < 0) at--;
@@ -334,36 +396,34 @@ export class RecordSearchIndex {
 		return top;
 	}
 
-	/** The index as plain data, to keep in IndexedDB and load on the next start. */
+	/** The index as plain data (tombstones left out), to keep in IndexedDB and load on the next start. */
 	save(searchVersion: number): SavedIndex {
-		const flex: Record<string, string> = {};
-		this.flex.export((key: string | number, data: string) => {
-			flex[String(key)] = data;
-		});
-		const facts: RecordFacts[] = [];
-		const stamps: Record<string, string> = {};
-		for (const [id, n] of this.numberOf) {
-			const f = this.facts[n];
-			if (!f) continue;
-			facts[n] = f;
-			stamps[id] = this.stamps.get(id) ?? '';
+		const terms: string[] = [];
+		const postings: number[][] = [];
+		for (const [token, list] of this.postings) {
+			const alive = list.filter((n) => this.facts[n] !== undefined);
+			if (alive.length === 0) continue;
+			terms.push(token);
+			postings.push(alive);
 		}
-		return { format: INDEX_FORMAT, searchVersion, flex, facts, stamps };
+		const stamps: Record<string, string> = {};
+		for (const id of this.numberOf.keys()) stamps[id] = this.stamps.get(id) ?? '';
+		return { format: INDEX_FORMAT, searchVersion, terms, postings, facts: Array.from(this.facts, (f) => f ?? null), stamps };
 	}
 
 	/** An index loaded from `save`'s data; null when it was saved by another layout or tokenizer version. */
 	static load(saved: SavedIndex, searchVersion: number): RecordSearchIndex | null {
 		if (saved.format !== INDEX_FORMAT || saved.searchVersion !== searchVersion) return null;
 		const index = new RecordSearchIndex();
-		index.flex = RecordSearchIndex.newFlex(false);
-		for (const [key, data] of Object.entries(saved.flex)) index.flex.import(key, data);
+		saved.terms.forEach((token, i) => index.postings.set(token, saved.postings[i]));
+		index.sorted = saved.terms.filter(hasPrefixes).sort();
 		saved.facts.forEach((facts, n) => {
 			if (!facts) return;
 			index.facts[n] = facts;
 			index.numberOf.set(facts.id, n);
 			index.stamps.set(facts.id, saved.stamps[facts.id] ?? '');
-			index.nextNumber = Math.max(index.nextNumber, n + 1);
 		});
+		index.nextNumber = Math.max(1, saved.facts.length);
 		return index;
 	}
 }

@@ -10,10 +10,11 @@ import { error, redirect } from '@sveltejs/kit';
 import { STAGES } from '$lib/model/schema.ts';
 import { SORTABLE_COLUMNS, type RecordRow, type SortColumn } from '$lib/model/projection.ts';
 import { listHref, readListQuery, PAGE_SIZE, type ListQuery } from '$lib/records/list.ts';
-import { parseQuery } from '$lib/search/query.ts';
+import { parseQuery, type SearchQuery } from '$lib/search/query.ts';
+import { localSearchFor, type LocalSearch } from '$lib/search/local-search.ts';
 import { readSearchText, withSearch } from './search.ts';
 import { translate } from '$lib/i18n/index.ts';
-import { isHydrated, localStoreFor, queryLocalRows, type LocalStore } from '$lib/local/index.ts';
+import { isHydrated, localStoreFor, queryLocalRows, type LocalRow, type LocalStore } from '$lib/local/index.ts';
 import type { PageLoad } from './$types';
 
 export interface ListPage {
@@ -59,11 +60,27 @@ async function fetchPage(fetcher: typeof fetch, query: ListQuery, q: string): Pr
 	return (await response.json()) as ListPage;
 }
 
-async function localPage(local: LocalStore, query: ListQuery, q: string): Promise<ListPage> {
+/**
+ * The rows matching a search, on this device: from the search worker's index when it
+ * covers the whole local copy (quick at any size), else by reading and matching every
+ * local record (complete, slower). Online, the list asks the server instead.
+ */
+async function matchingRows(local: LocalStore, all: LocalRow[], search: SearchQuery, q: string, worker: LocalSearch | null): Promise<LocalRow[]> {
+	if (worker?.status.ready) {
+		const answer = await worker.search(q, { limit: 0, allIds: true, includeArchived: true });
+		if (answer.ok && answer.ids) {
+			const ids = new Set(answer.ids);
+			return all.filter((row) => ids.has(row.id));
+		}
+	}
+	return (await import('./local-search.ts')).matchingLocalRows(local, all, search);
+}
+
+async function localPage(local: LocalStore, query: ListQuery, q: string, worker: LocalSearch | null): Promise<ListPage> {
 	const parsed = parseQuery(q);
 	if (!parsed.ok) return { rows: [], total: 0, searchError: parsed.message };
 	const all = await local.rows();
-	const rows = q.trim() ? await (await import('./local-search.ts')).matchingLocalRows(local, all, parsed.query) : all;
+	const rows = q.trim() ? await matchingRows(local, all, parsed.query, q, worker) : all;
 	return queryLocalRows(rows, {
 		stage: query.stage,
 		owner: query.owner,
@@ -83,6 +100,7 @@ export const load = (async ({ fetch, url, depends, parent }) => {
 	const base = { query, q, stages: [...STAGES], sortable: [...SORTABLE_COLUMNS] as SortColumn[] };
 	const remote = fetchPage(fetch, query, q);
 	const local = browser && person ? localStoreFor(workspace, person.id) : null;
+	const worker = browser && person && q.trim() ? localSearchFor(workspace, person.id) : null;
 	// The server's rows are kept locally too, so the list is there offline.
 	const keep = <T extends ListPage | null>(page: T): T => {
 		if (page && local) void local.then((store) => store.putRows(page.rows)).catch(() => {});
@@ -100,13 +118,13 @@ export const load = (async ({ fetch, url, depends, parent }) => {
 	if (local && isHydrated()) {
 		const first = await Promise.race([remote, new Promise<undefined>((resolve) => setTimeout(resolve, LOCAL_FIRST_AFTER_MS))]);
 		if (first) return shown(keep(first), 'server', null);
-		const fromLocal = await localPage(await local, query, q).catch(() => null);
+		const fromLocal = await localPage(await local, query, q, worker).catch(() => null);
 		if (fromLocal && (first === null || fromLocal.total > 0)) return shown(fromLocal, 'local', first === null ? null : remote.then(keep));
 	}
 	const page = keep(await remote);
 	if (page) return shown(page, 'server', null);
 	if (local) {
-		const fromLocal = await localPage(await local, query, q).catch(() => null);
+		const fromLocal = await localPage(await local, query, q, worker).catch(() => null);
 		if (fromLocal) return shown(fromLocal, 'local', null);
 	}
 	error(503, { message: translate(locale, 'error.network'), code: 'offline' });

@@ -1,0 +1,393 @@
+/**
+ * `node --import tsx bench/search-engines.ts [--records 100000] [--engines accord,flexsearch,minisearch,lunr] [--rounds 20]`
+ *
+ * Chooses the browser's search engine by measurement (issue 19): the same synthetic CRM
+ * records (70% Chinese names and companies; deterministic), tokenized once by the shared
+ * tokenizer (src/lib/search), indexed by each engine, and asked the same queries (narrow
+ * and broad). Per engine: build time, heap growth, serialized size, load time from the
+ * serialized form, query p50/p95, and (the shipped engine) the time to re-index one
+ * edited record. Each engine runs in its own Node process (`--expose-gc`), so one's heap
+ * does not weigh on the next. Prints a table and writes bench/results/search-engines.json.
+ *
+ * How each engine is asked: every term is required.
+ * - accord is the shipped index (src/lib/search/index-engine.ts): the tokenizer's tokens
+ *   in an inverted index, prefixes from a sorted vocabulary; the plan evaluated exactly
+ *   (alternatives, long prefixes, filters), ranked, the first 50 sorted.
+ * - FlexSearch 0.8 (`tokenize: 'strict'`, our encoder) indexes the same tokens plus the
+ *   prefixes the server indexes (1–10 characters of each token) as terms: it has no
+ *   prefix search over terms of its own. MiniSearch 7 and lunr 2.3.9 index the tokens
+ *   and use their own prefix search (a radix tree, a trailing wildcard).
+ * - The three take each clause's first alternative (in their favour: one query instead
+ *   of a union) and answer the first 50 (FlexSearch) or all hits scored (the others:
+ *   they cannot stop early).
+ * Not in npm test: it runs for minutes and measures time.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync, mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { CustomerRecord } from '../src/lib/model/record.ts';
+import { parseQuery, recordTokens, tokenPrefixes, type SearchQuery } from '../src/lib/search/index.ts';
+import { RecordSearchIndex } from '../src/lib/search/index-engine.ts';
+import { percentiles, RESULTS_DIR } from './lib/report.ts';
+
+const ENGINES = ['accord', 'flexsearch', 'minisearch', 'lunr'] as const;
+type Engine = (typeof ENGINES)[number];
+const SEED = 20261207;
+const HERE = fileURLToPath(import.meta.url);
+
+function option(name: string): string | undefined {
+	const args = process.argv.slice(2);
+	const at = args.indexOf(`--${name}`);
+	return at >= 0 ? args[at + 1] : undefined;
+}
+
+// ------------------------------------------------------------------ records
+
+/** mulberry32: a small deterministic PRNG (the same records on every run). */
+function prng(seed: number): () => number {
+	let a = seed >>> 0;
+	return () => {
+		a = (a + 0x6d2b79f5) >>> 0;
+		let t = a;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+}
+
+const SURNAMES = '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤欧阳'.split('');
+const GIVEN = '伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国红梅鹏飞宇辉玲婷文斌浩然晨阳子涵欣怡思远俊杰雪梅志强海燕春华'.split('');
+const CITIES = ['北京', '上海', '广州', '深圳', '杭州', '成都', '武汉', '南京', '西安', '苏州', '天津', '重庆', '长沙', '郑州', '青岛', '厦门'];
+const WORDS = ['华信', '腾达', '字节跳动', '宏图', '瑞丰', '天成', '博远', '金桥', '安泰', '恒通', '中科', '新元', '明珠', '东方', '汇智', '远景', '星辰', '云帆', '盛世', '华为'];
+const TRADES = ['科技', '贸易', '物流', '医药', '电子', '软件', '机械', '食品', '建材', '咨询', '教育', '传媒'];
+const FIRST = ['James', 'Mary', 'John', 'Patricia', 'Robert', 'Jennifer', 'Michael', 'Linda', 'David', 'Elizabeth', 'William', 'Susan', 'Élodie', 'Søren', 'Aisha', 'Carlos', 'Priya', 'Noah', 'Olivia', 'Liam'];
+const LAST = ['Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Garcia', 'Miller', 'Davis', 'Martin', 'Wilson', 'Anderson', 'Taylor', 'Thomas', 'Moore', 'Jackson', 'Durand', 'Nguyen', 'Singh', 'Kim', 'Okafor'];
+const ORGS = ['Acme', 'Globex', 'Initech', 'Umbrella', 'Stark', 'Wayne', 'Hooli', 'Vandelay', 'Cyberdyne', 'Soylent', 'Tyrell', 'Wonka', 'Gringotts', 'Oscorp', 'Aperture'];
+const KINDS = ['Industries', 'Logistics', 'Software', 'Foods', 'Medical', 'Partners', 'Labs', 'Trading'];
+const STAGES = ['lead', 'qualified', 'proposal', 'negotiation', 'won', 'lost'];
+const OWNERS = ['alice', 'bob', 'wang', 'carol', 'li'];
+const TAGS = ['vip', 'trial', 'renewal', 'partner', '重点', '华东', '华南', 'churn-risk'];
+const NOTE_ZH = ['客户对报价表示满意，下周安排演示。', '需要跟进合同细节。', '这是一个测试备注。', '采购部门正在评估我们的方案。'];
+const NOTE_EN = ['Asked for a revised quote.', 'Demo went well; follow up next week.', 'Budget approved for Q3.', 'Waiting on legal review.'];
+
+/** The i-th synthetic record: 70% Chinese people and companies, the rest English-speaking. */
+function syntheticRecord(i: number, rng: () => number): CustomerRecord {
+	const pick = <T>(items: readonly T[]): T => items[Math.floor(rng() * items.length)];
+	const chinese = rng() < 0.7;
+	const digits = (n: number) => Array.from({ length: n }, () => Math.floor(rng() * 10)).join('');
+	let fields: CustomerRecord['fields'];
+	let contactName: string;
+	if (chinese) {
+		const city = pick(CITIES);
+		const name = pick(SURNAMES) + pick(GIVEN) + (rng() < 0.6 ? pick(GIVEN) : '');
+		contactName = pick(SURNAMES) + pick(GIVEN);
+		fields = { name, company: `${city}${pick(WORDS)}${pick(TRADES)}有限公司`, city, phone: `+86 1${3 + Math.floor(rng() * 6)}${digits(9)}`, email: `${['zhang', 'li', 'wang', 'chen', 'liu'][i % 5]}${i}@${pick(['huaxin.cn', 'qq.com', '163.com', 'tengda.com.cn'])}`, country: 'CN', currency: 'CNY' };
+	} else {
+		const first = pick(FIRST);
+		const last = pick(LAST);
+		contactName = `${pick(FIRST)} ${pick(LAST)}`;
+		const org = pick(ORGS);
+		fields = { name: `${first} ${last}`, company: `${org} ${pick(KINDS)} Ltd`, city: pick(['London', 'New York', 'Singapore', 'Sydney', 'Dublin']), phone: `+1 415 ${digits(3)} ${digits(4)}`, email: `${first.toLowerCase()}.${last.toLowerCase()}${i}@${org.toLowerCase()}.com`, country: pick(['US', 'GB', 'SG', 'AU', 'IE']), currency: 'USD' };
+	}
+	fields.stage = pick(STAGES);
+	fields.owner = pick(OWNERS);
+	fields.value = Math.floor(rng() * 500) * 1000;
+	const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+	return {
+		id,
+		fields,
+		tags: rng() < 0.5 ? [pick(TAGS)] : [],
+		contacts: [{ id: `c${i}`, name: contactName, title: chinese ? '采购经理' : 'Buyer', email: `contact${i}@example.com` }],
+		activities: [{ id: `a${i}`, kind: 'call', subject: chinese ? '电话跟进' : 'Follow-up call', at: '2026-01-01T00:00:00.000Z' }],
+		notes: chinese ? pick(NOTE_ZH) : pick(NOTE_EN),
+		meta: { schema: 1, workspace: 'bench', createdAt: '2026-01-01T00:00:00.000Z', createdBy: 'alice', archived: false }
+	};
+}
+
+/** The fixed query set: narrow (a name, a phone, an email) and broad (a common character, a one-letter prefix). */
+const QUERIES: { text: string; kind: 'narrow' | 'broad' }[] = [
+	{ text: '张伟', kind: 'narrow' },
+	{ text: '王芳', kind: 'narrow' },
+	{ text: 'zhangwei', kind: 'narrow' },
+	{ text: 'zw', kind: 'narrow' },
+	{ text: '字节跳动', kind: 'narrow' },
+	{ text: '深圳华信', kind: 'narrow' },
+	{ text: 'zhang1234', kind: 'narrow' },
+	{ text: 'acme logistics', kind: 'narrow' },
+	{ text: 'elodie durand', kind: 'narrow' },
+	{ text: 'huaxin', kind: 'narrow' },
+	{ text: '8000', kind: 'narrow' },
+	{ text: 'contact4242@example.com', kind: 'narrow' },
+	{ text: 'wayne*', kind: 'narrow' },
+	{ text: '科技', kind: 'broad' },
+	{ text: '深圳', kind: 'broad' },
+	{ text: '有限公司', kind: 'broad' },
+	{ text: '华', kind: 'broad' },
+	{ text: 'wang', kind: 'broad' },
+	{ text: 'a', kind: 'broad' },
+	{ text: 'li', kind: 'broad' }
+];
+
+// ------------------------------------------------------------------ data file (made once, shared by the engines' processes)
+
+interface Line {
+	record: CustomerRecord;
+	tokens: string[];
+}
+
+async function ensureData(count: number): Promise<{ file: string; tokenizeMs: number | null }> {
+	const file = path.join(os.tmpdir(), `accord-search-bench-${count}-${SEED}.ndjson`);
+	if (existsSync(file)) return { file, tokenizeMs: null };
+	const rng = prng(SEED);
+	const out = createWriteStream(`${file}.part`);
+	let tokenizeMs = 0;
+	for (let i = 0; i < count; i++) {
+		const record = syntheticRecord(i, rng);
+		const started = performance.now();
+		const tokens = recordTokens(record);
+		tokenizeMs += performance.now() - started;
+		if (!out.write(`${JSON.stringify({ record, tokens } satisfies Line)}\n`)) await once(out, 'drain');
+		if (i % 10_000 === 9_999) console.error(`[search bench] tokenized ${i + 1} records`);
+	}
+	out.end();
+	await once(out, 'finish');
+	const { renameSync } = await import('node:fs');
+	renameSync(`${file}.part`, file);
+	return { file, tokenizeMs };
+}
+
+async function readData(file: string): Promise<Line[]> {
+	const lines: Line[] = [];
+	for await (const line of readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity })) if (line) lines.push(JSON.parse(line) as Line);
+	return lines;
+}
+
+// ------------------------------------------------------------------ engines
+
+interface Built {
+	query(q: SearchQuery): number;
+	serialize(): string;
+	load(serialized: string): unknown;
+	/** Re-indexes one record (an edit); undefined where the engine cannot (lunr's index is immutable). */
+	edit?(line: Line): void;
+}
+
+/** Each clause's first alternative: its whole tokens and its prefix (the engines other than the shipped one). */
+function simpleTerms(q: SearchQuery): { all: string[]; prefix: string | null }[] {
+	return q.clauses.map((clause) => ({ all: clause.anyOf[0].all, prefix: clause.anyOf[0].prefix?.full ?? null }));
+}
+
+async function build(engine: Engine, lines: readonly Line[]): Promise<Built> {
+	switch (engine) {
+		case 'accord': {
+			const index = new RecordSearchIndex();
+			for (const { record, tokens } of lines) index.putEntry(record, tokens, tokenPrefixes(tokens));
+			return {
+				query: (q) => index.search(q, { limit: 50 }).total,
+				serialize: () => JSON.stringify(index.save(1)),
+				load: (s) => RecordSearchIndex.load(JSON.parse(s), 1),
+				edit: ({ record, tokens }) => index.putEntry(record, tokens, tokenPrefixes(tokens))
+			};
+		}
+		case 'flexsearch': {
+			const { Index } = await import('flexsearch');
+			const SEPARATOR = '\u0001';
+			// A prefix term is marked, so that the prefix `ab` (of `abc`) is never taken for the token `ab`.
+			const terms = (tokens: string[]) => [...tokens, ...tokenPrefixes(tokens).map((p) => `\u0002${p}`)].join(SEPARATOR);
+			const make = (fastupdate: boolean) => new Index({ tokenize: 'strict', resolution: 1, fastupdate, encode: (text: string) => text.split(SEPARATOR) });
+			const index = make(true);
+			lines.forEach(({ tokens }, n) => index.add(n + 1, terms(tokens)));
+			return {
+				query: (q) => {
+					let total = 0;
+					for (const { all, prefix } of simpleTerms(q)) {
+						const wanted = [...all, ...(prefix ? [`\u0002${Array.from(prefix).slice(0, 10).join('')}`] : [])];
+						total = (index.search(wanted.join(SEPARATOR), { limit: 50 }) as number[]).length;
+					}
+					return total;
+				},
+				serialize: () => {
+					const out: Record<string, string> = {};
+					index.export((key: string | number, data: string) => {
+						out[String(key)] = data;
+					});
+					return JSON.stringify(out);
+				},
+				load: (s) => {
+					// FlexSearch's import restores no fastupdate register: the loaded index is built without one.
+					const loaded = make(false);
+					for (const [key, data] of Object.entries(JSON.parse(s) as Record<string, string>)) loaded.import(key, data);
+					return loaded;
+				},
+				edit: ({ tokens }) => index.update(1, terms(tokens))
+			};
+		}
+		case 'minisearch': {
+			const { default: MiniSearch } = await import('minisearch');
+			const options = {
+				fields: ['terms'],
+				tokenize: (text: string) => text.split('\u0001'),
+				processTerm: (term: string) => term,
+				searchOptions: { tokenize: (text: string) => [text], processTerm: (term: string) => term }
+			};
+			const index = new MiniSearch<{ id: number; terms: string }>(options);
+			lines.forEach(({ tokens }, n) => index.add({ id: n, terms: tokens.join('\u0001') }));
+			return {
+				query: (q) => {
+					const queries = simpleTerms(q).flatMap(({ all, prefix }) => [...all.map((t) => ({ queries: [t] })), ...(prefix ? [{ queries: [prefix], prefix: true }] : [])]);
+					return index.search({ combineWith: 'AND', queries }).length;
+				},
+				serialize: () => JSON.stringify(index),
+				load: (s) => MiniSearch.loadJSON(s, options),
+				edit: ({ tokens }) => index.replace({ id: 0, terms: tokens.join('\u0001') })
+			};
+		}
+		case 'lunr': {
+			const { default: lunr } = await import('lunr');
+			const index = lunr(function () {
+				this.pipeline.reset();
+				this.searchPipeline.reset();
+				this.ref('n');
+				this.field('terms');
+				lines.forEach(({ tokens }, n) => this.add({ n: String(n), terms: tokens }));
+			});
+			return {
+				query: (q) =>
+					index.query((query) => {
+						for (const { all, prefix } of simpleTerms(q)) {
+							for (const term of all) query.term(term, { presence: lunr.Query.presence.REQUIRED, usePipeline: false });
+							if (prefix) query.term(prefix, { presence: lunr.Query.presence.REQUIRED, usePipeline: false, wildcard: lunr.Query.wildcard.TRAILING });
+						}
+					}).length,
+				serialize: () => JSON.stringify(index),
+				load: (s) => lunr.Index.load(JSON.parse(s))
+			};
+		}
+	}
+}
+
+function heap(): number {
+	(globalThis as { gc?: () => void }).gc?.();
+	(globalThis as { gc?: () => void }).gc?.();
+	return process.memoryUsage().heapUsed;
+}
+
+interface EngineResult {
+	engine: Engine;
+	records: number;
+	buildMs: number;
+	heapMB: number;
+	serializedMB: number;
+	loadMs: number;
+	queryP50Ms: number;
+	queryP95Ms: number;
+	narrowP95Ms: number;
+	broadP95Ms: number;
+	editP50Ms: number | null;
+	hits: Record<string, number>;
+}
+
+async function child(engine: Engine, file: string, rounds: number): Promise<EngineResult> {
+	const lines = await readData(file);
+	const queries = QUERIES.map(({ text, kind }) => {
+		const parsed = parseQuery(text);
+		if (!parsed.ok) throw new Error(parsed.message);
+		return { text, kind, query: parsed.query };
+	});
+	const before = heap();
+	const started = performance.now();
+	const built = await build(engine, lines);
+	const buildMs = performance.now() - started;
+	const heapMB = (heap() - before) / 2 ** 20;
+	const hits: Record<string, number> = {};
+	for (const q of queries) hits[q.text] = built.query(q.query);
+	const all: number[] = [];
+	const narrow: number[] = [];
+	const broad: number[] = [];
+	for (let round = 0; round < rounds; round++) {
+		for (const q of queries) {
+			const t = performance.now();
+			built.query(q.query);
+			const elapsed = performance.now() - t;
+			all.push(elapsed);
+			(q.kind === 'narrow' ? narrow : broad).push(elapsed);
+		}
+	}
+	let editP50Ms: number | null = null;
+	if (built.edit) {
+		const edits: number[] = [];
+		for (let i = 0; i < 50; i++) {
+			const line = lines[(i * 7919) % lines.length];
+			const t = performance.now();
+			built.edit(line);
+			edits.push(performance.now() - t);
+		}
+		editP50Ms = percentiles(edits).p50;
+	}
+	const serialized = built.serialize();
+	const serializedMB = Buffer.byteLength(serialized) / 2 ** 20;
+	const loadStarted = performance.now();
+	built.load(serialized);
+	const loadMs = performance.now() - loadStarted;
+	const p = percentiles(all);
+	return { engine, records: lines.length, buildMs, heapMB, serializedMB, loadMs, queryP50Ms: p.p50, queryP95Ms: p.p95, narrowP95Ms: percentiles(narrow).p95, broadP95Ms: percentiles(broad).p95, editP50Ms, hits };
+}
+
+function runChild(engine: Engine, file: string, rounds: number): Promise<EngineResult> {
+	return new Promise((resolve, reject) => {
+		const proc = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=8192', '--import', 'tsx', HERE, '--child', engine, '--data', file, '--rounds', String(rounds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+		let out = '';
+		proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+		proc.on('exit', (code) => {
+			const last = out.trim().split('\n').pop() ?? '';
+			if (code === 0 && last.startsWith('{')) resolve(JSON.parse(last) as EngineResult);
+			else reject(new Error(`${engine} exited with ${code}`));
+		});
+	});
+}
+
+const fixed = (value: number | null, digits = 1) => (value === null ? '–' : value.toFixed(digits));
+
+async function main(): Promise<void> {
+	const childEngine = option('child') as Engine | undefined;
+	if (childEngine) {
+		const result = await child(childEngine, option('data')!, Number(option('rounds') ?? 20));
+		process.stdout.write(`${JSON.stringify(result)}\n`);
+		return;
+	}
+	const count = Number(option('records') ?? 100_000);
+	const rounds = Number(option('rounds') ?? 20);
+	const engines = (option('engines')?.split(',') ?? [...ENGINES]) as Engine[];
+	for (const engine of engines) if (!ENGINES.includes(engine)) throw new Error(`unknown engine ${engine}; one of ${ENGINES.join(', ')}`);
+	console.error(`[search bench] ${count} records, ${QUERIES.length} queries × ${rounds} rounds`);
+	const { file, tokenizeMs } = await ensureData(count);
+	if (tokenizeMs !== null) console.error(`[search bench] tokenizing took ${(tokenizeMs / 1000).toFixed(1)} s (${(tokenizeMs / count).toFixed(2)} ms a record)`);
+	const results: EngineResult[] = [];
+	for (const engine of engines) {
+		console.error(`[search bench] ${engine}…`);
+		try {
+			const result = await runChild(engine, file, rounds);
+			results.push(result);
+			console.error(`[search bench] ${engine}: ${JSON.stringify({ ...result, hits: undefined })}`);
+		} catch (error) {
+			console.error(`[search bench] ${engine} failed: ${(error as Error).message}`);
+		}
+	}
+	const header = '| engine | build | heap growth | serialized | load | query p50 | query p95 | narrow p95 | broad p95 | one edit |';
+	console.log(`\n${count} records, Node ${process.version}\n`);
+	console.log(header);
+	console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+	for (const r of results) {
+		console.log(`| ${r.engine} | ${fixed(r.buildMs / 1000)} s | ${fixed(r.heapMB, 0)} MB | ${fixed(r.serializedMB, 0)} MB | ${fixed(r.loadMs / 1000, 2)} s | ${fixed(r.queryP50Ms, 2)} ms | ${fixed(r.queryP95Ms, 1)} ms | ${fixed(r.narrowP95Ms, 1)} ms | ${fixed(r.broadP95Ms, 1)} ms | ${r.editP50Ms === null ? 'rebuild' : `${fixed(r.editP50Ms, 2)} ms`} |`);
+	}
+	mkdirSync(RESULTS_DIR, { recursive: true });
+	const out = path.join(RESULTS_DIR, 'search-engines.json');
+	writeFileSync(out, `${JSON.stringify({ records: count, rounds, node: process.version, cpus: os.cpus().length, queries: QUERIES, tokenizeMs, results }, null, 2)}\n`);
+	console.error(`[search bench] wrote ${path.relative(process.cwd(), out)}`);
+}
+
+await main();

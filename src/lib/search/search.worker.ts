@@ -1,0 +1,209 @@
+/**
+ * The search worker: an index of the records kept on this device (the IndexedDB local
+ * copy), so search answers offline and without work on the page's thread. It opens the
+ * person's local copy itself, loads the index it saved last time (its own database,
+ * `accord-search`), brings it up to date with the rows (re-reading only records whose row
+ * changed), and indexes the rest in small batches, answering searches in between. While
+ * the page runs, the page forwards every record change it sees (local-search.ts), so an
+ * edit is searchable as soon as it reaches this tab. The index logic lives in
+ * index-engine.ts (tested in Node); this file is the plumbing.
+ */
+/// <reference lib="webworker" />
+import type { CustomerRecord } from '../model/record.ts';
+import { indexedDbAvailable, openIndexedDbStore } from '../local/indexeddb.ts';
+import { localRecord } from '../local/index.ts';
+import type { LocalRow, LocalStore } from '../local/types.ts';
+import { openDatabase, request, transact } from '../local/idb.ts';
+import { RecordSearchIndex, type SavedIndex, type SearchHit } from './index-engine.ts';
+import { parseQuery } from './query.ts';
+import { SEARCH_VERSION } from './tokenize.ts';
+
+export type WorkerRequest =
+	| { type: 'open'; scope: string }
+	| { type: 'put'; record: CustomerRecord }
+	/** Compare with the local rows again (records dropped from the copy, rows changed elsewhere). */
+	| { type: 'refresh' }
+	| { type: 'search'; seq: number; text: string; limit: number; allIds: boolean; includeArchived: boolean };
+
+export interface IndexStatus {
+	/** Every record of the local copy (as its rows list them) is indexed. */
+	ready: boolean;
+	indexed: number;
+	rows: number;
+	/** The worker cannot index (no IndexedDB, or it failed): search elsewhere. */
+	failed: boolean;
+}
+
+export type WorkerAnswer =
+	| { type: 'status'; status: IndexStatus }
+	| { type: 'result'; seq: number; ok: true; total: number; hits: SearchHit[]; ids?: string[]; status: IndexStatus }
+	| { type: 'result'; seq: number; ok: false; message: string; status: IndexStatus };
+
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+/** Records indexed between two looks at the message queue while building. */
+const BATCH = 100;
+/** A change is saved to IndexedDB after this pause (typing sends many). */
+const SAVE_AFTER_MS = 3_000;
+const SAVED_DB = 'accord-search';
+const SAVED_STORE = 'indexes';
+
+let index = new RecordSearchIndex();
+let store: LocalStore | null = null;
+let storeScope: string | null = null;
+const status: IndexStatus = { ready: false, indexed: 0, rows: 0, failed: false };
+/** Records the page has sent since opening: newer than what the local copy had when the build read it. */
+const fromPage = new Set<string>();
+let saveTimer: ReturnType<typeof setTimeout> | null = null;
+let refreshing: Promise<void> | null = null;
+
+const post = (answer: WorkerAnswer) => scope.postMessage(answer);
+const current = (): IndexStatus => ({ ...status, indexed: index.size });
+const announce = () => post({ type: 'status', status: current() });
+
+/** What says a row (and so its record) changed since it was indexed: its time, and whether it is archived. */
+const stampOf = (row: LocalRow): string => `${row.updatedAt}|${row.archived ? 1 : 0}`;
+
+function savedDb(): Promise<IDBDatabase> {
+	return openDatabase(SAVED_DB, 1, (db) => {
+		if (!db.objectStoreNames.contains(SAVED_STORE)) db.createObjectStore(SAVED_STORE);
+	});
+}
+
+async function loadSaved(key: string): Promise<RecordSearchIndex | null> {
+	try {
+		const db = await savedDb();
+		const saved = (await transact(db, [SAVED_STORE], 'readonly', async (tx) => request(tx.objectStore(SAVED_STORE).get(key)))) as SavedIndex | undefined;
+		db.close();
+		return saved ? RecordSearchIndex.load(saved, SEARCH_VERSION) : null;
+	} catch {
+		return null;
+	}
+}
+
+function scheduleSave(): void {
+	if (saveTimer || !storeScope) return;
+	saveTimer = setTimeout(() => {
+		saveTimer = null;
+		void save();
+	}, SAVE_AFTER_MS);
+}
+
+async function save(): Promise<void> {
+	const key = storeScope;
+	if (!key || !status.ready) return;
+	try {
+		const saved = index.save(SEARCH_VERSION);
+		const db = await savedDb();
+		await transact(db, [SAVED_STORE], 'readwrite', async (tx) => request(tx.objectStore(SAVED_STORE).put(saved, key)));
+		db.close();
+	} catch (error) {
+		// Not saved: the next start indexes again from the local copy.
+		console.warn('[accord search] the index could not be saved', error);
+	}
+}
+
+const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/** Brings the index in line with the local rows: new and changed records read and indexed, dropped ones removed. */
+async function reconcile(): Promise<void> {
+	if (!store) return;
+	const local = store;
+	const rows = await local.rows();
+	status.rows = rows.length;
+	const present = new Set(rows.map((row) => row.id));
+	for (const id of index.ids()) if (!present.has(id)) index.remove(id);
+	let done = 0;
+	for (const row of rows) {
+		if (fromPage.has(row.id) || index.stampOf(row.id) === stampOf(row)) continue;
+		const found = await localRecord(local, row.id).catch(() => null);
+		// The page may have sent a newer version while this one was read.
+		if (found && !fromPage.has(row.id)) index.put(found.record, stampOf(row));
+		if (++done % BATCH === 0) {
+			announce();
+			await pause();
+		}
+	}
+	status.ready = true;
+	announce();
+	if (done > 0) scheduleSave();
+}
+
+function refresh(): Promise<void> {
+	if (!refreshing) {
+		refreshing = reconcile()
+			.catch((error: unknown) => {
+				console.warn('[accord search] indexing the local copy failed', error);
+				status.failed = !status.ready;
+			})
+			.finally(() => {
+				refreshing = null;
+				announce();
+			});
+	}
+	return refreshing;
+}
+
+async function open(key: string): Promise<void> {
+	if (storeScope === key) return;
+	storeScope = key;
+	if (!indexedDbAvailable()) {
+		status.failed = true;
+		announce();
+		return;
+	}
+	try {
+		store = await openIndexedDbStore(key);
+	} catch {
+		status.failed = true;
+		announce();
+		return;
+	}
+	const saved = await loadSaved(key);
+	if (saved) {
+		index = saved;
+		// Records the page sent while the saved index was read are newer than it.
+		for (const record of early?.values() ?? []) index.put(record, '');
+	}
+	early = null;
+	announce();
+	await refresh();
+}
+
+/** Records sent by the page before the saved index is loaded (then null): they are put again into the loaded one. */
+let early: Map<string, CustomerRecord> | null = new Map();
+
+function search(message: Extract<WorkerRequest, { type: 'search' }>): void {
+	const parsed = parseQuery(message.text);
+	if (!parsed.ok) {
+		post({ type: 'result', seq: message.seq, ok: false, message: parsed.message, status: current() });
+		return;
+	}
+	const result = index.search(parsed.query, { limit: message.limit, allIds: message.allIds, includeArchived: message.includeArchived });
+	post({ type: 'result', seq: message.seq, ok: true, total: result.total, hits: result.hits, ids: result.ids, status: current() });
+}
+
+scope.onmessage = (event: MessageEvent<WorkerRequest>) => {
+	const message = event.data;
+	try {
+		switch (message.type) {
+			case 'open':
+				void open(message.scope);
+				break;
+			case 'put':
+				fromPage.add(message.record.id);
+				early?.set(message.record.id, message.record);
+				index.put(message.record, '');
+				scheduleSave();
+				break;
+			case 'refresh':
+				void refresh().then(() => scheduleSave());
+				break;
+			case 'search':
+				search(message);
+				break;
+		}
+	} catch (error) {
+		if (message.type === 'search') post({ type: 'result', seq: message.seq, ok: false, message: error instanceof Error ? error.message : String(error), status: current() });
+		else console.warn('[accord search]', error);
+	}
+};
