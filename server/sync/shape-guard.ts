@@ -10,7 +10,9 @@
  *
  * The rules, by place in the document format (README, "The record document"):
  *   meta        server-owned: only `archived` may change, and only to true or false;
- *               any other key set, changed or deleted by a client is put back.
+ *               any other key set, changed or deleted by a client is put back (among
+ *               them `mergedInto` and `mergedFrom`, which only a merge writes: a client
+ *               can neither send a record's viewers elsewhere nor unlink a merge).
  *   fields      each value passes the record validator (validateField, the same the
  *               browser, the API and imports use) against the workspace's current field
  *               definitions; an invalid value, a nested type or

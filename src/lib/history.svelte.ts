@@ -48,6 +48,7 @@ export function pathLabel(path: string): string {
 	if (path === 'notes') return t('record.notes');
 	if (path === 'record') return t('history.path.record');
 	if (path === 'private') return t('record.private');
+	if (path === 'merge') return t('history.path.merge');
 	if (path === 'meta.archived') return t('history.path.archived');
 	if (path.startsWith('meta')) return t('history.path.meta');
 	const item = /^(contacts|activities)(?:\[[^\]]*\])?(?:\.(\w+))?$/.exec(path);
