@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only team,audit,fanout,…] [--servers accord,y-websocket,…] [--profile]`
+ * `npm run bench [-- --quick] [--only team,audit,fanout,…] [--servers accord,y-websocket,…] [--profile] [--cluster]`
  *
  * Runs the scenarios against Accord and its peers, one server at a time (interleaved
  * across rounds), prints a table per scenario and writes bench/results/<scenario>.json.
@@ -65,6 +65,7 @@ const ctx: Context = {
 	serversChosen: option('servers') !== undefined,
 	postgresUrl: process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
 	redisUrl: process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+	cluster: flag('cluster'),
 	profileDir,
 	log
 };

@@ -15,6 +15,8 @@ export interface Context {
 	serversChosen: boolean;
 	postgresUrl: string;
 	redisUrl: string;
+	/** --cluster: the two-instance scenario also runs on a Redis Cluster (sharded pub/sub) it starts itself. */
+	cluster?: boolean;
 	/** Directory for CPU profiles of the servers' measured team windows (--profile), or null. */
 	profileDir: string | null;
 	log(message: string): void;
@@ -53,6 +55,8 @@ export interface TargetOptions {
 	/** Share this database instead of making one (two instances of one deployment). */
 	databaseUrl?: string;
 	env?: Record<string, string>;
+	/** REDIS_CLUSTER_URLS for Accord on Postgres: the bus on a Redis Cluster instead of ctx.redisUrl. */
+	redisClusterUrls?: string;
 }
 
 export async function startTarget(ctx: Context, kind: ServerKind, options: TargetOptions = {}): Promise<Target> {
@@ -61,8 +65,8 @@ export async function startTarget(ctx: Context, kind: ServerKind, options: Targe
 	try {
 		server = await ServerProcess.start(kind, {
 			databaseUrl: kind === 'accord-pg' ? (options.databaseUrl ?? database!.url) : undefined,
-			redisUrl: kind === 'accord-pg' ? ctx.redisUrl : undefined,
-			env: options.env
+			redisUrl: kind === 'accord-pg' && !options.redisClusterUrls ? ctx.redisUrl : undefined,
+			env: options.redisClusterUrls ? { ...options.env, REDIS_CLUSTER_URLS: options.redisClusterUrls } : options.env
 		});
 	} catch (error) {
 		await database?.drop();

@@ -49,7 +49,7 @@ try {
 			syncUrl: `${ws}/sync`,
 			token,
 			audit,
-			description: `Accord (${store}${options.redisUrl ? ' + Redis' : ''}; API-token auth on every socket; every update stored; audit log ${audit ? 'on' : 'off'})`
+			description: `Accord (${store}${options.redisUrl ? ' + Redis' : options.env?.REDIS_CLUSTER_URLS ? ' + Redis Cluster' : ''}; API-token auth on every socket; every update stored; audit log ${audit ? 'on' : 'off'})`
 		},
 		{
 			async seed(batch) {
