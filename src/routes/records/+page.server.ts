@@ -34,7 +34,10 @@ export const actions: Actions = {
 		}
 		if (Object.keys(errors).length > 0) return fail(400, { values, tags: tags.join(', '), notes, errors });
 
-		const result = await services().records.create(actor, { fields, tags, notes });
+		// Candidates the dialog has shown are created anyway; any it has not (typed faster than its check) are shown first.
+		const refuseDuplicates = form.get('duplicates') !== 'allow';
+		const result = await services().records.create(actor, { fields, tags, notes, refuseDuplicates });
+		if (!result.ok && result.duplicates) return fail(409, { values, tags: tags.join(', '), notes, errors: {}, duplicates: result.duplicates });
 		if (!result.ok) return fail(400, { values, tags: tags.join(', '), notes, errors: result.errors });
 		redirect(303, `/records/${result.id}`);
 	}
