@@ -20,6 +20,7 @@ import { tempPostgresUrl, type TempPostgres } from '../support/databases.ts';
 import { eventually } from '../support/server.ts';
 import { ServerProcess, createRecordVia, createTokenWithCli, yWebsocketClient } from '../support/processes.ts';
 import { RedisCluster, canRunRedisCluster } from '../support/redis-cluster.ts';
+import { readConfig } from '../../server/config.ts';
 
 const DATABASE_URL = process.env.DATABASE_URL;
 /** The servers' workspace (ACCORD_WORKSPACE's default): the hash tag of every bus channel. */
@@ -171,5 +172,15 @@ describe.skipIf(!DATABASE_URL || !canRunRedisCluster())('two Accord processes on
 			await elsewhere.start();
 			await cluster.waitUntilOk();
 		}
+	});
+});
+
+describe('REDIS_CLUSTER_URLS', () => {
+	it('is read as a list of node addresses, refused beside REDIS_URL, and a malformed entry is named', () => {
+		expect(readConfig({ REDIS_CLUSTER_URLS: 'redis://node-a:7001, redis://node-b:7001' }).redisClusterUrls).toEqual(['redis://node-a:7001', 'redis://node-b:7001']);
+		expect(readConfig({}).redisClusterUrls).toBeUndefined();
+		expect(() => readConfig({ REDIS_CLUSTER_URLS: 'redis://node-a:7001', REDIS_URL: 'redis://single:6379' })).toThrow(/not both/);
+		expect(() => readConfig({ REDIS_CLUSTER_URLS: 'redis://node-a:7001,node-b:7001' })).toThrow(/"node-b:7001"/);
+		expect(() => readConfig({ REDIS_CLUSTER_URLS: 'http://node-a:7001' })).toThrow(/redis:\/\/host:port/);
 	});
 });
