@@ -187,8 +187,25 @@ interface Entry {
 	places: Map<number, readonly string[]>;
 	/** The server refused a change as read-only: local changes are not sent (nor counted) any more. */
 	readOnly: boolean;
+	/** Open holds on sending (see `holdOutgoing`), and the updates kept back meanwhile with their changes. */
+	holds: number;
+	held: { update: Uint8Array; change: number }[];
 	listeners: { [E in keyof DocEvents]: Set<DocEvents[E]> };
 	detach: () => void;
+}
+
+/** How to hold back a document's outgoing updates, by document (see `holdOutgoing`). */
+const outgoingHolds = new WeakMap<Y.Doc, () => () => void>();
+
+/**
+ * Keeps the local changes to `doc` from being sent until the returned function is
+ * called, then sends them as one update. For a Chinese input method's composition:
+ * the editor writes each keystroke's pinyin into the document, and the others should
+ * see only the characters finally chosen. Changes are still kept locally meanwhile.
+ * A document no client syncs gets a release that does nothing.
+ */
+export function holdOutgoing(doc: Y.Doc): () => void {
+	return outgoingHolds.get(doc)?.() ?? (() => {});
 }
 
 export class SyncClient {
@@ -453,6 +470,8 @@ export class SyncClient {
 			pending: new Map(),
 			places: new Map(),
 			readOnly: false,
+			holds: 0,
+			held: [],
 			listeners: {
 				synced: new Set(),
 				sync: new Set(),
@@ -492,9 +511,8 @@ export class SyncClient {
 				})
 			);
 			if (this.isOpen() && entry.opened && !entry.error) {
-				this.send(encodeFrame(name, MessageType.sync, (e) => syncProtocol.writeUpdate(e, update)));
-				entry.sent++;
-				entry.inFlight.push({ index: entry.sent, changes: [change] });
+				if (entry.holds > 0) entry.held.push({ update, change });
+				else this.sendUpdate(entry, update, [change]);
 			}
 			// Otherwise the next step 2 carries it (it is in the document).
 			this.pendingChanged(entry);
@@ -515,11 +533,37 @@ export class SyncClient {
 		};
 		doc.on('update', onUpdate);
 		awareness.on('update', onAwareness);
+		outgoingHolds.set(doc, () => this.hold(entry));
 		entry.detach = () => {
 			doc.off('update', onUpdate);
 			awareness.off('update', onAwareness);
+			outgoingHolds.delete(doc);
 		};
 		return entry;
+	}
+
+	private sendUpdate(entry: Entry, update: Uint8Array, changes: number[]): void {
+		this.send(encodeFrame(entry.name, MessageType.sync, (e) => syncProtocol.writeUpdate(e, update)));
+		entry.sent++;
+		entry.inFlight.push({ index: entry.sent, changes });
+	}
+
+	/** Keeps this document's local updates back until every hold is released, then sends them as one. */
+	private hold(entry: Entry): () => void {
+		entry.holds++;
+		let released = false;
+		return () => {
+			if (released) return;
+			released = true;
+			entry.holds--;
+			if (entry.holds > 0 || entry.held.length === 0) return;
+			const held = entry.held;
+			entry.held = [];
+			// Sent on this connection only: after a reconnect the state-vector exchange carried them.
+			if (this.isOpen() && entry.opened && !entry.error && !entry.readOnly) {
+				this.sendUpdate(entry, Y.mergeUpdates(held.map((h) => h.update)), held.map((h) => h.change));
+			}
+		};
 	}
 
 	private handleFor(entry: Entry): DocHandle {
@@ -776,6 +820,7 @@ export class SyncClient {
 			entry.sent = 0;
 			entry.saved = 0;
 			entry.inFlight = [];
+			entry.held = [];
 			entry.opened = false;
 			entry.syncedNow = false;
 			// Others' presence is unknown while we are away.
