@@ -212,6 +212,8 @@ export class RedisBus implements Bus {
 					for (const channel of chunk) subscribed.add(channel);
 				}
 			}
+			// Either socket may have dropped meanwhile; its error was ignored (not yet the current connection), so it counts here.
+			if (!publisher.isReady || !subscriber.isReady) throw new Error('a connection closed while subscribing');
 			return connection;
 		} catch (error) {
 			destroyClient(publisher);
