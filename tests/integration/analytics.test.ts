@@ -16,6 +16,7 @@ import type { AuditPage } from '../../src/lib/model/audit.ts';
 import type { CustomerRecord } from '../../src/lib/model/record.ts';
 import type { RecordRow } from '../../src/lib/model/projection.ts';
 import { activitiesOf } from '../../src/lib/model/record.ts';
+import type { Scalar } from '../../src/lib/model/schema.ts';
 import { apiFetch, createRecord, eventually, startTestServer, tempDataDir, tokenFor, wsUrl } from '../support/server.ts';
 
 const engines = [
@@ -44,7 +45,7 @@ async function addActivities(server: RunningServer, id: string, ats: string[]): 
 		doc.transact(() => {
 			activitiesOf(doc).push(
 				ats.map((at, i) => {
-					const item = new Y.Map<string | boolean>();
+					const item = new Y.Map<Scalar>();
 					item.set('id', `${id.slice(0, 8)}-a${i}`);
 					item.set('kind', 'call');
 					item.set('subject', `Call ${i}`);
