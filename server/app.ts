@@ -10,7 +10,7 @@ import { WebSocketServer } from 'ws';
 import { canSeeRecord, type Actor } from '../src/lib/access.ts';
 import { canonicalRecordId } from '../src/lib/model/record.ts';
 import { WORKSPACE_CHANNEL_PREFIX } from '../src/lib/sync/protocol.ts';
-import { provideServices, type AccordServices, type Authenticated, type Health } from '../src/lib/server/services.ts';
+import { ForbiddenError, provideServices, type AccordServices, type Authenticated, type Health } from '../src/lib/server/services.ts';
 import type { AccordConfig } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { MemoryBus } from './bus/memory.ts';
@@ -37,6 +37,9 @@ import { createExportService } from './export/service.ts';
 import { createImportService } from './import/service.ts';
 import { handleImportHttp, importMaxBytes } from './import/http.ts';
 import { AuditSealer } from './audit/sealer.ts';
+import { createBackupService } from './backup/service.ts';
+import { configuredBackupKey } from './backup/format.ts';
+import { storedSubjectSources, subjectExport, subjectExportFilename } from './subject.ts';
 import { withoutAudit, withoutNewEntries } from './audit/unaudited-store.ts';
 
 export interface Accord {
@@ -162,6 +165,14 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 			})
 	});
 
+	const backups = createBackupService({
+		sql: database.sql,
+		key: configuredBackupKey(config.backupKey),
+		log,
+		schedule: config.backupDir ? { dir: config.backupDir, everyMs: config.backupEveryMs, keep: config.backupKeep } : undefined
+	});
+	await backups.start();
+
 	// Audit entries are staged with their updates; this seals them into the hash chain.
 	const sealer = new AuditSealer(database.audit, log, { anchors: config });
 	// Runs with the log off too: entries staged before it was turned off still get sealed.
@@ -217,6 +228,21 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 			stageAudit: (drafts) => database.audit.stage(drafts)
 		}),
 		analytics: createAnalyticsService({ store: createAnalyticsStore(database.sql), workspace }),
+		data: {
+			backup: (actor) => backups.download(actor),
+			async subjectExport(actor, recordId) {
+				if (actor.role !== 'admin') throw new ForbiddenError('Only admins can export everything held about a customer.');
+				const sources = { ...storedSubjectSources(database, workspace), record: (id: string) => records.get(actor, id) };
+				const by = { id: actor.id, name: actor.name };
+				const exported = await subjectExport(sources, recordId, by);
+				if (!exported) return null;
+				// Handing a person's data out is itself recorded, with who did it and when, and no values.
+				await database.audit.stage([
+					{ workspace, recordId: exported.recordId, at: exported.exportedAt, actor: by, source: 'api', relayedBy: null, path: 'record', op: 'export', before: null, after: null, conflict: null }
+				]);
+				return { filename: subjectExportFilename(exported.recordId), json: JSON.stringify(exported, null, 2) };
+			}
+		},
 		defaultWorkspace: workspace,
 		async people() {
 			return (await authStore.listMembers(workspace)).map(({ user }) => ({ id: user.id, name: user.name, email: user.email ?? '' }));
@@ -240,7 +266,8 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 				bus: bus.kind,
 				documentsLoaded: rooms.loadedCount,
 				connections: connections.size,
-				uptimeSeconds: Math.round((Date.now() - started) / 1000)
+				uptimeSeconds: Math.round((Date.now() - started) / 1000),
+				...(backups.health() ? { backup: backups.health() } : {})
 			};
 		}
 	};
@@ -397,6 +424,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 			wss.close();
 			fields.close();
 			await rooms.close();
+			await backups.close();
 			await sealer.close();
 			await bus.close();
 			await database.close();

@@ -10,12 +10,16 @@
  *   audit anchor                                               prints each workspace's chain head as an anchor line, to keep elsewhere
  *   import FILE [--dry-run] [--format] [--encoding] [--mapping JSON] [--workspace ID]   prints the JSON summary as its last line
  *   export --format=csv|json|xml|xlsx FILE [--query Q] [--include-archived] [--workspace ID]
+ *   backup FILE [--server URL]                                 one consistent, compressed (encrypted with a key) backup file (server/backup)
+ *   restore FILE                                               into an empty database
+ *   subject export RECORD_ID [--workspace ID]                  everything held about one customer, as JSON on stdout
  */
 import { parseArgs } from 'node:util';
 import { isRole } from '../src/lib/access.ts';
 import { readConfig } from './config.ts';
 import { openDatabase } from './store/index.ts';
 import { CommandError, exportCommand, importCommand } from './import/cli.ts';
+import { CommandFailed, backupCommand, restoreCommand, subjectExportCommand } from './backup/cli.ts';
 import { anchorFileOf, anchorVerdict, checkAnchors, checkpointLine, checkpointOf, parseAnchor, type Anchor } from './audit/anchor.ts';
 
 const USAGE = `Usage:
@@ -27,7 +31,10 @@ const USAGE = `Usage:
   npm run accord -- audit anchor                    (prints the chain heads as anchor lines)
   npm run accord -- import FILE [--dry-run] [--format csv|tsv|json|xml] [--encoding utf-8|utf-16le|utf-16be|gb18030|big5]
                    [--mapping '{"Column": "field"}'] [--delimiter ';'] [--workspace ID]   (the JSON summary is the last line)
-  npm run accord -- export --format csv|json|xml|xlsx FILE [--query "stage:lead"] [--include-archived] [--workspace ID]   (FILE - : standard output)`;
+  npm run accord -- export --format csv|json|xml|xlsx FILE [--query "stage:lead"] [--include-archived] [--workspace ID]   (FILE - : standard output)
+  npm run accord -- backup FILE [--server URL]      (with --server: taken by the running server; ACCORD_TOKEN holds an admin token)
+  npm run accord -- restore FILE                    (into an empty database only)
+  npm run accord -- subject export RECORD_ID [--workspace ID] > file.json`;
 
 function fail(message: string): never {
 	process.stderr.write(`${message}\n\n${USAGE}\n`);
@@ -45,6 +52,7 @@ async function main(argv: string[]): Promise<void> {
 				name: { type: 'string' },
 				workspace: { type: 'string' },
 				anchor: { type: 'string' },
+				server: { type: 'string' },
 				help: { type: 'boolean', short: 'h' },
 				'dry-run': { type: 'boolean' },
 				format: { type: 'string' },
@@ -65,6 +73,7 @@ async function main(argv: string[]): Promise<void> {
 	}
 	const [noun, verb, argument] = positionals;
 	if (noun === 'import' || noun === 'export') return fileCommand(noun, verb, values);
+	if (noun === 'backup' || noun === 'restore' || noun === 'subject') return dataCommand(positionals, values.workspace, values.server);
 	const known = (noun === 'token' && ['create', 'list', 'revoke'].includes(verb ?? '')) || (noun === 'audit' && (verb === 'verify' || verb === 'anchor'));
 	if (!known) fail(`Unknown command: ${positionals.join(' ')}`);
 
@@ -143,6 +152,28 @@ async function open(config: ReturnType<typeof readConfig>) {
 				? `Cannot open the database at DATABASE_URL: ${message}`
 				: `Cannot open the embedded database in ${config.dataDir}: ${message}\nIs Accord running? Stop it first: the embedded database serves one process at a time.`
 		);
+	}
+}
+
+/** backup, restore, subject export (server/backup/cli.ts): a refusal is a sentence and exit code 1. */
+async function dataCommand(positionals: string[], workspace: string | undefined, server: string | undefined): Promise<void> {
+	const [noun, first, second] = positionals;
+	if (noun === 'subject' && (first !== 'export' || !second)) fail('Say which record: subject export RECORD_ID.');
+	if (noun !== 'subject' && !first) fail(`Say which file: ${noun} FILE.`);
+	let config;
+	try {
+		config = readConfig();
+	} catch (error) {
+		fail((error as Error).message);
+	}
+	try {
+		if (noun === 'backup') await backupCommand(config, first, server, process.stdout);
+		else if (noun === 'restore') await restoreCommand(config, first, process.stdout);
+		else await subjectExportCommand(config, second, workspace ?? config.defaultWorkspace, process.stdout);
+	} catch (error) {
+		if (!(error instanceof CommandFailed)) throw error;
+		process.stderr.write(`${error.message}\n`);
+		process.exit(1);
 	}
 }
 

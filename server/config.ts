@@ -46,6 +46,12 @@ export interface AccordConfig {
 	production: boolean;
 	/** Run the development identity provider even in production (ACCORD_DEV_IDP=1). */
 	allowDevIdp: boolean;
+	/** Scheduled backups (server/backup): where they go (ACCORD_BACKUP_DIR; unset: none), how often, how many are kept. */
+	backupDir?: string;
+	backupEveryMs: number;
+	backupKeep: number;
+	/** Encrypts backups with AES-256-GCM when set: ACCORD_BACKUP_KEY, else ACCORD_DATA_KEY (32 bytes, base64). */
+	backupKey?: string;
 }
 
 export interface OidcConfig {
@@ -82,6 +88,15 @@ function flag(name: string, value: string | undefined, fallback: boolean): boole
 	if (value === '1') return true;
 	if (value === '0') return false;
 	throw new Error(`${name} must be 1 (on) or 0 (off), not "${value}".`);
+}
+
+/** `90s`, `30m`, `6h`, `1d` → milliseconds. */
+export function parseDuration(name: string, value: string | undefined, fallbackMs: number): number {
+	if (value === undefined || value === '') return fallbackMs;
+	const match = /^(\d{1,6})\s*(s|m|h|d)$/.exec(value.trim());
+	const ms = match ? Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'] : 0;
+	if (ms < 1_000) throw new Error(`${name} must be a duration such as 30m, 6h or 1d (a number and s, m, h or d), not "${value}".`);
+	return ms;
 }
 
 function publicUrl(value: string | undefined): string | undefined {
@@ -160,6 +175,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 		sessionTtlMs: integer('ACCORD_SESSION_HOURS', env.ACCORD_SESSION_HOURS, 12) * 3_600_000,
 		production: env.NODE_ENV === 'production',
 		allowDevIdp: env.ACCORD_DEV_IDP === '1',
+		backupDir: env.ACCORD_BACKUP_DIR ? path.resolve(env.ACCORD_BACKUP_DIR) : undefined,
+		backupEveryMs: parseDuration('ACCORD_BACKUP_EVERY', env.ACCORD_BACKUP_EVERY, 86_400_000),
+		backupKeep: integer('ACCORD_BACKUP_KEEP', env.ACCORD_BACKUP_KEEP, 7, 1),
+		backupKey: env.ACCORD_BACKUP_KEY || env.ACCORD_DATA_KEY || undefined,
 		...overrides
 	};
 }

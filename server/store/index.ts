@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { createSqlStore } from './sql-store.ts';
 import { openPglite, openPostgres } from './sql.ts';
-import type { DocumentStore, StoreKind } from './types.ts';
+import type { DocumentStore, Sql, StoreKind } from './types.ts';
 import { createAuthStore, type AuthStore } from './auth-store.ts';
 import { createAuditStore, type AuditStore } from './audit-store.ts';
 import { createMergeStore, type MergeStore } from './merge-store.ts';
@@ -27,6 +27,8 @@ export interface Database {
 	readonly audit: AuditStore;
 	/** Record merges and what they changed, for undo. */
 	readonly merges: MergeStore;
+	/** The connection itself, for whole-database work that belongs to no one store (backup: server/backup). */
+	readonly sql: Sql;
 	close(): Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export async function openDatabase(options: StoreOptions): Promise<Database> {
 		await sql.close();
 		throw error;
 	}
-	return { kind: sql.kind, documents, auth: createAuthStore(sql), audit: createAuditStore(sql), merges: createMergeStore(sql), close: () => sql.close() };
+	return { kind: sql.kind, documents, auth: createAuthStore(sql), audit: createAuditStore(sql), merges: createMergeStore(sql), sql, close: () => sql.close() };
 }
 
 /** Just the document store (its `close` closes the connection), for code that needs no more. */

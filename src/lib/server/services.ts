@@ -275,6 +275,37 @@ export interface Health {
 	documentsLoaded: number;
 	connections: number;
 	uptimeSeconds: number;
+	/** Scheduled backups (ACCORD_BACKUP_DIR), when configured. A failed backup does not make the instance unhealthy: it still serves. */
+	backup?: BackupHealth;
+}
+
+export interface BackupHealth {
+	/** When the last scheduled backup was completed (ISO), or null before the first. */
+	lastSuccessAt: string | null;
+	/** The last attempt's failure, cleared by the next success. */
+	lastFailure: { at: string; message: string } | null;
+	nextAt: string | null;
+}
+
+/** A backup file on its way to an admin (`GET /api/admin/backup`): written whole first, then streamed. */
+export interface BackupDownload {
+	filename: string;
+	bytes: number;
+	body: AsyncIterable<Uint8Array>;
+}
+
+/** A data-subject export: one JSON document of everything held about one customer. */
+export interface SubjectExportFile {
+	filename: string;
+	json: string;
+}
+
+/** Backups and data-subject requests (server/backup, server/subject.ts); admins only, ForbiddenError otherwise. */
+export interface DataService {
+	/** A consistent backup of the whole database, as `npm run accord -- backup` writes it. */
+	backup(actor: Actor): Promise<BackupDownload>;
+	/** Everything held about one record (audited); null when there is no such record in the workspace. */
+	subjectExport(actor: Actor, recordId: string): Promise<SubjectExportFile | null>;
 }
 
 /** What an export hands the route: a file streamed as it is written. */
@@ -324,6 +355,7 @@ export interface AccordServices {
 	admin: AdminService;
 	audit: AuditService;
 	merges: MergeService;
+	data: DataService;
 	analytics: AnalyticsService;
 	health(): Promise<Health>;
 	/** The workspace this instance serves. */
