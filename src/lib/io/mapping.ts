@@ -86,7 +86,8 @@ export function mapColumns(headers: readonly string[], override: ColumnMapping =
 		mapping[header] = target && !taken.has(target) ? target : null;
 		if (target) taken.add(target);
 	}
-	return mapping;
+	// In the file's order, as the page lists them.
+	return Object.fromEntries(headers.map((header) => [header, mapping[header]]));
 }
 
 /** Problems with a hand-made mapping: unknown targets, or one target filled by two columns. */

@@ -1,0 +1,88 @@
+/**
+ * The import page in Chromium, as an editor uses it: from the Records page to /import,
+ * a file chosen, the encoding the server read and the mapping it guessed shown, a column
+ * mapped by hand, the preview with a problem on its cell, the import, and an export
+ * downloaded and read back. Screenshots in English, in Chinese and at phone width.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import type { RunningServer } from '../../server/http.ts';
+import { apiFetch, startTestServer, tempDataDir } from '../support/server.ts';
+import { launchBrowser, screenshotPath } from '../support/browser.ts';
+import { pageAs } from '../support/sign-in.ts';
+
+const CSV = '客户,邮箱,阶段,Memo\n王伟,wang@huaxin.cn,won,"见面两次\n下周报价"\n李娜,not-an-email,lead,\n';
+
+describe('import page', () => {
+	let server: RunningServer;
+	let browser: Browser;
+	let data: { dir: string; remove(): void };
+
+	beforeAll(async () => {
+		data = tempDataDir();
+		server = await startTestServer({ dataDir: data.dir });
+		browser = await launchBrowser();
+	});
+
+	afterAll(async () => {
+		await browser?.close();
+		await server?.close();
+		data?.remove();
+	});
+
+	const total = async (): Promise<number> => ((await (await apiFetch(`${server.url}/api/records?limit=1`)).json()) as { total: number }).total;
+
+	it('checks a file, maps a column by hand, shows problems on their cells, imports and exports', async () => {
+		const page = await pageAs(browser, server, 'bob');
+		await page.goto(`${server.url}/records`);
+		await page.getByTestId('import-link').click();
+		await page.getByTestId('import-page').waitFor();
+		await page.getByTestId('import-file').setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV) });
+		await page.getByTestId('import-preview').waitFor();
+		await expect.poll(() => page.getByTestId('import-status').innerText()).toContain('UTF-8');
+		expect(await page.getByTestId('import-status').innerText()).toContain('Rows read: 2. Ready to import: 1. With problems (left out): 1.');
+		// The guess: 客户 → name, 邮箱 → email, 阶段 → stage; "Memo" is not guessed.
+		expect(await page.getByTestId('map-客户').inputValue()).toBe('name');
+		expect(await page.getByTestId('map-Memo').inputValue()).toBe('');
+		await page.getByTestId('map-Memo').selectOption('notes');
+		await page.getByTestId('cell-2-notes').waitFor();
+		expect(await page.getByTestId('cell-2-notes').innerText()).toContain('下周报价');
+		const bad = page.getByTestId('cell-3-email');
+		expect(await bad.getAttribute('class')).toContain('problem');
+		expect(await bad.innerText()).toContain('not an email address');
+		expect(await total()).toBe(0);
+		await page.screenshot({ path: screenshotPath('import-en.png'), fullPage: true });
+
+		await page.getByTestId('import-run').click();
+		await expect.poll(() => page.getByTestId('import-status').innerText(), { timeout: 30_000 }).toContain('Imported: 1. Left out (with problems): 1.');
+		expect(await total()).toBe(1);
+
+		const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+		const bytes = readFileSync((await download.path())!);
+		expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+		const text = bytes.toString('utf8');
+		expect(text).toContain('王伟');
+		expect(text).toContain('"见面两次\n下周报价"');
+		await page.context().close();
+	}, 120_000);
+
+	it('reads in Chinese and fits a phone', async () => {
+		for (const [name, options] of [
+			['import-zh.png', { locale: 'zh-CN' }],
+			['import-phone.png', { locale: 'zh-CN', viewport: { width: 390, height: 844 } }]
+		] as const) {
+			const page = await pageAs(browser, server, 'wang.fang', options);
+			await page.goto(`${server.url}/import`);
+			await page.getByTestId('import-file').setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV) });
+			await page.getByTestId('import-preview').waitFor();
+			await expect.poll(() => page.getByTestId('import-status').innerText()).toContain('共读取 2 行');
+			expect(await page.locator('h1').innerText()).toBe('导入和导出');
+			// Nothing wider than the window but the tables, which scroll inside their own box.
+			const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+			expect(overflow).toBeLessThanOrEqual(0);
+			await page.screenshot({ path: screenshotPath(name), fullPage: true });
+			await page.context().close();
+		}
+	}, 120_000);
+});
