@@ -21,6 +21,11 @@ export interface RecordRow {
 	archived: boolean;
 	/** Known on rows read from the store: private to the owner (and admins). Not part of the document. */
 	private?: boolean;
+	/**
+	 * The values of the workspace's own (`x_`) fields, for the list's column chooser; absent
+	 * when the record has none. Rows made on a device carry them; the server's list rows do not (yet).
+	 */
+	custom?: Record<string, string | number | boolean>;
 	createdAt: string;
 	updatedAt: string;
 }
@@ -60,6 +65,8 @@ export function projectRecord(record: CustomerRecord, updatedAt: string): Record
 		createdAt: record.meta.createdAt,
 		updatedAt
 	};
+	const custom = Object.entries(f).filter(([key, value]) => key.startsWith('x_') && value !== null);
+	if (custom.length > 0) row.custom = Object.fromEntries(custom) as Record<string, string | number | boolean>;
 	sources.set(row, record);
 	return row;
 }
