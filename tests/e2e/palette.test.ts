@@ -151,6 +151,9 @@ describe('the command palette', () => {
 			await page.goto(`${server.url}/records`);
 			await page.getByTestId('palette-open').click();
 			await page.getByTestId('palette-input').waitFor();
+			// Opened, before typing: the pages and actions.
+			await page.getByTestId('palette-command').first().waitFor();
+			await page.screenshot({ path: screenshotPath(file.replace('.png', '-commands.png')) });
 			await page.keyboard.type(query);
 			await eventually(async () => (await page.getByTestId('palette-record').count()) > 0, `records for ${query}`);
 			const box = await page.getByTestId('palette').boundingBox();

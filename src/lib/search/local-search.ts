@@ -9,8 +9,9 @@
  * search elsewhere (the server; the list's own scan of the local copy).
  */
 import type * as Y from 'yjs';
-import { isRecordDoc, readRecord } from '../model/record.ts';
-import { scopeOf } from '../local/types.ts';
+import { isRecordDoc, readRecord, type CustomerRecord } from '../model/record.ts';
+import { scopeOf, type LocalStore } from '../local/types.ts';
+import { localStoreFor } from '../local/index.ts';
 import { syncClient } from '../sync/status.svelte.ts';
 import type { SearchHit } from './index-engine.ts';
 import type { IndexStatus, WorkerAnswer, WorkerRequest } from './search.worker.ts';
@@ -38,12 +39,13 @@ export class LocalSearch {
 	private readonly worker: Worker;
 	private seq = 0;
 	private readonly waiting = new Map<number, (answer: LocalAnswer) => void>();
-	private readonly timers = new Map<string, { doc: Y.Doc; timer: ReturnType<typeof setTimeout> }>();
+	private readonly timers = new Map<string, { record: CustomerRecord; timer: ReturnType<typeof setTimeout> }>();
+	private readonly changeListeners = new Set<() => void>();
 	private readonly listeners = new Set<(status: IndexStatus) => void>();
 	private lastRefresh = Date.now();
 	status: IndexStatus = { ready: false, indexed: 0, rows: 0, failed: false };
 
-	constructor(scope: string) {
+	constructor(scope: string, private readonly store: Promise<LocalStore>) {
 		this.worker = new Worker(new URL('./search.worker.ts', import.meta.url), { type: 'module', name: 'accord-search' });
 		this.worker.onmessage = (event: MessageEvent<WorkerAnswer>) => this.onAnswer(event.data);
 		this.worker.onerror = (event) => {
@@ -74,13 +76,35 @@ export class LocalSearch {
 		const resolve = this.waiting.get(answer.seq);
 		if (!resolve) return;
 		this.waiting.delete(answer.seq);
-		if (answer.ok) resolve({ ok: true, total: answer.total, hits: answer.hits, ids: answer.ids, status: answer.status });
+		if (answer.ok) void this.stillKept(answer.hits).then((hits) => resolve({ ok: true, total: answer.total - (answer.hits.length - hits.length), hits, ids: answer.ids, status: answer.status }));
 		else resolve({ ok: false, message: answer.message, status: answer.status });
 	}
 
+	/** The hits whose records are still in the local copy: one dropped from it (made private to someone else) leaves the index only at the next refresh. */
+	private async stillKept(hits: SearchHit[]): Promise<SearchHit[]> {
+		try {
+			const store = await this.store;
+			const kept = await Promise.all(hits.map((hit) => store.row(hit.id)));
+			return hits.filter((_, i) => kept[i] !== null);
+		} catch {
+			return hits;
+		}
+	}
+
 	private onDocChange(name: string, doc: Y.Doc): void {
-		if (name.startsWith('workspace:') || this.timers.has(name)) return;
-		this.timers.set(name, { doc, timer: setTimeout(() => this.forward(name), FORWARD_AFTER_MS) });
+		if (name.startsWith('workspace:')) return;
+		// Read now: a document synced in the background is closed (and destroyed) as soon as it is in.
+		let record: CustomerRecord;
+		try {
+			if (!isRecordDoc(doc)) return;
+			record = readRecord(doc, name);
+		} catch (error) {
+			console.warn('[accord search] a changed record could not be read', error);
+			return;
+		}
+		const waiting = this.timers.get(name);
+		if (waiting) waiting.record = record;
+		else this.timers.set(name, { record, timer: setTimeout(() => this.forward(name), FORWARD_AFTER_MS) });
 	}
 
 	private forward(name: string): void {
@@ -88,11 +112,14 @@ export class LocalSearch {
 		if (!waiting) return;
 		clearTimeout(waiting.timer);
 		this.timers.delete(name);
-		try {
-			if (isRecordDoc(waiting.doc)) this.send({ type: 'put', record: readRecord(waiting.doc, name) });
-		} catch (error) {
-			console.warn('[accord search] a changed record could not be read', error);
-		}
+		this.send({ type: 'put', record: waiting.record });
+		for (const listener of this.changeListeners) listener();
+	}
+
+	/** Called after changed records went to the index (an open palette searches again). */
+	onChange(listener: () => void): () => void {
+		this.changeListeners.add(listener);
+		return () => this.changeListeners.delete(listener);
 	}
 
 	/** Asks the worker to compare its index with the local rows (at most every REFRESH_EVERY_MS unless `now`). */
@@ -133,7 +160,7 @@ export function localSearchFor(workspace: string, userId: string): LocalSearch |
 	const scope = scopeOf(workspace, userId);
 	if (shared?.scope === scope) return shared.search;
 	try {
-		shared = { scope, search: new LocalSearch(scope) };
+		shared = { scope, search: new LocalSearch(scope, localStoreFor(workspace, userId)) };
 	} catch (error) {
 		console.warn('[accord search] the search worker could not start', error);
 		return null;
