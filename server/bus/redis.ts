@@ -41,6 +41,8 @@ const ID_BYTES = 16;
 const SUBSCRIBE_CHUNK = 1_000;
 const MAX_RECONNECT_DELAY_MS = 2_000;
 const CONNECT_TIMEOUT_MS = 2_000;
+/** Connecting and resubscribing everything, at most; a Redis that accepts but never answers is a failed attempt, not a hang. */
+const OPEN_TIMEOUT_MS = 15_000;
 /** Publishes waiting for a slow Redis, at most; past that they are dropped like those made while disconnected. */
 const MAX_QUEUED_PUBLISHES = 100_000;
 const PUBLISH_WARNING_INTERVAL_MS = 1_000;
@@ -177,7 +179,19 @@ export class RedisBus implements Bus {
 
 	/** Opens both connections to where the channels live and subscribes to the control channel and every channel with handlers. */
 	private async open(): Promise<Connection> {
-		const url = this.target.kind === 'cluster' ? await this.locateSlotOwner(this.target.urls) : this.target.url;
+		let timer: ReturnType<typeof setTimeout> | undefined;
+		const timeout = new Promise<never>((_, reject) => {
+			timer = setTimeout(() => reject(new Error(`no answer within ${OPEN_TIMEOUT_MS} ms`)), OPEN_TIMEOUT_MS);
+		});
+		try {
+			return await this.openWithin(timeout);
+		} finally {
+			clearTimeout(timer);
+		}
+	}
+
+	private async openWithin(timeout: Promise<never>): Promise<Connection> {
+		const url = this.target.kind === 'cluster' ? await Promise.race([this.locateSlotOwner(this.target.urls), timeout]) : this.target.url;
 		const options = {
 			url,
 			socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: false as const },
@@ -200,18 +214,7 @@ export class RedisBus implements Bus {
 			this.connectionLost(connection, 'subscriber', new Error(`the slot of ${channel} moved to another node`))
 		);
 		try {
-			await Promise.all([publisher.connect(), subscriber.connect()]);
-			await this.subscribeOn(connection, [this.controlChannel]);
-			// Channels may be added while the SUBSCRIBE commands are on their way: go round until none is missing.
-			for (;;) {
-				const missing = [...this.handlers.keys()].map((channel) => this.prefix + channel).filter((channel) => !subscribed.has(channel));
-				if (missing.length === 0) break;
-				for (let i = 0; i < missing.length; i += SUBSCRIBE_CHUNK) {
-					const chunk = missing.slice(i, i + SUBSCRIBE_CHUNK);
-					await this.subscribeOn(connection, chunk);
-					for (const channel of chunk) subscribed.add(channel);
-				}
-			}
+			await Promise.race([this.connectAndSubscribe(connection), timeout]);
 			// Either socket may have dropped meanwhile; its error was ignored (not yet the current connection), so it counts here.
 			if (!publisher.isReady || !subscriber.isReady) throw new Error('a connection closed while subscribing');
 			return connection;
@@ -219,6 +222,22 @@ export class RedisBus implements Bus {
 			destroyClient(publisher);
 			destroyClient(subscriber);
 			throw error;
+		}
+	}
+
+	private async connectAndSubscribe(connection: Connection): Promise<void> {
+		const { publisher, subscriber, subscribedAtOpen: subscribed } = connection;
+		await Promise.all([publisher.connect(), subscriber.connect()]);
+		await this.subscribeOn(connection, [this.controlChannel]);
+		// Channels may be added while the SUBSCRIBE commands are on their way: go round until none is missing.
+		for (;;) {
+			const missing = [...this.handlers.keys()].map((channel) => this.prefix + channel).filter((channel) => !subscribed.has(channel));
+			if (missing.length === 0) break;
+			for (let i = 0; i < missing.length; i += SUBSCRIBE_CHUNK) {
+				const chunk = missing.slice(i, i + SUBSCRIBE_CHUNK);
+				await this.subscribeOn(connection, chunk);
+				for (const channel of chunk) subscribed.add(channel);
+			}
 		}
 	}
 
