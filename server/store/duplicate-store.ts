@@ -49,11 +49,15 @@ export async function duplicateCandidates(
 	if (keys.length === 0) return [];
 	const params: unknown[] = [workspace, keys, options.exclude ?? null, Math.max(0, Math.trunc(options.limit))];
 	const visible = visibleTo(options.viewer, params);
+	// Matched through the GIN index first, then ordered: left to itself, the planner may
+	// walk the (workspace, updated_at) index for the LIMIT instead and test every row.
 	const rows = await sql.query<{ id: string; name: string; company: string | null; duplicate_keys: string[] }>(
-		`SELECT id::text AS id, name, company, duplicate_keys FROM records
-		  WHERE workspace_id = $1 AND duplicate_keys && $2::text[] AND NOT archived
-		    AND ($3::uuid IS NULL OR id <> $3::uuid)${visible}
-		  ORDER BY updated_at DESC, id LIMIT $4`,
+		`WITH matched AS MATERIALIZED (
+		   SELECT id, name, company, duplicate_keys, updated_at FROM records
+		    WHERE duplicate_keys && $2::text[] AND workspace_id = $1 AND NOT archived
+		      AND ($3::uuid IS NULL OR id <> $3::uuid)${visible}
+		 )
+		 SELECT id::text AS id, name, company, duplicate_keys FROM matched ORDER BY updated_at DESC, id LIMIT $4`,
 		params
 	);
 	return rows.map((row) => ({ id: row.id, name: row.name, company: row.company, keys: row.duplicate_keys ?? [] }));
