@@ -118,7 +118,14 @@ export function backupFileName(at: Date): string {
 	return `accord-backup-${stamp}.accordbackup`;
 }
 
-/** The key backups are encrypted with, from the configuration (`backupKey`); undefined: none. */
+/**
+ * The key backups are encrypted with, from the configuration (`backupKey`: ACCORD_BACKUP_KEY,
+ * else ACCORD_DATA_KEY); undefined: none. A value listing several keys (for rotation:
+ * separated by commas or spaces, each perhaps `id:` first) gives its last, the newest.
+ */
 export function configuredBackupKey(text: string | undefined): Buffer | undefined {
-	return text ? parseBackupKey('ACCORD_BACKUP_KEY (or ACCORD_DATA_KEY)', text) : undefined;
+	if (!text?.trim()) return undefined;
+	const name = 'ACCORD_BACKUP_KEY (or ACCORD_DATA_KEY)';
+	const last = text.trim().split(/[\s,;]+/).at(-1)!;
+	return parseBackupKey(name, last.slice(last.lastIndexOf(':') + 1));
 }
