@@ -56,7 +56,7 @@ describe('fields defined by the workspace', () => {
 			const record = (await (await apiFetch(`${server.url}/api/records/${recordId}`)).json()) as { fields: Record<string, unknown> };
 			return record.fields.x_lead_source === 'referral';
 		}, 'the choice to be stored');
-		await bob.screenshot({ path: screenshotPath('fields-record-new-field'), fullPage: true });
+		await bob.screenshot({ path: screenshotPath('fields-record-new-field.png'), fullPage: true });
 	});
 
 	it('refuses a clashing field with the reason, and a retired field leaves the open record, its value kept', async () => {
@@ -94,22 +94,22 @@ describe('fields defined by the workspace', () => {
 		);
 		expect(added.status).toBe(201);
 		await bob.getByTestId('column-x_budget').waitFor({ timeout: 10_000 });
-		await bob.screenshot({ path: screenshotPath('fields-list-columns'), fullPage: true });
+		await bob.screenshot({ path: screenshotPath('fields-list-columns.png'), fullPage: true });
 	});
 
 	it('looks right in English, in Chinese and on a phone', async () => {
 		await alice.getByTestId('field-edit-x_lead_source').click();
-		await alice.screenshot({ path: screenshotPath('fields-settings-en'), fullPage: true });
+		await alice.screenshot({ path: screenshotPath('fields-settings-en.png'), fullPage: true });
 		const zh = await pageAs(people.browser, server, 'alice', { locale: 'zh-CN' });
 		await zh.goto(`${server.url}/settings/fields`);
 		await zh.waitForSelector('[data-testid="field-row-x_lead_source"]');
 		expect(await zh.locator('h1').textContent()).toContain('字段');
-		await zh.screenshot({ path: screenshotPath('fields-settings-zh'), fullPage: true });
+		await zh.screenshot({ path: screenshotPath('fields-settings-zh.png'), fullPage: true });
 		const phone = await pageAs(people.browser, server, 'alice', { viewport: { width: 390, height: 844 } });
 		await phone.goto(`${server.url}/settings/fields`);
 		await phone.waitForSelector('[data-testid="field-row-x_lead_source"]');
 		const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 		expect(overflow).toBeLessThanOrEqual(0);
-		await phone.screenshot({ path: screenshotPath('fields-settings-phone'), fullPage: true });
+		await phone.screenshot({ path: screenshotPath('fields-settings-phone.png'), fullPage: true });
 	});
 });
