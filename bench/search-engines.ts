@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/search-engines.ts [--records 100000] [--engines accord,flexsearch,minisearch,lunr] [--rounds 20]`
+ * `node --import tsx bench/search-engines.ts [--records 100000] [--engines accord,flexsearch,minisearch,lunr] [--rounds 20] [--out file.json]`
  *
  * Chooses the browser's search engine by measurement (issue 19): the same synthetic CRM
  * records (70% Chinese names and companies; deterministic), tokenized once by the shared
@@ -385,9 +385,9 @@ async function main(): Promise<void> {
 		console.log(`| ${r.engine} | ${fixed(r.buildMs / 1000)} s | ${fixed(r.heapMB, 0)} MB | ${fixed(r.serializedMB, 0)} MB | ${fixed(r.loadMs / 1000, 2)} s | ${fixed(r.queryP50Ms, 2)} ms | ${fixed(r.queryP95Ms, 1)} ms | ${fixed(r.narrowP95Ms, 1)} ms | ${fixed(r.broadP95Ms, 1)} ms | ${r.editP50Ms === null ? 'rebuild' : `${fixed(r.editP50Ms, 2)} ms`} |`);
 	}
 	mkdirSync(RESULTS_DIR, { recursive: true });
-	const out = path.join(RESULTS_DIR, 'search-engines.json');
+	const out = option('out') ?? path.join(RESULTS_DIR, 'search-engines.json');
 	writeFileSync(out, `${JSON.stringify({ records: count, rounds, node: process.version, cpus: os.cpus().length, queries: QUERIES, tokenizeMs, results }, null, 2)}\n`);
-	console.error(`[search bench] wrote ${path.relative(process.cwd(), out)}`);
+	console.error(`[search bench] wrote ${out}`);
 }
 
 await main();

@@ -25,6 +25,8 @@ import { isPureHan, MAX_RECORD_PREFIXES } from './tokenize.ts';
 export const INDEX_FORMAT = 2;
 /** Tokens added since the vocabulary was last sorted are scanned one by one up to this many; past it, it is sorted again. */
 const UNSORTED_MAX = 4_096;
+/** Up to this many hits, the ranking is exactly match.ts's `score`; past it, see `scores`. */
+export const EXACT_RANK_MAX = 2_000;
 
 /** What is kept of a record beside its postings: the list row's columns the filters read, what a hit shows, and long tokens. */
 export interface RecordFacts {
@@ -337,6 +339,9 @@ export class RecordSearchIndex {
 		const size = this.nextNumber;
 		const total = new Float32Array(size);
 		for (const n of hits) total[n] = 1;
+		// Past EXACT_RANK_MAX hits the first screen is ranked by the name and company weights alone: the
+		// contact, email and phone postings of a broad term cost more than they change on the first screen.
+		const weights = hits.length > EXACT_RANK_MAX ? SCOPE_WEIGHT.slice(0, 2) : SCOPE_WEIGHT;
 		for (const clause of query.clauses) {
 			const best = new Float32Array(size);
 			for (const alt of clause.anyOf) {
@@ -348,12 +353,12 @@ export class RecordSearchIndex {
 				};
 				for (const token of alt.all) {
 					if (token.includes(':')) continue;
-					for (const [scope, weight] of SCOPE_WEIGHT) add(this.postings.get(`${scope}:${token}`) ?? NONE, weight);
+					for (const [scope, weight] of weights) add(this.postings.get(`${scope}:${token}`) ?? NONE, weight);
 				}
 				if (prefixed) {
 					// A whole word counts more than a prefix of one.
 					add(this.postings.get(alt.prefix!.full) ?? NONE, 1);
-					for (const [scope, weight] of SCOPE_WEIGHT) {
+					for (const [scope, weight] of weights) {
 						const scoped = `${scope}:${alt.prefix!.indexed}`;
 						add(this.withPrefix(scoped, scoped), weight);
 					}
