@@ -1,0 +1,79 @@
+/**
+ * `node --import tsx bench/search-browser.ts [--records 100000] [--rounds 10]`
+ *
+ * The shipped search index (src/lib/search/index-engine.ts) measured where it runs: in
+ * headless Chromium (the machine's /usr/bin/chromium, never a downloaded one), over the
+ * same synthetic records and queries as bench/search-engines.ts. Build time, heap growth
+ * (after garbage collection, through the DevTools protocol), query p50/p95 (narrow and
+ * broad), and the load of a saved index by structured clone (as from IndexedDB). Runs on
+ * the page's thread of a blank page: the worker runs the same code. Prints a table and
+ * writes bench/results/search-browser.json. Not in npm test.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { launchBrowser } from '../tests/support/browser.ts';
+import { percentiles, RESULTS_DIR } from './lib/report.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+function option(name: string): string | undefined {
+	const args = process.argv.slice(2);
+	const at = args.indexOf(`--${name}`);
+	return at >= 0 ? args[at + 1] : undefined;
+}
+
+const count = Number(option('records') ?? 100_000);
+const rounds = Number(option('rounds') ?? 10);
+
+const bundle = await build({ entryPoints: [path.join(HERE, 'browser/search-entry.ts')], bundle: true, format: 'iife', platform: 'browser', target: 'es2022', write: false, logLevel: 'warning' });
+const browser = await launchBrowser();
+try {
+	const page = await browser.newPage();
+	page.setDefaultTimeout(0);
+	await page.setContent('<!doctype html><title>search bench</title>');
+	await page.evaluate(bundle.outputFiles[0].text);
+	const cdp = await page.context().newCDPSession(page);
+	const heap = async () => {
+		await cdp.send('HeapProfiler.collectGarbage');
+		return (await cdp.send('Runtime.getHeapUsage')).usedSize as number;
+	};
+	// The tokenizer's own warm-up (pinyin dictionary, segmenter) is not the index's memory.
+	await page.evaluate(() => (globalThis as unknown as { searchBench: { build(n: number): unknown } }).searchBench.build(200));
+	const before = await heap();
+	console.error(`[search browser] building ${count} records in Chromium…`);
+	const built = (await page.evaluate((n) => (globalThis as unknown as { searchBench: { build(n: number): unknown } }).searchBench.build(n), count)) as { buildMs: number; tokenizeMs: number };
+	const heapMB = ((await heap()) - before) / 2 ** 20;
+	const answers = (await page.evaluate((r) => (globalThis as unknown as { searchBench: { queries(r: number): unknown } }).searchBench.queries(r), rounds)) as { text: string; kind: string; times: number[]; total: number }[];
+	const saved = (await page.evaluate(() => (globalThis as unknown as { searchBench: { saveAndLoad(): unknown } }).searchBench.saveAndLoad())) as { serializedMB: number; cloneLoadMs: number };
+	const all = answers.flatMap((a) => a.times);
+	const narrow = answers.filter((a) => a.kind === 'narrow').flatMap((a) => a.times);
+	const broad = answers.filter((a) => a.kind === 'broad').flatMap((a) => a.times);
+	const result = {
+		records: count,
+		chromium: browser.version(),
+		buildMs: built.buildMs,
+		tokenizeMs: built.tokenizeMs,
+		heapMB,
+		serializedMB: saved.serializedMB,
+		cloneLoadMs: saved.cloneLoadMs,
+		queryP50Ms: percentiles(all).p50,
+		queryP95Ms: percentiles(all).p95,
+		narrowP95Ms: percentiles(narrow).p95,
+		broadP95Ms: percentiles(broad).p95,
+		perQuery: answers.map((a) => ({ text: a.text, kind: a.kind, total: a.total, p50: percentiles(a.times).p50, p95: percentiles(a.times).p95 }))
+	};
+	console.log(`\n${count} records, Chromium ${result.chromium}\n`);
+	console.log('| index | tokenizing | heap growth | saved (JSON) | load by structured clone | query p50 | query p95 | narrow p95 | broad p95 |');
+	console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+	console.log(`| ${(result.buildMs / 1000).toFixed(1)} s | ${(result.tokenizeMs / 1000).toFixed(1)} s | ${heapMB.toFixed(0)} MB | ${result.serializedMB.toFixed(0)} MB | ${(result.cloneLoadMs / 1000).toFixed(2)} s | ${result.queryP50Ms.toFixed(2)} ms | ${result.queryP95Ms.toFixed(1)} ms | ${result.narrowP95Ms.toFixed(1)} ms | ${result.broadP95Ms.toFixed(1)} ms |`);
+	console.log('\n| query | kind | hits | p50 | p95 |\n| --- | --- | --- | --- | --- |');
+	for (const q of result.perQuery) console.log(`| \`${q.text}\` | ${q.kind} | ${q.total} | ${q.p50.toFixed(2)} ms | ${q.p95.toFixed(1)} ms |`);
+	mkdirSync(RESULTS_DIR, { recursive: true });
+	const out = option('out') ?? path.join(RESULTS_DIR, 'search-browser.json');
+	writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+	console.error(`[search browser] wrote ${out}`);
+} finally {
+	await browser.close();
+}
