@@ -671,7 +671,7 @@ describe.each(engines)('document store on $name', (engine) => {
 			const [one, two] = await Promise.all([openPostgres(fresh.url), openPostgres(fresh.url)]);
 			try {
 				const [a, b] = await Promise.all([migrate(one), migrate(two)]);
-				expect([...a, ...b].sort()).toEqual(MIGRATIONS.map((m) => m.version));
+				expect([...a, ...b].sort((x, y) => x - y)).toEqual(MIGRATIONS.map((m) => m.version));
 				const [{ n }] = await one.query<{ n: number }>('SELECT count(*) AS n FROM schema_migrations');
 				expect(n).toBe(MIGRATIONS.length);
 			} finally {
