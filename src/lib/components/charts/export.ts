@@ -49,7 +49,7 @@ export function canvasPng(source: HTMLCanvasElement): string {
 export async function svgPng(svg: SVGSVGElement): Promise<string> {
 	const box = svg.getBoundingClientRect();
 	const clone = svg.cloneNode(true) as SVGSVGElement;
-	clone.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
+	// (No xmlns attribute set by hand: the serialiser writes the SVG namespace itself, and a second one makes the image invalid.)
 	clone.setAttribute('width', String(box.width));
 	clone.setAttribute('height', String(box.height));
 	// Colours come from CSS; written onto the clone so the picture keeps them.
