@@ -207,7 +207,7 @@ const en = {
 	'dup.banner': 'This record may be a duplicate of:',
 	'dup.title': 'Duplicates',
 	'dup.intro': 'Groups of records that look like the same customer, most likely first. Private records of others are not shown.',
-	'dup.summary': '{clusters} groups among {records} records',
+	'dup.summary': 'Groups found: {clusters} · records looked at: {records}',
 	'dup.truncated': 'Showing the first {shown} of {total} groups.',
 	'dup.none': 'No likely duplicates.',
 	'dup.merge': 'Merge these',
