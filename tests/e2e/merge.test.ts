@@ -63,6 +63,7 @@ describe('merging duplicates in the browser', () => {
 		await alice.waitForURL((url) => url.pathname === `/records/${survivor}` && url.searchParams.has('merged'));
 		await alice.waitForSelector('[data-testid="merge-notice"]');
 		await expect.poll(() => alice.getByTestId('record-title').textContent()).toBe('张伟');
+		await alice.screenshot({ path: screenshotPath('merge-notice-en.png') });
 
 		// Bob had the duplicate open: he is taken to the survivor, and told why.
 		await bob.waitForURL((url) => url.pathname === `/records/${survivor}`, { timeout: 15_000 });
@@ -101,5 +102,16 @@ describe('merging duplicates in the browser', () => {
 			await page.screenshot({ path: screenshotPath(name), fullPage: true });
 			await page.context().close();
 		}
+		// The record page keeps fitting a phone with "Merge with…" in its header; the search dialog too.
+		const phone = await pageAs(browser, server, 'alice', { locale: 'zh-CN', viewport: { width: 390, height: 844 } });
+		await phone.goto(`${server.url}/records/${a}`);
+		await live(phone, a);
+		expect(await phone.getByTestId('merge-with').textContent()).toBe('与…合并');
+		expect(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+		await phone.getByTestId('merge-with').click();
+		await phone.getByTestId('merge-with-search').fill('Huaxin');
+		await phone.locator(`[data-testid="merge-with-pick"][data-id="${b}"]`).waitFor();
+		await phone.screenshot({ path: screenshotPath('merge-with-phone-zh.png') });
+		await phone.context().close();
 	});
 });
