@@ -44,7 +44,7 @@ function cli(target: { dataDir: string; databaseUrl?: string }, args: string[], 
 	});
 }
 
-async function tokenVia(dataDir: string, role: 'admin' | 'editor'): Promise<string> {
+async function tokenVia(dataDir: string, role: 'admin'): Promise<string> {
 	const run = await cli({ dataDir }, ['token', 'create', '--role', role, '--name', `drill ${role}`]);
 	if (run.code !== 0) throw new Error(`token create failed: ${run.stderr}`);
 	return run.stdout.trim().split('\n').at(-1)!.trim();
@@ -135,18 +135,24 @@ describe('backup and restore drill', () => {
 		databases.push(database);
 		return database;
 	}
+	/** A new empty database: Postgres when there is one (made in milliseconds, where a new PGlite directory takes seconds), else PGlite. */
+	async function freshTarget(name: string): Promise<{ dataDir: string; databaseUrl?: string }> {
+		return hasPostgres ? { dataDir: dir(`${name}-files`), databaseUrl: (await freshPostgres()).url } : { dataDir: dir(name) };
+	}
 
 	beforeAll(async () => {
 		dirs = await tempDir('accord-backup-');
 		admin = await tokenVia(dir('source'), 'admin');
-		editor = await tokenVia(dir('source'), 'editor');
 		source = await ServerProcess.start('pglite-source', {
 			dataDir: dir('source'),
 			env: { ACCORD_BACKUP_DIR: dir('scheduled'), ACCORD_BACKUP_EVERY: '1s', ACCORD_BACKUP_KEEP: '2', ACCORD_COMPACT_AFTER: '40' }
 		});
+		const made = await apiJson<{ token: string }>(`${source.url}/api/tokens`, admin, { method: 'POST', body: JSON.stringify({ name: 'drill editor', role: 'editor' }) });
+		expect(made.status).toBe(201);
+		editor = made.body.token;
 		ids = [];
 		for (let i = 0; i < 12; i++) ids.push(await createRecordVia(source, editor, { name: `Drill ${i}`, company: `公司 ${i}`, email: `drill${i}@example.com`, value: 1000 + i }));
-	}, 120_000);
+	}, 300_000);
 
 	afterAll(async () => {
 		await source?.kill('SIGTERM');
@@ -177,7 +183,7 @@ describe('backup and restore drill', () => {
 		expect(header.encryption).toBeNull();
 		expect(header.tables.map((t) => t.name)).toEqual(expect.arrayContaining(['documents', 'document_updates', 'records', 'audit_log', 'audit_heads', 'audit_identity', 'users', 'workspaces', 'api_tokens', 'schema_migrations']));
 		expect(header.tables.find((t) => t.name === 'records')!.rows).toBe(12);
-	}, 120_000);
+	}, 300_000);
 
 	it('restores the busy backup into a fresh PGlite and a fresh Postgres: the same records, consistent with their audit log, and the chain verifies', async () => {
 		const pglite = { dataDir: dir('restored-pglite') };
@@ -204,13 +210,13 @@ describe('backup and restore drill', () => {
 		expectVerified(await cli(postgres, ['audit', 'verify']));
 		const fromPostgres = await withDatabase(postgres, plainRecords);
 		expect(fromPostgres).toEqual(fromPglite);
-	}, 120_000);
+	}, 300_000);
 
 	it('restores a backup of the idle workspace with every record exactly as the server serves it', async () => {
 		const file = dir('idle.accordbackup');
 		const run = await cli({ dataDir: dir('unused') }, ['backup', file, '--server', source!.url], { ACCORD_TOKEN: admin });
 		expect(run.code, run.stderr).toBe(0);
-		const target = { dataDir: dir('restored-idle') };
+		const target = await freshTarget('restored-idle');
 		expect((await cli(target, ['restore', file])).code).toBe(0);
 		expectVerified(await cli(target, ['audit', 'verify']));
 		const restored = await withDatabase(target, plainRecords);
@@ -218,7 +224,7 @@ describe('backup and restore drill', () => {
 			const served = await apiJson<CustomerRecord & { private: boolean }>(`${source!.url}/api/records/${id}`, editor);
 			expect(restored.get(id), `record ${id}`).toEqual(served.body);
 		}
-	}, 120_000);
+	}, 300_000);
 
 	it('refuses to restore into a database that is not empty, changing nothing', async () => {
 		const target = { dataDir: dir('restored-pglite') };
@@ -227,7 +233,7 @@ describe('backup and restore drill', () => {
 		expect(run.code).toBe(1);
 		expect(run.stderr).toMatch(/The target database is not empty \(rows: \d+ in workspaces.*nothing was changed/);
 		expect(await withDatabase(target, tableCounts)).toEqual(before);
-	}, 60_000);
+	}, 180_000);
 
 	it('refuses a truncated, a damaged and a foreign file with a clear message, creating no database', async () => {
 		const truncated = dir('truncated.accordbackup');
@@ -255,7 +261,7 @@ describe('backup and restore drill', () => {
 			expect(run.stderr).not.toMatch(/\n\s+at /);
 			expect(existsSync(path.join(target.dataDir, 'pglite'))).toBe(false);
 		}
-	}, 60_000);
+	}, 180_000);
 
 	it('keeps the scheduled backups it is told to keep, and /healthz says when the last one succeeded', async () => {
 		let health: Health | undefined;
@@ -276,7 +282,7 @@ describe('backup and restore drill', () => {
 		const kept = (await readdir(dir('scheduled'))).filter((n) => n.endsWith('.accordbackup'));
 		expect(kept.length).toBeLessThanOrEqual(2);
 		for (const name of kept) expect((await checkBackupFile(path.join(dir('scheduled'), name))).tables.length).toBeGreaterThan(5);
-	}, 90_000);
+	}, 180_000);
 
 	it('encrypts with ACCORD_BACKUP_KEY, and a restore without the key or with another refuses by key id', async () => {
 		await source!.kill('SIGTERM');
@@ -296,13 +302,13 @@ describe('backup and restore drill', () => {
 		expect(wrongKey.stderr).toMatch(/encrypted with key id [0-9a-f]{16}; the key configured here has id [0-9a-f]{16}/);
 		expect(existsSync(path.join(dir('enc-wrong'), 'pglite'))).toBe(false);
 
-		const target = { dataDir: dir('enc-right') };
+		const target = await freshTarget('enc-right');
 		const restored = await cli(target, ['restore', file], { ACCORD_BACKUP_KEY: key });
 		expect(restored.code, restored.stderr).toBe(0);
 		expectVerified(await cli(target, ['audit', 'verify']));
 		const [fromSource, fromRestore] = [await withDatabase({ dataDir: dir('source') }, plainRecords), await withDatabase(target, plainRecords)];
 		expect(fromRestore).toEqual(fromSource);
-	}, 120_000);
+	}, 300_000);
 
 	it.skipIf(!hasPostgres)('backs up Postgres directly while clients edit, and restores it into a fresh PGlite', async () => {
 		const database = await freshPostgres();
@@ -343,7 +349,7 @@ describe('backup and restore drill', () => {
 		} finally {
 			await server.kill('SIGTERM');
 		}
-	}, 180_000);
+	}, 300_000);
 });
 
 describe('a scheduled backup that fails', () => {
@@ -368,5 +374,5 @@ describe('a scheduled backup that fails', () => {
 			await server.close();
 			await files.remove();
 		}
-	}, 60_000);
+	}, 180_000);
 });
