@@ -10,7 +10,7 @@
  * The rules: a definition is an object of the documented shape stored under its own key;
  * a field is never removed (it is retired), never changes type or currency; options are
  * retired, never removed; labels are not empty; at most MAX_FIELDS fields. `meta` is the
- * server's (schema, workspace) and is put back when changed. Other root types are not
+ * server's (definitionsSchema, workspace) and is put back when changed. Other root types are not
  * read by anyone and are left alone.
  */
 import * as Y from 'yjs';

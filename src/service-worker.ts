@@ -18,7 +18,7 @@
  * - Leaving for sign-in or sign-out clears the kept pages (they hold the person's data).
  */
 import { build, files, version } from '$service-worker';
-import { CLAIM_MESSAGE } from '$lib/offline-shell.ts';
+import { isClaimRequest } from '$lib/offline-shell.ts';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 
@@ -49,6 +49,9 @@ sw.addEventListener('activate', (event) => {
 		(async () => {
 			for (const key of await caches.keys()) if (key !== ASSETS && key !== PAGES) await caches.delete(key);
 			await sw.clients.claim();
+			// The open pages loaded before this worker could keep them: kept now, so a reload without a network finds them.
+			const windows = await sw.clients.matchAll({ type: 'window' });
+			await Promise.all(windows.slice(0, 10).map((client) => keepLoadedPage(client.url)));
 		})()
 	);
 });
@@ -58,9 +61,27 @@ sw.addEventListener('activate', (event) => {
 // offline shell, until its next reload. Such a page asks again once it runs (see
 // `src/lib/offline-shell.ts`).
 sw.addEventListener('message', (event) => {
-	if (event.data !== CLAIM_MESSAGE) return;
-	event.waitUntil(Promise.all([sw.clients.claim(), refreshShell()]));
+	if (!isClaimRequest(event.data)) return;
+	event.waitUntil(Promise.all([sw.clients.claim(), keepLoadedPage(event.data.url)]));
 });
+
+/** Keeps a page that loaded before this worker could (see the claim above), as a navigation to it would. */
+async function keepLoadedPage(href: string): Promise<void> {
+	let url: URL;
+	try {
+		url = new URL(href);
+	} catch {
+		return;
+	}
+	if (url.origin !== sw.location.origin || NEVER.some((pattern) => pattern.test(url.pathname))) return;
+	try {
+		const response = await fetch(url.href, { credentials: 'same-origin' });
+		await keep(url.href, response);
+	} catch {
+		// Offline already: it is kept at the next visit.
+	}
+	if (url.pathname.startsWith(LIST)) await refreshShell();
+}
 
 sw.addEventListener('fetch', (event) => {
 	const request = event.request;

@@ -61,6 +61,32 @@ function localState(page: Page): Promise<{ position: string | null; pending: num
 	);
 }
 
+/** Sets the catch-up position the page's IndexedDB keeps (null: as before the first catch-up finished). */
+function setPosition(page: Page, position: string | null): Promise<void> {
+	return page.evaluate(
+		(position) =>
+			new Promise<void>((resolve, reject) => {
+				const open = indexedDB.open('accord');
+				open.onerror = () => reject(open.error);
+				open.onsuccess = () => {
+					const db = open.result;
+					const tx = db.transaction('workspaces', 'readwrite');
+					const store = tx.objectStore('workspaces');
+					const all = store.getAll();
+					all.onsuccess = () => {
+						for (const workspace of all.result as { position: string | null }[]) store.put({ ...workspace, position });
+					};
+					tx.oncomplete = () => {
+						db.close();
+						resolve();
+					};
+					tx.onerror = () => reject(tx.error);
+				};
+			}),
+		position
+	);
+}
+
 /** How one document is stored in IndexedDB: the snapshot's size, and the updates appended after it. */
 function storedDoc(page: Page, id: string): Promise<{ snapshot: number; updates: number }> {
 	return page.evaluate(
@@ -144,7 +170,18 @@ describe('offline across reloads and browser restarts', () => {
 		await page.reload();
 		await page.waitForSelector('[data-testid="records-table"][data-source="local"]', { timeout: 20_000 });
 		expect(await page.getByTestId('record-row').count()).toBe(seeded + 3);
+		expect(await page.getByTestId('list-offline').getAttribute('data-filling')).toBe('false');
 		await page.screenshot({ path: screenshotPath('offline-list.png') });
+
+		// Had the first catch-up not finished, the list says its copy is still being filled.
+		const position = (await localState(page)).position;
+		await setPosition(page, null);
+		await page.reload();
+		await page.waitForSelector('[data-testid="list-offline"][data-filling="true"]', { timeout: 20_000 });
+		expect(await page.getByTestId('list-offline').innerText()).toContain(`only the ${seeded + 3} records copied so far`);
+		await setPosition(page, position);
+		await page.reload();
+		await page.waitForSelector('[data-testid="list-offline"][data-filling="false"]', { timeout: 20_000 });
 
 		// A new tab, straight to a record this browser never showed: the shell, then the local copy.
 		const tab = await context!.newPage();

@@ -4,6 +4,8 @@
  * already running are claimed); without asking again it stays outside the worker, with
  * no offline reload and no offline shell kept, until the person reloads it.
  *
+ * The page is also kept for offline use, as if the worker had seen it load.
+ *
  * The race is made certain here: a page's navigation is held at the network while a
  * second page of the same browser installs and activates the worker, then let go.
  */
@@ -60,6 +62,11 @@ describe('the offline shell', () => {
 		await late.waitForSelector('[data-testid="signed-in-person"][data-person="bob"]');
 		await eventually(() => late.evaluate(() => navigator.serviceWorker.controller !== null), 'the worker to control the page that was loading', 15_000);
 		expect(await late.evaluate(() => navigator.serviceWorker.controller?.scriptURL)).toBe(`${server.url}/service-worker.js`);
+		// And the list it loaded before the worker could keep it opens without a network.
+		await eventually(() => late.evaluate(async () => (await caches.match(location.href)) !== undefined), 'the loaded page to be kept', 15_000);
+		await context.setOffline(true);
+		await late.reload();
+		await late.waitForSelector('[data-testid="records-table"]', { timeout: 20_000 });
 		await context.close();
 	});
 });

@@ -150,7 +150,7 @@ describe('a page that does not exist', () => {
 	};
 
 	it('says "Page not found" with a way back to the records, in English and Chinese', async () => {
-		for (const path of ['/dashboard', '/nope/x', '/settings/nope']) {
+		for (const path of ['/reports', '/nope/x', '/settings/nope']) {
 			const en = await page(path, 'en');
 			expect([path, en.status]).toEqual([path, 404]);
 			expect(en.html).toContain('Page not found');
@@ -164,7 +164,7 @@ describe('a page that does not exist', () => {
 			expect(zh.html).toMatch(/<a [^>]*href="\/records"/);
 		}
 		// The language also follows the browser's when no choice was made.
-		const response = await sessionFetch(server, bob, '/dashboard', { headers: { 'accept-language': 'zh-CN,zh;q=0.9' } });
+		const response = await sessionFetch(server, bob, '/reports', { headers: { 'accept-language': 'zh-CN,zh;q=0.9' } });
 		expect(response.status).toBe(404);
 		expect(await response.text()).toContain('页面不存在');
 	});

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { rowOfDoc } from '../../src/lib/local/index.ts';
 import { fieldsOf, notesOf, writeNewRecord } from '../../src/lib/model/record.ts';
+import { fieldsDocumentId, initialiseDefinitions } from '../../src/lib/model/fields.ts';
 
 const ID = '0b6c1f8e-3a5d-4c1e-9f2a-7d8e9c0b1a2f';
 
@@ -39,5 +40,11 @@ describe('the offline list rows', () => {
 		const previous = { ...rowOfDoc(ID, doc, null)!, private: true };
 		fieldsOf(doc).set('city', 'Xi’an');
 		expect(rowOfDoc(ID, doc, previous)?.private).toBe(true);
+	});
+
+	it('are never made of the workspace’s field definitions document, kept locally beside the records', () => {
+		const doc = new Y.Doc();
+		initialiseDefinitions(doc, 'demo');
+		expect(rowOfDoc(fieldsDocumentId('demo'), doc, null)).toBeNull();
 	});
 });

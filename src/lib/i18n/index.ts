@@ -201,6 +201,7 @@ const en = {
 	'list.sortDesc': 'sorted descending',
 	'list.refreshing': 'Updating…',
 	'list.offline': 'Offline: showing the copy kept on this device.',
+	'list.offlineFilling': 'Showing the copy on this device, which is still being filled: only the {count} records copied so far are here.',
 	'list.unsynced': 'Not on the server yet',
 	'list.private': 'Private to owner',
 
@@ -818,6 +819,7 @@ const zh: Record<MessageKey, string> = {
 	'list.sortDesc': '降序',
 	'list.refreshing': '正在更新…',
 	'list.offline': '离线：显示保存在本设备上的副本。',
+	'list.offlineFilling': '正在显示本设备上的副本，副本仍在复制中：目前只有已复制的 {count} 条记录。',
 	'list.unsynced': '尚未保存到服务器',
 	'list.private': '仅负责人可见',
 

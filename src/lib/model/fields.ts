@@ -187,7 +187,9 @@ export function writeDefinition(doc: Y.Doc, definition: FieldDefinition): void {
 /** What a new definitions document starts with: its meta (the built-ins need no entry). */
 export function initialiseDefinitions(doc: Y.Doc, workspace: string): void {
 	doc.transact(() => {
-		definitionsMetaOf(doc).set('schema', DEFINITIONS_SCHEMA_VERSION);
+		// Not `schema`: a document with a numeric `meta.schema` is read as a record (isRecordDoc),
+		// and this one must never become a row of anyone's list.
+		definitionsMetaOf(doc).set('definitionsSchema', DEFINITIONS_SCHEMA_VERSION);
 		definitionsMetaOf(doc).set('workspace', workspace);
 	});
 }

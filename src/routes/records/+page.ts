@@ -22,6 +22,8 @@ export interface ListPage {
 	total: number;
 	/** The server could not read the search (`q`): why, in its words. */
 	searchError?: string;
+	/** From the local copy while its first catch-up has not finished: records are still arriving. */
+	filling?: boolean;
 }
 
 /** On a client-side navigation, how long the server may take before the local rows are shown instead. */
@@ -79,9 +81,9 @@ async function matchingRows(local: LocalStore, all: LocalRow[], search: SearchQu
 async function localPage(local: LocalStore, query: ListQuery, q: string, worker: LocalSearch | null): Promise<ListPage> {
 	const parsed = parseQuery(q);
 	if (!parsed.ok) return { rows: [], total: 0, searchError: parsed.message };
-	const all = await local.rows();
+	const [all, position] = await Promise.all([local.rows(), local.position()]);
 	const rows = q.trim() ? await matchingRows(local, all, parsed.query, q, worker) : all;
-	return queryLocalRows(rows, {
+	const page = queryLocalRows(rows, {
 		stage: query.stage,
 		owner: query.owner,
 		includeArchived: query.archived,
@@ -90,6 +92,7 @@ async function localPage(local: LocalStore, query: ListQuery, q: string, worker:
 		limit: PAGE_SIZE,
 		offset: (query.page - 1) * PAGE_SIZE
 	});
+	return { ...page, filling: position === null };
 }
 
 export const load = (async ({ fetch, url, depends, parent }) => {
@@ -112,7 +115,7 @@ export const load = (async ({ fetch, url, depends, parent }) => {
 		if (page.rows.length === 0 && page.total > 0 && query.page > 1) {
 			redirect(307, withSearch(listHref(query, { page: Math.max(1, Math.ceil(page.total / PAGE_SIZE)) }), q));
 		}
-		return { ...base, rows: page.rows, total: page.total, searchError: page.searchError ?? null, source, later };
+		return { ...base, rows: page.rows, total: page.total, searchError: page.searchError ?? null, filling: page.filling ?? false, source, later };
 	};
 
 	if (local && isHydrated()) {
