@@ -17,7 +17,7 @@
  */
 import type { CustomerRecord } from '../model/record.ts';
 import type { Scalar } from '../model/schema.ts';
-import type { ColumnFilter, SearchQuery, TokenMatch } from './query.ts';
+import { compares, type ColumnFilter, type SearchQuery, type TokenMatch } from './query.ts';
 import { recordSearchEntry } from './record.ts';
 import { isPureHan, MAX_RECORD_PREFIXES } from './tokenize.ts';
 
@@ -116,18 +116,7 @@ function passesFilter(filter: ColumnFilter, facts: RecordFacts): boolean {
 		case 'value': {
 			const v = facts.value;
 			if (v === null) return false;
-			switch (filter.op) {
-				case '=':
-					return v === filter.value;
-				case '>':
-					return v > filter.value;
-				case '>=':
-					return v >= filter.value;
-				case '<':
-					return v < filter.value;
-				case '<=':
-					return v <= filter.value;
-			}
+			return compares(v, filter.op, filter.value);
 		}
 	}
 }

@@ -7,7 +7,7 @@
  */
 import type { CustomerRecord } from '../model/record.ts';
 import type { Scalar } from '../model/schema.ts';
-import type { ColumnFilter, SearchQuery, TokenMatch } from './query.ts';
+import { compares, type ColumnFilter, type SearchQuery, type TokenMatch } from './query.ts';
 import { recordSearchEntry } from './record.ts';
 
 /** A record made ready for matching many queries: its tokens computed once. */
@@ -50,18 +50,7 @@ function matchesFilter(filter: ColumnFilter, record: CustomerRecord): boolean {
 		case 'value': {
 			if (typeof f.value !== 'number') return false;
 			const v = f.value;
-			switch (filter.op) {
-				case '=':
-					return v === filter.value;
-				case '>':
-					return v > filter.value;
-				case '>=':
-					return v >= filter.value;
-				case '<':
-					return v < filter.value;
-				case '<=':
-					return v <= filter.value;
-			}
+			return compares(v, filter.op, filter.value);
 		}
 	}
 }

@@ -24,6 +24,22 @@ export const MAX_TERMS = 16;
 
 export type ComparisonOp = '=' | '>' | '>=' | '<' | '<=';
 
+/** Whether `value op target` holds (`value>100000`): one reading of a comparison for every matcher. */
+export function compares(value: number, op: ComparisonOp, target: number): boolean {
+	switch (op) {
+		case '=':
+			return value === target;
+		case '>':
+			return value > target;
+		case '>=':
+			return value >= target;
+		case '<':
+			return value < target;
+		case '<=':
+			return value <= target;
+	}
+}
+
 /** A filter on the list row's columns. */
 export type ColumnFilter =
 	| { field: 'stage'; value: Stage }
