@@ -4,7 +4,7 @@
  * for Postgres text and jsonb) before they are hashed and stored, so what is read back
  * hashes to the same value on PGlite and on Postgres.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { AuditValue } from '../../src/lib/model/audit.ts';
 
 /** The `prev_hash` of a workspace's first entry. */
@@ -91,5 +91,44 @@ export function entryHash(prevHash: string, content: SealedContent): string {
 	return createHash('sha256')
 		.update(prevHash)
 		.update(canonicalJson({ v: 1, ...content }))
+		.digest('hex');
+}
+
+/**
+ * What stands in an entry where a value was, once the customer it describes was erased
+ * (server/erase.ts). A value that was null stays null: it said nothing about anyone.
+ */
+export const ERASED_VALUE: AuditValue = { $erased: true };
+
+/** An entry's values, the part of it an erasure removes. */
+export type EntryValues = Pick<SealedContent, 'before' | 'after' | 'conflict'>;
+
+/** A fresh salt for one entry's values: 16 random bytes, hex. */
+export function newValuesSalt(): string {
+	return randomBytes(16).toString('hex');
+}
+
+/**
+ * The values' own hash (version 2 entries), salted so that, once the salt is dropped
+ * with the values, nobody can confirm a guess of a short value (a phone number) by it.
+ */
+export function valuesHash(salt: string, values: EntryValues): string {
+	return createHash('sha256')
+		.update(salt)
+		.update(canonicalJson({ before: values.before, after: values.after, conflict: values.conflict }))
+		.digest('hex');
+}
+
+/**
+ * Version 2 of an entry's hash: over the previous hash and the entry's content with its
+ * values replaced by their hash, so the chain still checks when the values are erased,
+ * and every other column (who, when, where, what kind of change) stays covered.
+ */
+export function entryHashV2(prevHash: string, content: SealedContent, valuesDigest: string): string {
+	// eslint-disable-next-line @typescript-eslint/no-unused-vars
+	const { before, after, conflict, ...rest } = content;
+	return createHash('sha256')
+		.update(prevHash)
+		.update(canonicalJson({ v: 2, ...rest, values: valuesDigest }))
 		.digest('hex');
 }

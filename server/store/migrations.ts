@@ -405,6 +405,52 @@ export const MIGRATIONS: readonly Migration[] = [
 			-- Stage changes are read from the audit log by place; this serves "every stage change of a workspace".
 			CREATE INDEX audit_log_workspace_path ON audit_log (workspace_id, path);
 		`
+	},
+	{
+		version: 12,
+		name: 'data-subject erasure: erasable audit values under a salted hash, and the ids erased',
+		sql: `
+			-- An entry sealed from now on hashes its values (before, after, conflict) apart from
+			-- the rest: values_hash = sha256(values_salt + their canonical JSON), and the chain's
+			-- hash covers values_hash instead of the values (server/audit/hash.ts, version 2).
+			-- Erasing a customer (server/erase.ts) replaces the values by a tombstone and drops
+			-- the salt: the chain still verifies through values_hash, and without the salt that
+			-- hash cannot be used to guess a short value such as a phone number. Entries sealed
+			-- before this migration have neither column (version 1).
+			ALTER TABLE audit_log ADD COLUMN values_salt text;
+			ALTER TABLE audit_log ADD COLUMN values_hash text;
+			-- When the entry's values were erased; null while they are there.
+			ALTER TABLE audit_log ADD COLUMN erased_at timestamptz;
+
+			-- Still append-only, with one exception: an erasure, once per entry, may replace the
+			-- values and drop the salt; everything the chain's hash covers stays as it was.
+			CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF TG_OP = 'UPDATE' AND OLD.erased_at IS NULL AND NEW.erased_at IS NOT NULL AND NEW.values_salt IS NULL
+					AND (NEW.id, NEW.workspace_id, NEW.seq, NEW.record_id, NEW.at, NEW.first_at, NEW.changes, NEW.actor_id, NEW.actor_name,
+					     NEW.source, NEW.path, NEW.op, NEW.staged_id, NEW.prev_hash, NEW.hash, NEW.values_hash)
+					    IS NOT DISTINCT FROM
+					    (OLD.id, OLD.workspace_id, OLD.seq, OLD.record_id, OLD.at, OLD.first_at, OLD.changes, OLD.actor_id, OLD.actor_name,
+					     OLD.source, OLD.path, OLD.op, OLD.staged_id, OLD.prev_hash, OLD.hash, OLD.values_hash)
+					AND NEW.relayed_by IS NOT DISTINCT FROM OLD.relayed_by
+				THEN
+					RETURN NEW;
+				END IF;
+				RAISE EXCEPTION 'audit_log is append-only';
+			END
+			$$;
+
+			-- Records erased on a data-subject request: only the id, when and by whom. Catch-up
+			-- tells every browser to drop these from its local copy, and an erased id is never
+			-- created again (an offline copy syncing back would otherwise bring the data back).
+			CREATE TABLE erased_records (
+				record_id uuid PRIMARY KEY,
+				workspace_id text NOT NULL,
+				erased_at timestamptz NOT NULL DEFAULT now(),
+				erased_by text NOT NULL
+			);
+			CREATE INDEX erased_records_workspace_at ON erased_records (workspace_id, erased_at);
+		`
 	}
 ];
 
