@@ -26,6 +26,7 @@ import {
 } from '../src/lib/analytics/aggregate.ts';
 import { STAGES } from '../src/lib/model/schema.ts';
 import type { Sql } from './store/types.ts';
+import { openBytes } from './crypto/data-key.ts';
 
 export interface AnalyticsViewer {
 	id: string;
@@ -117,7 +118,7 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 			const activityIds: string[] = [];
 			const activityAts: string[] = [];
 			for (const doc of docs) {
-				const read = readAnalytics(doc.snapshot ? bytes(doc.snapshot) : null, (doc.updates ?? []).map(bytes));
+				const read = readAnalytics(doc.snapshot ? openBytes(bytes(doc.snapshot)) : null, (doc.updates ?? []).map((update) => openBytes(bytes(update))));
 				recordIds.push(doc.id);
 				follow.push(read?.followUpAt ?? null);
 				seqs.push(num(doc.last_seq));

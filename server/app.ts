@@ -38,7 +38,10 @@ import { createImportService } from './import/service.ts';
 import { handleImportHttp, importMaxBytes } from './import/http.ts';
 import { AuditSealer } from './audit/sealer.ts';
 import { createBackupService } from './backup/service.ts';
-import { configuredBackupKey } from './backup/format.ts';
+import { backupWriteKey } from './backup/format.ts';
+import { installDataKeys } from './crypto/data-key.ts';
+import { describeCensus } from './crypto/stored-keys.ts';
+import { startBackgroundRotation } from './keys/rotate.ts';
 import { storedSubjectSources, subjectExport, subjectExportFilename } from './subject.ts';
 import { withoutAudit, withoutNewEntries } from './audit/unaudited-store.ts';
 
@@ -103,9 +106,21 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 				'(see the README), or set ACCORD_DEV_IDP=1 to run the development sign-in with demo users anyway.'
 		);
 	}
+	if (!config.dataKeys && config.production) {
+		throw new Error(
+			'NODE_ENV is production but no data key is configured: customer records would be stored unencrypted. ' +
+				'Set ACCORD_DATA_KEY (or ACCORD_DATA_KEY_FILE) to a key from `npm run accord -- keys new` (see "Encryption at rest" in the README).'
+		);
+	}
+	if (!config.dataKeys) log.warn('no data key (ACCORD_DATA_KEY): records and their history are stored unencrypted (development mode; refused when NODE_ENV=production)');
+	installDataKeys(config.dataKeys);
 	const workspace = config.defaultWorkspace;
 	onTaskError((error) => log.error('a task at the end of a turn failed', { error: error.message, stack: error.stack }));
 	const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
+	if (config.dataKeys) log.info(`encryption at rest: new values under data key ${config.dataKeys.newest.id}`, { stored: describeCensus(database.keys, config.dataKeys) });
+	// Values under older keys (or plain from before a key was set): the embedded database serves this process
+	// alone, so it re-encrypts them while serving; on Postgres `keys rotate` does, once, beside every instance.
+	const rotation = startBackgroundRotation(database.sql, database.keys, log, database.kind === 'pglite');
 	const { auth: authStore } = database;
 	const store = config.audit ? database.documents : withoutAudit(database.documents);
 	if (!config.audit) log.warn('the audit log is off (ACCORD_AUDIT=0): changes are stored but not attributed or recorded');
@@ -167,7 +182,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 
 	const backups = createBackupService({
 		sql: database.sql,
-		key: configuredBackupKey(config.backupKey),
+		key: backupWriteKey(config.backupKeys),
 		log,
 		schedule: config.backupDir ? { dir: config.backupDir, everyMs: config.backupEveryMs, keep: config.backupKeep } : undefined
 	});
@@ -427,6 +442,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 			await backups.close();
 			await sealer.close();
 			await bus.close();
+			await rotation.stop();
 			await database.close();
 		}
 	};

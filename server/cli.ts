@@ -13,6 +13,7 @@
  *   backup FILE [--server URL]                                 one consistent, compressed (encrypted with a key) backup file (server/backup)
  *   restore FILE                                               into an empty database
  *   subject export RECORD_ID [--workspace ID]                  everything held about one customer, as JSON on stdout
+ *   keys new | status | rotate [--dry-run] [--batch N] [--pause MS]   data keys of encryption at rest (server/keys)
  */
 import { parseArgs } from 'node:util';
 import { isRole } from '../src/lib/access.ts';
@@ -20,6 +21,8 @@ import { readConfig } from './config.ts';
 import { openDatabase } from './store/index.ts';
 import { CommandError, exportCommand, importCommand } from './import/cli.ts';
 import { CommandFailed, backupCommand, restoreCommand, subjectExportCommand } from './backup/cli.ts';
+import { KeysCommandFailed, keysCommand, newKeyCommand } from './keys/cli.ts';
+import { DataKeyError, installDataKeys, readDataKeys } from './crypto/data-key.ts';
 import { anchorFileOf, anchorVerdict, checkAnchors, checkpointLine, checkpointOf, parseAnchor, type Anchor } from './audit/anchor.ts';
 
 const USAGE = `Usage:
@@ -34,7 +37,10 @@ const USAGE = `Usage:
   npm run accord -- export --format csv|json|xml|xlsx FILE [--query "stage:lead"] [--include-archived] [--workspace ID]   (FILE - : standard output)
   npm run accord -- backup FILE [--server URL]      (with --server: taken by the running server; ACCORD_TOKEN holds an admin token)
   npm run accord -- restore FILE                    (into an empty database only)
-  npm run accord -- subject export RECORD_ID [--workspace ID] > file.json`;
+  npm run accord -- subject export RECORD_ID [--workspace ID] > file.json
+  npm run accord -- keys new                        (prints a fresh data key, id:base64, for ACCORD_DATA_KEY)
+  npm run accord -- keys status                     (stored values per data key)
+  npm run accord -- keys rotate [--dry-run] [--batch N] [--pause MS]   (re-encrypts under the newest key, the last in ACCORD_DATA_KEY)`;
 
 function fail(message: string): never {
 	process.stderr.write(`${message}\n\n${USAGE}\n`);
@@ -60,7 +66,9 @@ async function main(argv: string[]): Promise<void> {
 				mapping: { type: 'string' },
 				delimiter: { type: 'string' },
 				query: { type: 'string' },
-				'include-archived': { type: 'boolean' }
+				'include-archived': { type: 'boolean' },
+				batch: { type: 'string' },
+				pause: { type: 'string' }
 			}
 		});
 	} catch (error) {
@@ -72,6 +80,13 @@ async function main(argv: string[]): Promise<void> {
 		return;
 	}
 	const [noun, verb, argument] = positionals;
+	if (noun === 'keys') return keysVerb(verb, values);
+	// Every other command reads or writes the database with the configured data keys (a malformed one refuses here).
+	try {
+		installDataKeys(readDataKeys(process.env));
+	} catch (error) {
+		fail((error as Error).message);
+	}
 	if (noun === 'import' || noun === 'export') return fileCommand(noun, verb, values);
 	if (noun === 'backup' || noun === 'restore' || noun === 'subject') return dataCommand(positionals, values.workspace, values.server);
 	const known = (noun === 'token' && ['create', 'list', 'revoke'].includes(verb ?? '')) || (noun === 'audit' && (verb === 'verify' || verb === 'anchor'));
@@ -257,3 +272,21 @@ async function printAnchors(config: ReturnType<typeof readConfig>): Promise<void
 }
 
 await main(process.argv.slice(2));
+
+/** keys new | status | rotate (server/keys/cli.ts): a refusal is a sentence and exit code 1. */
+async function keysVerb(verb: string | undefined, values: { 'dry-run'?: boolean; batch?: string; pause?: string }): Promise<void> {
+	if (verb === 'new') return newKeyCommand(process.stdout);
+	if (verb !== 'status' && verb !== 'rotate') fail('Say what to do with the data keys: keys new, keys status or keys rotate [--dry-run].');
+	const count = (name: string, text: string | undefined, least: number): number | undefined => {
+		if (text === undefined) return undefined;
+		if (!/^\d{1,7}$/.test(text) || Number(text) < least) fail(`--${name} must be a whole number of ${least} or more, not "${text}".`);
+		return Number(text);
+	};
+	const options = { dryRun: values['dry-run'] === true, batch: count('batch', values.batch, 1), pauseMs: count('pause', values.pause, 0) };
+	try {
+		await keysCommand(verb, readConfig(), options, process.stdout);
+	} catch (error) {
+		if (error instanceof KeysCommandFailed || error instanceof DataKeyError) fail(error.message);
+		throw error;
+	}
+}

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { isRole, type Role } from '../src/lib/access.ts';
 import { DEFAULT_SYNC_LIMITS, type SyncLimits } from './sync/limits.ts';
+import { parseDataKeys, readDataKeys, type DataKeyRing } from './crypto/data-key.ts';
 
 export interface AccordConfig {
 	port: number;
@@ -50,8 +51,10 @@ export interface AccordConfig {
 	backupDir?: string;
 	backupEveryMs: number;
 	backupKeep: number;
-	/** Encrypts backups with AES-256-GCM when set: ACCORD_BACKUP_KEY, else ACCORD_DATA_KEY (32 bytes, base64). */
-	backupKey?: string;
+	/** Encrypts backups with AES-256-GCM (the newest key) and reads them (the key a backup names): ACCORD_BACKUP_KEY, else the data keys. */
+	backupKeys: DataKeyRing | null;
+	/** Encryption at rest (server/crypto/data-key.ts): ACCORD_DATA_KEY or ACCORD_DATA_KEY_FILE; null: values are stored plain (refused in production). */
+	dataKeys: DataKeyRing | null;
 }
 
 export interface OidcConfig {
@@ -132,6 +135,7 @@ function redisClusterUrls(value: string | undefined, redisUrl: string | undefine
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AccordConfig> = {}): AccordConfig {
 	const logLevel = env.LOG_LEVEL ?? 'info';
+	const dataKeys = readDataKeys(env);
 	if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
 		throw new Error(`LOG_LEVEL must be one of debug, info, warn, error, silent, not "${logLevel}".`);
 	}
@@ -178,7 +182,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 		backupDir: env.ACCORD_BACKUP_DIR ? path.resolve(env.ACCORD_BACKUP_DIR) : undefined,
 		backupEveryMs: parseDuration('ACCORD_BACKUP_EVERY', env.ACCORD_BACKUP_EVERY, 86_400_000),
 		backupKeep: integer('ACCORD_BACKUP_KEEP', env.ACCORD_BACKUP_KEEP, 7, 1),
-		backupKey: env.ACCORD_BACKUP_KEY || env.ACCORD_DATA_KEY || undefined,
+		backupKeys: env.ACCORD_BACKUP_KEY?.trim() ? parseDataKeys(env.ACCORD_BACKUP_KEY, 'ACCORD_BACKUP_KEY') : dataKeys,
+		dataKeys,
 		...overrides
 	};
 }

@@ -22,8 +22,8 @@ import { openPglite, openPostgres } from '../store/sql.ts';
 import type { Sql } from '../store/types.ts';
 import { storedSubjectSources, subjectExport } from '../subject.ts';
 import { writeBackup } from './dump.ts';
-import { BackupFileError, configuredBackupKey } from './format.ts';
-import { RestoreRefused, checkBackupFile, restoreBackup } from './restore.ts';
+import { BackupFileError, backupReadKey, backupWriteKey } from './format.ts';
+import { RestoreRefused, checkBackupFile, checkBackupKey, restoreBackup } from './restore.ts';
 
 /** A failure to tell the operator in words, exit code 1, no stack. */
 export class CommandFailed extends Error {
@@ -50,7 +50,7 @@ export async function backupCommand(config: AccordConfig, file: string, server: 
 	if (server) return backupFromServer(server, file, out);
 	const sql = await openSql(config);
 	try {
-		const result = await writeBackup(sql, file, { key: configuredBackupKey(config.backupKey) });
+		const result = await writeBackup(sql, file, { key: backupWriteKey(config.backupKeys) });
 		const rows = result.header.tables.reduce((sum, t) => sum + t.rows, 0);
 		out.write(
 			`Wrote ${file}: ${kb(result.bytes)}, ${result.header.tables.length} tables, ${rows} rows, schema version ${result.header.schemaVersion}, ` +
@@ -106,9 +106,11 @@ async function backupFromServer(server: string, file: string, out: NodeJS.Writab
 export async function restoreCommand(config: AccordConfig, file: string, out: NodeJS.WritableStream): Promise<void> {
 	let key: Buffer | undefined;
 	try {
-		key = configuredBackupKey(config.backupKey);
 		// The file first: a damaged one is refused without opening (or creating) any database.
-		await checkBackupFile(file, key ?? null);
+		const header = await checkBackupFile(file);
+		// Then the key: the one of the ring whose id the backup names.
+		key = backupReadKey(config.backupKeys, header);
+		checkBackupKey(header, key ?? null);
 	} catch (error) {
 		throw new CommandFailed((error as Error).message);
 	}

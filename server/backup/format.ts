@@ -11,7 +11,10 @@
  * The header sits at a fixed size so the writer can stream the content first and write
  * the header last, once the content's checksum and the cipher's tag are known.
  */
-import { createHash } from 'node:crypto';
+import { keyId, type DataKeyRing } from '../crypto/data-key.ts';
+
+/** Backups name their key as stored values do (one derivation, server/crypto/data-key.ts). */
+export { keyId };
 
 export const BACKUP_FORMAT = 1;
 export const HEADER_BYTES = 4096;
@@ -100,17 +103,6 @@ function isHeader(value: unknown): value is BackupHeader {
 	);
 }
 
-/** A backup key: 32 bytes, given as base64 (as `openssl rand -base64 32` prints). */
-export function parseBackupKey(name: string, text: string): Buffer {
-	const key = Buffer.from(text.trim(), 'base64');
-	if (key.length !== 32) throw new Error(`${name} must be 32 random bytes in base64 (for example from: openssl rand -base64 32); it decodes to ${key.length} bytes.`);
-	return key;
-}
-
-/** The first 16 hex digits of the key's SHA-256: names a key in headers and messages, reveals nothing usable. */
-export function keyId(key: Buffer): string {
-	return createHash('sha256').update('accord backup key id\0').update(key).digest('hex').slice(0, 16);
-}
 
 /** `accord-backup-20261207T031500123Z.accordbackup` for a time. */
 export function backupFileName(at: Date): string {
@@ -119,13 +111,19 @@ export function backupFileName(at: Date): string {
 }
 
 /**
- * The key backups are encrypted with, from the configuration (`backupKey`: ACCORD_BACKUP_KEY,
- * else ACCORD_DATA_KEY); undefined: none. A value listing several keys (for rotation:
- * separated by commas or spaces, each perhaps `id:` first) gives its last, the newest.
+ * The key backups are written with: the newest of the configured ring (`backupKeys`:
+ * ACCORD_BACKUP_KEY, else the data keys, ACCORD_DATA_KEY or its file); undefined: none.
  */
-export function configuredBackupKey(text: string | undefined): Buffer | undefined {
-	if (!text?.trim()) return undefined;
-	const name = 'ACCORD_BACKUP_KEY (or ACCORD_DATA_KEY)';
-	const last = text.trim().split(/[\s,;]+/).at(-1)!;
-	return parseBackupKey(name, last.slice(last.lastIndexOf(':') + 1));
+export function backupWriteKey(ring: DataKeyRing | null): Buffer | undefined {
+	return ring?.newest.key;
+}
+
+/**
+ * The key to read a backup with: the ring's key of the id the header names, so a backup
+ * taken before a rotation restores while its key is still listed; otherwise the newest
+ * (and the restore refuses, naming both ids).
+ */
+export function backupReadKey(ring: DataKeyRing | null, header: BackupHeader): Buffer | undefined {
+	if (!ring) return undefined;
+	return (header.encryption && ring.get(header.encryption.keyId)?.key) || ring.newest.key;
 }

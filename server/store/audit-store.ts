@@ -21,6 +21,8 @@ import { GENESIS_HASH, clip, entryHash, entryHashV2, newValuesSalt, valuesHash, 
 import { NOTES_EXCERPT_CHARS } from '../audit/changes.ts';
 import { isPerson, type AuditDraft, type PersonRef, type ResolvedDraft } from '../audit/types.ts';
 import type { Sql, SqlTx } from './types.ts';
+// Values are sealed on the way in and opened on the way out (encryption at rest); hashes cover the plain values.
+import { openAuditValue, storedAuditJson } from '../crypto/data-key.ts';
 
 export const COALESCE_WINDOW_MS = 5_000;
 export const COALESCE_MAX_MS = 60_000;
@@ -240,9 +242,9 @@ function pendingValues(rows: readonly { draft: ResolvedDraft; key: string | null
 				json(d.relayedBy as AuditValue),
 				d.path,
 				d.op,
-				json(d.before),
-				json(d.after),
-				json(d.conflict as AuditValue),
+				storedAuditJson(d.before, d.path),
+				storedAuditJson(d.after, d.path),
+				storedAuditJson(d.conflict, d.path),
 				key
 			);
 			const n = params.length - 15;
@@ -255,7 +257,7 @@ function pendingValues(rows: readonly { draft: ResolvedDraft; key: string | null
 function mergeValues(merges: readonly { id: number; merged: ResolvedDraft }[], params: unknown[]): string {
 	return merges
 		.map(({ id, merged }) => {
-			params.push(id, merged.at, merged.changes, merged.op, json(merged.after), merged.actor.name);
+			params.push(id, merged.at, merged.changes, merged.op, storedAuditJson(merged.after, merged.path), merged.actor.name);
 			const n = params.length - 6;
 			return `($${n + 1}::bigint, $${n + 2}::timestamptz, $${n + 3}::integer, $${n + 4}::text, $${n + 5}::jsonb, $${n + 6}::text)`;
 		})
@@ -370,7 +372,7 @@ export async function stageAudit(tx: Queryable, drafts: readonly AuditDraft[]): 
 	for (const key of keys) {
 		const [first, ...rest] = groups.get(key)!;
 		const row = open.get(key);
-		const openDraft = row ? { op: row.op as ResolvedDraft['op'], path: row.path, before: row.before, after: row.after, firstAt: String(row.first_at), at: String(row.at), changes: Number(row.changes) } : null;
+		const openDraft = row ? { op: row.op as ResolvedDraft['op'], path: row.path, before: openAuditValue(row.before), after: openAuditValue(row.after), firstAt: String(row.first_at), at: String(row.at), changes: Number(row.changes) } : null;
 		if (row && openDraft && withinWindow(openDraft, first)) {
 			const merged: ResolvedDraft = { ...first, ...mergeDrafts(openDraft, first) };
 			if (changesNothing(merged)) dropped.push(Number(row.id));
@@ -408,6 +410,11 @@ function expectedHash(prevHash: string, row: LogRow): string | null {
 	if (!row.values_hash) return row.erased_at ? row.hash : entryHash(prevHash, content);
 	if (!row.erased_at && (!row.values_salt || valuesHash(row.values_salt, content) !== row.values_hash)) return null;
 	return entryHashV2(prevHash, content, row.values_hash);
+}
+
+/** A row with its values as written: sealed ones opened (what the chain's hashes and readers see). */
+function opened<R extends Pick<PendingRow, 'before' | 'after' | 'conflict'>>(row: R): R {
+	return { ...row, before: openAuditValue(row.before), after: openAuditValue(row.after), conflict: openAuditValue(row.conflict) };
 }
 
 function sealedContent(row: Omit<PendingRow, 'id'> & { seq: number; staged_id: number | null }): SealedContent {
@@ -475,7 +482,7 @@ async function appendToChain(tx: Queryable, workspace: string, rows: readonly Pe
 		const params: unknown[] = [];
 		const values = rows.slice(start, start + ROWS_PER_INSERT).map((row) => {
 			seq++;
-			const content = sealedContent({ ...row, seq, staged_id: Number(row.id) });
+			const content = sealedContent({ ...opened(row), seq, staged_id: Number(row.id) });
 			// Version 2: the values under their own salted hash, so an erasure can remove them (hash.ts).
 			const salt = newValuesSalt();
 			const digest = valuesHash(salt, content);
@@ -493,9 +500,9 @@ async function appendToChain(tx: Queryable, workspace: string, rows: readonly Pe
 				json(content.relayedBy),
 				content.path,
 				content.op,
-				json(content.before),
-				json(content.after),
-				json(content.conflict),
+				storedAuditJson(content.before, content.path),
+				storedAuditJson(content.after, content.path),
+				storedAuditJson(content.conflict, content.path),
 				content.stagedId,
 				prevHash,
 				hash,
@@ -557,9 +564,9 @@ function toEntry(row: EntryRow): AuditEntry {
 		relayedBy: (row.relayed_by as AuditPerson | null) ?? null,
 		path: row.path,
 		op: row.op as AuditEntry['op'],
-		before: row.before ?? null,
-		after: row.after ?? null,
-		conflict: (row.conflict as unknown as AuditEntry['conflict']) ?? null,
+		before: openAuditValue(row.before) ?? null,
+		after: openAuditValue(row.after) ?? null,
+		conflict: (openAuditValue(row.conflict) as unknown as AuditEntry['conflict']) ?? null,
 		hash: row.hash
 	};
 }
@@ -664,7 +671,7 @@ export async function verifyAudit(db: Queryable, workspace: string): Promise<Ver
 				result.problem = { seq: expected, id, reason: `its prev_hash does not match the hash of entry ${expected - 1}: the chain was rewritten or an entry removed` };
 				return result;
 			}
-			const hash = expectedHash(prevHash, row);
+			const hash = expectedHash(prevHash, opened(row));
 			if (hash === null) {
 				result.problem = { seq: expected, id, reason: 'its content does not match its hash: the row was altered (its values no longer match their own hash)' };
 				return result;

@@ -9,6 +9,8 @@ import type { DocumentStore, Sql, StoreKind } from './types.ts';
 import { createAuthStore, type AuthStore } from './auth-store.ts';
 import { createAuditStore, type AuditStore } from './audit-store.ts';
 import { createMergeStore, type MergeStore } from './merge-store.ts';
+import { installedDataKeys } from '../crypto/data-key.ts';
+import { checkStoredKeys, type KeyCensus } from '../crypto/stored-keys.ts';
 
 export interface StoreOptions {
 	databaseUrl?: string;
@@ -29,6 +31,8 @@ export interface Database {
 	readonly merges: MergeStore;
 	/** The connection itself, for whole-database work that belongs to no one store (backup: server/backup). */
 	readonly sql: Sql;
+	/** Stored values per data key when the database was opened (server/crypto/stored-keys.ts). */
+	readonly keys: KeyCensus;
 	close(): Promise<void>;
 }
 
@@ -37,13 +41,16 @@ export async function openDatabase(options: StoreOptions): Promise<Database> {
 		? await openPostgres(options.databaseUrl, { max: options.poolSize, onError: options.onConnectionError })
 		: await openPglite(join(options.dataDir, 'pglite'));
 	const documents = createSqlStore(sql);
+	let keys: KeyCensus;
 	try {
+		// Before anything writes: values under a key this process lacks refuse the start, changing nothing.
+		keys = await checkStoredKeys(sql, installedDataKeys());
 		await documents.migrate();
 	} catch (error) {
 		await sql.close();
 		throw error;
 	}
-	return { kind: sql.kind, documents, auth: createAuthStore(sql), audit: createAuditStore(sql), merges: createMergeStore(sql), sql, close: () => sql.close() };
+	return { kind: sql.kind, keys, documents, auth: createAuthStore(sql), audit: createAuditStore(sql), merges: createMergeStore(sql), sql, close: () => sql.close() };
 }
 
 /** Just the document store (its `close` closes the connection), for code that needs no more. */

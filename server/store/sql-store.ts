@@ -20,6 +20,8 @@ import { backfillDuplicateKeys, duplicateCandidates, duplicateGroups, storedDupl
 import { batchedReads } from './batched-reads.ts';
 import type { AppendedUpdate, DocumentStore, Sql, SqlTx, StoredDocument } from './types.ts';
 import { bindClients, insertBindings, loadBindings, lookupBindings, stageAudit, type PendingBinding } from './audit-store.ts';
+// Document bytes are sealed on the way in and opened on the way out (encryption at rest).
+import { openBytes, sealBytes } from '../crypto/data-key.ts';
 
 /** Thrown when a write names a document that does not exist (or an id that cannot be one). */
 export class UnknownDocumentError extends Error {
@@ -129,7 +131,7 @@ export function createSqlStore(sql: Sql): DocumentStore {
 					[id, workspace]
 				);
 				if (created.length === 0) throw new Error(`document ${id} already exists`);
-				await tx.query('INSERT INTO document_updates (document_id, seq, update) VALUES ($1, 1, $2)', [id, initialState]);
+				await tx.query('INSERT INTO document_updates (document_id, seq, update) VALUES ($1, 1, $2)', [id, sealBytes(initialState)]);
 				if (projection) await writeProjections(tx, [projection]);
 				if (audit) {
 					await bindClients(tx, id, [audit.binding.client], audit.binding.person);
@@ -156,7 +158,7 @@ export function createSqlStore(sql: Sql): DocumentStore {
 				if (created.length !== batch.length) throw new Error(`${batch.length - created.length} of these documents already exist`);
 				await tx.query(
 					`INSERT INTO document_updates (document_id, update, seq) VALUES ${values(2)}`,
-					batch.flatMap((doc) => [doc.id, doc.initialState])
+					batch.flatMap((doc) => [doc.id, sealBytes(doc.initialState)])
 				);
 				await writeProjections(tx, batch.map((doc) => doc.projection));
 				await insertBindings(
@@ -220,9 +222,9 @@ export function createSqlStore(sql: Sql): DocumentStore {
 					[id, Number(row.snapshot_seq), upToSeq]
 				);
 				const [previous] = await tx.query<{ snapshot: Uint8Array | null }>('SELECT snapshot FROM documents WHERE id = $1', [id]);
-				const parts = [snapshot, ...(previous?.snapshot ? [bytes(previous.snapshot)] : []), ...folded.map((r) => bytes(r.update))];
+				const parts = [snapshot, ...(previous?.snapshot ? [openBytes(bytes(previous.snapshot))] : []), ...folded.map((r) => openBytes(bytes(r.update)))];
 				const merged = parts.length === 1 ? snapshot : Y.mergeUpdates(parts);
-				await tx.query('UPDATE documents SET snapshot = $2, snapshot_seq = $3 WHERE id = $1', [id, merged, upToSeq]);
+				await tx.query('UPDATE documents SET snapshot = $2, snapshot_seq = $3 WHERE id = $1', [id, sealBytes(merged), upToSeq]);
 				await tx.query('DELETE FROM document_updates WHERE document_id = $1 AND seq <= $2', [id, upToSeq]);
 			});
 		},
@@ -324,12 +326,21 @@ async function readDocuments(sql: Sql, ids: string[]): Promise<Map<string, Store
 	const found = new Map<string, StoredDocument | Error>();
 	for (const row of rows) {
 		const id = row.id.toLowerCase();
-		const updates = (row.updates ?? []).map(bytes);
+		let updates: Uint8Array[];
+		let snapshot: Uint8Array | null;
+		try {
+			updates = (row.updates ?? []).map((update) => openBytes(bytes(update)));
+			snapshot = row.snapshot === null ? null : openBytes(bytes(row.snapshot));
+		} catch (error) {
+			// A value this process's keys cannot open fails its own document only.
+			found.set(id, new Error(`document ${id}: ${(error as Error).message}`));
+			continue;
+		}
 		const lastSeq = Number(row.last_seq);
 		found.set(
 			id,
 			updates.length === lastSeq - Number(row.snapshot_seq)
-				? { workspace: row.workspace_id, snapshot: row.snapshot === null ? null : bytes(row.snapshot), updates, lastSeq }
+				? { workspace: row.workspace_id, snapshot, updates, lastSeq }
 				: new Error(`document ${id}: expected updates ${Number(row.snapshot_seq) + 1}..${lastSeq}, found ${updates.length}`)
 		);
 	}
@@ -421,7 +432,7 @@ async function appendToDocuments(tx: Queryable, batch: readonly AppendedUpdate[]
 function updateValues(rows: readonly { id: string; back: number; update: Uint8Array }[], params: unknown[]): string {
 	return rows
 		.map((row) => {
-			params.push(row.id, row.back, row.update);
+			params.push(row.id, row.back, sealBytes(row.update));
 			return `($${params.length - 2}::uuid, $${params.length - 1}::bigint, $${params.length}::bytea)`;
 		})
 		.join(', ');
