@@ -7,7 +7,7 @@
  * update 1, so a snapshot exists only after the first compaction.
  */
 import * as Y from 'yjs';
-import { projectedFrom, type RecordRow, type SortColumn } from '../../src/lib/model/projection.ts';
+import { projectedFrom, type RecordRow } from '../../src/lib/model/projection.ts';
 import type { RecordPage, RecordQuery } from '../../src/lib/server/services.ts';
 import type { RecordVisibility } from '../../src/lib/access.ts';
 import { migrate } from './migrations.ts';
@@ -18,6 +18,7 @@ import { isRecordDoc, readRecord } from '../../src/lib/model/record.ts';
 import { DUPLICATE_KEYS_VERSION, duplicateKeys } from '../../src/lib/model/duplicates.ts';
 import { backfillDuplicateKeys, duplicateCandidates, duplicateGroups, storedDuplicateKeys } from './duplicate-store.ts';
 import { batchedReads } from './batched-reads.ts';
+import { LIST_COLUMNS_VERSION, backfillListColumns, conditionSql, listColumnsOf, sortSql } from './list-columns.ts';
 import type { AppendedUpdate, DocumentStore, Sql, SqlTx, StoredDocument } from './types.ts';
 import { bindClients, insertBindings, loadBindings, lookupBindings, stageAudit, type PendingBinding } from './audit-store.ts';
 // Document bytes are sealed on the way in and opened on the way out (encryption at rest).
@@ -41,16 +42,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * spelling too (canonicalRecordId).
  */
 export const isDocumentId = (id: string): boolean => UUID.test(id);
-
-/** Whitelist: the only text ever spliced into SQL, chosen by key, never taken from input. */
-const ORDER_BY: Record<SortColumn, string> = {
-	name: 'lower(name)',
-	company: 'lower(company)',
-	stage: 'stage',
-	owner: 'owner',
-	value: 'value',
-	updatedAt: 'updated_at'
-};
 
 /** Updates per statement when appending (3 parameters each): far below the 65,535 a statement may have. */
 const INSERT_CHUNK = 1_000;
@@ -88,7 +79,7 @@ interface ProjectionRow {
 const PROJECTION_COLUMNS =
 	'id, workspace_id, name, company, email, phone, stage, owner, value, currency, country, city, tags, archived, created_at, updated_at';
 /** What the projection writes: the row, and the record's search tokens (never read back into rows). */
-const PROJECTION_WRITE_COLUMNS = `${PROJECTION_COLUMNS}, search_tokens, search_prefixes, search_version, duplicate_keys, duplicate_version`;
+const PROJECTION_WRITE_COLUMNS = `${PROJECTION_COLUMNS}, search_tokens, search_prefixes, search_version, duplicate_keys, duplicate_version, list_fields, list_sort, last_activity_at, list_version`;
 
 export function createSqlStore(sql: Sql): DocumentStore {
 	const projections = projectionBatcher(sql);
@@ -438,7 +429,7 @@ function updateValues(rows: readonly { id: string; back: number; update: Uint8Ar
 		.join(', ');
 }
 
-/** Rows per projection statement (21 parameters each): far below the 65,535 a statement may have. */
+/** Rows per projection statement (25 parameters each): far below the 65,535 a statement may have. */
 const PROJECTION_CHUNK = 1_000;
 
 /**
@@ -481,10 +472,12 @@ async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Prom
 				search ? SEARCH_VERSION : 0,
 				// Its duplicate keys likewise (migration 9), in the same statement as the row.
 				source ? duplicateKeys(source.fields) : [],
-				source ? DUPLICATE_KEYS_VERSION : 0
+				source ? DUPLICATE_KEYS_VERSION : 0,
+				// Every field for the list's filters and sorts (migration 14); a row without its record waits for the backfill.
+				...listColumnParams(source, row)
 			);
-			const p = (i: number) => `$${params.length - 21 + i}`;
-			return `(${p(1)}::uuid, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::text, ${p(7)}::text, ${p(8)}::text, ${p(9)}::numeric, ${p(10)}::text, ${p(11)}::text, ${p(12)}::text, ${p(13)}::text[], ${p(14)}::boolean, ${p(15)}::timestamptz, ${p(16)}::timestamptz, ${p(17)}::text[], ${p(18)}::text[], ${p(19)}::smallint, ${p(20)}::text[], ${p(21)}::smallint)`;
+			const p = (i: number) => `$${params.length - 25 + i}`;
+			return `(${p(1)}::uuid, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::text, ${p(7)}::text, ${p(8)}::text, ${p(9)}::numeric, ${p(10)}::text, ${p(11)}::text, ${p(12)}::text, ${p(13)}::text[], ${p(14)}::boolean, ${p(15)}::timestamptz, ${p(16)}::timestamptz, ${p(17)}::text[], ${p(18)}::text[], ${p(19)}::smallint, ${p(20)}::text[], ${p(21)}::smallint, ${p(22)}::jsonb, ${p(23)}::jsonb, ${p(24)}::timestamptz, ${p(25)}::smallint)`;
 		});
 		// Returning who may see each record: `private` is the database's, not the document's,
 		// and the caller announces the change to those people only (one round trip, not two).
@@ -498,13 +491,22 @@ async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Prom
 			   tags = EXCLUDED.tags, archived = EXCLUDED.archived, created_at = EXCLUDED.created_at,
 			   updated_at = EXCLUDED.updated_at, search_tokens = EXCLUDED.search_tokens,
 			   search_prefixes = EXCLUDED.search_prefixes, search_version = EXCLUDED.search_version,
-			   duplicate_keys = EXCLUDED.duplicate_keys, duplicate_version = EXCLUDED.duplicate_version
+			   duplicate_keys = EXCLUDED.duplicate_keys, duplicate_version = EXCLUDED.duplicate_version,
+			   list_fields = EXCLUDED.list_fields, list_sort = EXCLUDED.list_sort,
+			   last_activity_at = EXCLUDED.last_activity_at, list_version = EXCLUDED.list_version
 			 RETURNING id::text AS id, private, owner`,
 			params
 		);
 		for (const row of returned) written.set(row.id.toLowerCase(), { private: row.private, owner: row.owner });
 	}
 	return written;
+}
+
+/** The list columns' four parameters for a row: from its record, or empty and version 0 (the backfill makes them). */
+function listColumnParams(source: ReturnType<typeof projectedFrom>, row: RecordRow): unknown[] {
+	if (!source) return ['{}', '{}', row.createdAt, 0];
+	const columns = listColumnsOf(source);
+	return [JSON.stringify(columns.fields), JSON.stringify(columns.sort), columns.lastActivityAt ?? row.createdAt, LIST_COLUMNS_VERSION];
 }
 
 /** A written row's visibility; a row the statement did not return is taken as hidden from all but admins. */
@@ -621,22 +623,32 @@ async function listRecords(sql: Sql, query: RecordQuery): Promise<RecordPage> {
 		where.push(`(NOT private OR owner = $${params.length})`);
 	}
 	if (query.search) where.push(...searchConditions(query.search, params));
+	// Dates, custom fields' numbers and idleness (list-columns.ts), measured to the present.
+	if (query.search) where.push(...conditionSql(query.search.conditions, params, Date.now()));
 	const filter = where.join(' AND ');
 
-	const column = ORDER_BY[query.sort ?? 'updatedAt'];
-	if (column === undefined) throw new Error(`cannot sort by ${JSON.stringify(query.sort)}`);
-	const direction = (query.descending ?? query.sort === undefined) ? 'DESC' : 'ASC';
+	const direction = query.descending ?? query.sort === undefined;
 	const limit = Math.max(0, Math.trunc(query.limit));
 	const offset = Math.max(0, Math.trunc(query.offset));
 
 	const [count] = await sql.query<{ total: number }>(`SELECT count(*) AS total FROM records WHERE ${filter}`, params);
+	const sortParams = [...params];
+	const order = sortSql(query.sort ?? 'updatedAt', direction, sortParams);
 	const rows = await sql.query<ProjectionRow>(
-		`SELECT ${PROJECTION_COLUMNS}, private FROM records WHERE ${filter}
-		 ORDER BY ${column} ${direction} NULLS LAST, id ASC
-		 LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-		[...params, limit, offset]
+		`SELECT ${PROJECTION_COLUMNS}, list_fields, private FROM records WHERE ${filter}
+		 ORDER BY ${order}, id ASC
+		 LIMIT $${sortParams.length + 1} OFFSET $${sortParams.length + 2}`,
+		[...sortParams, limit, offset]
 	);
-	return { rows: rows.map(toRecordRow), total: Number(count.total) };
+	return { rows: rows.map(listRow), total: Number(count.total) };
+}
+
+/**
+ * What a search adds to the records list's WHERE (over `records`, unqualified columns), for
+ * others that select "the records matching q" as the list does: the dashboard's segments.
+ */
+export function searchWhere(search: SearchQuery, params: unknown[], now: number): string[] {
+	return [...searchConditions(search, params), ...conditionSql(search.conditions, params, now)];
 }
 
 /** Records indexed per statement by the backfill. */
@@ -763,6 +775,15 @@ function toRecordRow(row: ProjectionRow): RecordRow {
 		createdAt: isoTime(row.created_at),
 		updatedAt: isoTime(row.updated_at)
 	};
+}
+
+/** A list row: the row, with the workspace's own fields' values for the list's columns. */
+function listRow(row: ProjectionRow & { list_fields?: Record<string, unknown> | string | null }): RecordRow {
+	const out = toRecordRow(row);
+	const stored = typeof row.list_fields === 'string' ? (JSON.parse(row.list_fields) as Record<string, unknown>) : row.list_fields;
+	const custom = Object.entries(stored ?? {}).filter(([key, value]) => key.startsWith('x_') && (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'));
+	if (custom.length > 0) out.custom = Object.fromEntries(custom) as Record<string, string | number | boolean>;
+	return out;
 }
 
 const isoTime = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString();

@@ -8,5 +8,5 @@
 export { fold, tokenize, phoneForms, PREFIX_MAX, SEARCH_VERSION, MAX_RECORD_TOKENS, MAX_NOTES_CHARS } from './tokenize.ts';
 export { recordTokens, tokenPrefixes, recordSearchEntry } from './record.ts';
 export { parseQuery, searchParam, termMatches, isEmptyQuery, MAX_QUERY_LENGTH, MAX_TERMS } from './query.ts';
-export type { SearchQuery, ParsedSearch, Clause, TokenMatch, PrefixMatch, ColumnFilter, ComparisonOp } from './query.ts';
+export type { SearchQuery, ParsedSearch, Clause, TokenMatch, PrefixMatch, ColumnFilter, ComparisonOp, FieldCondition, QueryOptions } from './query.ts';
 export { matches, score, searchable, type Searchable } from './match.ts';

@@ -7,7 +7,7 @@
  */
 import type { CustomerRecord } from '../model/record.ts';
 import type { Scalar } from '../model/schema.ts';
-import { compares, type ColumnFilter, type SearchQuery, type TokenMatch } from './query.ts';
+import { compares, isIdle, type ColumnFilter, type FieldCondition, type SearchQuery, type TokenMatch } from './query.ts';
 import { recordSearchEntry } from './record.ts';
 
 /** A record made ready for matching many queries: its tokens computed once. */
@@ -55,10 +55,63 @@ function matchesFilter(filter: ColumnFilter, record: CustomerRecord): boolean {
 	}
 }
 
-/** Whether the record matches every clause and filter of the query (archived and private are the caller's to filter). */
-export function matches(query: SearchQuery, target: CustomerRecord | Searchable): boolean {
+/**
+ * What a condition reads beside the record: when its row last changed (`updated`, the
+ * list row's time, which the document does not hold) and the present (`idle`).
+ */
+export interface MatchContext {
+	updatedAt?: string | null;
+	now?: number;
+}
+
+const DATE_VALUE = /^\d{4}-\d{2}-\d{2}/;
+
+/**
+ * The record's last activity as the list row stores it (server/store/list-columns.ts):
+ * the newest activity's time, or the record's creation when it has none.
+ */
+export function lastActivityOf(record: CustomerRecord): number | null {
+	let last = Number.NaN;
+	for (const activity of record.activities) {
+		const at = typeof activity.at === 'string' ? Date.parse(activity.at) : Number.NaN;
+		if (!Number.isNaN(at) && !(at <= last)) last = at;
+	}
+	if (Number.isNaN(last)) last = Date.parse(record.meta.createdAt);
+	return Number.isNaN(last) ? null : last;
+}
+
+/** The same comparisons as the SQL over the row's times and stored values (see conditionSql in list-columns.ts). */
+export function matchesCondition(condition: FieldCondition, record: CustomerRecord, context: MatchContext = {}): boolean {
+	switch (condition.kind) {
+		case 'idle': {
+			const last = lastActivityOf(record);
+			return last !== null && isIdle(last, condition.op, condition.days, context.now ?? Date.now());
+		}
+		case 'number': {
+			const value = record.fields[condition.field];
+			return typeof value === 'number' && compares(value, condition.op, condition.value);
+		}
+		case 'date': {
+			if (condition.field === 'created' || condition.field === 'updated') {
+				const at = Date.parse((condition.field === 'created' ? record.meta.createdAt : context.updatedAt) ?? '');
+				if (Number.isNaN(at)) return false;
+				if (condition.from !== undefined && at < Date.parse(`${condition.from}T00:00:00Z`)) return false;
+				return condition.before === undefined || at < Date.parse(`${condition.before}T00:00:00Z`);
+			}
+			// Stored dates are YYYY-MM-DD (or an ISO time): their text orders as their days do.
+			const value = record.fields[condition.field];
+			if (typeof value !== 'string' || !DATE_VALUE.test(value)) return false;
+			if (condition.from !== undefined && value < condition.from) return false;
+			return condition.before === undefined || value < condition.before;
+		}
+	}
+}
+
+/** Whether the record matches every clause, filter and condition of the query (archived and private are the caller's to filter). */
+export function matches(query: SearchQuery, target: CustomerRecord | Searchable, context?: MatchContext): boolean {
 	const s = asSearchable(target);
 	for (const filter of query.filters) if (!matchesFilter(filter, s.record)) return false;
+	for (const condition of query.conditions) if (!matchesCondition(condition, s.record, context)) return false;
 	for (const clause of query.clauses) if (!clause.anyOf.some((alt) => matchesAlternative(alt, s))) return false;
 	return true;
 }
@@ -71,9 +124,9 @@ const SCOPE_WEIGHT: Record<string, number> = { name: 8, company: 4, contact: 2, 
  * it does not match. Per clause, the best of its alternatives: tokens found in a
  * weighted field count more, a whole word more than a prefix.
  */
-export function score(query: SearchQuery, target: CustomerRecord | Searchable): number {
+export function score(query: SearchQuery, target: CustomerRecord | Searchable, context?: MatchContext): number {
 	const s = asSearchable(target);
-	if (!matches(query, s)) return 0;
+	if (!matches(query, s, context)) return 0;
 	let total = 1;
 	for (const clause of query.clauses) {
 		let best = 0;

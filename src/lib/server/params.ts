@@ -6,7 +6,7 @@
  * filter, `offset=1e300` or the year 99999 used to end in a 500.
  */
 import { AUDIT_OPS, AUDIT_SOURCES, MAX_AUDIT_PAGE, type AuditParams } from '../model/audit.ts';
-import { SORTABLE_COLUMNS, type SortColumn } from '../model/projection.ts';
+import { BUILTIN_SORTS, readListSort, type ListSort } from '../records/sort.ts';
 import { STAGES } from '../model/schema.ts';
 import type { ListQuery } from './services.ts';
 
@@ -99,6 +99,11 @@ export class QueryReader {
 		return new Date(ms).toISOString();
 	}
 
+	/** Stops reading with `message` as the 400's. */
+	fail(message: string): never {
+		throw new BadParameter(message);
+	}
+
 	/** `1` means yes; anything else no (as the list's `archived=1`). */
 	flag(name: string): boolean {
 		return this.raw(name) === '1';
@@ -124,7 +129,10 @@ export function readQuery<T>(params: URLSearchParams, read: (query: QueryReader)
 /** `GET /api/records`: `stage`, `owner`, `sort`, `dir`, `limit`, `offset`, `archived=1`. */
 export function parseRecordQuery(params: URLSearchParams): ParsedQuery<ListQuery> {
 	return readQuery(params, (q) => {
-		const sort: SortColumn = q.choice('sort', SORTABLE_COLUMNS) ?? 'updatedAt';
+		// Any field: a built-in key, a time, or a workspace's own x_ field.
+		const sortText = q.text('sort');
+		const sort: ListSort | undefined = sortText === undefined ? 'updatedAt' : readListSort(sortText);
+		if (sort === undefined) return q.fail(`sort must be one of ${BUILTIN_SORTS.join(', ')} or a custom field (x_…), not "${shown(sortText ?? '')}".`);
 		const dir = q.choice('dir', ['asc', 'desc'] as const) ?? (sort === 'updatedAt' ? 'desc' : 'asc');
 		return {
 			stage: q.choice('stage', STAGES),

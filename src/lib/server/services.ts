@@ -9,7 +9,8 @@ import type { FieldErrors, Validated } from '../model/validate.ts';
 import type { FieldDefinition } from '../model/schema.ts';
 import type { FieldPatch, NewField } from '../model/fields.ts';
 import type { CustomerRecord } from '../model/record.ts';
-import type { RecordRow, SortColumn } from '../model/projection.ts';
+import type { RecordRow } from '../model/projection.ts';
+import type { ListSort } from '../records/sort.ts';
 import type { Person } from '../people.ts';
 import type { Actor, Role } from '../access.ts';
 import type { AuditEntry, AuditPage } from '../model/audit.ts';
@@ -23,7 +24,8 @@ export interface RecordQuery {
 	stage?: string;
 	owner?: string;
 	includeArchived?: boolean;
-	sort?: SortColumn;
+	/** Any field (src/lib/records/sort.ts); updatedAt when absent. */
+	sort?: ListSort;
 	descending?: boolean;
 	limit: number;
 	offset: number;
