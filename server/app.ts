@@ -221,7 +221,22 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 	// After seeding, which seeds only a workspace without documents (the definitions document is one).
 	await fields.start();
 
-	const imports = createImportService({ workspace, store, announce: (ws, id) => rooms.announceRecordChanged(ws, id) });
+	const merges = createMergeService({
+		merges: database.merges,
+		auth: authStore,
+		rooms,
+		workspace,
+		audit: config.audit,
+		stageAudit: (drafts) => database.audit.stage(drafts)
+	});
+	const imports = createImportService({
+		workspace,
+		store,
+		announce: (ws, id) => rooms.announceRecordChanged(ws, id),
+		definitions: () => fields.catalog(),
+		rooms,
+		merges
+	});
 	const services: AccordServices = {
 		records,
 		fields,
@@ -234,14 +249,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 			tokenRevoked: (tokenId) => closeWhere((c) => c.auth.tokenId === tokenId, 'This API token was revoked.')
 		}),
 		audit: createAuditService({ audit: database.audit, auth: authStore, rooms, workspace }),
-		merges: createMergeService({
-			merges: database.merges,
-			auth: authStore,
-			rooms,
-			workspace,
-			audit: config.audit,
-			stageAudit: (drafts) => database.audit.stage(drafts)
-		}),
+		merges,
 		analytics: createAnalyticsService({ store: createAnalyticsStore(database.sql), workspace }),
 		data: {
 			backup: (actor) => backups.download(actor),

@@ -8,7 +8,7 @@
  *   audit verify [--workspace ID]                              exit 0: the hash chain holds; 1: names the first broken entry
  *                [--anchor SEQ:HASH]                           and every anchor of its end (the anchor file's, and one given by hand)
  *   audit anchor                                               prints each workspace's chain head as an anchor line, to keep elsewhere
- *   import FILE [--dry-run] [--format] [--encoding] [--mapping JSON] [--workspace ID]   prints the JSON summary as its last line
+ *   import FILE [--dry-run] [--format] [--encoding] [--mapping JSON] [--policy P] [--match-on K,…] [--workspace ID]   prints the JSON summary as its last line
  *   export --format=csv|json|xml|xlsx FILE [--query Q] [--include-archived] [--workspace ID]
  *   backup FILE [--server URL]                                 one consistent, compressed (encrypted with a key) backup file (server/backup)
  *   restore FILE                                               into an empty database
@@ -34,6 +34,7 @@ const USAGE = `Usage:
   npm run accord -- audit anchor                    (prints the chain heads as anchor lines)
   npm run accord -- import FILE [--dry-run] [--format csv|tsv|json|xml] [--encoding utf-8|utf-16le|utf-16be|gb18030|big5]
                    [--mapping '{"Column": "field"}'] [--delimiter ';'] [--workspace ID]   (the JSON summary is the last line)
+                   [--policy skip|update|merge|create] [--match-on id,email,phone,domain]   (rows matching a record already there)
   npm run accord -- export --format csv|json|xml|xlsx FILE [--query "stage:lead"] [--include-archived] [--workspace ID]   (FILE - : standard output)
   npm run accord -- backup FILE [--server URL]      (with --server: taken by the running server; ACCORD_TOKEN holds an admin token)
   npm run accord -- restore FILE                    (into an empty database only)
@@ -65,6 +66,8 @@ async function main(argv: string[]): Promise<void> {
 				encoding: { type: 'string' },
 				mapping: { type: 'string' },
 				delimiter: { type: 'string' },
+				policy: { type: 'string' },
+				'match-on': { type: 'string' },
 				query: { type: 'string' },
 				'include-archived': { type: 'boolean' },
 				batch: { type: 'string' },
@@ -137,7 +140,7 @@ async function main(argv: string[]): Promise<void> {
 async function fileCommand(
 	noun: 'import' | 'export',
 	file: string | undefined,
-	values: { workspace?: string; 'dry-run'?: boolean; format?: string; encoding?: string; mapping?: string; delimiter?: string; query?: string; 'include-archived'?: boolean }
+	values: { workspace?: string; 'dry-run'?: boolean; format?: string; encoding?: string; mapping?: string; delimiter?: string; policy?: string; 'match-on'?: string; query?: string; 'include-archived'?: boolean }
 ): Promise<void> {
 	if (!file) fail(noun === 'import' ? 'Say which file to import: import FILE.' : 'Say where to write: export --format csv FILE (or - for standard output).');
 	const config = readConfig();
@@ -145,7 +148,7 @@ async function fileCommand(
 	const database = await open(config);
 	try {
 		if (noun === 'import') {
-			await importCommand(database, { file, workspace, format: values.format, encoding: values.encoding, mapping: values.mapping, delimiter: values.delimiter, dryRun: values['dry-run'] === true });
+			await importCommand(database, { file, workspace, format: values.format, encoding: values.encoding, mapping: values.mapping, delimiter: values.delimiter, dryRun: values['dry-run'] === true, policy: values.policy, matchOn: values['match-on'] });
 		} else {
 			await exportCommand(database, { file, workspace, format: values.format, query: values.query, includeArchived: values['include-archived'] === true });
 		}

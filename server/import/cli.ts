@@ -3,7 +3,9 @@
  * export the server runs, straight on the database (with the server stopped when the
  * embedded database is in use). The command line acts as an admin of the workspace,
  * named "Command line" in the audit log; the import's summary is printed as JSON, its
- * last line.
+ * last line. Values are checked against the workspace's field definitions as stored;
+ * the update and merge policies go through the records' documents as the server's do
+ * (loaded here, with a bus of this process only).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -13,9 +15,16 @@ import { parseEncodingName } from '../../src/lib/io/encoding.ts';
 import { EXPORT_FORMATS, IMPORT_FORMATS, importFormatOfName, type ExportFormat, type ImportFormat } from '../../src/lib/io/formats.ts';
 import type { ColumnMapping } from '../../src/lib/io/mapping.ts';
 import { parseQuery } from '../../src/lib/search/query.ts';
+import * as Y from 'yjs';
+import { fieldsDocumentId, readCatalog, BUILTIN_CATALOG, type FieldCatalog } from '../../src/lib/model/fields.ts';
 import type { Database } from '../store/index.ts';
 import { createExportService } from '../export/service.ts';
+import { createMergeService } from '../merge.ts';
+import { Rooms } from '../sync/rooms.ts';
+import { MemoryBus } from '../bus/memory.ts';
+import { createLogger } from '../log.ts';
 import { createImportService } from './service.ts';
+import { parsePolicy } from './http.ts';
 import { DEFAULT_READ_LIMITS, FileTooLargeError, UnreadableFileError } from './read.ts';
 import { ImportRequestError } from './run.ts';
 
@@ -31,6 +40,19 @@ export interface ImportCommand {
 	mapping?: string;
 	delimiter?: string;
 	dryRun: boolean;
+	policy?: string;
+	matchOn?: string;
+}
+
+/** The workspace's field definitions as stored (the built-ins when it has none yet). */
+async function storedCatalog(database: Database, workspace: string): Promise<FieldCatalog> {
+	const stored = await database.documents.loadDocument(fieldsDocumentId(workspace));
+	if (!stored) return BUILTIN_CATALOG;
+	const doc = new Y.Doc();
+	Y.applyUpdate(doc, Y.mergeUpdates(stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates));
+	const catalog = readCatalog(doc);
+	doc.destroy();
+	return catalog;
 }
 
 export async function importCommand(database: Database, command: ImportCommand): Promise<void> {
@@ -48,7 +70,23 @@ export async function importCommand(database: Database, command: ImportCommand):
 			throw new CommandError('--mapping must be JSON such as \'{"客户": "name", "Remarks": null}\'.');
 		}
 	}
-	const imports = createImportService({ workspace: command.workspace, store: database.documents, announce: null });
+	const policy = parsePolicy(command.policy, command.matchOn);
+	if (!policy.ok) throw new CommandError(`--${policy.message.replace(/^matchOn/, 'match-on')}`);
+	const workspace = command.workspace;
+	const catalog = await storedCatalog(database, workspace);
+	const rooms = new Rooms({
+		store: database.documents,
+		bus: new MemoryBus(),
+		log: createLogger('warn'),
+		idleUnloadMs: 1_000,
+		commitDelayMs: 5,
+		compactAfter: 500,
+		audit: true,
+		isWorkspace: (id) => id === workspace,
+		definitions: () => catalog
+	});
+	const merges = createMergeService({ merges: database.merges, auth: database.auth, rooms, workspace, audit: true, stageAudit: (drafts) => database.audit.stage(drafts) });
+	const imports = createImportService({ workspace, store: database.documents, announce: null, definitions: () => catalog, rooms, merges });
 	const input = createReadStream(command.file);
 	try {
 		await once(input, 'open');
@@ -62,10 +100,13 @@ export async function importCommand(database: Database, command: ImportCommand):
 			mapping,
 			delimiter: command.delimiter,
 			dryRun: command.dryRun,
+			policy: policy.policy,
+			matchOn: policy.matchOn,
 			limits: { maxBytes: Number.MAX_SAFE_INTEGER, maxRows: DEFAULT_READ_LIMITS.maxRows }
 		});
 		process.stderr.write(
-			`${command.dryRun ? 'Dry run: ' : ''}${report.rowsRead} rows read (${report.encoding}, ${report.encodingReason}); ${report.valid} valid, ${report.created} created, ${report.rejected} rejected.\n`
+			`${command.dryRun ? 'Dry run: ' : ''}${report.rowsRead} rows read (${report.encoding}, ${report.encodingReason}); ${report.valid} valid (${report.matched} matching a record, policy ${report.policy}), ` +
+				`${report.created} created, ${report.updated} updated, ${report.merged} merged, ${report.skipped} skipped, ${report.unchanged} unchanged, ${report.rejected} rejected.\n`
 		);
 		for (const problem of report.problems.slice(0, 20)) process.stderr.write(`  row ${problem.row}${problem.column ? `, column "${problem.column}"` : ''}: ${problem.message}\n`);
 		if (report.stoppedAt) process.stderr.write(`Stopped: ${report.stoppedAt.message}\n`);
@@ -75,6 +116,7 @@ export async function importCommand(database: Database, command: ImportCommand):
 		throw error;
 	} finally {
 		input.destroy();
+		await rooms.close();
 	}
 }
 

@@ -8,7 +8,9 @@
  *
  * Query: `dryRun=1`, `format=csv|tsv|json|xml` (else from the Content-Type),
  * `encoding=` (else detected), `mapping=` (JSON: header → field, or null to leave a
- * column out), `delimiter=` (CSV; else guessed).
+ * column out), `delimiter=` (CSV; else guessed), `policy=skip|update|merge|create` (what a
+ * row matching a record already there does; create when absent), `matchOn=id,email,phone,domain`
+ * (the keys that make a match; all when absent).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticated, AuthService } from '../../src/lib/server/services.ts';
@@ -16,6 +18,7 @@ import { isForbidden } from '../../src/lib/server/services.ts';
 import { credentialsFrom } from '../../src/lib/server/credentials.ts';
 import { parseEncodingName } from '../../src/lib/io/encoding.ts';
 import type { ColumnMapping } from '../../src/lib/io/mapping.ts';
+import { DUPLICATE_POLICIES, MATCH_KINDS, type DuplicatePolicy, type MatchKind } from '../../src/lib/io/formats.ts';
 import type { Logger } from '../log.ts';
 import { FileTooLargeError, IMPORT_FORMATS, UnreadableFileError, type ImportFormat } from './read.ts';
 import { ImportRequestError } from './run.ts';
@@ -43,7 +46,32 @@ function send(res: ServerResponse, status: number, body: unknown, close = false)
 	res.end(JSON.stringify(body));
 }
 
-type Parsed = { ok: true; format: ImportFormat; dryRun: boolean; encoding: ReturnType<typeof parseEncodingName>; mapping: ColumnMapping; delimiter?: string } | { ok: false; message: string };
+type Parsed =
+	| {
+			ok: true;
+			format: ImportFormat;
+			dryRun: boolean;
+			encoding: ReturnType<typeof parseEncodingName>;
+			mapping: ColumnMapping;
+			delimiter?: string;
+			policy: DuplicatePolicy;
+			matchOn?: MatchKind[];
+	  }
+	| { ok: false; message: string };
+
+/** `policy` and `matchOn` as the query string or the command line gives them, each refused with a sentence naming it. */
+export function parsePolicy(policyText: string | null | undefined, matchText: string | null | undefined): { ok: true; policy: DuplicatePolicy; matchOn?: MatchKind[] } | { ok: false; message: string } {
+	const policy = (policyText?.trim().toLowerCase() || 'create') as DuplicatePolicy;
+	if (!DUPLICATE_POLICIES.includes(policy)) return { ok: false, message: `policy must be one of ${DUPLICATE_POLICIES.join(', ')}, not "${String(policyText).slice(0, 40)}".` };
+	if (matchText === null || matchText === undefined || matchText.trim() === '') return { ok: true, policy };
+	const matchOn: MatchKind[] = [];
+	for (const part of matchText.split(',')) {
+		const kind = part.trim().toLowerCase() as MatchKind;
+		if (!MATCH_KINDS.includes(kind)) return { ok: false, message: `matchOn must list some of ${MATCH_KINDS.join(', ')}, not "${part.slice(0, 40)}".` };
+		if (!matchOn.includes(kind)) matchOn.push(kind);
+	}
+	return { ok: true, policy, matchOn };
+}
 
 /** The import's parameters from the query string and Content-Type, each refused with a sentence naming it. */
 export function parseImportRequest(url: URL, contentType: string | undefined): Parsed {
@@ -76,7 +104,9 @@ export function parseImportRequest(url: URL, contentType: string | undefined): P
 	if (delimiter !== undefined && (delimiter.length !== 1 || /["\r\n]/.test(delimiter))) {
 		return { ok: false, message: 'delimiter must be one character other than a quote or a line break (for a tab, send %09).' };
 	}
-	return { ok: true, format, dryRun: params.get('dryRun') === '1' || params.get('dryRun') === 'true', encoding, mapping, delimiter };
+	const policy = parsePolicy(params.get('policy'), params.get('matchOn'));
+	if (!policy.ok) return policy;
+	return { ok: true, format, dryRun: params.get('dryRun') === '1' || params.get('dryRun') === 'true', encoding, mapping, delimiter, policy: policy.policy, matchOn: policy.matchOn };
 }
 
 async function* bodyOf(req: IncomingMessage): AsyncGenerator<Uint8Array> {
@@ -144,6 +174,8 @@ async function answer(req: IncomingMessage, res: ServerResponse, url: URL, deps:
 			mapping: parsed.mapping,
 			delimiter: parsed.delimiter,
 			dryRun: parsed.dryRun,
+			policy: parsed.policy,
+			matchOn: parsed.matchOn,
 			limits: { maxBytes: deps.maxBytes }
 		});
 		send(res, 200, report);

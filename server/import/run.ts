@@ -6,9 +6,11 @@
  * everything and creates nothing. Memory is bounded by the batch, the first problems
  * kept and the preview, whatever the file's length.
  */
-import type { NewRecord } from '../../src/lib/model/record.ts';
+import { canonicalRecordId, type NewRecord } from '../../src/lib/model/record.ts';
+import type { FieldLookup } from '../../src/lib/model/validate.ts';
 import type { DetectedEncoding, ImportEncoding } from '../../src/lib/io/encoding.ts';
-import { mapColumns, mappingProblems, splitTags, type ColumnMapping } from '../../src/lib/io/mapping.ts';
+import { headerKey, labelSynonyms, mapColumns, mappingProblems, splitTags, type ColumnMapping, type KnownField } from '../../src/lib/io/mapping.ts';
+import { DUPLICATE_POLICIES, type DuplicatePolicy, type MatchKind } from '../../src/lib/io/formats.ts';
 import { validateNewRecord } from '../records.ts';
 import { DEFAULT_READ_LIMITS, UnreadableFileError, decodeBytes, readDelimited, readJson, readXml, type Cell, type ImportFormat, type ReadLimits, type ReadRow } from './read.ts';
 
@@ -30,6 +32,29 @@ export interface ImportOptions {
 	/** Who the records are created by (their `createdBy`). */
 	createdBy: string;
 	limits?: Partial<ReadLimits>;
+	/** What to do with a row that matches a record already there (default `create`: the API's meaning before policies). */
+	policy?: DuplicatePolicy;
+	/** Which keys make a match (default: all of them). */
+	matchOn?: readonly MatchKind[];
+	/** The workspace's field definitions (server/fields.ts), which values are validated against, as the REST API does. */
+	definitions?: FieldLookup & { all?: readonly KnownField[] };
+}
+
+/** A valid row on its way to the store: its place in the file, the record, and the Accord id it names (an export's `id` column). */
+export interface ImportRow {
+	row: number;
+	record: NewRecord;
+	id: string | null;
+}
+
+/** What became of a valid row. `unchanged`: it matched a record that already held every value (update policy). */
+export type RowOutcome = 'created' | 'updated' | 'merged' | 'skipped' | 'unchanged';
+export const ROW_OUTCOMES: readonly RowOutcome[] = ['created', 'updated', 'merged', 'skipped', 'unchanged'];
+
+/** Each row's outcome and whether it matched a record (or an earlier row of the file). */
+export interface BatchResult {
+	outcomes: RowOutcome[];
+	matched: number;
 }
 
 export interface ImportProblem {
@@ -53,6 +78,19 @@ export interface ImportReport {
 	/** Rows that pass validation (on a real run: created, unless the run stopped early). */
 	valid: number;
 	created: number;
+	/** Rows that changed the record they matched (update policy). */
+	updated: number;
+	/** Rows merged into the record they matched (merge policy). */
+	merged: number;
+	/** Rows left out because they matched a record (skip policy). */
+	skipped: number;
+	/** Rows that matched a record already holding all their values (update policy): nothing written. */
+	unchanged: number;
+	/** Valid rows that matched a record already there or an earlier row (on a dry run too: what the policy will act on). */
+	matched: number;
+	policy: DuplicatePolicy;
+	/** The last row of the file whose batch was written: every valid row up to it made it, none after (null: none). */
+	writtenThrough: number | null;
 	rejected: number;
 	problems: ImportProblem[];
 	/** Problems beyond those listed. */
@@ -62,8 +100,11 @@ export interface ImportReport {
 	stoppedAt: { row: number | null; message: string } | null;
 }
 
-/** Creates a batch of validated records (the server's record service, or the CLI's). */
-export type CreateBatch = (records: NewRecord[]) => Promise<void>;
+/**
+ * Writes a batch of valid rows by the policy (server/import/service.ts); on a dry run it
+ * only finds the matches. Returns one outcome per row, in order.
+ */
+export type WriteBatch = (rows: ImportRow[], options: { dryRun: boolean; policy: DuplicatePolicy; matchOn: readonly MatchKind[] }) => Promise<BatchResult>;
 
 /** An import that cannot start: a mapping that does not make sense. Answered 400, nothing read. */
 export class ImportRequestError extends Error {
@@ -77,13 +118,22 @@ function cellText(cell: Cell | undefined): string | number | boolean | null {
 }
 
 /** A row's cells as the input of `validateNewRecord`, by the mapping; the column each input came from. */
-function rowInput(row: ReadRow, mapping: ColumnMapping): { input: { fields: Record<string, unknown>; tags?: unknown; notes?: unknown }; columnOf: Map<string, string>; problems: ImportProblem[] } {
+/** Headers of an Accord id column (an export's `id`), compared after `headerKey`. */
+const ID_HEADERS = new Set(['id', 'recordid', 'accordid', '记录id', '編號']);
+
+function rowInput(
+	row: ReadRow,
+	mapping: ColumnMapping
+): { input: { fields: Record<string, unknown>; tags?: unknown; notes?: unknown }; id: string | null; columnOf: Map<string, string>; problems: ImportProblem[] } {
 	const fields: Record<string, unknown> = {};
 	const columnOf = new Map<string, string>();
 	const problems: ImportProblem[] = [];
 	let tags: string[] | undefined;
 	let notes: string | undefined;
+	let id: string | null = null;
 	for (const [header, cell] of row.cells) {
+		// An export's id column: which record this row is, for matching (never written as a field).
+		if (id === null && typeof cell === 'string' && ID_HEADERS.has(headerKey(header))) id = canonicalRecordId(cell.trim());
 		const target = mapping[header];
 		if (!target) continue;
 		columnOf.set(target, header);
@@ -112,12 +162,16 @@ function rowInput(row: ReadRow, mapping: ColumnMapping): { input: { fields: Reco
 		}
 	}
 	if (row.cells.has('#extra')) problems.push({ row: row.row, column: null, field: null, message: `This row has ${String(row.cells.get('#extra'))}.` });
-	return { input: { fields, ...(tags ? { tags } : {}), ...(notes !== undefined ? { notes } : {}) }, columnOf, problems };
+	return { input: { fields, ...(tags ? { tags } : {}), ...(notes !== undefined ? { notes } : {}) }, id, columnOf, problems };
 }
 
-export async function runImport(bytes: AsyncIterable<Uint8Array>, options: ImportOptions, create: CreateBatch): Promise<ImportReport> {
+export async function runImport(bytes: AsyncIterable<Uint8Array>, options: ImportOptions, write: WriteBatch): Promise<ImportReport> {
 	const limits: ReadLimits = { ...DEFAULT_READ_LIMITS, ...options.limits };
 	const override = options.mapping ?? {};
+	const policy = options.policy ?? 'create';
+	if (!DUPLICATE_POLICIES.includes(policy)) throw new ImportRequestError(`policy must be one of ${DUPLICATE_POLICIES.join(', ')}.`);
+	const matchOn = options.matchOn ?? MATCH_ALL;
+	const known = labelSynonyms(options.definitions?.all ?? []);
 	const wrong = mappingProblems(Object.fromEntries(Object.entries(override).filter(([, target]) => target)));
 	if (wrong.length > 0) throw new ImportRequestError(wrong.join(' '));
 	const decoded = await decodeBytes(bytes, limits.maxBytes, options.encoding ?? null);
@@ -137,6 +191,13 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 		rowsRead: 0,
 		valid: 0,
 		created: 0,
+		updated: 0,
+		merged: 0,
+		skipped: 0,
+		unchanged: 0,
+		matched: 0,
+		policy,
+		writtenThrough: null,
 		rejected: 0,
 		problems: [],
 		moreProblems: 0,
@@ -148,15 +209,16 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 		else report.moreProblems++;
 	};
 	let mapping: ColumnMapping = {};
-	let batch: NewRecord[] = [];
+	let batch: ImportRow[] = [];
 	const flush = async (): Promise<void> => {
 		if (batch.length === 0) return;
-		const records = batch;
+		const rows = batch;
 		batch = [];
-		if (!options.dryRun) {
-			await create(records);
-			report.created += records.length;
-		}
+		const result = await write(rows, { dryRun: options.dryRun, policy, matchOn });
+		report.matched += result.matched;
+		if (options.dryRun) return;
+		for (const outcome of result.outcomes) report[outcome]++;
+		report.writtenThrough = rows[rows.length - 1].row;
 	};
 
 	try {
@@ -165,10 +227,10 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 			// Headers appear as they come (JSON and XML records may differ): each new one is mapped once.
 			const fresh = [...row.cells.keys()].filter((header) => header !== '#extra' && !Object.hasOwn(mapping, header));
 			if (fresh.length > 0) {
-				mapping = mapColumns([...Object.keys(mapping), ...fresh], { ...mapping, ...pick(override, fresh) });
+				mapping = mapColumns([...Object.keys(mapping), ...fresh], { ...mapping, ...pick(override, fresh) }, known);
 			}
-			const { input, columnOf, problems } = rowInput(row, mapping);
-			const validated = validateNewRecord(input, options.workspace, options.createdBy);
+			const { input, id, columnOf, problems } = rowInput(row, mapping);
+			const validated = validateNewRecord(input, options.workspace, options.createdBy, options.definitions);
 			if (!validated.ok) {
 				for (const [field, message] of Object.entries(validated.errors)) {
 					problems.push({ row: row.row, column: columnOf.get(field) ?? null, field, message });
@@ -189,7 +251,7 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 				continue;
 			}
 			report.valid++;
-			batch.push(validated.record);
+			batch.push({ row: row.row, record: validated.record, id });
 			if (batch.length >= IMPORT_BATCH) await flush();
 		}
 		await flush();
@@ -203,6 +265,8 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 	report.mapping = mapping;
 	return report;
 }
+
+const MATCH_ALL: readonly MatchKind[] = ['id', 'email', 'phone', 'domain'];
 
 const pick = (mapping: ColumnMapping, headers: readonly string[]): ColumnMapping =>
 	Object.fromEntries(headers.filter((h) => Object.hasOwn(mapping, h)).map((h) => [h, mapping[h]]));

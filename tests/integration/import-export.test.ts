@@ -359,6 +359,106 @@ describe('import at size', () => {
 	}, 900_000);
 });
 
+describe('import: field definitions and duplicate policies', () => {
+	const server = useServer();
+	const csv = (lines: string[]) => lines.join('\r\n');
+	const recordById = async (id: string): Promise<CustomerRecord & { meta?: Record<string, unknown> }> =>
+		(await (await apiFetch(`${server().url}/api/records/${id}`)).json()) as CustomerRecord & { meta?: Record<string, unknown> };
+	const historyOf = async (id: string) =>
+		((await (await apiFetch(`${server().url}/api/records/${id}/history`)).json()) as { entries: Array<{ op: string; source: string; path: string }> }).entries;
+
+	it("checks values against the workspace's own fields and maps a column by a field's English or Chinese label", async () => {
+		const defined = await apiFetch(
+			`${server().url}/api/fields`,
+			{
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ label: { en: 'Lead source', zh: '线索来源' }, type: 'select', options: [{ label: { en: 'Trade fair', zh: '展会' } }, { label: { en: 'Website', zh: '官网' } }] })
+			},
+			'admin'
+		);
+		expect(defined.status, await defined.clone().text()).toBe(201);
+		const key = ((await defined.json()) as { key: string }).key;
+		const report = await importOk(server(), csv(['姓名,线索来源', '周一,展会', '周二,Cold call', '周三,']), 'text/csv', { dryRun: '1' });
+		expect(report.mapping).toEqual({ 姓名: 'name', 线索来源: key });
+		expect(report).toMatchObject({ rowsRead: 3, valid: 2, rejected: 1 });
+		expect(report.problems).toEqual([expect.objectContaining({ row: 3, column: '线索来源', field: key })]);
+		const english = await importOk(server(), csv(['Name,Lead Source', 'Zhou Yi,website']), 'text/csv');
+		expect(english).toMatchObject({ mapping: { Name: 'name', 'Lead Source': key }, created: 1 });
+		expect(byName(await exportJson(server()), 'Zhou Yi').fields[key]).toBe('website');
+	});
+
+	it('skips, updates, merges into or creates anyway the rows that match on email, phone, website domain or id; a second update changes nothing', async () => {
+		const base = await importOk(
+			server(),
+			csv(['name,email,phone,website,city', 'Base Email,base@match.cn,,,Beijing', 'Base Phone,,+8613911112222,,Shanghai', 'Base Domain,,,https://www.match-domain.cn,Shenzhen']),
+			'text/csv'
+		);
+		expect(base.created).toBe(3);
+		const before = await total(server());
+		const incoming = csv([
+			'name,email,phone,website,city',
+			'Other Name,BASE@match.cn,,,Hangzhou',
+			'Phone Twin,,+86 139 1111 2222,,',
+			'Site Twin,,,match-domain.cn/about,Guangzhou',
+			'Brand New,new@match-new.cn,,,Wuhan',
+			'Brand New Again,NEW@match-new.cn,,,'
+		]);
+		const planned = await importOk(server(), incoming, 'text/csv', { dryRun: '1', policy: 'skip' });
+		expect(planned).toMatchObject({ policy: 'skip', valid: 5, matched: 4, created: 0, skipped: 0 });
+		const skipped = await importOk(server(), incoming, 'text/csv', { policy: 'skip' });
+		expect(skipped).toMatchObject({ created: 1, skipped: 4, updated: 0, writtenThrough: 6 });
+		expect(await total(server())).toBe(before + 1);
+
+		const update = csv([
+			'name,email,phone,website,city,tags',
+			'Other Name,BASE@match.cn,,,Hangzhou,imported',
+			'Phone Twin,,+86 139 1111 2222,,,',
+			'Site Twin,,,match-domain.cn/about,Guangzhou,',
+			'Brand New,new@match-new.cn,,,Wuhan,'
+		]);
+		const updated = await importOk(server(), update, 'text/csv', { policy: 'update' });
+		expect(updated).toMatchObject({ created: 0, updated: 3, unchanged: 1, matched: 4 });
+		expect(await total(server())).toBe(before + 1);
+		const all = await exportJson(server());
+		const email = byName(all, 'Other Name');
+		expect(email.fields).toMatchObject({ email: 'base@match.cn', city: 'Hangzhou' });
+		expect(email.tags).toEqual(['imported']);
+		expect(byName(all, 'Phone Twin').fields).toMatchObject({ phone: '+8613911112222', city: 'Shanghai' });
+		expect(byName(all, 'Site Twin').fields).toMatchObject({ city: 'Guangzhou' });
+		const changes = await historyOf(email.id);
+		expect(changes.filter((e) => e.op !== 'create').every((e) => e.source === 'import')).toBe(true);
+		expect(changes.some((e) => e.path === 'fields.city')).toBe(true);
+
+		// The same file again: every row matches a record that already holds its values.
+		const again = await importOk(server(), update, 'text/csv', { policy: 'update' });
+		expect(again).toMatchObject({ created: 0, updated: 0, unchanged: 4 });
+		expect(await historyOf(email.id)).toHaveLength(changes.length);
+		expect((await exportJson(server())).find((r) => r.id === email.id)).toEqual(all.find((r) => r.id === email.id));
+
+		// Merge: the record keeps its values, the row fills its gaps; the row's own record is merged into it.
+		const mergeFile = csv(['name,email,company,city', 'Merge Me,base@match.cn,Fill Co,Ignored City']);
+		const merged = await importOk(server(), mergeFile, 'text/csv', { policy: 'merge' });
+		expect(merged).toMatchObject({ merged: 1, created: 0, matched: 1 });
+		const survivor = await recordById(email.id);
+		expect(survivor.fields).toMatchObject({ name: 'Other Name', company: 'Fill Co', city: 'Hangzhou' });
+		const folded = (await exportJson(server(), 'editor', '&includeArchived=1')).find((r) => r.fields.name === 'Merge Me');
+		expect(folded?.meta).toMatchObject({ archived: true, mergedInto: email.id });
+
+		// Create anyway: matched, and created all the same.
+		expect(await importOk(server(), mergeFile, 'text/csv', { policy: 'create' })).toMatchObject({ created: 1 });
+
+		// An export's id column names the record itself; matching on it alone ignores the other keys.
+		const byId = await importOk(server(), csv(['id,name,email', `${email.id},Renamed By Id,someone-else@x.cn`]), 'text/csv', { policy: 'update', matchOn: 'id' });
+		expect(byId).toMatchObject({ updated: 1, created: 0 });
+		expect((await recordById(email.id)).fields).toMatchObject({ name: 'Renamed By Id', email: 'someone-else@x.cn' });
+
+		const refused = await postImport(server(), 'name\nX', 'text/csv', { policy: 'overwrite' });
+		expect(refused.status).toBe(400);
+		expect(((await refused.json()) as { message: string }).message).toContain('skip, update, merge, create');
+	});
+});
+
 describe('command line', () => {
 	it('imports with --dry-run and prints the JSON summary as its last line; exports to a file', async () => {
 		const data = mkdtempSync(path.join(os.tmpdir(), 'accord-cli-io-'));
@@ -372,6 +472,10 @@ describe('command line', () => {
 			expect(summary).toMatchObject({ dryRun: true, rowsRead: 3, valid: 3, created: 0, encoding: 'gb18030' });
 			const real = await cli(['import', file, '--encoding=gbk']);
 			expect(JSON.parse(real.stdout.trim().split('\n').at(-1)!)).toMatchObject({ created: 3, encodingReason: 'override' });
+			// Again under --policy update: every row matches the record it made, which already holds its values.
+			const again = await cli(['import', file, '--policy', 'update']);
+			expect(JSON.parse(again.stdout.trim().split('\n').at(-1)!)).toMatchObject({ policy: 'update', matched: 3, created: 0, updated: 0, unchanged: 3 });
+			await expect(cli(['import', file, '--policy', 'overwrite'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('policy') });
 			const out = path.join(data, 'out.json');
 			await cli(['export', '--format=json', out]);
 			const exported = JSON.parse(readFileSync(out, 'utf8')) as CustomerRecord[];

@@ -11,3 +11,16 @@ export function importFormatOfName(name: string): ImportFormat | null {
 	if (extension === 'txt') return 'tsv';
 	return (IMPORT_FORMATS as readonly string[]).includes(extension ?? '') ? (extension as ImportFormat) : null;
 }
+
+/**
+ * What an import does with a row that matches a record already there: leave it out
+ * (`skip`), write its values over the record's (`update`), merge it into the record as
+ * the duplicates page does (`merge`: the record keeps its values, the row fills the
+ * gaps), or create it regardless (`create`).
+ */
+export const DUPLICATE_POLICIES = ['skip', 'update', 'merge', 'create'] as const;
+export type DuplicatePolicy = (typeof DUPLICATE_POLICIES)[number];
+
+/** Keys a row is matched on: an Accord id column (an export's), email, phone, website domain. */
+export const MATCH_KINDS = ['id', 'email', 'phone', 'domain'] as const;
+export type MatchKind = (typeof MATCH_KINDS)[number];

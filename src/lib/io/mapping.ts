@@ -56,11 +56,40 @@ export function isColumnTarget(target: string): boolean {
 	);
 }
 
-/** The guessed target of one header, or null (the column is left out). `x_…` headers (an export's custom fields) map to themselves. */
-export function guessTarget(header: string): ColumnTarget | null {
+/** A workspace's own field as the mapping guesses it: its key, and its label in both languages. */
+export interface KnownField {
+	key: string;
+	label: { en: string; zh: string };
+	retired?: boolean;
+}
+
+/**
+ * Header names of the workspace's own (`x_…`) fields, by their English and Chinese
+ * labels, so a column headed "Lead source" or "线索来源" fills the field an admin
+ * defined under that label. Retired fields are not guessed.
+ */
+export function labelSynonyms(fields: readonly KnownField[]): Map<string, ColumnTarget> {
+	const known = new Map<string, ColumnTarget>();
+	for (const field of fields) {
+		if (field.retired || !field.key.startsWith(CUSTOM_FIELD_PREFIX)) continue;
+		for (const label of [field.label.en, field.label.zh]) {
+			const key = headerKey(label);
+			if (key && !BY_SYNONYM.has(key) && !known.has(key)) known.set(key, field.key);
+		}
+	}
+	return known;
+}
+
+/**
+ * The guessed target of one header, or null (the column is left out). `x_…` headers (an
+ * export's custom fields) map to themselves; `known` (from `labelSynonyms`) adds the
+ * workspace's own fields by label.
+ */
+export function guessTarget(header: string, known?: ReadonlyMap<string, ColumnTarget>): ColumnTarget | null {
 	const trimmed = header.trim();
 	if (/^x_[a-z][a-z0-9_]{0,39}$/.test(trimmed)) return trimmed;
-	return BY_SYNONYM.get(headerKey(trimmed)) ?? null;
+	const key = headerKey(trimmed);
+	return BY_SYNONYM.get(key) ?? known?.get(key) ?? null;
 }
 
 export type ColumnMapping = Record<string, ColumnTarget | null>;
@@ -70,7 +99,7 @@ export type ColumnMapping = Record<string, ColumnTarget | null>;
  * or null/"" to leave a column out). When two columns guess the same field, the first
  * keeps it and the later ones are left out, so no value silently overwrites another.
  */
-export function mapColumns(headers: readonly string[], override: ColumnMapping = {}): ColumnMapping {
+export function mapColumns(headers: readonly string[], override: ColumnMapping = {}, known?: ReadonlyMap<string, ColumnTarget>): ColumnMapping {
 	const mapping: ColumnMapping = {};
 	const taken = new Set<string>();
 	for (const header of headers) {
@@ -82,7 +111,7 @@ export function mapColumns(headers: readonly string[], override: ColumnMapping =
 	}
 	for (const header of headers) {
 		if (Object.hasOwn(mapping, header)) continue;
-		const target = guessTarget(header);
+		const target = guessTarget(header, known);
 		mapping[header] = target && !taken.has(target) ? target : null;
 		if (target) taken.add(target);
 	}
