@@ -1,11 +1,13 @@
 import { defineConfig } from 'vitest/config';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
 
 // Three levels, one runner. Integration and e2e tests start real servers (and a
 // real browser), so they run one file at a time to keep the 2-core machine calm.
 export default defineConfig({
 	test: {
 		projects: [
-			{ test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], environment: 'node' } },
+			// Svelte compiles the rune modules (`*.svelte.ts`: the locale, sync state) the shared code imports.
+			{ plugins: [svelte()], test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], environment: 'node' } },
 			{
 				test: {
 					name: 'integration',

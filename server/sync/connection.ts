@@ -22,6 +22,7 @@ import {
 import { canEdit, type Actor, type Role } from '../../src/lib/access.ts';
 import type { Authenticated } from '../../src/lib/server/services.ts';
 import type { AuditSource } from '../../src/lib/model/audit.ts';
+import type { ShapeProblem } from '../../src/lib/model/shape-problems.ts';
 import type { Logger } from '../log.ts';
 import { BindingUnavailableError, type Peer, type Room } from './room.ts';
 import type { Rooms } from './rooms.ts';
@@ -119,9 +120,9 @@ export class Connection implements Peer {
 		return this.auth.via === 'token' ? 'api' : 'ui';
 	}
 
-	refuseWrite(room: Room, reason: string, code = 'read-only'): void {
+	refuseWrite(room: Room, reason: string, code = 'read-only', problems?: readonly ShapeProblem[]): void {
 		if (this.multiplexed) {
-			this.send(encodeRefused(room.name, { code, reason }));
+			this.send(encodeRefused(room.name, { code, reason, problems }));
 		} else {
 			// y-websocket's own way to say it: an auth message, permission denied.
 			this.send(encodeFrame(null, MessageType.auth, (e) => authProtocol.writePermissionDenied(e, reason)));

@@ -30,6 +30,7 @@ import { readRecordNotice, type RecordNotice } from './record-notice.ts';
 import { screenPresence } from './presence-guard.ts';
 import { ShapeGuard } from './shape-guard.ts';
 import { DefinitionsGuard } from '../fields-guard.ts';
+import { describeProblem, distinctProblems, type ShapeProblem } from '../../src/lib/model/shape-problems.ts';
 import { fieldsDocumentId } from '../../src/lib/model/fields.ts';
 import type { FieldLookup } from '../../src/lib/model/validate.ts';
 import { DEFAULT_SYNC_LIMITS, type SyncLimits } from './limits.ts';
@@ -49,7 +50,7 @@ export interface Peer {
 	/** Sends a message framed once for many peers (see outbox.ts). */
 	sendFrame(frame: WireFrame): void;
 	/** Tells the peer its change to this room was not applied, and why (`code`: `read-only`, `forged-client-id`). */
-	refuseWrite(room: Room, reason: string, code?: string): void;
+	refuseWrite(room: Room, reason: string, code?: string, problems?: readonly ShapeProblem[]): void;
 	/** The person may no longer see this document: drop it, as if it did not exist. */
 	evict(documentName: string): void;
 }
@@ -322,15 +323,18 @@ export class Room {
 		// or a forgery, and the server cannot tell which. They are kept (an edit is not
 		// lost) and attributed to the sender, who brought them, never to the id's owner.
 		this.claimedBySender = foreign.length > 0 ? { clients: new Set(foreign), person: { id: peer.actor.id, name: peer.actor.name } } : null;
-		let repairs: string[];
+		let repairs: ShapeProblem[];
 		try {
-			repairs = this.guard ? this.guard.apply(update, peer) : (Y.applyUpdate(this.doc, update, peer), []);
+			if (this.guard instanceof DefinitionsGuard) repairs = this.guard.apply(update, peer).map((text) => ({ kind: 'other', text }));
+			else repairs = this.guard ? this.guard.apply(update, peer) : (Y.applyUpdate(this.doc, update, peer), []);
 		} finally {
 			this.claimedBySender = null;
 		}
 		if (repairs.length > 0) {
 			// What was kept is stored and acknowledged like any change; the writer learns what was not, and why.
-			peer.refuseWrite(this, `Part of this change was not kept: ${[...new Set(repairs)].slice(0, 5).join(' ')}`, 'not-kept');
+			// The sentence is for stock clients; the problems let a browser word it in its person's language.
+			const problems = distinctProblems(repairs);
+			peer.refuseWrite(this, `Part of this change was not kept: ${problems.map(describeProblem).join(' ')}`, 'not-kept', problems);
 		}
 		this.acknowledge(peer, membership);
 	}

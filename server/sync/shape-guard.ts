@@ -30,6 +30,7 @@ import * as Y from 'yjs';
 import { activitiesOf, contactsOf, fieldsOf, metaOf, notesOf, tagsOf } from '../../src/lib/model/record.ts';
 import { BUILTIN_LOOKUP, validateField, type FieldLookup } from '../../src/lib/model/validate.ts';
 import { MAX_TAG_LENGTH, type Scalar } from '../../src/lib/model/schema.ts';
+import { fieldProblem, type ShapeProblem } from '../../src/lib/model/shape-problems.ts';
 
 /** Longest key a client may write in a map of the record (custom field keys are far shorter). */
 const MAX_KEY_LENGTH = 200;
@@ -110,8 +111,8 @@ export class ShapeGuard {
 	 * Applies `update` from a connection in one transaction with origin `origin`, repairing
 	 * it before the transaction ends. Returns what was repaired (empty: nothing was).
 	 */
-	apply(update: Uint8Array, origin: unknown): string[] {
-		let repairs: string[] = [];
+	apply(update: Uint8Array, origin: unknown): ShapeProblem[] {
+		let repairs: ShapeProblem[] = [];
 		Y.transact(
 			this.doc,
 			(tr) => {
@@ -142,8 +143,8 @@ export class ShapeGuard {
 	/** The transaction being repaired rewrote a valid value into its normal form. */
 	private normalised = false;
 
-	private repair(tr: Y.Transaction): string[] {
-		const repairs: string[] = [];
+	private repair(tr: Y.Transaction): ShapeProblem[] {
+		const repairs: ShapeProblem[] = [];
 		for (const [type, keys] of [...tr.changed]) {
 			if (type === (this.meta as AnyType)) this.repairMeta(tr, keys, repairs);
 			else if (type === (this.fields as AnyType)) this.repairFields(tr, keys, repairs);
@@ -170,14 +171,14 @@ export class ShapeGuard {
 	}
 
 	/** Keyless content in a map (written as if it were a list) is never read: deleted. */
-	private dropKeyless(tr: Y.Transaction, type: AnyType, keys: Set<string | null>, place: string, repairs: string[]): void {
+	private dropKeyless(tr: Y.Transaction, type: AnyType, keys: Set<string | null>, place: 'fields' | 'tags' | 'meta' | 'item', repairs: ShapeProblem[]): void {
 		if (!keys.has(null)) return;
 		const items = newListItems(tr, type);
 		for (const item of items) item.delete(tr);
-		if (items.length > 0) repairs.push(`${place} is a map of named values; content written without a name was not kept.`);
+		if (items.length > 0) repairs.push({ kind: 'keyless', place });
 	}
 
-	private repairMeta(tr: Y.Transaction, keys: Set<string | null>, repairs: string[]): void {
+	private repairMeta(tr: Y.Transaction, keys: Set<string | null>, repairs: ShapeProblem[]): void {
 		this.dropKeyless(tr, this.meta as AnyType, keys, 'meta', repairs);
 		for (const key of keys) {
 			if (key === null) continue;
@@ -185,11 +186,11 @@ export class ShapeGuard {
 			if (key === 'archived' && typeof value === 'boolean') continue;
 			if (key === 'archived' && value === undefined && valueBefore(tr, this.meta as AnyType, key) === null) continue;
 			this.putBack(tr, this.meta as AnyType, key);
-			repairs.push(key === 'archived' ? 'meta.archived must be true or false.' : `meta.${key.slice(0, 40)} is set by the server and cannot be changed.`);
+			repairs.push(key === 'archived' ? { kind: 'archived' } : { kind: 'meta', key: key.slice(0, 40) });
 		}
 	}
 
-	private repairFields(tr: Y.Transaction, keys: Set<string | null>, repairs: string[]): void {
+	private repairFields(tr: Y.Transaction, keys: Set<string | null>, repairs: ShapeProblem[]): void {
 		this.dropKeyless(tr, this.fields as AnyType, keys, 'fields', repairs);
 		const country = this.fields.get('country');
 		const definitions = this.definitions() ?? BUILTIN_LOOKUP;
@@ -198,11 +199,11 @@ export class ShapeGuard {
 			const value: unknown = this.fields.get(key);
 			const result =
 				key.length > MAX_KEY_LENGTH
-					? { ok: false as const, message: 'field keys are at most 200 characters.' }
+					? { ok: false as const, code: 'key-length', message: 'field keys are at most 200 characters.' }
 					: validateField(key, value, { country: typeof country === 'string' ? country : null, definitions });
 			if (!result.ok) {
 				this.putBack(tr, this.fields as AnyType, key);
-				repairs.push(`fields.${key.slice(0, 40)}: ${result.message} The previous value was kept.`);
+				repairs.push(fieldProblem(key, value, result));
 			} else if (result.value !== value && isCoded(key, definitions)) {
 				// A coded value (money, phone, country, date, email, URL, option) is stored in
 				// its one normal form, as every other writer stores it (full-width digits
@@ -216,17 +217,17 @@ export class ShapeGuard {
 		}
 	}
 
-	private repairTags(tr: Y.Transaction, keys: Set<string | null>, repairs: string[]): void {
+	private repairTags(tr: Y.Transaction, keys: Set<string | null>, repairs: ShapeProblem[]): void {
 		this.dropKeyless(tr, this.tags as AnyType, keys, 'tags', repairs);
 		for (const key of keys) {
 			if (key === null || !this.tags.has(key)) continue;
 			if (this.tags.get(key) === true && key.length > 0 && key.length <= MAX_TAG_LENGTH && !key.includes('\u0000')) continue;
 			this.putBack(tr, this.tags as AnyType, key);
-			repairs.push(`tags: a tag is a name of at most ${MAX_TAG_LENGTH} characters mapped to true; "${key.slice(0, 40)}" was not kept.`);
+			repairs.push({ kind: 'tag', tag: key.slice(0, 40), max: MAX_TAG_LENGTH });
 		}
 	}
 
-	private repairItems(tr: Y.Transaction, list: AnyType, repairs: string[]): void {
+	private repairItems(tr: Y.Transaction, list: AnyType, repairs: ShapeProblem[]): void {
 		const name = list === (this.contacts as AnyType) ? 'contacts' : 'activities';
 		for (const item of newListItems(tr, list)) {
 			const ok = item.content instanceof Y.ContentType && item.content.type instanceof Y.Map;
@@ -237,28 +238,28 @@ export class ShapeGuard {
 				continue;
 			}
 			item.delete(tr);
-			repairs.push(`${name}: each entry must be a map of values; an entry of another kind was not kept.`);
+			repairs.push({ kind: 'entry', list: name });
 		}
 	}
 
-	private repairItemValues(tr: Y.Transaction, map: Y.Map<unknown>, keys: Set<string | null>, repairs: string[]): void {
-		this.dropKeyless(tr, map as AnyType, keys, 'a contact or activity', repairs);
+	private repairItemValues(tr: Y.Transaction, map: Y.Map<unknown>, keys: Set<string | null>, repairs: ShapeProblem[]): void {
+		this.dropKeyless(tr, map as AnyType, keys, 'item', repairs);
 		for (const key of keys) {
 			if (key === null || !map.has(key)) continue;
 			const value = map.get(key);
 			if (key.length <= MAX_KEY_LENGTH && isScalar(value) && (typeof value !== 'string' || (value.length <= MAX_ITEM_TEXT && !value.includes('\u0000')))) continue;
 			this.putBack(tr, map as AnyType, key);
-			repairs.push(`${key.slice(0, 40)} of a contact or activity must be plain text, a number or true/false; the previous value was kept.`);
+			repairs.push({ kind: 'item-value', key: key.slice(0, 40) });
 		}
 	}
 
-	private repairNotes(tr: Y.Transaction, repairs: string[]): void {
+	private repairNotes(tr: Y.Transaction, repairs: ShapeProblem[]): void {
 		let dropped = 0;
 		for (const item of newListItems(tr, this.notes as AnyType)) {
 			if (item.content instanceof Y.ContentString || item.content instanceof Y.ContentFormat) continue;
 			item.delete(tr);
 			dropped++;
 		}
-		if (dropped > 0) repairs.push('notes hold text only; embedded objects were not kept.');
+		if (dropped > 0) repairs.push({ kind: 'notes' });
 	}
 }

@@ -13,7 +13,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import { addItem, contactsOf, fieldsOf, metaOf } from '../../src/lib/model/record.ts';
-import { MessageType, decodeRefused, encodeFrame, readFrameHeader } from '../../src/lib/sync/protocol.ts';
+import { MessageType, decodeRefused, encodeFrame, readFrameHeader, type RefusedMessage } from '../../src/lib/sync/protocol.ts';
 import type { RunningServer } from '../../server/http.ts';
 import { DEFAULT_SYNC_LIMITS } from '../../server/sync/limits.ts';
 import { SyncClient, type SocketLike } from '../../src/lib/sync/client.ts';
@@ -248,11 +248,13 @@ describe('sync endpoints under attack', () => {
 		try {
 			const handle = client.open(id);
 			expect(await handle.whenSynced).toBe(true);
-			const notices: string[] = [];
-			handle.on('notKept', (refusal) => notices.push(refusal.reason));
+			const notices: RefusedMessage[] = [];
+			handle.on('notKept', (refusal) => notices.push(refusal));
 			fieldsOf(handle.doc).set('country', 'XX');
 			await eventually(() => notices.length > 0, 'the notice');
-			expect(notices[0]).toMatch(/country/);
+			expect(notices[0].reason).toMatch(/country/);
+			// Also as data, so a Chinese page says it in Chinese (the wording: tests/unit/not-kept.test.ts).
+			expect(notices[0].problems).toEqual([expect.objectContaining({ kind: 'field', field: 'country', code: 'country', raw: 'XX' })]);
 			await eventually(() => fieldsOf(handle.doc).get('country') === 'CN', "the tab's copy to converge");
 			expect(handle.error).toBeNull();
 			fieldsOf(handle.doc).set('city', 'Kunming');

@@ -9,6 +9,7 @@ import * as Y from 'yjs';
 import { ShapeGuard } from '../../server/sync/shape-guard.ts';
 import type { Scalar } from '../../src/lib/model/schema.ts';
 import { activitiesOf, contactsOf, fieldsOf, metaOf, notesOf, readRecord, tagsOf, writeNewRecord } from '../../src/lib/model/record.ts';
+import { describeProblem } from '../../src/lib/model/shape-problems.ts';
 
 const ID = '0b6c1f8e-3a5d-4c1e-9f2a-7d8e9c0b1a2f';
 
@@ -37,7 +38,8 @@ function setup() {
 			Y.applyUpdate(bystander, out);
 			Y.applyUpdate(client, out);
 		}
-		return repairs;
+		// In the words a stock client reads (the problems' own shape is tested in not-kept.test.ts).
+		return repairs.map(describeProblem);
 	};
 	return { server, client, bystander, seen, push };
 }

@@ -5,6 +5,7 @@
  * Every key must exist in both dictionaries: `zh` is typed against `en`.
  */
 import type { Validated } from '$lib/model/validate.ts';
+import type { ShapeProblem } from '$lib/model/shape-problems.ts';
 import type { FieldDefinition } from '$lib/model/schema.ts';
 import { current } from './locale.svelte.ts';
 
@@ -297,6 +298,15 @@ const en = {
 	'error.back': 'Back to all records',
 	'error.refused': 'This record does not exist or you cannot open it.',
 	'error.notKept': 'The server did not keep part of your last change. {reason}',
+	'notKept.field': '{message} The previous value was kept.',
+	'notKept.meta': '“{key}” is set by the server and cannot be changed.',
+	'notKept.archived': 'Archived can only be yes or no.',
+	'notKept.keyless': 'Content written without a name was not kept.',
+	'notKept.tag': 'The tag “{tag}” was not kept: a tag is a name of at most {max} characters.',
+	'notKept.entry.contacts': 'A contact that was not a list of values was not kept.',
+	'notKept.entry.activities': 'An activity that was not a list of values was not kept.',
+	'notKept.itemValue': '“{key}” of a contact or activity must be text, a number or yes/no; the previous value was kept.',
+	'notKept.notes': 'Notes hold text only; embedded objects were not kept.',
 	'error.dismiss': 'Dismiss',
 	'error.readOnly': 'Your role is viewer: you can read records but not change them.',
 	'error.unavailable': 'This record cannot be loaded right now; try again in a moment.',
@@ -931,6 +941,15 @@ const zh: Record<MessageKey, string> = {
 	'error.back': '返回客户列表',
 	'error.refused': '该客户不存在，或者你没有权限打开。',
 	'error.notKept': '服务器没有保留你上一次修改中的一部分。{reason}',
+	'notKept.field': '{message}已保留原来的值。',
+	'notKept.meta': '“{key}”由服务器设置，不能修改。',
+	'notKept.archived': '“已归档”只能是“是”或“否”。',
+	'notKept.keyless': '没有名称的内容未被保留。',
+	'notKept.tag': '标签“{tag}”未被保留：标签名称最多 {max} 个字符。',
+	'notKept.entry.contacts': '一条不是字段列表的联系人未被保留。',
+	'notKept.entry.activities': '一条不是字段列表的活动未被保留。',
+	'notKept.itemValue': '联系人或活动的“{key}”只能是文字、数字或是/否；已保留原来的值。',
+	'notKept.notes': '备注只能包含文字；嵌入的对象未被保留。',
 	'error.dismiss': '关闭',
 	'error.unavailable': '暂时无法加载该客户，请稍后重试。',
 	'error.network': '无法连接服务器，请检查网络后重试。',
@@ -1410,6 +1429,43 @@ export function validationMessage(
 		default:
 			return locale === 'en' ? result.message : translate(locale, 'validation.invalid', params);
 	}
+}
+
+/**
+ * What the server did not keep of a change, in words of a locale: the problems the
+ * `refused` frame carries, or its English sentence when it carries none (an older server).
+ */
+export function notKeptMessage(
+	refusal: { reason: string; problems?: readonly ShapeProblem[] },
+	labelOf: (field: string) => string | undefined = () => undefined,
+	locale: Locale = current.locale
+): string {
+	if (!refusal.problems || refusal.problems.length === 0) return translate(locale, 'error.notKept', { reason: refusal.reason.replace(/^Part of this change was not kept: /, '') });
+	const parts = refusal.problems.map((problem): string => {
+		switch (problem.kind) {
+			case 'field':
+				return translate(locale, 'notKept.field', {
+					message: validationMessage({ ok: false, code: problem.code, message: problem.message }, problem.field, problem.raw, undefined, locale, labelOf(problem.field))
+				});
+			case 'meta':
+				return translate(locale, 'notKept.meta', { key: problem.key });
+			case 'archived':
+				return translate(locale, 'notKept.archived');
+			case 'keyless':
+				return translate(locale, 'notKept.keyless');
+			case 'tag':
+				return translate(locale, 'notKept.tag', { tag: problem.tag, max: problem.max });
+			case 'entry':
+				return translate(locale, problem.list === 'contacts' ? 'notKept.entry.contacts' : 'notKept.entry.activities');
+			case 'item-value':
+				return translate(locale, 'notKept.itemValue', { key: problem.key });
+			case 'notes':
+				return translate(locale, 'notKept.notes');
+			case 'other':
+				return problem.text;
+		}
+	});
+	return translate(locale, 'error.notKept', { reason: parts.join(' ') });
 }
 
 // ---------------------------------------------------------------- formatting

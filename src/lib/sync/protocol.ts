@@ -11,6 +11,7 @@
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import { readProblems, type ShapeProblem } from '../model/shape-problems.ts';
 
 export const MessageType = {
 	sync: 0,
@@ -75,7 +76,10 @@ export function isWorkspaceChannel(name: string): boolean {
 
 export interface RefusedMessage {
 	code: string;
+	/** In English: what a client that reads no more than this shows. */
 	reason: string;
+	/** For `not-kept`: what was not kept, as data the browser words in its person's language. */
+	problems?: readonly ShapeProblem[];
 }
 
 export function encodeFrame(documentName: string | null, type: MessageTypeCode, writePayload?: (encoder: encoding.Encoder) => void): Uint8Array {
@@ -90,11 +94,17 @@ export function encodeRefused(documentName: string, refusal: RefusedMessage): Ui
 	return encodeFrame(documentName, MessageType.refused, (e) => {
 		encoding.writeVarString(e, refusal.code);
 		encoding.writeVarString(e, refusal.reason);
+		// Appended, so a client that reads only code and reason is not disturbed by it.
+		if (refusal.problems && refusal.problems.length > 0) encoding.writeVarString(e, JSON.stringify(refusal.problems));
 	});
 }
 
 export function decodeRefused(decoder: decoding.Decoder): RefusedMessage {
-	return { code: decoding.readVarString(decoder), reason: decoding.readVarString(decoder) };
+	const code = decoding.readVarString(decoder);
+	const reason = decoding.readVarString(decoder);
+	if (!decoding.hasContent(decoder)) return { code, reason };
+	const problems = readProblems(decoding.readVarString(decoder));
+	return problems.length > 0 ? { code, reason, problems } : { code, reason };
 }
 
 export function encodeSaved(documentName: string, count: number): Uint8Array {

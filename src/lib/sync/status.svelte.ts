@@ -77,7 +77,7 @@ export class LiveDoc {
 	ready = $state(false);
 	error = $state<RefusedMessage | null>(null);
 	/** Why the server did not keep part of this person's last change, until they dismiss it. */
-	notKept = $state<string | null>(null);
+	notKept = $state<RefusedMessage | null>(null);
 	pending = $state(0);
 	private readonly off: (() => void)[] = [];
 
@@ -91,7 +91,7 @@ export class LiveDoc {
 			this.handle.on('ready', () => (this.ready = true)),
 			this.handle.on('synced', () => (this.synced = true)),
 			this.handle.on('error', (error) => (this.error = error)),
-			this.handle.on('notKept', (refusal) => (this.notKept = refusal.reason)),
+			this.handle.on('notKept', (refusal) => (this.notKept = refusal)),
 			this.handle.on('pending', (count) => (this.pending = count))
 		);
 	}
