@@ -75,7 +75,7 @@ describe.each(engines)('the audit anchor on $name', (engine) => {
 	beforeAll(async () => {
 		if (!engine.available) return;
 		dir = await tempDir('accord-anchor-');
-		postgres = engine.name === 'postgres' ? await tempPostgresUrl() : null;
+		postgres = engine.name === 'postgres' ? await tempPostgresUrl({ migrated: true }) : null;
 		// DATA_DIR in both cases: the anchor file's default place is <DATA_DIR>/audit-anchors.jsonl.
 		env = postgres ? { DATABASE_URL: postgres.url, DATA_DIR: dir.path } : { DATA_DIR: dir.path };
 	});
@@ -85,6 +85,7 @@ describe.each(engines)('the audit anchor on $name', (engine) => {
 	});
 
 	it.skipIf(!engine.available)('a running server anchors the chain as it seals, and `audit verify` checks the log against the anchor', async () => {
+		// On PGlite, startTestServer starts from a copy of the migrated template.
 		const server = await startTestServer({ dataDir: dir.path, databaseUrl: postgres?.url, redisUrl: undefined });
 		try {
 			for (let i = 0; i < 4; i++) await createRecord(server, { name: `Anchored ${i}` });

@@ -17,6 +17,7 @@ import type { Sql } from '../../server/store/types.ts';
 import { COALESCE_MAX_MS, COALESCE_WINDOW_MS, stageAudit } from '../../server/store/audit-store.ts';
 import { fieldsOf } from '../../src/lib/model/record.ts';
 import { bareRow, tempDir, tempPostgresUrl } from '../support/databases.ts';
+import { seedPgliteDataDir } from '../support/database-templates.ts';
 import { createRecord, eventually, startTestServer, tokenFor, wsUrl } from '../support/server.ts';
 import { REPO_ROOT } from '../support/processes.ts';
 
@@ -33,6 +34,8 @@ const engines: Engine[] = [
 		available: true,
 		async create() {
 			const dir = await tempDir('accord-audit-');
+			// A copy of the migrated template, as a server would make on its first start.
+			await seedPgliteDataDir(dir.path);
 			return {
 				open: () => openDatabase({ dataDir: dir.path }),
 				sql: () => openPglite(join(dir.path, 'pglite')),
@@ -46,7 +49,7 @@ const engines: Engine[] = [
 		name: 'postgres',
 		available: Boolean(process.env.DATABASE_URL),
 		async create() {
-			const db = (await tempPostgresUrl())!;
+			const db = (await tempPostgresUrl({ migrated: true }))!;
 			const dir = await tempDir('accord-audit-');
 			return {
 				open: () => openDatabase({ databaseUrl: db.url, dataDir: dir.path }),

@@ -17,6 +17,7 @@ import type { WebsocketProvider } from 'y-websocket';
 import type * as Y from 'yjs';
 import { REPO_ROOT, ServerProcess, apiJson, createRecordVia, yWebsocketClient } from '../support/processes.ts';
 import { tempDir, tempPostgresUrl, type TempDir, type TempPostgres } from '../support/databases.ts';
+import { seedPgliteDataDir } from '../support/database-templates.ts';
 import { eventually, startTestServer } from '../support/server.ts';
 import { openDatabase, type Database } from '../../server/store/index.ts';
 import { storedSubjectSources } from '../../server/subject.ts';
@@ -142,6 +143,9 @@ describe('backup and restore drill', () => {
 
 	beforeAll(async () => {
 		dirs = await tempDir('accord-backup-');
+		// The source starts as a copy of the migrated template (restores below go into
+		// databases made from nothing, as an operator's are).
+		await seedPgliteDataDir(dir('source'));
 		admin = await tokenVia(dir('source'), 'admin');
 		source = await ServerProcess.start('pglite-source', {
 			dataDir: dir('source'),

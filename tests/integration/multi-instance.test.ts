@@ -68,7 +68,7 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('two Accord processes sharing Postg
 	}
 
 	beforeAll(async () => {
-		database = (await tempPostgresUrl())!;
+		database = (await tempPostgresUrl({ migrated: true }))!;
 		const options = { databaseUrl: database.url, redisUrl: REDIS_URL, env: { ACCORD_IDLE_UNLOAD_MS: '300' } };
 		// One after the other: the first one runs the migrations.
 		a = await ServerProcess.start('accord-a', options);

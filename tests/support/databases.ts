@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { RecordRow } from '../../src/lib/model/projection.ts';
+import { postgresTemplateName } from './database-templates.ts';
 
 export interface TempDir {
 	path: string;
@@ -24,16 +25,27 @@ export interface TempPostgres {
 	drop(): Promise<void>;
 }
 
+export interface TempPostgresOptions {
+	/**
+	 * A copy of the migrated template (tests/support/database-templates.ts) instead of an
+	 * empty database, for databases a server is about to migrate anyway; empty when
+	 * templates are turned off. Not for tests of migrations or of what an empty database does.
+	 */
+	migrated?: boolean;
+}
+
 /**
- * Creates an empty database `accord_test_<random>` on the server of DATABASE_URL and
- * returns its URL; null when DATABASE_URL is unset, so callers can skip.
+ * Creates an empty database `accord_test_<random>` on the server of DATABASE_URL (or a
+ * migrated one, see `migrated`) and returns its URL; null when DATABASE_URL is unset, so
+ * callers can skip.
  */
-export async function tempPostgresUrl(): Promise<TempPostgres | null> {
+export async function tempPostgresUrl(options: TempPostgresOptions = {}): Promise<TempPostgres | null> {
 	const serverUrl = process.env.DATABASE_URL;
 	if (!serverUrl) return null;
 	const name = `accord_test_${randomBytes(6).toString('hex')}`;
-	// The name is generated above, never taken from input, so quoting it is enough.
-	await onServer(serverUrl, `CREATE DATABASE "${name}"`);
+	const template = options.migrated ? await postgresTemplateName(serverUrl) : null;
+	// The names are generated (here and in database-templates.ts), never taken from input, so quoting them is enough.
+	await onServer(serverUrl, template ? `CREATE DATABASE "${name}" TEMPLATE "${template}"` : `CREATE DATABASE "${name}"`);
 	const url = new URL(serverUrl);
 	url.pathname = `/${name}`;
 	let dropped = false;

@@ -21,6 +21,7 @@ import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import { MessageType, decodeRefused, encodeFrame, readFrameHeader } from '../../src/lib/sync/protocol.ts';
 import { openDatabase } from '../../server/store/index.ts';
+import { seedPgliteDataDir } from './database-templates.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -157,6 +158,9 @@ export class ServerProcess {
 	static async start(name: string, options: ServerProcessOptions): Promise<ServerProcess> {
 		if (!existsSync(path.join(REPO_ROOT, 'build', 'handler.js'))) throw new Error('No build/ found: run "npx vite build" before these tests.');
 		const port = options.port ?? (await freePort());
+		// A PGlite server's first start migrates an empty database: start it from a copy of the migrated template instead.
+		const pgliteDir = options.databaseUrl ? undefined : (options.dataDir ?? options.env?.DATA_DIR);
+		if (pgliteDir) await seedPgliteDataDir(pgliteDir);
 		const env = childEnv({
 			PORT: String(port),
 			HOST: '127.0.0.1',

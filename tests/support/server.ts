@@ -9,6 +9,7 @@ import path from 'node:path';
 import { readConfig, type AccordConfig } from '../../server/config.ts';
 import { startServer, type RunningServer } from '../../server/http.ts';
 import { tempPostgresUrl } from './databases.ts';
+import { seedPgliteDataDir } from './database-templates.ts';
 import { ROLES, type Role } from '../../src/lib/access.ts';
 
 /** API tokens of each role, made for every test server at start. */
@@ -36,10 +37,15 @@ export function tempDataDir(prefix = 'accord-test-'): { dir: string; remove(): v
 /**
  * With DATABASE_URL or REDIS_URL set (as CI does), servers use a fresh Postgres
  * database and the Redis bus unless the test names its own; otherwise PGlite and the
- * in-process bus. The temporary database is dropped when the server closes.
+ * in-process bus. The temporary database is dropped when the server closes. Fresh
+ * databases (and PGlite in a data directory that has none yet) start as copies of the
+ * migrated template (tests/support/database-templates.ts).
  */
 export async function startTestServer(overrides: Partial<AccordConfig> = {}): Promise<RunningServer> {
-	const database = 'databaseUrl' in overrides ? null : await tempPostgresUrl();
+	// The server migrates its database first thing: start it from the migrated template (a copy).
+	const database = 'databaseUrl' in overrides ? null : await tempPostgresUrl({ migrated: true });
+	const usesPglite = !(database?.url ?? overrides.databaseUrl);
+	if (usesPglite && overrides.dataDir) await seedPgliteDataDir(overrides.dataDir);
 	const config = readConfig(
 		{ LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error', REDIS_URL: process.env.REDIS_URL },
 		{
