@@ -34,6 +34,20 @@ import type { DocumentStore } from '../store/types.ts';
 
 /** How far before the client's position changes are looked for. */
 export const OVERLAP_MS = 30_000;
+
+/**
+ * The overlap this process uses: OVERLAP_MS, or ACCORD_CATCH_UP_OVERLAP_MS (milliseconds)
+ * when set. That variable is for tests, whose servers run on one clock and would
+ * otherwise wait half a minute for a change to lie behind the overlap.
+ */
+export function configuredOverlapMs(env: NodeJS.ProcessEnv = process.env): number {
+	const value = env.ACCORD_CATCH_UP_OVERLAP_MS;
+	if (value === undefined || value === '') return OVERLAP_MS;
+	const ms = Number(value);
+	if (!Number.isInteger(ms) || ms < 0) throw new Error(`ACCORD_CATCH_UP_OVERLAP_MS must be a whole number of milliseconds, not ${JSON.stringify(value)}`);
+	return ms;
+}
+
 const PAGE_SIZE = 1_000;
 const POSITION_PREFIX = 'u1:';
 
@@ -52,7 +66,7 @@ export function decodePosition(position: string | null): number | null {
 }
 
 export function createCatchUp(store: Pick<DocumentStore, 'listRecords' | 'recordsHiddenSince'>, options: { overlapMs?: number; pageSize?: number } = {}): CatchUp {
-	const overlap = options.overlapMs ?? OVERLAP_MS;
+	const overlap = options.overlapMs ?? configuredOverlapMs();
 	const pageSize = options.pageSize ?? PAGE_SIZE;
 	return async (actor, position) => {
 		const since = decodePosition(position);

@@ -16,13 +16,19 @@ import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import { fieldsOf } from '../../src/lib/model/record.ts';
 import { MessageType, decodeChangedSince, encodeCatchUp, encodeFrame, readFrameHeader, workspaceChannel, type ChangedSince } from '../../src/lib/sync/protocol.ts';
-import { OVERLAP_MS } from '../../server/sync/catch-up.ts';
 import type { RunningServer } from '../../server/http.ts';
 import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
 import { tempPostgresUrl, type TempPostgres } from '../support/databases.ts';
 import { ServerProcess, apiJson, createRecordVia, createTokenWithCli } from '../support/processes.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The catch-up overlap of the one-instance server below (ACCORD_CATCH_UP_OVERLAP_MS):
+ * shorter than the product's half minute, which allows for clocks of different instances
+ * and would only make the catch-up test wait; one process has one clock.
+ */
+const TEST_OVERLAP_MS = 3_000;
 
 /** A raw /sync socket on a workspace channel, keeping every `recordChanged` id it is sent. */
 class ChannelListener {
@@ -126,8 +132,12 @@ describe('private records on one instance', () => {
 		return listener;
 	}
 
+	const overlapBefore = process.env.ACCORD_CATCH_UP_OVERLAP_MS;
+
 	beforeAll(async () => {
 		data = tempDataDir('accord-private-');
+		// Read when the server starts (server/sync/catch-up.ts).
+		process.env.ACCORD_CATCH_UP_OVERLAP_MS = String(TEST_OVERLAP_MS);
 		server = await startTestServer({ dataDir: data.dir });
 		workspace = server.accord.services.defaultWorkspace;
 		for (const role of ['admin', 'editor', 'viewer'] as const) {
@@ -135,7 +145,7 @@ describe('private records on one instance', () => {
 			tokens[role] = { actorId: `token:${created.id}`, token: created.token };
 		}
 		// Hidden now, so that by the time the catch-up test takes its positions they lie
-		// further back than the overlap the server allows for clocks (OVERLAP_MS).
+		// further back than the overlap the server allows for clocks (TEST_OVERLAP_MS).
 		privateAllAlong = await createRecord(server, { name: 'Private all along', owner: 'alice' });
 		await makePrivate(privateAllAlong);
 		editorsOwn = await createRecord(server, { name: 'The editor’s own deal', owner: tokens.editor.actorId });
@@ -148,6 +158,8 @@ describe('private records on one instance', () => {
 		for (const listener of listeners) listener.close();
 		await server?.close();
 		data?.remove();
+		if (overlapBefore === undefined) delete process.env.ACCORD_CATCH_UP_OVERLAP_MS;
+		else process.env.ACCORD_CATCH_UP_OVERLAP_MS = overlapBefore;
 	});
 
 	it('sends recordChanged for a private record to admins only, not to editors or viewers on the workspace channel', async () => {
@@ -190,7 +202,7 @@ describe('private records on one instance', () => {
 
 	it('lists under removed only records the asker could see since their position and no longer can', async () => {
 		// Positions taken once the hidings above lie further back than the server's overlap.
-		const wait = hiddenAt + OVERLAP_MS + 1_000 - Date.now();
+		const wait = hiddenAt + TEST_OVERLAP_MS + 1_000 - Date.now();
 		if (wait > 0) await sleep(wait);
 		// A position is the time of the newest change its holder may see: make one now.
 		await createRecord(server, { name: 'Fresh', owner: 'alice' });
@@ -254,7 +266,7 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('private records across two instanc
 	const listeners: ChannelListener[] = [];
 
 	beforeAll(async () => {
-		database = (await tempPostgresUrl())!;
+		database = (await tempPostgresUrl({ migrated: true }))!;
 		const options = { databaseUrl: database.url, redisUrl: REDIS_URL, env: { ACCORD_IDLE_UNLOAD_MS: '300' } };
 		// One after the other: the first one runs the migrations.
 		a = await ServerProcess.start('accord-a', options);
