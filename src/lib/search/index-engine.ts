@@ -5,15 +5,27 @@
  * TypeScript with no DOM: the search worker (search.worker.ts) runs it, and Node tests
  * and bench/search-engines.ts run it as it is.
  *
- * Chosen by measurement (README, "Search in the browser"; bench/search-engines.ts): an
- * inverted index of the tokenizer's own tokens (token → record numbers), with prefixes
- * answered from a sorted vocabulary of the tokens (every token starting with the prefix,
- * their postings united) instead of indexing every prefix as a term, which is what made
- * FlexSearch, MiniSearch and lunr too big or too slow at 100,000 records. An edit adds
- * the record again under a new number and leaves the old one as a tombstone (skipped,
- * and swept out when they grow), so no per-record list of terms is kept. Filters, ranking
- * (the weights of match.ts's `score`) and the first screen are computed here; only the
- * first `limit` hits are sorted.
+ * Chosen by measurement (README, "Choosing the engine"; bench/search-engines.ts): an
+ * inverted index of the tokenizer's own tokens (token → record numbers) rather than every
+ * prefix as a term, which is what made FlexSearch, MiniSearch and lunr too big or too slow
+ * at 100,000 records. It is kept in two parts:
+ *
+ * - the base: every token, sorted, in one string (each ended by U+0000; token i starts at
+ *   starts[i]), and their record numbers one after the other in one Uint32Array (token
+ *   i's from offsets[i] to offsets[i + 1]). A token is found by binary search, and the
+ *   tokens starting with a prefix are one run, so their numbers are one slice of memory:
+ *   a prefix matching 40,000 tokens costs a pass over that slice, not 40,000 look-ups.
+ *   One string rather than 1.4 million (at 100,000 records) keeps the heap's object count,
+ *   and with it every garbage collection's work, small. The base is also the saved form:
+ *   IndexedDB's structured clone copies a string and typed arrays as blocks, and loading
+ *   them makes no object per token;
+ * - the delta: what was indexed since the base was made, in a Map. An edit adds the record
+ *   again under a new number and marks the old one dead, so no per-record list of terms is
+ *   kept. When the delta (or the dead) grows past a share of the base, both are merged
+ *   into a new base, the dead left out and the live renumbered in order.
+ *
+ * Filters and ranking (the weights of match.ts's `score`, exactly, for every hit) are
+ * computed here over the hits; only the first `limit` are ordered (no sort of every hit).
  */
 import type { CustomerRecord } from '../model/record.ts';
 import type { Scalar } from '../model/schema.ts';
@@ -22,11 +34,19 @@ import { recordSearchEntry } from './record.ts';
 import { isPureHan, MAX_RECORD_PREFIXES } from './tokenize.ts';
 
 /** Which layout of the saved index this is; a saved index of another layout is rebuilt. */
-export const INDEX_FORMAT = 2;
-/** Tokens added since the vocabulary was last sorted are scanned one by one up to this many; past it, it is sorted again. */
+export const INDEX_FORMAT = 3;
+/** Delta tokens added since they were last sorted are scanned one by one up to this many; past it, they are sorted again. */
 const UNSORTED_MAX = 4_096;
-/** Up to this many hits, the ranking is exactly match.ts's `score`; past it, see `scores`. */
-export const EXACT_RANK_MAX = 2_000;
+/**
+ * The delta is merged into a base once its postings pass this many and the base's own (so
+ * merges double the base, and cost twice the index in all). An index built from nothing is
+ * merged once, by its builder (the worker, when the local copy is indexed), not on the way.
+ */
+const DELTA_MIN = 50_000;
+/** Dead records are dropped (by a merge) once they pass this many, and a quarter of the live ones. */
+const DEAD_MIN = 10_000;
+/** Ends each token in the vocabulary string: no token has it (tokens are words, emails, numbers). */
+const TERM_END = '\u0000';
 
 /** What is kept of a record beside its postings: the list row's columns the filters read, what a hit shows, and long tokens. */
 export interface RecordFacts {
@@ -40,6 +60,8 @@ export interface RecordFacts {
 	value: number | null;
 	tags: string[];
 	archived: boolean;
+	/** The stamp it was indexed at (see `stampOf` in search.worker.ts). */
+	stamp: string;
 	/**
 	 * The record's indexed prefixes, kept only when it has more than the tokenizer indexes
 	 * (MAX_RECORD_PREFIXES): `matches` knows only those, so a prefix hit is checked against them.
@@ -71,22 +93,28 @@ export interface SearchOptions {
 	allIds?: boolean;
 }
 
-/** A saved index, as plain data (structured-clone and JSON safe). */
+/**
+ * A saved index: the base (see the file's comment) as typed arrays and strings, which
+ * IndexedDB's structured clone copies as blocks. Record numbers run from 1 to the number
+ * of records, in the order of `facts`.
+ */
 export interface SavedIndex {
 	format: number;
 	searchVersion: number;
-	/** Every token and its record numbers. */
-	terms: string[];
-	postings: number[][];
-	/** By record number (null: a tombstone or a hole). */
-	facts: (RecordFacts | null)[];
-	/** Record id → the stamp it was indexed at (see `stampOf` in search.worker.ts). */
-	stamps: Record<string, string>;
+	/** Every token, sorted (code-unit order), each followed by U+0000. */
+	terms: string;
+	/** Where token i starts in `terms` (and, last, the length of `terms`). */
+	starts: Uint32Array;
+	/** Token i's record numbers are postings[offsets[i] .. offsets[i + 1]), ascending. */
+	offsets: Uint32Array;
+	postings: Uint32Array;
+	/** JSON of the records' facts (RecordFacts[]), record number n at n - 1. */
+	facts: string;
 }
 
 const text = (value: Scalar | undefined): string | null => (typeof value === 'string' && value !== '' ? value : null);
 
-function factsOf(record: CustomerRecord, prefixes: readonly string[]): RecordFacts {
+function factsOf(record: CustomerRecord, prefixes: readonly string[], stamp: string): RecordFacts {
 	const f = record.fields;
 	return {
 		id: record.id,
@@ -99,6 +127,7 @@ function factsOf(record: CustomerRecord, prefixes: readonly string[]): RecordFac
 		value: typeof f.value === 'number' ? f.value : null,
 		tags: [...record.tags],
 		archived: record.meta.archived === true,
+		stamp,
 		...(prefixes.length >= MAX_RECORD_PREFIXES ? { cappedPrefixes: [...prefixes] } : {})
 	};
 }
@@ -130,30 +159,61 @@ const SCOPE_WEIGHT: [string, number][] = [
 	['phone', 2]
 ];
 
+/** The first code unit from which a character may be Han (CJK radicals onwards; surrogates included). */
+const FIRST_HAN_UNIT = 0x2e80;
 
-/** Whether the tokenizer indexes prefixes of a token: not of a Han one (after any `scope:`), as tokenPrefixes says. */
-function hasPrefixes(token: string): boolean {
-	const rest = token.slice(token.indexOf(':') + 1);
-	return rest.length > 0 && !isPureHan(rest);
+/**
+ * Whether the tokenizer indexes prefixes of a token whose part after `scope:` starts at
+ * `at`: not of a Han one, as tokenPrefixes says (the regular expression only for a token
+ * that starts like one).
+ */
+function hasPrefixes(token: string, at: number): boolean {
+	if (token.length <= at) return false;
+	return token.charCodeAt(at) < FIRST_HAN_UNIT || !isPureHan(token.slice(at));
 }
 
-const NONE: readonly number[] = [];
+/** The first index of `sorted` whose entry is not below `key`. */
+function lowerBoundOf(sorted: readonly string[], key: string, low = 0): number {
+	let high = sorted.length;
+	while (low < high) {
+		const mid = (low + high) >>> 1;
+		if (sorted[mid] < key) low = mid + 1;
+		else high = mid;
+	}
+	return low;
+}
+
+/** Record flags, by number. */
+const LIVE = 1;
+const ARCHIVED = 2;
+/** Has cappedPrefixes: a prefix hit is checked against them. */
+const CAPPED = 4;
+
+const EMPTY = new Uint32Array(0);
 
 export class RecordSearchIndex {
-	/** Token → the numbers of the records having it (tombstones included until swept). */
-	private readonly postings = new Map<string, number[]>();
-	/** Tokens with prefixes, sorted (for prefix ranges), and those added since. */
-	private sorted: string[] = [];
-	private unsorted: string[] = [];
-	/** Record numbers are small integers (less memory than ids); these map them to record ids. */
+	// ---- the base (immutable between merges)
+	private vocabulary = '';
+	private starts: Uint32Array = new Uint32Array(1);
+	private offsets: Uint32Array = new Uint32Array(1);
+	private postings: Uint32Array = EMPTY;
+	// ---- the delta
+	private readonly delta = new Map<string, number[]>();
+	private deltaPostings = 0;
+	/** Delta tokens with prefixes, sorted (for prefix ranges), and those added since. */
+	private deltaSorted: string[] = [];
+	private deltaUnsorted: string[] = [];
+	// ---- the records: numbers are small integers (less memory than ids, and typed arrays by number)
 	private readonly numberOf = new Map<string, number>();
-	private facts: (RecordFacts | undefined)[] = [];
-	private readonly stamps = new Map<string, string>();
+	private facts: (RecordFacts | undefined)[] = [undefined];
+	private flags = new Uint8Array(1024);
 	private nextNumber = 1;
 	private dead = 0;
 	/** Per search: a mark per record number, and the last mark handed out. */
 	private marks = new Uint32Array(0);
 	private mark = 0;
+	/** Per search: points by record number (reused: a 100,000-record array per search is garbage to collect). */
+	private scratch: Float32Array[] = [];
 
 	get size(): number {
 		return this.numberOf.size;
@@ -165,11 +225,17 @@ export class RecordSearchIndex {
 
 	/** The stamp a record was indexed with (null when it is not indexed). */
 	stampOf(id: string): string | null {
-		return this.stamps.get(id) ?? null;
+		const n = this.numberOf.get(id);
+		return n === undefined ? null : (this.facts[n]?.stamp ?? null);
 	}
 
 	ids(): string[] {
 		return [...this.numberOf.keys()];
+	}
+
+	/** Postings waiting in the delta (for tests and the worker: a merge is due when they grow). */
+	get pending(): number {
+		return this.deltaPostings;
 	}
 
 	/** Indexes a record, replacing what was indexed for it before. */
@@ -183,21 +249,28 @@ export class RecordSearchIndex {
 		this.tombstone(record.id);
 		const n = this.nextNumber++;
 		this.numberOf.set(record.id, n);
-		this.facts[n] = factsOf(record, prefixes);
-		this.stamps.set(record.id, stamp);
+		const facts = factsOf(record, prefixes, stamp);
+		this.facts[n] = facts;
+		if (this.flags.length <= n) {
+			const grown = new Uint8Array(Math.max(1024, n * 2));
+			grown.set(this.flags);
+			this.flags = grown;
+		}
+		this.flags[n] = LIVE | (facts.archived ? ARCHIVED : 0) | (facts.cappedPrefixes ? CAPPED : 0);
 		for (const token of tokens) {
-			const list = this.postings.get(token);
+			const list = this.delta.get(token);
 			if (list) list.push(n);
 			else {
-				this.postings.set(token, [n]);
-				if (hasPrefixes(token)) this.unsorted.push(token);
+				this.delta.set(token, [n]);
+				if (hasPrefixes(token, token.indexOf(':') + 1)) this.deltaUnsorted.push(token);
 			}
 		}
+		this.deltaPostings += tokens.length;
+		if (this.postings.length > 0 && this.deltaPostings > DELTA_MIN && this.deltaPostings > this.postings.length) this.merge();
 	}
 
 	remove(id: string): void {
 		this.tombstone(id);
-		this.stamps.delete(id);
 	}
 
 	private tombstone(id: string): void {
@@ -205,20 +278,99 @@ export class RecordSearchIndex {
 		if (n === undefined) return;
 		this.numberOf.delete(id);
 		this.facts[n] = undefined;
+		this.flags[n] = 0;
 		this.dead++;
-		if (this.dead > 10_000 && this.dead > this.numberOf.size / 4) this.sweep();
+		if (this.dead > DEAD_MIN && this.dead > this.numberOf.size / 4) this.merge();
 	}
 
-	/** Takes tombstones out of the postings (and tokens left with none out of the vocabulary). */
-	private sweep(): void {
-		for (const [token, list] of this.postings) {
-			const alive = list.filter((n) => this.facts[n] !== undefined);
-			if (alive.length === 0) this.postings.delete(token);
-			else if (alive.length !== list.length) this.postings.set(token, alive);
+	/**
+	 * Merges the delta into the base: every token in order, its live numbers renumbered
+	 * (keeping their order, so each list stays ascending), dead records left out. The
+	 * worker calls it before saving; puts and removals call it when the delta or the dead
+	 * grow past their share.
+	 */
+	merge(): void {
+		if (this.delta.size === 0 && this.dead === 0) return;
+		const renumber = new Uint32Array(this.nextNumber);
+		const facts: (RecordFacts | undefined)[] = [undefined];
+		for (let n = 1; n < this.nextNumber; n++) {
+			const kept = this.facts[n];
+			if (!kept) continue;
+			renumber[n] = facts.length;
+			facts.push(kept);
 		}
-		this.sorted = [...this.postings.keys()].filter(hasPrefixes).sort();
-		this.unsorted = [];
+		const deltaTerms = [...this.delta.keys()].sort();
+		const oldCount = this.termCount;
+		const most = oldCount + deltaTerms.length;
+		// The new vocabulary in pieces: runs of kept base tokens (one slice each, their ends included) and delta tokens.
+		const pieces: string[] = [];
+		let length = 0;
+		let runFrom = -1;
+		const endRun = (i: number) => {
+			if (runFrom < 0) return;
+			pieces.push(this.vocabulary.slice(this.starts[runFrom], this.starts[i]));
+			runFrom = -1;
+		};
+		const starts = new Uint32Array(most + 1);
+		const offsets = new Uint32Array(most + 1);
+		const postings = new Uint32Array(this.postings.length + this.deltaPostings);
+		let count = 0;
+		let at = 0;
+		let i = 0;
+		let j = 0;
+		while (i < oldCount || j < deltaTerms.length) {
+			const order = i >= oldCount ? 1 : j >= deltaTerms.length ? -1 : this.compareTerm(i, deltaTerms[j]);
+			const start = at;
+			if (order <= 0) {
+				for (let k = this.offsets[i], end = this.offsets[i + 1]; k < end; k++) {
+					const n = renumber[this.postings[k]];
+					if (n !== 0) postings[at++] = n;
+				}
+			}
+			if (order >= 0) {
+				for (const number of this.delta.get(deltaTerms[j])!) {
+					const n = renumber[number];
+					if (n !== 0) postings[at++] = n;
+				}
+			}
+			const kept = at > start;
+			if (order < 0 && kept) {
+				if (runFrom < 0) runFrom = i;
+			} else endRun(i);
+			if (kept) {
+				starts[count] = length;
+				length += order < 0 ? this.starts[i + 1] - this.starts[i] : deltaTerms[j].length + 1;
+				if (order >= 0) pieces.push(deltaTerms[j], TERM_END);
+				count++;
+				offsets[count] = at;
+			}
+			if (order <= 0) i++;
+			if (order >= 0) j++;
+		}
+		endRun(i);
+		starts[count] = length;
+		this.vocabulary = pieces.join('');
+		this.starts = starts.slice(0, count + 1);
+		this.offsets = offsets.slice(0, count + 1);
+		this.postings = postings.slice(0, at);
+		this.delta.clear();
+		this.deltaPostings = 0;
+		this.deltaSorted = [];
+		this.deltaUnsorted = [];
+		this.facts = facts;
+		this.numberOf.clear();
+		this.flags = new Uint8Array(Math.max(1024, facts.length * 2));
+		for (let n = 1; n < facts.length; n++) this.adopt(n, facts[n]!);
+		this.nextNumber = facts.length;
 		this.dead = 0;
+		this.marks = new Uint32Array(0);
+		this.mark = 0;
+		this.scratch = [];
+	}
+
+	private adopt(n: number, facts: RecordFacts): void {
+		this.numberOf.set(facts.id, n);
+		this.flags[n] = LIVE | (facts.archived ? ARCHIVED : 0) | (facts.cappedPrefixes ? CAPPED : 0);
 	}
 
 	private newMark(): number {
@@ -230,62 +382,143 @@ export class RecordSearchIndex {
 		return ++this.mark;
 	}
 
-	/** Every token (with prefixes) starting with `prefix`, in the same scope: the plan's prefix (or, longer, whole) match. */
-	private tokensStartingWith(prefix: string): string[] {
-		if (this.unsorted.length > UNSORTED_MAX) {
-			this.sorted = [...this.sorted, ...this.unsorted].sort();
-			this.unsorted = [];
-		}
-		const colon = prefix.indexOf(':');
-		const sameScope = (token: string) => token.startsWith(prefix) && token.indexOf(':') === colon;
-		const found: string[] = [];
-		let low = 0;
-		let high = this.sorted.length;
-		while (low < high) {
-			const mid = (low + high) >>> 1;
-			if (this.sorted[mid] < prefix) low = mid + 1;
-			else high = mid;
-		}
-		for (let i = low; i < this.sorted.length && this.sorted[i].startsWith(prefix); i++) if (sameScope(this.sorted[i])) found.push(this.sorted[i]);
-		for (const token of this.unsorted) if (sameScope(token)) found.push(token);
-		return found;
+	private get termCount(): number {
+		return this.starts.length - 1;
 	}
 
-	/** The live records having a token that starts with `prefix` (each once). */
+	/** Token i of the base compared with `key` in code-unit order (as `<` compares strings): below 0, 0 or above. */
+	private compareTerm(i: number, key: string): number {
+		const vocabulary = this.vocabulary;
+		let at = this.starts[i];
+		const end = this.starts[i + 1] - 1;
+		for (let k = 0; k < key.length; k++, at++) {
+			if (at === end) return -1;
+			const difference = vocabulary.charCodeAt(at) - key.charCodeAt(k);
+			if (difference !== 0) return difference;
+		}
+		return at === end ? 0 : 1;
+	}
+
+	/** Whether token i of the base starts with `prefix`. */
+	private termStartsWith(i: number, prefix: string): boolean {
+		const start = this.starts[i];
+		if (this.starts[i + 1] - 1 - start < prefix.length) return false;
+		return this.vocabulary.startsWith(prefix, start);
+	}
+
+	/** The first token of the base not below `key`, from `low`. */
+	private lowerBound(key: string, low = 0): number {
+		let high = this.termCount;
+		while (low < high) {
+			const mid = (low + high) >>> 1;
+			if (this.compareTerm(mid, key) < 0) low = mid + 1;
+			else high = mid;
+		}
+		return low;
+	}
+
+	/** Where the first `:` of token i is, from its start (-1: none). */
+	private colonOf(i: number): number {
+		const vocabulary = this.vocabulary;
+		const start = this.starts[i];
+		const end = this.starts[i + 1] - 1;
+		for (let at = start; at < end; at++) if (vocabulary.charCodeAt(at) === 58) return at - start;
+		return -1;
+	}
+
+	private term(i: number): string {
+		return this.vocabulary.slice(this.starts[i], this.starts[i + 1] - 1);
+	}
+
+	/** A token's record numbers (dead ones included): its base slice, followed by its delta numbers. */
+	private postingsOf(token: string): ArrayLike<number> {
+		const i = this.lowerBound(token);
+		const base = i < this.termCount && this.compareTerm(i, token) === 0 ? this.postings.subarray(this.offsets[i], this.offsets[i + 1]) : EMPTY;
+		const added = this.delta.get(token);
+		if (!added) return base;
+		if (base.length === 0) return added;
+		const both = new Uint32Array(base.length + added.length);
+		both.set(base);
+		both.set(added, base.length);
+		return both;
+	}
+
+	/**
+	 * The live records having a token that starts with `prefix`, in the same scope (the
+	 * plan's prefix, or longer, whole match), each once, as `matches` says: a token with
+	 * prefixes, and for a record with capped prefixes, only if `indexed` is among them.
+	 */
 	private withPrefix(prefix: string, indexed: string): number[] {
 		const stamp = this.newMark();
+		const marks = this.marks;
+		const flags = this.flags;
 		const out: number[] = [];
-		for (const token of this.tokensStartingWith(prefix)) {
-			for (const n of this.postings.get(token)!) {
-				if (this.marks[n] === stamp) continue;
-				this.marks[n] = stamp;
-				const facts = this.facts[n];
-				if (!facts) continue;
-				// A record with more prefixes than the tokenizer indexes matches only on those it indexes.
-				if (facts.cappedPrefixes && !facts.cappedPrefixes.includes(indexed)) continue;
-				out.push(n);
+		const colon = prefix.indexOf(':');
+		const restAt = colon + 1;
+		const take = (n: number) => {
+			if (marks[n] === stamp) return;
+			marks[n] = stamp;
+			const flag = flags[n];
+			if ((flag & LIVE) === 0) return;
+			// A record with more prefixes than the tokenizer indexes matches only on those it indexes.
+			if (flag & CAPPED && !this.facts[n]!.cappedPrefixes!.includes(indexed)) return;
+			out.push(n);
+		};
+		const offsets = this.offsets;
+		const postings = this.postings;
+		const count = this.termCount;
+		let i = this.lowerBound(prefix);
+		while (i < count && this.termStartsWith(i, prefix)) {
+			const tokenColon = colon >= 0 ? colon : this.colonOf(i);
+			if (tokenColon !== colon) {
+				// A scoped token under an unscoped prefix (`c` and `city:…`): its whole scope is skipped at once.
+				i = this.lowerBound(`${this.vocabulary.slice(this.starts[i], this.starts[i] + tokenColon)};`, i);
+				continue;
 			}
+			const restStart = this.starts[i] + restAt;
+			// Han tokens have no prefixes (tokenPrefixes): checked only for a token that starts like one.
+			if (this.vocabulary.charCodeAt(restStart) >= FIRST_HAN_UNIT && !hasPrefixes(this.term(i), restAt)) {
+				i++;
+				continue;
+			}
+			for (let k = offsets[i], end = offsets[i + 1]; k < end; k++) take(postings[k]);
+			i++;
+		}
+		if (this.delta.size > 0) {
+			if (this.deltaUnsorted.length > UNSORTED_MAX) {
+				this.deltaSorted = [...this.deltaSorted, ...this.deltaUnsorted].sort();
+				this.deltaUnsorted = [];
+			}
+			const sameScope = (token: string) => token.startsWith(prefix) && token.indexOf(':') === colon;
+			for (let d = lowerBoundOf(this.deltaSorted, prefix); d < this.deltaSorted.length && this.deltaSorted[d].startsWith(prefix); d++) {
+				if (sameScope(this.deltaSorted[d])) for (const n of this.delta.get(this.deltaSorted[d])!) take(n);
+			}
+			for (const token of this.deltaUnsorted) if (sameScope(token)) for (const n of this.delta.get(token)!) take(n);
 		}
 		return out;
 	}
 
 	/** `members` less those not in `list`. */
-	private intersect(members: readonly number[], list: readonly number[]): number[] {
+	private intersect(members: readonly number[], list: ArrayLike<number>): number[] {
 		const stamp = this.newMark();
-		for (const n of list) this.marks[n] = stamp;
-		return members.filter((n) => this.marks[n] === stamp);
+		const marks = this.marks;
+		for (let k = 0; k < list.length; k++) marks[list[k]] = stamp;
+		return members.filter((n) => marks[n] === stamp);
 	}
 
 	/** The live records matching one alternative of a clause: every token, and the prefix. */
 	private alternativeHits(alt: TokenMatch, cache: Map<TokenMatch, number[]>): number[] {
 		const cached = cache.get(alt);
 		if (cached) return cached;
-		const lists: (readonly number[])[] = alt.all.map((token) => this.postings.get(token) ?? NONE);
+		const lists = alt.all.map((token) => this.postingsOf(token));
 		let found: number[] | null = null;
 		if (alt.prefix) found = this.withPrefix(alt.prefix.exact ? alt.prefix.full : alt.prefix.indexed, alt.prefix.indexed);
 		lists.sort((a, b) => a.length - b.length);
 		for (const list of lists) {
-			found = found === null ? list.filter((n) => this.facts[n] !== undefined) : this.intersect(found, list);
+			if (found === null) {
+				found = [];
+				for (let k = 0; k < list.length; k++) if (this.flags[list[k]] & LIVE) found.push(list[k]);
+			} else found = this.intersect(found, list);
 			if (found.length === 0) break;
 		}
 		const result = found ?? [];
@@ -323,31 +556,32 @@ export class RecordSearchIndex {
 		});
 	}
 
-	/** The same points as match.ts's `score` for each of `hits`, added in one pass over each posting involved. */
+	/**
+	 * match.ts's `score` for each of `hits`, added in one pass over each posting involved
+	 * (a token's scoped copies: `name:华`, `company:华`…; for a prefix, the scoped runs).
+	 */
 	private scores(query: SearchQuery, hits: readonly number[], cache: Map<TokenMatch, number[]>): Float32Array {
 		const size = this.nextNumber;
-		const total = new Float32Array(size);
+		if (this.scratch.length === 0 || this.scratch[0].length < size) this.scratch = [0, 1, 2].map(() => new Float32Array(Math.max(1024, size * 2)));
+		const [total, best, points] = this.scratch;
 		for (const n of hits) total[n] = 1;
-		// Past EXACT_RANK_MAX hits the first screen is ranked by the name and company weights alone: the
-		// contact, email and phone postings of a broad term cost more than they change on the first screen.
-		const weights = hits.length > EXACT_RANK_MAX ? SCOPE_WEIGHT.slice(0, 2) : SCOPE_WEIGHT;
 		for (const clause of query.clauses) {
-			const best = new Float32Array(size);
+			best.fill(0, 0, size);
 			for (const alt of clause.anyOf) {
-				const points = new Float32Array(size);
+				points.fill(0, 0, size);
 				const prefixed = alt.prefix !== undefined && !alt.prefix.full.includes(':');
 				for (const n of this.alternativeHits(alt, cache)) points[n] = alt.all.length + (prefixed ? 1 : 0);
-				const add = (members: readonly number[], weight: number) => {
-					for (const n of members) if (points[n] > 0) points[n] += weight;
+				const add = (members: ArrayLike<number>, weight: number) => {
+					for (let k = 0; k < members.length; k++) if (points[members[k]] > 0) points[members[k]] += weight;
 				};
 				for (const token of alt.all) {
 					if (token.includes(':')) continue;
-					for (const [scope, weight] of weights) add(this.postings.get(`${scope}:${token}`) ?? NONE, weight);
+					for (const [scope, weight] of SCOPE_WEIGHT) add(this.postingsOf(`${scope}:${token}`), weight);
 				}
 				if (prefixed) {
 					// A whole word counts more than a prefix of one.
-					add(this.postings.get(alt.prefix!.full) ?? NONE, 1);
-					for (const [scope, weight] of weights) {
+					add(this.postingsOf(alt.prefix!.full), 1);
+					for (const [scope, weight] of SCOPE_WEIGHT) {
 						const scoped = `${scope}:${alt.prefix!.indexed}`;
 						add(this.withPrefix(scoped, scoped), weight);
 					}
@@ -362,63 +596,92 @@ export class RecordSearchIndex {
 	search(query: SearchQuery, options: SearchOptions = {}): SearchResult {
 		const limit = Math.max(0, Math.min(options.limit ?? 20, 500));
 		const cache = new Map<TokenMatch, number[]>();
-		const kept = this.matching(query, cache).filter((n) => {
-			const facts = this.facts[n];
-			return facts !== undefined && (options.includeArchived || !facts.archived);
-		});
+		const flags = this.flags;
+		const kept = this.matching(query, cache).filter((n) => (flags[n] & LIVE) !== 0 && (options.includeArchived || (flags[n] & ARCHIVED) === 0));
 		const hits = limit === 0 || kept.length === 0 ? [] : this.best(kept, this.scores(query, kept, cache), limit);
 		const result: SearchResult = { total: kept.length, hits };
 		if (options.allIds) result.ids = kept.map((n) => this.facts[n]!.id);
 		return result;
 	}
 
-	/** The `limit` best of `numbers`, best first: only those that beat the last kept are placed (no sort of every hit). */
+	/**
+	 * The `limit` best of `numbers`, best first (score, then name and id in code-unit order:
+	 * collation costs a microsecond a call, and broad queries tie thousands of times). Only
+	 * a hit that beats the last kept is placed, by binary search; nothing else is sorted.
+	 */
 	private best(numbers: readonly number[], points: Float32Array, limit: number): SearchHit[] {
-		const top: SearchHit[] = [];
-		// Ties by name in code-unit order, not localeCompare: collation costs a microsecond a call, and broad queries tie thousands of times.
-		const before = (a: SearchHit, b: SearchHit) => b.score - a.score || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+		const facts = this.facts;
+		const before = (a: number, b: number): boolean => {
+			if (points[a] !== points[b]) return points[a] > points[b];
+			const x = facts[a]!;
+			const y = facts[b]!;
+			if (x.name !== y.name) return x.name < y.name;
+			return x.id < y.id;
+		};
+		const top: number[] = [];
 		for (const n of numbers) {
-			const score = points[n];
-			if (top.length === limit && score < top[top.length - 1].score) continue;
-			const facts = this.facts[n]!;
-			const hit: SearchHit = { id: facts.id, name: facts.name, company: facts.company, stage: facts.stage, archived: facts.archived, score };
-			let at = top.length;
-			while (at > 0 && before(hit, top[at - 1]) < 0) at--;
-			if (at >= limit) continue;
-			top.splice(at, 0, hit);
+			if (top.length === limit && !before(n, top[limit - 1])) continue;
+			let low = 0;
+			let high = top.length;
+			while (low < high) {
+				const mid = (low + high) >>> 1;
+				if (before(top[mid], n)) low = mid + 1;
+				else high = mid;
+			}
+			top.splice(low, 0, n);
 			if (top.length > limit) top.pop();
 		}
-		return top;
-	}
-
-	/** The index as plain data (tombstones left out), to keep in IndexedDB and load on the next start. */
-	save(searchVersion: number): SavedIndex {
-		const terms: string[] = [];
-		const postings: number[][] = [];
-		for (const [token, list] of this.postings) {
-			const alive = list.filter((n) => this.facts[n] !== undefined);
-			if (alive.length === 0) continue;
-			terms.push(token);
-			postings.push(alive);
-		}
-		const stamps: Record<string, string> = {};
-		for (const id of this.numberOf.keys()) stamps[id] = this.stamps.get(id) ?? '';
-		return { format: INDEX_FORMAT, searchVersion, terms, postings, facts: Array.from(this.facts, (f) => f ?? null), stamps };
-	}
-
-	/** An index loaded from `save`'s data; null when it was saved by another layout or tokenizer version. */
-	static load(saved: SavedIndex, searchVersion: number): RecordSearchIndex | null {
-		if (saved.format !== INDEX_FORMAT || saved.searchVersion !== searchVersion) return null;
-		const index = new RecordSearchIndex();
-		saved.terms.forEach((token, i) => index.postings.set(token, saved.postings[i]));
-		index.sorted = saved.terms.filter(hasPrefixes).sort();
-		saved.facts.forEach((facts, n) => {
-			if (!facts) return;
-			index.facts[n] = facts;
-			index.numberOf.set(facts.id, n);
-			index.stamps.set(facts.id, saved.stamps[facts.id] ?? '');
+		return top.map((n) => {
+			const f = facts[n]!;
+			return { id: f.id, name: f.name, company: f.company, stage: f.stage, archived: f.archived, score: points[n] };
 		});
-		index.nextNumber = Math.max(1, saved.facts.length);
+	}
+
+	/**
+	 * The index as saved data: the delta merged into the base first, whose arrays are
+	 * handed out as they are (IndexedDB copies them; they are not changed afterwards, a
+	 * merge makes new ones).
+	 */
+	save(searchVersion: number): SavedIndex {
+		this.merge();
+		return {
+			format: INDEX_FORMAT,
+			searchVersion,
+			terms: this.vocabulary,
+			starts: this.starts,
+			offsets: this.offsets,
+			postings: this.postings,
+			facts: JSON.stringify(this.facts.slice(1))
+		};
+	}
+
+	/** An index loaded from `save`'s data; null when it was saved by another layout or tokenizer version, or does not hold together. */
+	static load(saved: SavedIndex, searchVersion: number): RecordSearchIndex | null {
+		if (saved?.format !== INDEX_FORMAT || saved.searchVersion !== searchVersion) return null;
+		if (typeof saved.terms !== 'string' || typeof saved.facts !== 'string' || !(saved.starts instanceof Uint32Array) || !(saved.offsets instanceof Uint32Array) || !(saved.postings instanceof Uint32Array)) return null;
+		const count = saved.starts.length - 1;
+		let facts: RecordFacts[];
+		try {
+			facts = JSON.parse(saved.facts) as RecordFacts[];
+		} catch {
+			return null;
+		}
+		if (!Array.isArray(facts) || count < 0 || saved.offsets.length !== count + 1 || saved.offsets[count] !== saved.postings.length || saved.starts[count] !== saved.terms.length) return null;
+		// Each token is ended where the next starts (so a damaged vocabulary cannot be read across tokens).
+		for (let i = 1; i <= count; i++) if (saved.starts[i] <= saved.starts[i - 1] || saved.terms.charCodeAt(saved.starts[i] - 1) !== 0) return null;
+		// Every number must name a record: a damaged copy is rebuilt, not trusted.
+		let highest = 0;
+		for (let k = 0; k < saved.postings.length; k++) if (saved.postings[k] > highest) highest = saved.postings[k];
+		if (highest > facts.length) return null;
+		const index = new RecordSearchIndex();
+		index.vocabulary = saved.terms;
+		index.starts = saved.starts;
+		index.offsets = saved.offsets;
+		index.postings = saved.postings;
+		index.facts = [undefined, ...facts];
+		index.flags = new Uint8Array(Math.max(1024, (facts.length + 1) * 2));
+		for (let n = 1; n <= facts.length; n++) index.adopt(n, index.facts[n]!);
+		index.nextNumber = facts.length + 1;
 		return index;
 	}
 }
