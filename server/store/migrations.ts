@@ -451,6 +451,37 @@ export const MIGRATIONS: readonly Migration[] = [
 			);
 			CREATE INDEX erased_records_workspace_at ON erased_records (workspace_id, erased_at);
 		`
+	},
+	{
+		version: 14,
+		name: 'every field of a record on its list row, for filters and sorts on any column',
+		sql: `
+			-- The list filters and sorts on any field (server/store/list-columns.ts): each
+			-- record's field values as JSON (custom fields and dates included), each text
+			-- value's collation key (Chinese by pinyin as Intl.Collator('zh') orders it, made
+			-- in JavaScript because PGlite has no ICU; compared with COLLATE "C"), and its last
+			-- activity (idle>30). Written with the row by the projection; rows already here get
+			-- them at start (backfillListColumns), as the search tokens do.
+			ALTER TABLE records ADD COLUMN list_fields jsonb NOT NULL DEFAULT '{}';
+			ALTER TABLE records ADD COLUMN list_sort jsonb NOT NULL DEFAULT '{}';
+			ALTER TABLE records ADD COLUMN last_activity_at timestamptz;
+			ALTER TABLE records ADD COLUMN list_version smallint NOT NULL DEFAULT 0;
+			-- The sorts a list opens with most: names and companies (the updated_at and value orders have theirs).
+			CREATE INDEX records_workspace_name_key ON records (workspace_id, ((list_sort ->> 'name')) COLLATE "C", id);
+			CREATE INDEX records_workspace_company_key ON records (workspace_id, ((list_sort ->> 'company')) COLLATE "C", id);
+			CREATE INDEX records_workspace_last_activity ON records (workspace_id, last_activity_at);
+			CREATE INDEX records_workspace_created ON records (workspace_id, created_at);
+			-- Saved views (server/views.ts): a person's private ones. Shared views live in the
+			-- workspace's views document, which everyone in it syncs live.
+			CREATE TABLE private_views (
+				id uuid PRIMARY KEY,
+				workspace_id text NOT NULL REFERENCES workspaces (id),
+				owner_id text NOT NULL,
+				view jsonb NOT NULL,
+				updated_at timestamptz NOT NULL DEFAULT now()
+			);
+			CREATE INDEX private_views_owner ON private_views (workspace_id, owner_id);
+		`
 	}
 ];
 

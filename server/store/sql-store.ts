@@ -23,8 +23,6 @@ import type { AppendedUpdate, DocumentStore, Sql, SqlTx, StoredDocument } from '
 import { bindClients, insertBindings, loadBindings, lookupBindings, stageAudit, type PendingBinding } from './audit-store.ts';
 // Document bytes are sealed on the way in and opened on the way out (encryption at rest).
 import { openBytes, sealBytes } from '../crypto/data-key.ts';
-// Document bytes are sealed on the way in and opened on the way out (encryption at rest).
-import { openBytes, sealBytes } from '../crypto/data-key.ts';
 
 /** Thrown when a write names a document that does not exist (or an id that cannot be one). */
 export class UnknownDocumentError extends Error {
@@ -643,6 +641,14 @@ async function listRecords(sql: Sql, query: RecordQuery): Promise<RecordPage> {
 		[...sortParams, limit, offset]
 	);
 	return { rows: rows.map(listRow), total: Number(count.total) };
+}
+
+/**
+ * What a search adds to the records list's WHERE (over `records`, unqualified columns), for
+ * others that select "the records matching q" as the list does: the dashboard's segments.
+ */
+export function searchWhere(search: SearchQuery, params: unknown[], now: number): string[] {
+	return [...searchConditions(search, params), ...conditionSql(search.conditions, params, now)];
 }
 
 /** Records indexed per statement by the backfill. */
