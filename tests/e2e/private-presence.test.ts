@@ -5,33 +5,19 @@
  * private record, then a shared one, in a real browser; an editor's raw `/sync` socket on
  * the workspace channel hears the shared id and never the private one.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as decoding from 'lib0/decoding';
 import WebSocket from 'ws';
-import type { Browser } from 'playwright-core';
 import { MessageType, encodeFrame, readFrameHeader, workspaceChannel } from '../../src/lib/sync/protocol.ts';
-import type { RunningServer } from '../../server/http.ts';
-import { apiFetch, createRecord, eventually, startTestServer, tempDataDir, wsUrl } from '../support/server.ts';
-import { launchBrowser } from '../support/browser.ts';
+import { apiFetch, createRecord, eventually, wsUrl } from '../support/server.ts';
+import { useServerAndBrowser } from '../support/server-and-browser.ts';
 import { pageAs } from '../support/sign-in.ts';
 
 describe('presence and private records', () => {
-	let server: RunningServer;
-	let browser: Browser;
-	let data: { dir: string; remove(): void };
-
-	beforeAll(async () => {
-		data = tempDataDir();
-		server = await startTestServer({ dataDir: data.dir });
-		browser = await launchBrowser();
-	});
-	afterAll(async () => {
-		await browser?.close();
-		await server?.close();
-		data?.remove();
-	});
+	const env = useServerAndBrowser();
 
 	it("does not announce a private record's id in the workspace's presence", async () => {
+		const { server, browser } = env;
 		const hidden = await createRecord(server, { name: 'Private Holdings' });
 		const shared = await createRecord(server, { name: 'Shared Trading' });
 		const made = await apiFetch(`${server.url}/api/records/${hidden}/private`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"private":true}' }, 'admin');

@@ -3,33 +3,20 @@
  * downloads the record's export with her session; an editor does not see it. Keeps
  * screenshots of the record page's foot in English, in Chinese and at phone width.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import type { RunningServer } from '../../server/http.ts';
-import { createRecord, startTestServer, tempDataDir } from '../support/server.ts';
-import { launchBrowser, screenshotPath } from '../support/browser.ts';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { createRecord } from '../support/server.ts';
+import { screenshotPath } from '../support/browser.ts';
+import { useServerAndBrowser } from '../support/server-and-browser.ts';
 import { pageAs } from '../support/sign-in.ts';
 
-let server: RunningServer;
-let browser: Browser;
-let data: { dir: string; remove(): void };
-
-beforeAll(async () => {
-	data = tempDataDir();
-	server = await startTestServer({ dataDir: data.dir });
-	browser = await launchBrowser();
-});
-
-afterAll(async () => {
-	await browser?.close();
-	await server?.close();
-	data?.remove();
-});
+const env = useServerAndBrowser();
 
 const live = (page: Page, id: string) => page.waitForSelector(`[data-testid="record-page"][data-id="${id}"][data-live="true"]`, { timeout: 30_000 });
 
 describe('data-subject export in the browser', () => {
 	it('offers admins the export under the record, which downloads it with their session; editors do not see it', async () => {
+		const { server, browser } = env;
 		const id = await createRecord(server, { name: '李娜', company: 'Yuanfang Trading', email: 'li.na@yuanfang.cn' }, { notes: 'Asked for a copy of her data.' });
 		const shots: [string, { locale: string; viewport?: { width: number; height: number } }][] = [
 			['subject-export-en.png', { locale: 'en-US' }],
