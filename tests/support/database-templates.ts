@@ -6,8 +6,9 @@
  * open; a Postgres database made from a template skips every migration.
  *
  * A template is made on first use, by the first test process that needs it, and kept
- * between runs (PGlite's under the system's temporary directory, Postgres's as a database
- * `accord_template_<key>` on DATABASE_URL's server). Its key is a hash of the migrations
+ * between runs (PGlite's under the system's temporary directory, where one unused for a
+ * day is removed when a new one is made; Postgres's as a database `accord_template_<key>`
+ * on DATABASE_URL's server, 8 MB each). Its key is a hash of the migrations
  * and the PGlite version, so a change to either makes a new one, and checkouts with
  * different migrations never share one. Copies still run `migrate()` when their server
  * starts, which then finds everything recorded. ACCORD_TEST_FRESH_DATABASES=1 turns the
@@ -23,7 +24,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,8 +89,14 @@ function pgliteTemplateDir(): Promise<string> {
 	pgliteTemplate ??= (async () => {
 		const root = path.join(os.tmpdir(), 'accord-test-templates');
 		const final = path.join(root, `pglite-${templateKey()}`);
-		if (existsSync(final)) return final;
+		if (existsSync(final)) {
+			// Marks it as in use, so that pruning (below) leaves it alone.
+			const now = new Date();
+			await utimes(final, now, now).catch(() => undefined);
+			return final;
+		}
 		await mkdir(root, { recursive: true });
+		await pruneUnusedPgliteTemplates(root);
 		const work = await mkdtemp(path.join(root, 'making-'));
 		try {
 			const database = await openDatabase({ dataDir: work });
@@ -110,6 +117,17 @@ function pgliteTemplateDir(): Promise<string> {
 	// A failed attempt is not remembered: the next server tries again (and fails the same way, with its message).
 	pgliteTemplate.catch(() => (pgliteTemplate = undefined));
 	return pgliteTemplate;
+}
+
+/** Templates of other migrations (older checkouts) not used for a day: 40 MB each. */
+async function pruneUnusedPgliteTemplates(root: string): Promise<void> {
+	const dayAgo = Date.now() - 24 * 60 * 60 * 1000;
+	for (const name of await readdir(root).catch(() => [] as string[])) {
+		if (!name.startsWith('pglite-') && !name.startsWith('making-')) continue;
+		const dir = path.join(root, name);
+		const { mtimeMs } = await stat(dir).catch(() => ({ mtimeMs: Date.now() }));
+		if (mtimeMs < dayAgo) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+	}
 }
 
 /**
