@@ -184,6 +184,15 @@ describe('every screen', () => {
 				expect(b.x).toBeGreaterThanOrEqual(0);
 				expect(b.x + b.width).toBeLessThanOrEqual(PHONE.width);
 			}
+			// The search box's hint is read whole, not cut at the phone's edge.
+			const hint = await alice.getByTestId('search').evaluate((el) => {
+				const input = el as HTMLInputElement;
+				const style = getComputedStyle(input);
+				const context = document.createElement('canvas').getContext('2d')!;
+				context.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+				return { text: context.measureText(input.placeholder).width, room: input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight), placeholder: input.placeholder };
+			});
+			expect(hint.text, `“${hint.placeholder}”`).toBeLessThanOrEqual(hint.room);
 			await alice.screenshot({ path: screenshotPath(`list-phone-${suffix}.png`), fullPage: false });
 			await alice.getByTestId('sort-name').click();
 			await alice.waitForURL((url) => url.searchParams.get('sort') === 'name', { timeout: 10_000 });

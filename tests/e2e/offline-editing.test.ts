@@ -59,6 +59,8 @@ describe('editing offline, and converging on reconnect', () => {
 		await bob.waitForSelector('[data-testid="connection-status"][data-status="offline"]', { timeout: 10_000 });
 		expect(await bob.getByTestId('record-page').getAttribute('data-ready')).toBe('true');
 		expect(await bob.getByTestId('record-offline').isVisible()).toBe(true);
+		// Who is online is not known offline: the header does not claim it beside "Offline".
+		expect(await bob.getByTestId('online-people').count()).toBe(0);
 
 		const company = bob.getByTestId('field-company');
 		await company.fill('Eastwind Trading (Bob, offline)');
@@ -101,6 +103,7 @@ describe('editing offline, and converging on reconnect', () => {
 	it('sends bob’s changes when the network is back, says they are saved, and both converge', async () => {
 		await bobContext.setOffline(false);
 		await bob.waitForSelector('[data-testid="connection-status"][data-pending="0"][data-status="online"]', { timeout: 20_000 });
+		await bob.getByTestId('online-people').waitFor({ timeout: 10_000 });
 		await expect.poll(() => indicator(bob).getAttribute('data-saved'), { timeout: 5_000 }).toBe('true');
 		expect(await indicator(bob).innerText()).toBe('All changes saved on the server');
 		await bob.evaluate(() => window.scrollTo(0, 0));

@@ -184,7 +184,7 @@ const en = {
 	'list.emptyAll': 'No customer records yet. Create the first one.',
 	'list.range': '{from}–{to} of {total}',
 	'list.search': 'Search records',
-	'list.searchPlaceholder': 'Name, company, phone, email or pinyin. Press / to search',
+	'list.searchPlaceholder': 'Name, company, phone, email… (press /)',
 	'list.searchHelp': 'Every word must match. Use acme* for a prefix, "…" for a phrase, and stage:won, owner:bob, tag:vip, city:深圳 or value>100000 to filter.',
 	'list.searchSubmit': 'Search',
 	'list.searchClear': 'Clear search',
