@@ -36,6 +36,8 @@ import { createAuditService } from './audit/service.ts';
 import { createExportService } from './export/service.ts';
 import { createImportService } from './import/service.ts';
 import { handleImportHttp, importMaxBytes } from './import/http.ts';
+import { createImportJobs } from './import/jobs.ts';
+import { createJobStore } from './import/job-store.ts';
 import { AuditSealer } from './audit/sealer.ts';
 import { createBackupService } from './backup/service.ts';
 import { backupWriteKey } from './backup/format.ts';
@@ -237,6 +239,8 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		rooms,
 		merges
 	});
+	const importJobs = createImportJobs({ workspace, jobs: createJobStore(database.sql), imports, rooms, merges, log });
+	await importJobs.recover();
 	const services: AccordServices = {
 		records,
 		fields,
@@ -427,7 +431,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 			);
 			return true;
 		}
-		if (handleImportHttp(request, response, { auth, imports, publicOrigin: new URL(config.publicUrl).origin, maxBytes: importMaxBytes(), log })) return true;
+		if (handleImportHttp(request, response, { auth, imports, jobs: importJobs, publicOrigin: new URL(config.publicUrl).origin, maxBytes: importMaxBytes(), log })) return true;
 		if (devIdp && (path === DEV_IDP_PATH || path.startsWith(`${DEV_IDP_PATH}/`))) return devIdp.handle(request, response);
 		return false;
 	}
@@ -446,6 +450,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 			for (const connection of connections) connection.close(1001, 'The server is shutting down.');
 			wss.close();
 			fields.close();
+			await importJobs.close();
 			await rooms.close();
 			await backups.close();
 			await sealer.close();

@@ -16,7 +16,9 @@ import { jsonSafe } from '../audit/hash.ts';
 export async function createRecordBatch(
 	store: Pick<DocumentStore, 'createDocuments'>,
 	records: readonly NewRecord[],
-	by: { actor: AuditPerson; source: AuditSource }
+	by: { actor: AuditPerson; source: AuditSource },
+	/** The import job creating them, named in each `create` entry of the audit log. */
+	job?: string
 ): Promise<string[]> {
 	const documents: NewDocument[] = records.map((record) => {
 		const id = newId();
@@ -24,7 +26,7 @@ export async function createRecordBatch(
 		writeNewRecord(doc, record);
 		const created = readRecord(doc, id);
 		const at = record.createdAt ?? new Date().toISOString();
-		const after = jsonSafe({ fields: created.fields, tags: created.tags, ...(created.notes ? { notes: created.notes.length } : {}) });
+		const after = jsonSafe({ fields: created.fields, tags: created.tags, ...(created.notes ? { notes: created.notes.length } : {}), ...(job ? { importJob: job } : {}) });
 		const document: NewDocument = {
 			id,
 			workspace: record.workspace,

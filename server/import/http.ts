@@ -10,7 +10,13 @@
  * `encoding=` (else detected), `mapping=` (JSON: header → field, or null to leave a
  * column out), `delimiter=` (CSV; else guessed), `policy=skip|update|merge|create` (what a
  * row matching a record already there does; create when absent), `matchOn=id,email,phone,domain`
- * (the keys that make a match; all when absent).
+ * (the keys that make a match; all when absent), `job=1` (run it as a job: answered 202
+ * once the file is here, with the job; see jobs.ts), `name=` (the file's name, shown
+ * with a job's progress).
+ *
+ * Jobs: `GET /api/import/jobs` (the workspace's latest, for everyone in it),
+ * `GET /api/import/jobs/:id`, `POST …/:id/cancel` (editors), `POST …/:id/undo` (admins),
+ * `GET …/:id/rejected` (the rejected rows as CSV with a reason column).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticated, AuthService } from '../../src/lib/server/services.ts';
@@ -23,8 +29,11 @@ import type { Logger } from '../log.ts';
 import { FileTooLargeError, IMPORT_FORMATS, UnreadableFileError, type ImportFormat } from './read.ts';
 import { ImportRequestError } from './run.ts';
 import type { ImportService } from './service.ts';
+import { ImportBusyError, type ImportJobs } from './jobs.ts';
+import { createReadStream } from 'node:fs';
 
 export const IMPORT_PATH = '/api/import';
+const JOBS_PATH = /^\/api\/import\/jobs(?:\/([^/]+)(?:\/(cancel|undo|rejected))?)?\/?$/;
 
 const CONTENT_TYPES: Record<string, ImportFormat> = {
 	'text/csv': 'csv',
@@ -116,6 +125,7 @@ async function* bodyOf(req: IncomingMessage): AsyncGenerator<Uint8Array> {
 export interface ImportHttpDeps {
 	auth: AuthService;
 	imports: ImportService;
+	jobs: ImportJobs;
 	publicOrigin: string;
 	maxBytes: number;
 	log: Logger;
@@ -133,8 +143,10 @@ function crossSite(req: IncomingMessage, publicOrigin: string): boolean {
 /** Answers `/api/import`; false for any other path. */
 export function handleImportHttp(req: IncomingMessage, res: ServerResponse, deps: ImportHttpDeps): boolean {
 	const url = new URL(req.url ?? '/', 'http://localhost');
-	if (url.pathname !== IMPORT_PATH) return false;
-	void answer(req, res, url, deps).catch((error: Error) => {
+	const jobPath = JOBS_PATH.exec(url.pathname);
+	if (url.pathname !== IMPORT_PATH && !jobPath) return false;
+	const answered = jobPath ? answerJobs(req, res, jobPath[1] ?? null, (jobPath[2] as JobAction | undefined) ?? null, deps) : answer(req, res, url, deps);
+	void answered.catch((error: Error) => {
 		deps.log.error('an import failed', { error: error.message, stack: error.stack });
 		send(res, 500, { message: 'The import failed on the server; records written before the failure stay. Try again, or ask an admin to check the log.' }, true);
 	});
@@ -167,24 +179,84 @@ async function answer(req: IncomingMessage, res: ServerResponse, url: URL, deps:
 	if (Number.isFinite(declared) && declared > deps.maxBytes) {
 		return refuse(413, { message: new FileTooLargeError(deps.maxBytes).message, limitBytes: deps.maxBytes });
 	}
+	const options = {
+		format: parsed.format,
+		encoding: parsed.encoding,
+		mapping: parsed.mapping,
+		delimiter: parsed.delimiter,
+		policy: parsed.policy,
+		matchOn: parsed.matchOn,
+		limits: { maxBytes: deps.maxBytes }
+	};
 	try {
-		const report = await deps.imports.run(authenticated.actor, bodyOf(req), {
-			format: parsed.format,
-			encoding: parsed.encoding,
-			mapping: parsed.mapping,
-			delimiter: parsed.delimiter,
-			dryRun: parsed.dryRun,
-			policy: parsed.policy,
-			matchOn: parsed.matchOn,
-			limits: { maxBytes: deps.maxBytes }
-		});
+		if (!parsed.dryRun && url.searchParams.get('job') === '1') {
+			const name = (url.searchParams.get('name') ?? '').slice(0, 200) || `upload.${parsed.format}`;
+			const job = await deps.jobs.start(authenticated.actor, bodyOf(req), name, deps.maxBytes, options);
+			return send(res, 202, job);
+		}
+		const report = await deps.imports.run(authenticated.actor, bodyOf(req), { ...options, dryRun: parsed.dryRun });
 		send(res, 200, report);
 	} catch (error) {
 		if (isForbidden(error)) return refuse(403, { message: error.message });
+		if (error instanceof ImportBusyError) return refuse(409, { message: error.message, running: error.running?.id ?? null });
 		if (error instanceof FileTooLargeError) return refuse(413, { message: error.message, limitBytes: deps.maxBytes });
 		if (error instanceof UnreadableFileError) return refuse(422, { message: error.message, row: error.row || null });
 		if (error instanceof ImportRequestError) return refuse(400, { message: error.message });
 		if (req.destroyed || req.readableAborted) return; // the client went away mid-upload
+		throw error;
+	}
+}
+
+type JobAction = 'cancel' | 'undo' | 'rejected';
+
+/** `/api/import/jobs[/:id[/cancel|undo|rejected]]`. */
+async function answerJobs(req: IncomingMessage, res: ServerResponse, id: string | null, action: JobAction | null, deps: ImportHttpDeps): Promise<void> {
+	const post = action === 'cancel' || action === 'undo';
+	if (req.method !== (post ? 'POST' : 'GET')) {
+		res.setHeader('allow', post ? 'POST' : 'GET');
+		return send(res, 405, { message: post ? `Send POST to ${action} an import.` : 'Read import jobs with GET.' }, true);
+	}
+	req.resume();
+	let authenticated: Authenticated | null;
+	try {
+		authenticated = await deps.auth.authenticate(credentialsFrom(req.headers.cookie, req.headers.authorization));
+	} catch {
+		return send(res, 503, { message: 'The server cannot check your sign-in right now; try again in a moment.' });
+	}
+	if (!authenticated) return send(res, 401, { message: 'Sign in first, or send an API token as "Authorization: Bearer <token>".' });
+	if (post && authenticated.via === 'session' && crossSite(req, deps.publicOrigin)) {
+		return send(res, 403, { message: 'Cross-site request refused: changes can only be made from Accord itself.' });
+	}
+	const actor = authenticated.actor;
+	const notFound = () => send(res, 404, { message: `There is no import ${String(id).slice(0, 60)} in this workspace.` });
+	try {
+		if (id === null) return send(res, 200, { jobs: await deps.jobs.list(actor) });
+		if (action === null) {
+			const job = await deps.jobs.get(actor, id);
+			return job ? send(res, 200, job) : notFound();
+		}
+		if (action === 'cancel') {
+			return (await deps.jobs.cancel(actor, id)) ? send(res, 202, { cancelling: true }) : send(res, 409, { message: 'This import is not running.' });
+		}
+		if (action === 'undo') {
+			const result = await deps.jobs.undo(actor, id);
+			return result.ok ? send(res, 200, result) : send(res, result.status, { message: result.message });
+		}
+		const file = deps.jobs.rejectedFile(actor, id);
+		if (!file) return send(res, 404, { message: 'This import has no file of rejected rows here (it is running, had none, or ran on another server).' });
+		const stream = createReadStream(file);
+		stream.once('open', () => {
+			res.writeHead(200, {
+				'content-type': 'text/csv; charset=utf-8',
+				'content-disposition': `attachment; filename="accord-import-${id.slice(0, 8)}-rejected.csv"`,
+				'cache-control': 'no-store',
+				'x-content-type-options': 'nosniff'
+			});
+			stream.pipe(res);
+		});
+		stream.once('error', () => notFound());
+	} catch (error) {
+		if (isForbidden(error)) return send(res, 403, { message: error.message });
 		throw error;
 	}
 }

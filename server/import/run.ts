@@ -38,6 +38,12 @@ export interface ImportOptions {
 	matchOn?: readonly MatchKind[];
 	/** The workspace's field definitions (server/fields.ts), which values are validated against, as the REST API does. */
 	definitions?: FieldLookup & { all?: readonly KnownField[] };
+	/** Asked before each batch is written: true stops the import there (that batch is not written). */
+	cancelled?: () => boolean;
+	/** Told the report so far after each batch (a job's progress). */
+	progress?: (report: ImportReport) => void;
+	/** Told each rejected row, its cells as read and why (a job's file of rejected rows). */
+	rejectedRow?: (row: ReadRow, reasons: string) => void;
 }
 
 /** A valid row on its way to the store: its place in the file, the record, and the Accord id it names (an export's `id` column). */
@@ -98,7 +104,12 @@ export interface ImportReport {
 	preview: Array<{ row: number; fields: Record<string, unknown>; tags: string[]; notes: string | null; problems: number }>;
 	/** Set when the file stopped being readable part way: rows before it were handled, none after. */
 	stoppedAt: { row: number | null; message: string } | null;
+	/** Stopped by a cancel: whole batches before it were written (up to `writtenThrough`), nothing after. */
+	cancelled: boolean;
 }
+
+/** A cancel reached between batches; caught by `runImport` itself. */
+class Cancelled extends Error {}
 
 /**
  * Writes a batch of valid rows by the policy (server/import/service.ts); on a dry run it
@@ -202,7 +213,8 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 		problems: [],
 		moreProblems: 0,
 		preview: [],
-		stoppedAt: null
+		stoppedAt: null,
+		cancelled: false
 	};
 	const note = (problem: ImportProblem): void => {
 		if (report.problems.length < MAX_LISTED_PROBLEMS) report.problems.push(problem);
@@ -214,11 +226,13 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 		if (batch.length === 0) return;
 		const rows = batch;
 		batch = [];
+		if (options.cancelled?.()) throw new Cancelled();
 		const result = await write(rows, { dryRun: options.dryRun, policy, matchOn });
 		report.matched += result.matched;
 		if (options.dryRun) return;
 		for (const outcome of result.outcomes) report[outcome]++;
 		report.writtenThrough = rows[rows.length - 1].row;
+		options.progress?.(report);
 	};
 
 	try {
@@ -248,6 +262,7 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 			if (problems.length > 0 || !validated.ok) {
 				report.rejected++;
 				for (const problem of problems) note(problem);
+				options.rejectedRow?.(row, problems.map((p) => (p.column ? `${p.column}: ${p.message}` : p.message)).join(' '));
 				continue;
 			}
 			report.valid++;
@@ -256,9 +271,17 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 		}
 		await flush();
 	} catch (error) {
+		if (error instanceof Cancelled) {
+			report.cancelled = true;
+			report.mapping = mapping;
+			return report;
+		}
 		if (!(error instanceof UnreadableFileError)) throw error;
 		// Whole batches only: what was read before the fault and is valid is kept (and said so).
-		await flush();
+		await flush().catch((stop: unknown) => {
+			if (!(stop instanceof Cancelled)) throw stop;
+			report.cancelled = true;
+		});
 		report.stoppedAt = { row: error.row, message: error.message };
 		if (report.rowsRead === 0) throw error;
 	}

@@ -60,6 +60,8 @@ export interface WrittenBatch {
 export interface ImportRunOptions extends Omit<ImportOptions, 'workspace' | 'createdBy' | 'definitions'> {
 	/** Told what each written batch changed. */
 	onWritten?: (written: WrittenBatch) => Promise<void> | void;
+	/** The job this import runs as (server/import/jobs.ts), named in each created record's audit entry. */
+	job?: string;
 }
 
 export interface ImportService {
@@ -162,7 +164,7 @@ export function createImportService({ workspace, store, announce, definitions, r
 			async function writeBatch(rows: ImportRow[], { dryRun, matchOn }: { dryRun: boolean; policy: DuplicatePolicy; matchOn: readonly MatchKind[] }): Promise<BatchResult> {
 				// Creating regardless needs no look-up on a real run (the fast path of a first import); a dry run still counts the matches.
 				if (policy === 'create' && !dryRun) {
-					const ids = await createRecordBatch(store, rows.map((r) => r.record), by);
+					const ids = await createRecordBatch(store, rows.map((r) => r.record), by, options.job);
 					announced(ids);
 					await options.onWritten?.({ created: ids, updated: [], merges: [] });
 					return { outcomes: rows.map(() => 'created'), matched: 0 };
@@ -201,13 +203,13 @@ export function createImportService({ workspace, store, announce, definitions, r
 				if (dryRun) return { outcomes, matched };
 
 				const written: WrittenBatch = { created: [], updated: [], merges: [] };
-				written.created = await createRecordBatch(store, toCreate, by);
+				written.created = await createRecordBatch(store, toCreate, by, options.job);
 				announced(written.created);
 				for (const item of toUpdate) {
 					const result = await updateRecord(person, item.id, item.record);
 					if (!result) {
 						// Gone since it was matched (removed, or its room would not load): the row is created instead.
-						written.created.push(...(await createRecordBatch(store, [item.record], by)));
+						written.created.push(...(await createRecordBatch(store, [item.record], by, options.job)));
 						outcomes[item.index] = 'created';
 						continue;
 					}
@@ -215,7 +217,7 @@ export function createImportService({ workspace, store, announce, definitions, r
 					if (result.outcome === 'updated') written.updated.push({ id: item.id, before: result.before });
 				}
 				for (const item of toMerge) {
-					const [newId] = await createRecordBatch(store, [item.record], by);
+					const [newId] = await createRecordBatch(store, [item.record], by, options.job);
 					written.created.push(newId);
 					const merged = await merges!.merge(actor, { survivor: item.id, merged: [newId] });
 					if (merged.ok) written.merges.push(merged.merge.id);

@@ -482,6 +482,43 @@ export const MIGRATIONS: readonly Migration[] = [
 			);
 			CREATE INDEX private_views_owner ON private_views (workspace_id, owner_id);
 		`
+	},
+	{
+		version: 15,
+		name: 'import jobs: their progress, and every record each created or changed, for undo',
+		sql: `
+			-- One row per import run as a job (server/import/jobs.ts): its state and progress,
+			-- read by every instance (the progress bar; one running import per workspace).
+			CREATE TABLE import_jobs (
+				id uuid PRIMARY KEY,
+				workspace_id text NOT NULL REFERENCES workspaces (id),
+				status text NOT NULL CHECK (status IN ('running', 'done', 'failed', 'cancelled', 'undone')),
+				file_name text NOT NULL,
+				policy text NOT NULL,
+				started_by text NOT NULL,
+				started_by_name text NOT NULL,
+				started_at timestamptz NOT NULL DEFAULT now(),
+				finished_at timestamptz,
+				progress text NOT NULL,
+				report text,
+				undone_by text,
+				undone_by_name text,
+				undone_at timestamptz,
+				-- Asked from any instance; the one running the job reads it with each progress write.
+				cancel_requested boolean NOT NULL DEFAULT false
+			);
+			CREATE INDEX import_jobs_workspace_started ON import_jobs (workspace_id, started_at DESC);
+			CREATE UNIQUE INDEX import_jobs_one_running ON import_jobs (workspace_id) WHERE status = 'running';
+			-- What a job did to each record: created it, changed it (\`before\`: the record's JSON
+			-- just before, as text so its key order stays), or made a merge (record_id: the merge's id).
+			CREATE TABLE import_job_records (
+				job_id uuid NOT NULL REFERENCES import_jobs (id) ON DELETE CASCADE,
+				record_id uuid NOT NULL,
+				kind text NOT NULL CHECK (kind IN ('created', 'updated', 'merge')),
+				before text,
+				PRIMARY KEY (job_id, record_id)
+			);
+		`
 	}
 ];
 

@@ -459,6 +459,108 @@ describe('import: field definitions and duplicate policies', () => {
 	});
 });
 
+describe('import jobs', () => {
+	const server = useServer();
+	interface JobView {
+		id: string;
+		status: string;
+		progress: { rowsRead: number; created: number; rejected: number; writtenThrough: number | null; rate: number; secondsLeft: number | null };
+		report: (ImportReport & { cancelled: boolean }) | null;
+		rejectedFile: boolean;
+	}
+	const startJob = async (body: string, query: Query = {}): Promise<Response> => postImport(server(), body, 'text/csv', { job: '1', name: 'customers.csv', ...query });
+	const jobOf = async (id: string): Promise<JobView> => (await (await apiFetch(`${server().url}/api/import/jobs/${id}`)).json()) as JobView;
+	async function finished(id: string): Promise<JobView> {
+		let job: JobView | null = null;
+		await eventually(async () => {
+			job = await jobOf(id);
+			return job.status !== 'running';
+		}, `import job ${id} to finish`, 120_000);
+		return job!;
+	}
+	const rows = (count: number, prefix: string, bad: (i: number) => boolean = () => false) => {
+		const lines = ['name,email,stage'];
+		for (let i = 1; i <= count; i++) lines.push(bad(i) ? `${prefix} ${i},not-an-email-${i},lead` : `${prefix} ${i},${prefix.toLowerCase()}${i}@jobs.cn,lead`);
+		return lines.join('\n');
+	};
+
+	it('runs as a job: 202 at once, progress for the workspace, exactly the 5% invalid rows rejected and downloadable with their reasons, audited with the job id', async () => {
+		const before = await total(server());
+		const started = await startJob(rows(600, 'Job', (i) => i % 20 === 0));
+		expect(started.status).toBe(202);
+		const { id } = (await started.json()) as JobView;
+		const job = await finished(id);
+		expect(job.status).toBe('done');
+		expect(job.report).toMatchObject({ rowsRead: 600, created: 570, rejected: 30, writtenThrough: 600, cancelled: false });
+		expect(job.progress).toMatchObject({ rowsRead: 600, created: 570, rejected: 30, secondsLeft: 0 });
+		expect(await total(server())).toBe(before + 570);
+		// Everyone in the workspace sees it, viewers too.
+		const listed = (await (await apiFetch(`${server().url}/api/import/jobs`, {}, 'viewer')).json()) as { jobs: JobView[] };
+		expect(listed.jobs[0].id).toBe(id);
+		const rejected = await apiFetch(`${server().url}/api/import/jobs/${id}/rejected`);
+		expect(rejected.status).toBe(200);
+		const lines = (await rejected.text()).replace(/^\ufeff/, '').trim().split('\r\n');
+		expect(lines[0]).toBe('row,reason,name,email,stage');
+		expect(lines.slice(1).map((line) => Number(line.split(',')[0]))).toEqual(Array.from({ length: 30 }, (_, k) => (k + 1) * 20 + 1));
+		expect(lines[1]).toContain('email: ');
+		const made = byName(await exportJson(server()), 'Job 1');
+		const history = (await (await apiFetch(`${server().url}/api/records/${made.id}/history`)).json()) as { entries: Array<{ op: string; source: string; after: { importJob?: string } | null }> };
+		expect(history.entries.find((e) => e.op === 'create')).toMatchObject({ source: 'import', after: { importJob: id } });
+	});
+
+	it('runs one import at a time per workspace; a cancel stops it between batches and the report says which rows made it', async () => {
+		const before = await total(server());
+		const first = await startJob(rows(20_000, 'Long'));
+		expect(first.status).toBe(202);
+		const { id } = (await first.json()) as JobView;
+		const second = await startJob(rows(3, 'Second'));
+		expect(second.status).toBe(409);
+		expect(((await second.json()) as { message: string }).message).toContain('one import runs at a time');
+		await eventually(async () => (await jobOf(id)).progress.created > 0 || (await jobOf(id)).status !== 'running', 'the long import to write a batch', 60_000);
+		const cancel = await apiFetch(`${server().url}/api/import/jobs/${id}/cancel`, { method: 'POST' });
+		expect([202, 409]).toContain(cancel.status);
+		const job = await finished(id);
+		if (cancel.status === 202) {
+			expect(job.status).toBe('cancelled');
+			expect(job.report?.cancelled).toBe(true);
+		}
+		const created = job.report!.created;
+		// Whole batches only, and exactly the rows up to the last one written.
+		expect(created % 250 === 0 || job.status === 'done').toBe(true);
+		expect(job.report!.writtenThrough).toBe(created + 1);
+		expect(await total(server())).toBe(before + created);
+		expect((await startJob(rows(3, 'Second'))).status).toBe(202);
+	});
+
+	it('an admin undoes an import in one action: created records archived and out of lists, updated ones back as they were; audited', async () => {
+		const original = await createRecord(server(), { name: 'Before Undo', email: 'undo@jobs.cn', city: 'Nanjing' }, { tags: ['kept'] });
+		await eventually(async () => (await jobOf(((await (await apiFetch(`${server().url}/api/import/jobs`)).json()) as { jobs: JobView[] }).jobs[0].id)).status !== 'running', 'earlier jobs to finish', 60_000);
+		const before = await total(server());
+		const listed = async () => ((await (await apiFetch(`${server().url}/api/records?limit=1`)).json()) as { total: number }).total;
+		const unarchived = await listed();
+		const file = ['name,email,city,tags', 'After Undo,undo@jobs.cn,Suzhou,imported', 'Fresh One,fresh1@jobs.cn,,', 'Fresh Two,fresh2@jobs.cn,,'].join('\n');
+		const started = await startJob(file, { policy: 'update' });
+		const { id } = (await started.json()) as JobView;
+		const job = await finished(id);
+		expect(job.report).toMatchObject({ created: 2, updated: 1 });
+		expect(await listed()).toBe(unarchived + 2);
+
+		expect((await apiFetch(`${server().url}/api/import/jobs/${id}/undo`, { method: 'POST' }, 'editor')).status).toBe(403);
+		const undone = await apiFetch(`${server().url}/api/import/jobs/${id}/undo`, { method: 'POST' }, 'admin');
+		expect(undone.status).toBe(200);
+		expect(await undone.json()).toMatchObject({ ok: true, archived: 2, restored: 1 });
+		expect(await listed()).toBe(unarchived);
+		expect(await total(server())).toBe(before + 2);
+		const back = (await (await apiFetch(`${server().url}/api/records/${original}`)).json()) as CustomerRecord;
+		expect(back.fields).toMatchObject({ name: 'Before Undo', city: 'Nanjing' });
+		expect(back.tags).toEqual(['kept']);
+		const history = (await (await apiFetch(`${server().url}/api/records/${original}/history`)).json()) as { entries: Array<{ source: string; actor: { name: string }; path: string }> };
+		expect(history.entries.filter((e) => e.path === 'fields.city').map((e) => e.source)).toEqual(['import', 'import']);
+		expect((await jobOf(id)).status).toBe('undone');
+		expect((await apiFetch(`${server().url}/api/import/jobs/${id}/undo`, { method: 'POST' }, 'admin')).status).toBe(409);
+	});
+});
+
 describe('command line', () => {
 	it('imports with --dry-run and prints the JSON summary as its last line; exports to a file', async () => {
 		const data = mkdtempSync(path.join(os.tmpdir(), 'accord-cli-io-'));
