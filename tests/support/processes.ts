@@ -199,11 +199,15 @@ export class ServerProcess {
 		return this.child.pid;
 	}
 
-	/** Starts (again, on the same port) and resolves once the server answers. */
+	/**
+	 * Starts (again, on the same port) and resolves once the server answers. Fails at once
+	 * if the process exits; the 90 s allowed are for a 2-core machine running other suites
+	 * (a start took over 30 s there at a load average of 25), not for a server that hangs.
+	 */
 	async start(): Promise<void> {
 		const from = this.child.log.length;
 		this.child.start();
-		await this.child.waitForLog('Accord is running at', 30_000, from);
+		await this.child.waitForLog('Accord is running at', 90_000, from);
 	}
 
 	/** SIGKILL by default: no shutdown, no flushing, as when a machine dies. */
