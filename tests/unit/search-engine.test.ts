@@ -155,6 +155,11 @@ describe('the browser search index', { timeout: 60_000 }, () => {
 
 	it('saves and loads: the loaded index answers as the live one, and a saved index of another tokenizer is refused', () => {
 		const live = built[2][1];
+		// Saved with edits in its delta: the base is saved, with the edited records' old stamps (so the worker reads them again).
+		const before = RecordSearchIndex.load(structuredClone(live.save(SEARCH_VERSION)), SEARCH_VERSION)!;
+		expect(before.stampOf(extra.id)).toBe('v0');
+		expect(before.search(query('stale'), { allIds: true }).ids).toContain(extra.id);
+		live.merge();
 		// As IndexedDB keeps it: a structured clone.
 		const saved = structuredClone(live.save(SEARCH_VERSION));
 		const loaded = RecordSearchIndex.load(saved, SEARCH_VERSION)!;
@@ -176,7 +181,8 @@ describe('the browser search index', { timeout: 60_000 }, () => {
 	});
 
 	it('saves as blocks (a string and typed arrays, not an object per token), and refuses a damaged copy', () => {
-		const saved = index.save(SEARCH_VERSION);
+		const merged = built[1][1];
+		const saved = merged.save(SEARCH_VERSION);
 		expect(typeof saved.terms).toBe('string');
 		expect(saved.starts).toBeInstanceOf(Uint32Array);
 		expect(saved.offsets).toBeInstanceOf(Uint32Array);

@@ -24,6 +24,10 @@
  *   kept. When the delta (or the dead) grows past a share of the base, both are merged
  *   into a new base, the dead left out and the live renumbered in order.
  *
+ * Only the base is saved (`save`), and only when a merge made a new one: an edit does not
+ * rewrite a hundred megabytes. A record changed since is in the saved base with its old
+ * stamp, so the worker, comparing stamps with the local rows after loading, reads it again.
+ *
  * Filters and ranking (the weights of match.ts's `score`, exactly, for every hit) are
  * computed here over the hits; only the first `limit` are ordered (no sort of every hit).
  */
@@ -206,6 +210,10 @@ export class RecordSearchIndex {
 	// ---- the records: numbers are small integers (less memory than ids, and typed arrays by number)
 	private readonly numberOf = new Map<string, number>();
 	private facts: (RecordFacts | undefined)[] = [undefined];
+	/** The facts of the base's records as the last merge left them (dead ones included), for `save`. */
+	private baseFacts: RecordFacts[] = [];
+	/** How many bases this index has had: the worker saves when it changed. */
+	private baseVersion = 0;
 	private flags = new Uint8Array(1024);
 	private nextNumber = 1;
 	private dead = 0;
@@ -233,9 +241,22 @@ export class RecordSearchIndex {
 		return [...this.numberOf.keys()];
 	}
 
-	/** Postings waiting in the delta (for tests and the worker: a merge is due when they grow). */
+	/** Postings waiting in the delta. */
 	get pending(): number {
 		return this.deltaPostings;
+	}
+
+	/** Which base `save` would give (a new one after each merge). */
+	get version(): number {
+		return this.baseVersion;
+	}
+
+	/**
+	 * Merges when the delta is big enough to slow searches (an eighth of the base, or any
+	 * size with no base yet): what the worker calls once a batch of records is indexed.
+	 */
+	settle(): void {
+		if (this.deltaPostings > 0 && (this.postings.length === 0 || this.deltaPostings > this.postings.length / 8)) this.merge();
 	}
 
 	/** Indexes a record, replacing what was indexed for it before. */
@@ -358,6 +379,8 @@ export class RecordSearchIndex {
 		this.deltaSorted = [];
 		this.deltaUnsorted = [];
 		this.facts = facts;
+		this.baseFacts = facts.slice(1) as RecordFacts[];
+		this.baseVersion++;
 		this.numberOf.clear();
 		this.flags = new Uint8Array(Math.max(1024, facts.length * 2));
 		for (let n = 1; n < facts.length; n++) this.adopt(n, facts[n]!);
@@ -638,12 +661,11 @@ export class RecordSearchIndex {
 	}
 
 	/**
-	 * The index as saved data: the delta merged into the base first, whose arrays are
-	 * handed out as they are (IndexedDB copies them; they are not changed afterwards, a
-	 * merge makes new ones).
+	 * The base as saved data (the delta is not in it: see the file's comment). Its arrays
+	 * are handed out as they are: IndexedDB copies them, and a merge makes new ones rather
+	 * than changing them.
 	 */
 	save(searchVersion: number): SavedIndex {
-		this.merge();
 		return {
 			format: INDEX_FORMAT,
 			searchVersion,
@@ -651,7 +673,7 @@ export class RecordSearchIndex {
 			starts: this.starts,
 			offsets: this.offsets,
 			postings: this.postings,
-			facts: JSON.stringify(this.facts.slice(1))
+			facts: JSON.stringify(this.baseFacts)
 		};
 	}
 
@@ -679,6 +701,7 @@ export class RecordSearchIndex {
 		index.offsets = saved.offsets;
 		index.postings = saved.postings;
 		index.facts = [undefined, ...facts];
+		index.baseFacts = facts;
 		index.flags = new Uint8Array(Math.max(1024, (facts.length + 1) * 2));
 		for (let n = 1; n <= facts.length; n++) index.adopt(n, index.facts[n]!);
 		index.nextNumber = facts.length + 1;

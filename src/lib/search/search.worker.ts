@@ -7,6 +7,11 @@
  * the page runs, the page forwards every record change it sees (local-search.ts), so an
  * edit is searchable as soon as it reaches this tab. The index logic lives in
  * index-engine.ts (tested in Node); this file is the plumbing.
+ *
+ * A saved index answers as soon as it is loaded (ready: it covered the local copy when it
+ * was saved; rows changed since are re-read in the background, and the page checks hits
+ * against the rows meanwhile). Only a new base is saved (after a merge), never on every
+ * edit: edits since are found by their stamps at the next start.
  */
 /// <reference lib="webworker" />
 import type { CustomerRecord } from '../model/record.ts';
@@ -54,6 +59,8 @@ const status: IndexStatus = { ready: false, indexed: 0, rows: 0, failed: false }
 /** Records the page has sent since opening: newer than what the local copy had when the build read it. */
 const fromPage = new Set<string>();
 let saveTimer: ReturnType<typeof setTimeout> | null = null;
+/** The index's base version last saved (or loaded): a base is written once. */
+let savedVersion = -1;
 let refreshing: Promise<void> | null = null;
 
 const post = (answer: WorkerAnswer) => scope.postMessage(answer);
@@ -90,12 +97,14 @@ function scheduleSave(): void {
 
 async function save(): Promise<void> {
 	const key = storeScope;
-	if (!key || !status.ready) return;
+	if (!key || !status.ready || index.version === savedVersion) return;
 	try {
+		const version = index.version;
 		const saved = index.save(SEARCH_VERSION);
 		const db = await savedDb();
 		await transact(db, [SAVED_STORE], 'readwrite', async (tx) => request(tx.objectStore(SAVED_STORE).put(saved, key)));
 		db.close();
+		savedVersion = version;
 	} catch (error) {
 		// Not saved: the next start indexes again from the local copy.
 		console.warn('[accord search] the index could not be saved', error);
@@ -123,6 +132,8 @@ async function reconcile(): Promise<void> {
 			await pause();
 		}
 	}
+	// A large batch of new records is merged into the base now (searches over a big delta are slower).
+	index.settle();
 	status.ready = true;
 	announce();
 	if (done > 0) scheduleSave();
@@ -161,6 +172,8 @@ async function open(key: string): Promise<void> {
 	const saved = await loadSaved(key);
 	if (saved) {
 		index = saved;
+		savedVersion = saved.version;
+		status.ready = true;
 		// Records the page sent while the saved index was read are newer than it.
 		for (const record of early?.values() ?? []) index.put(record, '');
 	}
