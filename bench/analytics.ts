@@ -7,7 +7,8 @@
  *   node --import tsx bench/analytics.ts [records=100000] [rounds=5]
  *
  * The rows are written with SQL straight into the tables the aggregates read (the
- * projection, the audit log, the analytics tables as the refresh leaves them), because
+ * projection, the audit log, the summaries as the analytics store leaves them, whose
+ * triggers fill the buckets), because
  * writing 100,000 documents through the sync path would take far longer than the
  * question being asked here. Prints a table; writes bench/results/analytics.json.
  */
@@ -48,20 +49,9 @@ async function seed(db: Database): Promise<void> {
 		        CASE WHEN g % 10 = 0 THEN NULL ELSE ((g * 7919) % 500000) / 100.0 END,
 		        (ARRAY['CNY','USD','EUR'])[1 + g % 3],
 		        $3::timestamptz - ((g % 540) || ' days')::interval - ((g % 24) || ' hours')::interval,
-		        $3::timestamptz, g % 50 = 0
+		        $3::timestamptz - ((g % 540) || ' days')::interval - interval '1 hour', g % 50 = 0
 		   FROM generate_series(1, $2::int) g`,
 		[WORKSPACE, RECORDS, NOW.toISOString()]
-	);
-	await sql.query(
-		`INSERT INTO analytics_records (record_id, workspace_id, follow_up_at, seen_seq)
-		 SELECT ${uuid('g')}, $1, CASE WHEN g % 4 = 0 THEN NULL ELSE ($3::date + ((g % 300) - 60)) END, 0 FROM generate_series(1, $2::int) g`,
-		[WORKSPACE, RECORDS, NOW.toISOString().slice(0, 10)]
-	);
-	await sql.query(
-		`INSERT INTO analytics_activities (record_id, workspace_id, at)
-		 SELECT ${uuid('1 + (g * 7) % $2::int')}, $1, $3::timestamptz - ((g % 400) || ' days')::interval - ((g * 37 % 1440) || ' minutes')::interval
-		   FROM generate_series(1, $4::int) g`,
-		[WORKSPACE, RECORDS, NOW.toISOString(), ACTIVITIES]
 	);
 	const stages = `ARRAY['lead','qualified','proposal','negotiation','won','lost']`;
 	await sql.query(
@@ -75,20 +65,81 @@ async function seed(db: Database): Promise<void> {
 		   FROM generate_series(1, $4::int) g`,
 		[WORKSPACE, RECORDS, NOW.toISOString(), AUDIT]
 	);
+	// The summaries as the analytics store leaves them (its triggers fill the buckets), built here in SQL from the same rows.
+	await sql.query(
+		`INSERT INTO analytics_summaries (record_id, workspace_id, seen_seq, name, stage, owner, value, currency, created_at, follow_up_at, scope, private, furthest, activity_ms, won_ms, lost_ms)
+		 SELECT r.id, r.workspace_id, d.last_seq, r.name, r.stage, r.owner, r.value, r.currency, r.created_at, f.follow,
+		        CASE WHEN r.archived THEN NULL WHEN r.private THEN 'p:' || COALESCE(r.owner, '') ELSE '' END, r.private,
+		        COALESCE(h.furthest, -1), COALESCE(a.ms, '{}'), COALESCE(h.won, '{}'), COALESCE(h.lost, '{}')
+		   FROM records r JOIN documents d ON d.id = r.id
+		   JOIN (${FOLLOW_UPS}) f ON f.id = r.id
+		   LEFT JOIN (SELECT id, array_agg(ms ORDER BY ms) AS ms FROM (${ACTIVITIES_SQL}) x GROUP BY id) a ON a.id = r.id
+		   LEFT JOIN (SELECT c.record_id AS id,
+		                     max(GREATEST(array_position(${FUNNEL}, c.f), array_position(${FUNNEL}, c.t))) - 1 AS furthest,
+		                     array_agg(c.ms ORDER BY c.ms) FILTER (WHERE c.t = 'won') AS won,
+		                     array_agg(c.ms ORDER BY c.ms) FILTER (WHERE c.t = 'lost') AS lost
+		                FROM (SELECT record_id, floor(EXTRACT(EPOCH FROM at) * 1000)::bigint AS ms, before #>> '{}' AS f, after #>> '{}' AS t
+		                        FROM audit_log WHERE workspace_id = $1 AND path = 'fields.stage') c GROUP BY c.record_id) h ON h.id = r.id
+		  WHERE r.workspace_id = $1`,
+		[WORKSPACE, RECORDS, NOW.toISOString(), ACTIVITIES]
+	);
+	await sql.query(
+		`INSERT INTO analytics_stays (record_id, workspace_id, scope, stage, left_at, days)
+		 SELECT c.record_id, $1, c.scope, c.f, c.at, GREATEST(0, EXTRACT(EPOCH FROM (c.at - c.entered)))::float8 / 86400
+		   FROM (SELECT c.record_id, c.before #>> '{}' AS f, c.at, a.scope, COALESCE(lag(c.at) OVER (PARTITION BY c.record_id ORDER BY c.at, c.id), a.created_at) AS entered
+		           FROM audit_log c JOIN analytics_summaries a ON a.record_id = c.record_id WHERE c.workspace_id = $1 AND c.path = 'fields.stage') c
+		  WHERE c.f IS NOT NULL AND c.scope IS NOT NULL`,
+		[WORKSPACE]
+	);
 	await sql.query('ANALYZE');
 }
 
+const FUNNEL = `ARRAY['lead','qualified','proposal','negotiation','won']::text[]`;
+const uuidOf = (expr: string) => `('00000000-0000-4000-8000-' || lpad(to_hex(${expr}), 12, '0'))::uuid`;
+/** Every activity: $2 records, $3 now, $4 activities. */
+const ACTIVITIES_SQL = `SELECT ${uuidOf('1 + (g * 7) % $2::int')} AS id,
+        floor(EXTRACT(EPOCH FROM $3::timestamptz - ((g % 400) || ' days')::interval - ((g * 37 % 1440) || ' minutes')::interval) * 1000)::bigint AS ms
+   FROM generate_series(1, $4::int) g`;
+/** Every record's expected close: $2 records, $3 now. */
+const FOLLOW_UPS = `SELECT ${uuidOf('g')} AS id, CASE WHEN g % 4 = 0 THEN NULL ELSE ($3::date + ((g % 300) - 60)) END AS follow FROM generate_series(1, $2::int) g`;
+
+/**
+ * ANALYTICS_BENCH_EXPLAIN=1: the profile behind the table. Answers the dashboard once (warm),
+ * then once more with every query it sends run under EXPLAIN ANALYZE, and prints each plan.
+ */
+async function explainEach(db: Database, store: ReturnType<typeof createAnalyticsStore>): Promise<void> {
+	await store.dashboard(WORKSPACE, { id: 'owner1', admin: true }, options);
+	let printing = false;
+	const explaining = createAnalyticsStore({
+		kind: db.sql.kind,
+		transaction: (fn) => db.sql.transaction(fn),
+		close: () => db.sql.close(),
+		async query<T>(text: string, params?: unknown[]): Promise<T[]> {
+			if (printing && /^\s*(SELECT|WITH)/i.test(text)) {
+				const plan = await db.sql.query<Record<string, string>>(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, params);
+				console.log(`\n--- ${text.replace(/\s+/g, ' ').slice(0, 140)}…\n${plan.map((row) => Object.values(row)[0]).join('\n')}`);
+			}
+			return db.sql.query<T>(text, params);
+		}
+	});
+	// The first answer of a new store reads every summary's freshness once; the profile is of the next.
+	await explaining.dashboard(WORKSPACE, { id: 'owner1', admin: true }, options, 'sequential');
+	printing = true;
+	await explaining.dashboard(WORKSPACE, { id: 'owner1', admin: true }, options, 'sequential');
+}
+
+/** The shared module's inputs, from the raw rows (not the summaries): the list rows, the generated activities and follow-ups, the audit log. */
 async function readInputs(db: Database): Promise<{ records: AnalyticsRecord[]; activities: AnalyticsActivity[]; changes: StageChange[] }> {
 	const sql = db.sql;
 	const rows = await sql.query<{ id: string; name: string; stage: string | null; owner: string | null; value: string | null; currency: string | null; created_at: Date | string; archived: boolean; follow: string | null }>(
-		`SELECT r.id::text AS id, r.name, r.stage, r.owner, r.value::text AS value, r.currency, r.created_at, r.archived, to_char(a.follow_up_at, 'YYYY-MM-DD') AS follow
-		   FROM records r LEFT JOIN analytics_records a ON a.record_id = r.id WHERE r.workspace_id = $1`,
-		[WORKSPACE]
+		`SELECT r.id::text AS id, r.name, r.stage, r.owner, r.value::text AS value, r.currency, r.created_at, r.archived, to_char(f.follow, 'YYYY-MM-DD') AS follow
+		   FROM records r JOIN (${FOLLOW_UPS}) f ON f.id = r.id WHERE r.workspace_id = $1`,
+		[WORKSPACE, RECORDS, NOW.toISOString()]
 	);
 	const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
 	const records = rows.map((r) => ({ id: r.id, name: r.name, stage: r.stage, owner: r.owner, value: r.value === null ? null : Number(r.value), currency: r.currency, createdAt: iso(r.created_at), followUpAt: r.follow, archived: r.archived }));
-	const acts = await sql.query<{ id: string; at: Date | string }>('SELECT record_id::text AS id, at FROM analytics_activities WHERE workspace_id = $1', [WORKSPACE]);
-	const activities = acts.map((a) => ({ recordId: a.id, at: iso(a.at) }));
+	const acts = await sql.query<{ id: string; ms: string }>(`SELECT id::text AS id, ms FROM (${ACTIVITIES_SQL}) a WHERE $1::text IS NOT NULL`, [WORKSPACE, RECORDS, NOW.toISOString(), ACTIVITIES]);
+	const activities = acts.map((a) => ({ recordId: a.id, at: new Date(Number(a.ms)).toISOString() }));
 	const ch = await sql.query<{ id: string; at: Date | string; f: string | null; t: string | null }>(
 		`SELECT record_id::text AS id, at, before #>> '{}' AS f, after #>> '{}' AS t FROM audit_log WHERE workspace_id = $1 AND path = 'fields.stage' ORDER BY at, id`,
 		[WORKSPACE]
@@ -115,6 +166,10 @@ interface EngineResult {
 	aggregates: Record<string, number>;
 	totalMs: number;
 	totals: number[];
+	/** The whole dashboard from the summaries' arrays, not the buckets (ranges off quarter hours, segments). */
+	summariesOnlyMs: number;
+	/** 1, 5 and 15 minutes, when the engine's rounds ended: the machine is shared. */
+	loadAverage: number[];
 	sharedModuleMs?: number;
 	equal?: boolean;
 }
@@ -146,8 +201,7 @@ async function runEngine(engine: 'pglite' | 'postgres'): Promise<EngineResult> {
 		await seed(db);
 		const seedSeconds = (performance.now() - seeded) / 1000;
 		const store = createAnalyticsStore(db.sql);
-		// Marks the tables as read (the rows were written as an up-to-date refresh leaves them).
-		await db.sql.query('UPDATE analytics_records a SET seen_seq = d.last_seq FROM documents d WHERE d.id = a.record_id');
+		if (process.env.ANALYTICS_BENCH_EXPLAIN) await explainEach(db, store);
 		const perAggregate: Record<string, number[]> = {};
 		const totals: number[] = [];
 		let last = null as Awaited<ReturnType<typeof store.dashboard>>['dashboard'] | null;
@@ -163,9 +217,19 @@ async function runEngine(engine: 'pglite' | 'postgres'): Promise<EngineResult> {
 			const alone = await store.dashboard(WORKSPACE, { id: 'owner1', admin: true }, options, 'sequential');
 			for (const [name, value] of Object.entries(alone.timings)) (perAggregate[name] ??= []).push(value);
 		}
+		// The same question answered from the summaries' arrays only, as a range off quarter hours or a segment is.
+		const slow: number[] = [];
+		for (let round = 0; round < ROUNDS; round++) {
+			const started = performance.now();
+			const answer = await store.dashboard(WORKSPACE, { id: 'owner1', admin: true }, options, 'concurrent', 'summaries');
+			slow.push(performance.now() - started);
+			if (JSON.stringify(answer.dashboard) !== JSON.stringify(last)) throw new Error('the summaries and the buckets disagree');
+		}
 		const result: EngineResult = {
 			engine,
 			seedSeconds,
+			summariesOnlyMs: median(slow),
+			loadAverage: os.loadavg().map((n) => Math.round(n * 100) / 100),
 			aggregates: Object.fromEntries(Object.entries(perAggregate).map(([k, v]) => [k, median(v)])),
 			totalMs: median(totals),
 			totals
@@ -185,7 +249,9 @@ async function runEngine(engine: 'pglite' | 'postgres'): Promise<EngineResult> {
 	}
 }
 
-const engines: ('pglite' | 'postgres')[] = process.env.DATABASE_URL ? ['postgres', 'pglite'] : ['pglite'];
+const engines: ('pglite' | 'postgres')[] = (process.env.DATABASE_URL ? ['postgres', 'pglite'] : ['pglite']).filter(
+	(engine) => !process.env.ANALYTICS_BENCH_ENGINES || process.env.ANALYTICS_BENCH_ENGINES.split(',').includes(engine)
+) as ('pglite' | 'postgres')[];
 const results: EngineResult[] = [];
 for (const engine of engines) {
 	console.error(`[analytics] ${engine}: seeding ${RECORDS.toLocaleString('en-US')} records, ${ACTIVITIES.toLocaleString('en-US')} activities, ${AUDIT.toLocaleString('en-US')} audit entries…`);
@@ -196,6 +262,8 @@ const names = Object.keys(results[0].aggregates);
 const headers = ['aggregate', ...results.map((r) => `${r.engine} (ms, median of ${ROUNDS})`)];
 const rows = names.map((name) => [name, ...results.map((r) => (r.aggregates[name] ?? NaN).toFixed(1))]);
 rows.push(['whole dashboard (aggregates together, as served)', ...results.map((r) => r.totalMs.toFixed(1))]);
+rows.push(['whole dashboard from the summaries only (range off quarter hours, or a segment)', ...results.map((r) => r.summariesOnlyMs.toFixed(1))]);
+rows.push(['load average (1, 5, 15 min) at the end', ...results.map((r) => r.loadAverage.join(' / '))]);
 rows.push(['shared module in Node, same rows', ...results.map((r) => (r.sharedModuleMs === undefined ? '–' : r.sharedModuleMs.toFixed(0)))]);
 rows.push(['server = shared module', ...results.map((r) => (r.equal === undefined ? '–' : r.equal ? 'yes' : 'NO'))]);
 console.log(`\nDashboard aggregates: ${RECORDS.toLocaleString('en-US')} records, ${ACTIVITIES.toLocaleString('en-US')} activities, ${AUDIT.toLocaleString('en-US')} audit entries (${Math.round(AUDIT / STAGE_SHARE).toLocaleString('en-US')} stage changes)\n`);

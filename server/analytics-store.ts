@@ -1,18 +1,29 @@
 /**
- * The dashboard's numbers on the server, as SQL aggregates over the record projection
- * (`records`), the audit log's stage changes (`fields.stage` entries, sealed and still
- * open) and the analytics tables of migration 11 (expected close, activity times). The
- * definitions are those of src/lib/analytics/aggregate.ts, which the browser runs over its
+ * The dashboard's numbers on the server, as SQL aggregates over small pre-aggregated tables
+ * (migration 13) rather than the raw rows: at 100,000 records and 1,000,000 activities and
+ * audit entries the raw aggregates took seconds (bench/analytics.ts).
+ * - `analytics_summaries`: one row per record with what every chart needs from its document
+ *   (the list row's columns, expected close, activity times as a sorted array) and from its
+ *   stage history (furthest funnel stage reached, times of wins and losses), and who may see it.
+ * - `analytics_buckets`: counts of activities, wins and losses per quarter hour and visibility,
+ *   kept equal to the sum over the summaries by the migration's triggers.
+ * - `analytics_stays`: each completed stay in a stage, for the median days in stage.
+ * The definitions are those of src/lib/analytics/aggregate.ts, which the browser runs over its
  * local copies; tests/integration/analytics.test.ts holds both to the same answer.
  *
- * The analytics tables are kept here, not by the projection: before each answer, the
- * documents of the workspace whose `last_seq` moved past what was last read (found by
- * `updated_at` from a remembered mark, or all of them the first time) are read and their
- * activities and follow-up date written again. One instance or several: the rows written
- * are the same, so a second instance refreshing the same documents does no harm.
+ * The summaries are written here, incrementally: before each answer, the records whose
+ * document moved past what was last read (`seen_seq`, found from a remembered `updated_at`
+ * mark) or whose list row changed who may see it (`private`) are read again; a stage change
+ * is stored with the update that makes it, so it moves the document too. One instance or
+ * several: what a summary contributes to the buckets is taken from the row actually replaced,
+ * so a second instance writing the same summary changes nothing.
+ *
+ * Buckets answer a range whose ends fall on quarter hours (every range the page asks); any
+ * other range, and any segment, is answered from the summaries' arrays: the same numbers, slower.
  */
 import * as Y from 'yjs';
 import { isRecordDoc, readRecord } from '../src/lib/model/record.ts';
+import { projectRecord } from '../src/lib/model/projection.ts';
 import {
 	byCurrency,
 	FUNNEL_STAGES,
@@ -25,7 +36,9 @@ import {
 	type GroupTotal
 } from '../src/lib/analytics/aggregate.ts';
 import { STAGES } from '../src/lib/model/schema.ts';
-import type { Sql } from './store/types.ts';
+import { searchWhere } from './store/sql-store.ts';
+import type { Sql, SqlTx } from './store/types.ts';
+// Stored document bytes may be sealed (encryption at rest): opened here as the store opens them.
 import { openBytes } from './crypto/data-key.ts';
 
 export interface AnalyticsViewer {
@@ -33,16 +46,21 @@ export interface AnalyticsViewer {
 	admin: boolean;
 }
 
+/** A question: the options, with their optional segment (records matching a query of the shared language). */
+export type AnalyticsQuestion = AnalyticsOptions;
+
 export interface AnalyticsStore {
-	/** Brings the analytics tables up to date with the workspace's documents; returns how many documents were read. */
+	/** Brings the summaries up to date with the workspace's documents; returns how many records were read. */
 	refresh(workspace: string): Promise<number>;
 	/** `sequential` runs one aggregate at a time (to time each alone: bench/analytics.ts); by default they run together. */
 	dashboard(
 		workspace: string,
 		viewer: AnalyticsViewer,
-		options: AnalyticsOptions,
-		mode?: 'concurrent' | 'sequential'
-	): Promise<{ dashboard: Dashboard; timings: Record<string, number> }>;
+		options: AnalyticsQuestion,
+		mode?: 'concurrent' | 'sequential',
+		/** 'summaries': never the buckets (to compare both ways in tests and the benchmark). */
+		source?: 'auto' | 'summaries'
+	): Promise<{ dashboard: Dashboard; timings: Record<string, number>; path: 'buckets' | 'summaries' }>;
 }
 
 /** Documents read per statement while refreshing. */
@@ -51,6 +69,8 @@ const REFRESH_CHUNK = 500;
 const MARK_SLACK_MS = 10_000;
 /** Activities kept per record: a bound on what one record can add to the tables. */
 const MAX_ACTIVITIES_PER_RECORD = 10_000;
+/** The buckets' step: every time zone's offset is a whole number of quarter hours. */
+export const QUARTER_MS = 900_000;
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -59,25 +79,166 @@ const bytes = (value: Uint8Array): Uint8Array =>
 const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString();
 const num = (value: unknown): number => Number(value);
 
-/** Follow-up date and activity times of one stored document; null when it is not (yet) a record. */
-function readAnalytics(snapshot: Uint8Array | null, updates: Uint8Array[]): { followUpAt: string | null; activities: string[] } | null {
+/** What a record's document gives its summary; null when the document is not (yet) a record. */
+export interface DocumentSummary {
+	name: string;
+	stage: string | null;
+	owner: string | null;
+	value: number | null;
+	currency: string | null;
+	createdAt: string;
+	archived: boolean;
+	followUpAt: string | null;
+	/** Sorted epoch milliseconds. */
+	activityMs: number[];
+}
+
+function readSummary(snapshot: Uint8Array | null, updates: Uint8Array[]): DocumentSummary | null {
 	const doc = new Y.Doc();
 	try {
 		if (snapshot) Y.applyUpdate(doc, snapshot);
 		for (const update of updates) Y.applyUpdate(doc, update);
 		if (!isRecordDoc(doc)) return null;
 		const record = readRecord(doc, '');
+		// The list row's values exactly as the projection makes them.
+		const row = projectRecord(record, '');
 		const follow = record.fields.followUpAt;
-		const activities: string[] = [];
+		const activityMs: number[] = [];
 		for (const activity of record.activities) {
-			if (activities.length >= MAX_ACTIVITIES_PER_RECORD) break;
+			if (activityMs.length >= MAX_ACTIVITIES_PER_RECORD) break;
 			const at = typeof activity.at === 'string' ? Date.parse(activity.at) : NaN;
-			if (Number.isFinite(at)) activities.push(new Date(at).toISOString());
+			if (Number.isFinite(at)) activityMs.push(at);
 		}
-		return { followUpAt: typeof follow === 'string' && DATE.test(follow) ? follow : null, activities };
+		activityMs.sort((a, b) => a - b);
+		const createdAt = Date.parse(row.createdAt);
+		return {
+			name: row.name,
+			stage: row.stage,
+			owner: row.owner,
+			value: row.value !== null && Number.isFinite(row.value) ? row.value : null,
+			currency: row.currency,
+			createdAt: Number.isFinite(createdAt) ? new Date(createdAt).toISOString() : new Date(0).toISOString(),
+			archived: row.archived,
+			followUpAt: typeof follow === 'string' && DATE.test(follow) ? follow : null,
+			activityMs
+		};
 	} finally {
 		doc.destroy();
 	}
+}
+
+/** Who may see what a record contributes (see migration 13); null: nobody. */
+export function scopeOf(summary: { archived: boolean; owner: string | null } | null, isPrivate: boolean | null): string | null {
+	if (!summary || summary.archived || isPrivate === null) return null;
+	return isPrivate ? `p:${summary.owner ?? ''}` : '';
+}
+
+/** Every stage change (sealed and still staged) of a workspace, or of some of its records: $1 workspace, `records` a uuid[] parameter. */
+const stageChanges = (records?: string) => `SELECT s.record_id, s.at, s.id, s.before #>> '{}' AS f, s.after #>> '{}' AS t FROM (
+        SELECT record_id, at, id, before, after FROM audit_log WHERE workspace_id = $1 AND path = 'fields.stage' AND op IN ('set', 'unset')${records ? ` AND record_id = ANY(${records})` : ''}
+        UNION ALL
+        SELECT record_id, at, -id, before, after FROM audit_pending WHERE workspace_id = $1 AND path = 'fields.stage' AND op IN ('set', 'unset')${records ? ` AND record_id = ANY(${records})` : ''}
+      ) AS s`;
+
+const funnelIndex = (stage: string | null): number => (stage === null ? -1 : (FUNNEL_STAGES as readonly string[]).indexOf(stage));
+
+/** Writes the summaries of some records (one transaction): rows, then their stays. Exported for tests that write summaries without documents. */
+export async function writeSummaries(
+	tx: SqlTx,
+	workspace: string,
+	docs: { id: string; seq: number; isPrivate: boolean | null; summary: DocumentSummary | null }[]
+): Promise<void> {
+	const ids = docs.map((doc) => doc.id);
+	const changes = await tx.query<{ record_id: string; ms: string | number; f: string | null; t: string | null }>(
+		`SELECT c.record_id::text AS record_id, floor(EXTRACT(EPOCH FROM c.at) * 1000)::bigint AS ms, c.f, c.t FROM (${stageChanges('$2::uuid[]')}) c ORDER BY c.at, c.id`,
+		[workspace, ids]
+	);
+	const history = new Map<string, { furthest: number; won: number[]; lost: number[] }>();
+	for (const change of changes) {
+		const key = change.record_id.toLowerCase();
+		const entry = history.get(key) ?? history.set(key, { furthest: -1, won: [], lost: [] }).get(key)!;
+		entry.furthest = Math.max(entry.furthest, funnelIndex(change.f), funnelIndex(change.t));
+		if (change.t === 'won') entry.won.push(num(change.ms));
+		else if (change.t === 'lost') entry.lost.push(num(change.ms));
+	}
+	const columns = {
+		id: [] as string[],
+		seq: [] as number[],
+		name: [] as string[],
+		stage: [] as (string | null)[],
+		owner: [] as (string | null)[],
+		value: [] as (string | null)[],
+		currency: [] as (string | null)[],
+		created: [] as (string | null)[],
+		follow: [] as (string | null)[],
+		scope: [] as (string | null)[],
+		private: [] as (boolean | null)[],
+		furthest: [] as number[],
+		activities: [] as string[],
+		won: [] as string[],
+		lost: [] as string[]
+	};
+	// Arrays of arrays of different lengths cannot be one parameter: each goes as its literal text.
+	const literal = (values: number[]) => `{${values.join(',')}}`;
+	for (const doc of docs) {
+		const s = doc.summary;
+		const h = history.get(doc.id.toLowerCase());
+		columns.id.push(doc.id);
+		columns.seq.push(doc.seq);
+		columns.name.push(s?.name ?? '');
+		columns.stage.push(s?.stage ?? null);
+		columns.owner.push(s?.owner ?? null);
+		columns.value.push(s?.value === null || s?.value === undefined ? null : String(s.value));
+		columns.currency.push(s?.currency ?? null);
+		columns.created.push(s?.createdAt ?? null);
+		columns.follow.push(s?.followUpAt ?? null);
+		columns.scope.push(scopeOf(s, doc.isPrivate));
+		columns.private.push(doc.isPrivate);
+		columns.furthest.push(h?.furthest ?? -1);
+		columns.activities.push(literal(s?.activityMs ?? []));
+		columns.won.push(literal(h?.won ?? []));
+		columns.lost.push(literal(h?.lost ?? []));
+	}
+	// In id order, so two instances writing overlapping sets lock rows in one order.
+	await tx.query(
+		`INSERT INTO analytics_summaries AS a (record_id, workspace_id, seen_seq, name, stage, owner, value, currency, created_at, follow_up_at, scope, private, furthest, activity_ms, won_ms, lost_ms)
+		 SELECT r.id, $1, r.seq, r.name, r.stage, r.owner, r.value, r.currency, r.created, r.follow, r.scope, r.private, r.furthest, r.activities::bigint[], r.won::bigint[], r.lost::bigint[]
+		   FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::numeric[], $8::text[], $9::timestamptz[], $10::date[], $11::text[], $12::boolean[], $13::smallint[], $14::text[], $15::text[], $16::text[])
+		        AS r(id, seq, name, stage, owner, value, currency, created, follow, scope, private, furthest, activities, won, lost)
+		  ORDER BY r.id
+		 ON CONFLICT (record_id) DO UPDATE SET seen_seq = EXCLUDED.seen_seq, name = EXCLUDED.name, stage = EXCLUDED.stage, owner = EXCLUDED.owner,
+		   value = EXCLUDED.value, currency = EXCLUDED.currency, created_at = EXCLUDED.created_at, follow_up_at = EXCLUDED.follow_up_at,
+		   scope = EXCLUDED.scope, private = EXCLUDED.private, furthest = EXCLUDED.furthest, activity_ms = EXCLUDED.activity_ms,
+		   won_ms = EXCLUDED.won_ms, lost_ms = EXCLUDED.lost_ms`,
+		[
+			workspace,
+			columns.id,
+			columns.seq,
+			columns.name,
+			columns.stage,
+			columns.owner,
+			columns.value,
+			columns.currency,
+			columns.created,
+			columns.follow,
+			columns.scope,
+			columns.private,
+			columns.furthest,
+			columns.activities,
+			columns.won,
+			columns.lost
+		]
+	);
+	// The summaries' rows are locked now: a second writer of the same records waits here, then replaces these stays.
+	await tx.query('DELETE FROM analytics_stays WHERE record_id = ANY($1::uuid[])', [ids]);
+	await tx.query(
+		`INSERT INTO analytics_stays (record_id, workspace_id, scope, stage, left_at, days)
+		 SELECT c.record_id, $1, c.scope, c.f, c.at, GREATEST(0, EXTRACT(EPOCH FROM (c.at - c.entered)))::float8 / 86400
+		   FROM (SELECT c.record_id, c.f, c.at, a.scope, COALESCE(lag(c.at) OVER (PARTITION BY c.record_id ORDER BY c.at, c.id), a.created_at) AS entered
+		           FROM (${stageChanges('$2::uuid[]')}) c JOIN analytics_summaries a ON a.record_id = c.record_id) c
+		  WHERE c.f IS NOT NULL AND c.scope IS NOT NULL`,
+		[workspace, ids]
+	);
 }
 
 export function createAnalyticsStore(sql: Sql): AnalyticsStore {
@@ -89,11 +250,16 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 	async function refreshNow(workspace: string): Promise<number> {
 		const mark = marks.get(workspace);
 		const since = mark === undefined ? null : new Date(mark - MARK_SLACK_MS).toISOString();
+		// Documents that moved, and list rows whose privacy the summary has not seen.
 		const stale = await sql.query<{ id: string; updated_at: Date | string }>(
 			`SELECT d.id::text AS id, d.updated_at
-			   FROM documents d LEFT JOIN analytics_records a ON a.record_id = d.id
+			   FROM documents d LEFT JOIN analytics_summaries a ON a.record_id = d.id
 			  WHERE d.workspace_id = $1 AND ($2::timestamptz IS NULL OR d.updated_at >= $2::timestamptz)
-			    AND (a.record_id IS NULL OR a.seen_seq <> d.last_seq)`,
+			    AND (a.record_id IS NULL OR a.seen_seq <> d.last_seq)
+			 UNION
+			 SELECT r.id::text, NULL FROM records r LEFT JOIN analytics_summaries a ON a.record_id = r.id
+			  WHERE r.workspace_id = $1 AND ($2::timestamptz IS NULL OR r.updated_at >= $2::timestamptz)
+			    AND a.private IS DISTINCT FROM r.private`,
 			[workspace, since]
 		);
 		let latest = mark ?? 0;
@@ -102,50 +268,27 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 			const [row] = await sql.query<{ max: Date | string | null }>('SELECT max(updated_at) AS max FROM documents WHERE workspace_id = $1', [workspace]);
 			if (row?.max) latest = Math.max(latest, Date.parse(iso(row.max)));
 		}
-		for (const row of stale) latest = Math.max(latest, Date.parse(iso(row.updated_at)));
-		for (let start = 0; start < stale.length; start += REFRESH_CHUNK) {
-			const ids = stale.slice(start, start + REFRESH_CHUNK).map((row) => row.id);
-			const docs = await sql.query<{ id: string; snapshot: Uint8Array | null; last_seq: string | number; updates: Uint8Array[] | null }>(
-				`SELECT d.id::text AS id, d.snapshot, d.last_seq,
+		const ids = [...new Set(stale.map((row) => row.id.toLowerCase()))];
+		for (const row of stale) if (row.updated_at !== null) latest = Math.max(latest, Date.parse(iso(row.updated_at)));
+		for (let start = 0; start < ids.length; start += REFRESH_CHUNK) {
+			const chunk = ids.slice(start, start + REFRESH_CHUNK);
+			const docs = await sql.query<{ id: string; snapshot: Uint8Array | null; last_seq: string | number; private: boolean | null; updates: Uint8Array[] | null }>(
+				`SELECT d.id::text AS id, d.snapshot, d.last_seq, r.private,
 				        (SELECT array_agg(u.update ORDER BY u.seq) FROM document_updates u
 				          WHERE u.document_id = d.id AND u.seq > d.snapshot_seq AND u.seq <= d.last_seq) AS updates
-				   FROM documents d WHERE d.id = ANY($1::uuid[])`,
-				[ids]
+				   FROM documents d LEFT JOIN records r ON r.id = d.id WHERE d.id = ANY($1::uuid[]) AND d.workspace_id = $2`,
+				[chunk, workspace]
 			);
-			const recordIds: string[] = [];
-			const follow: (string | null)[] = [];
-			const seqs: number[] = [];
-			const activityIds: string[] = [];
-			const activityAts: string[] = [];
-			for (const doc of docs) {
-				const read = readAnalytics(doc.snapshot ? openBytes(bytes(doc.snapshot)) : null, (doc.updates ?? []).map((update) => openBytes(bytes(update))));
-				recordIds.push(doc.id);
-				follow.push(read?.followUpAt ?? null);
-				seqs.push(num(doc.last_seq));
-				for (const at of read?.activities ?? []) {
-					activityIds.push(doc.id);
-					activityAts.push(at);
-				}
-			}
-			await sql.transaction(async (tx) => {
-				await tx.query('DELETE FROM analytics_activities WHERE record_id = ANY($1::uuid[])', [recordIds]);
-				if (activityIds.length > 0) {
-					await tx.query(
-						`INSERT INTO analytics_activities (record_id, workspace_id, at)
-						 SELECT a.id, $1, a.at FROM unnest($2::uuid[], $3::timestamptz[]) AS a(id, at)`,
-						[workspace, activityIds, activityAts]
-					);
-				}
-				await tx.query(
-					`INSERT INTO analytics_records (record_id, workspace_id, follow_up_at, seen_seq)
-					 SELECT r.id, $1, r.follow, r.seq FROM unnest($2::uuid[], $3::date[], $4::bigint[]) AS r(id, follow, seq)
-					 ON CONFLICT (record_id) DO UPDATE SET follow_up_at = EXCLUDED.follow_up_at, seen_seq = EXCLUDED.seen_seq`,
-					[workspace, recordIds, follow, seqs]
-				);
-			});
+			const read = docs.map((doc) => ({
+				id: doc.id,
+				seq: num(doc.last_seq),
+				isPrivate: doc.private,
+				summary: readSummary(doc.snapshot ? openBytes(bytes(doc.snapshot)) : null, (doc.updates ?? []).map((update) => openBytes(bytes(update))))
+			}));
+			if (read.length > 0) await sql.transaction((tx) => writeSummaries(tx, workspace, read));
 		}
 		if (latest > 0) marks.set(workspace, latest);
-		return stale.length;
+		return ids.length;
 	}
 
 	function refresh(workspace: string): Promise<number> {
@@ -156,7 +299,7 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 		return next;
 	}
 
-	async function dashboard(workspace: string, viewer: AnalyticsViewer, options: AnalyticsOptions, mode: 'concurrent' | 'sequential' = 'concurrent') {
+	async function dashboard(workspace: string, viewer: AnalyticsViewer, options: AnalyticsQuestion, mode: 'concurrent' | 'sequential' = 'concurrent', source: 'auto' | 'summaries' = 'auto') {
 		const timings: Record<string, number> = {};
 		let queue: Promise<unknown> = Promise.resolve();
 		const timed = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
@@ -183,22 +326,43 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 		};
 		await timed('refresh', () => refresh(workspace));
 
-		// $1 workspace, $2 from, $3 to, $4 viewer, $5 admin: the records this person may see, unarchived.
-		const base = [workspace, options.from, options.to, viewer.id, viewer.admin];
-		const VISIBLE = `SELECT r.id, r.name, r.stage, r.owner, r.value, r.currency, r.created_at FROM records r
-		                  WHERE r.workspace_id = $1 AND NOT r.archived AND (NOT r.private OR r.owner = $4 OR $5::boolean)`;
-		const CREATED = `${VISIBLE} AND r.created_at >= $2::timestamptz AND r.created_at < $3::timestamptz`;
-		const STAGE_CHANGES = `SELECT s.record_id, s.at, s.id, s.before #>> '{}' AS f, s.after #>> '{}' AS t FROM (
-		        SELECT record_id, at, id, before, after FROM audit_log WHERE workspace_id = $1 AND path = 'fields.stage' AND op IN ('set', 'unset')
-		        UNION ALL
-		        SELECT record_id, at, -id, before, after FROM audit_pending WHERE workspace_id = $1 AND path = 'fields.stage' AND op IN ('set', 'unset')
-		      ) AS s`;
+		const fromMs = Date.parse(options.from);
+		const toMs = Date.parse(options.to);
+		const nowMs = Date.parse(options.now);
+		/** Each statement's parameters, typed where they are used (a statement takes only those it uses). */
+		type Bind = (value: unknown, type: string) => string;
+		const ask = <T>(build: (bind: Bind, params: unknown[]) => string): Promise<T[]> => {
+			const params: unknown[] = [];
+			const bind: Bind = (value, type) => `$${params.push(value)}::${type}`;
+			return sql.query<T>(build(bind, params), params);
+		};
+		const hasSegment = options.segment ? searchWhere(options.segment, [], nowMs).length > 0 : false;
+		/** Buckets answer ranges that start and end on quarter hours, for everyone's records or a person's; a segment needs the records. */
+		const fromBuckets = source === 'auto' && !hasSegment && fromMs % QUARTER_MS === 0 && toMs % QUARTER_MS === 0;
+		const sees = (bind: Bind) => `(s.scope = '' OR s.scope = 'p:' || ${bind(viewer.id, 'text')} OR ${bind(viewer.admin, 'boolean')})`;
+		const inSegment = (bind: Bind, params: unknown[]) => {
+			if (!options.segment || !hasSegment) return '';
+			const conditions = searchWhere(options.segment, params, nowMs);
+			return ` AND s.record_id IN (SELECT id FROM records WHERE workspace_id = ${bind(workspace, 'text')} AND ${conditions.join(' AND ')})`;
+		};
+		/** The summaries this person may see (in the segment), optionally with one of their arrays unnested as `ms`. */
+		const visible = (bind: Bind, params: unknown[], unnest?: 'activity_ms' | 'won_ms' | 'lost_ms') =>
+			`analytics_summaries s${unnest ? ` CROSS JOIN LATERAL unnest(s.${unnest}) AS ms` : ''}
+			  WHERE s.workspace_id = ${bind(workspace, 'text')} AND s.scope IS NOT NULL AND ${sees(bind)}${inSegment(bind, params)}`;
 		const funnelArray = `ARRAY[${FUNNEL_STAGES.map((s) => `'${s}'`).join(', ')}]::text[]`;
-		const weightCase = `CASE v.stage ${Object.entries(STAGE_WEIGHTS)
+		const weightCase = `CASE s.stage ${Object.entries(STAGE_WEIGHTS)
 			.map(([stage, weight]) => `WHEN '${stage}' THEN ${Math.round(weight * 100)}`)
 			.join(' ')} END`;
+		const OPEN = `s.stage IN ('lead', 'qualified', 'proposal', 'negotiation')`;
+		/** A quarter hour's local time in the person's zone: weekday, hour and month are the same for every instant in it. */
+		const local = (bind: Bind, quarter: string) => `(to_timestamp((${quarter})::bigint * 900) AT TIME ZONE ${bind(options.timeZone, 'text')})`;
+		const quarterOf = (ms: string) => `floor(${ms} / ${QUARTER_MS}.0)`;
+		const range = (bind: Bind, column: string) => `${column} >= ${bind(options.from, 'timestamptz')} AND ${column} < ${bind(options.to, 'timestamptz')}`;
+		const msRange = (bind: Bind, column: string) => `${column} >= ${bind(fromMs, 'bigint')} AND ${column} < ${bind(toMs, 'bigint')}`;
+		const quarterRange = (bind: Bind) => `s.quarter >= ${quarterOf(bind(fromMs, 'bigint'))} AND s.quarter < ${quarterOf(bind(toMs, 'bigint'))}`;
 
-		type Group = { key: string | null; currency: string | null; n: string | number; valued: string | number; cents: string | null };
+		type Part = { part: string; key: string | null; currency: string | null; n: string | number; valued: string | number; cents: string | null; weighted: string | null };
+		type Group = Pick<Part, 'key' | 'currency' | 'n' | 'valued' | 'cents'>;
 		const groupsOf = (rows: Group[], order?: readonly string[]): GroupTotal[] => {
 			const groups = new Map<string | null, GroupTotal>();
 			for (const row of rows) {
@@ -212,76 +376,73 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 				.map((g) => ({ ...g, totals: g.totals.sort(byCurrency) }))
 				.sort((a, b) => rank(a.key) - rank(b.key) || compare(a.key, b.key));
 		};
-		const GROUP_COLUMNS = `count(*) AS n, count(v.value) AS valued, sum(round(v.value * 100)) AS cents`;
+		const CENTS = `round(s.value * 100)`;
+		const GROUP = `count(*) AS n, count(s.value) AS valued, sum(${CENTS}) AS cents, NULL::numeric AS weighted`;
 
-		const [byStage, byOwner, reachedRows, stayRows, wonLostRows, weekRows, forecastRows, heatRows, customerRows, currencyRows] = await Promise.all([
-			timed('pipelineByStage', () =>
-				sql.query<Group>(`SELECT v.stage AS key, v.currency, ${GROUP_COLUMNS} FROM (${CREATED}) v GROUP BY v.stage, v.currency`, base)
-			),
-			timed('pipelineByOwner', () =>
-				sql.query<Group>(
-					`SELECT v.owner AS key, v.currency, ${GROUP_COLUMNS} FROM (${CREATED}) v
-					  WHERE v.stage IN ('lead', 'qualified', 'proposal', 'negotiation') GROUP BY v.owner, v.currency`,
-					base
-				)
-			),
-			timed('funnel', () =>
-				sql.query<{ i: number; n: string | number }>(
-					`WITH v AS (${CREATED}),
-					      furthest AS (
-					        SELECT v.id, GREATEST(array_position(${funnelArray}, v.stage), max(array_position(${funnelArray}, c.f)), max(array_position(${funnelArray}, c.t))) - 1 AS idx
-					          FROM v LEFT JOIN (${STAGE_CHANGES}) c ON c.record_id = v.id GROUP BY v.id, v.stage)
-					 SELECT s.i, count(*) AS n FROM furthest JOIN generate_series(0, ${FUNNEL_STAGES.length - 1}) AS s(i) ON furthest.idx >= s.i GROUP BY s.i`,
-					base
-				)
+		const [partRows, stayRows, wonLostRows, heatRows, customerRows] = await Promise.all([
+			// One pass over the summaries for every per-record total: records created in the range
+			// by stage, by owner (open deals), per currency, per week and by furthest funnel stage; the forecast.
+			timed('records', () =>
+				ask<Part>((bind, params) => {
+					const tz = bind(options.timeZone, 'text');
+					return `WITH s AS MATERIALIZED (
+					   SELECT s.stage, s.owner, s.value, s.currency, s.follow_up_at, (${range(bind, 's.created_at')}) AS created_in,
+					          to_char(date_trunc('week', s.created_at AT TIME ZONE ${tz}), 'YYYY-MM-DD') AS week,
+					          GREATEST(COALESCE(array_position(${funnelArray}, s.stage) - 1, -1), s.furthest) AS reached
+					     FROM ${visible(bind, params)})
+					 SELECT 'stage' AS part, s.stage AS key, s.currency, ${GROUP} FROM s WHERE s.created_in GROUP BY s.stage, s.currency
+					 UNION ALL
+					 SELECT 'owner', s.owner, s.currency, ${GROUP} FROM s WHERE s.created_in AND ${OPEN} GROUP BY s.owner, s.currency
+					 UNION ALL
+					 SELECT 'week', s.week, NULL, count(*), 0, NULL, NULL FROM s WHERE s.created_in GROUP BY s.week
+					 UNION ALL
+					 SELECT 'reached', s.reached::text, NULL, count(*), 0, NULL, NULL FROM s WHERE s.created_in GROUP BY s.reached
+					 UNION ALL
+					 SELECT 'forecast', to_char(s.follow_up_at, 'YYYY-MM'), s.currency, count(*), count(*), sum(${CENTS}),
+					        sum(round(${CENTS} * ${weightCase} / 100.0))
+					   FROM s WHERE ${OPEN} AND s.value IS NOT NULL
+					    AND s.follow_up_at >= ${bind(options.from.slice(0, 10), 'date')} AND s.follow_up_at < ${bind(options.to.slice(0, 10), 'date')}
+					  GROUP BY 2, 3`;
+				})
 			),
 			timed('daysInStage', () =>
-				sql.query<{ stage: string; median: string | number }>(
-					`WITH v AS (${VISIBLE}),
-					      c AS (SELECT c.f, c.at, COALESCE(lag(c.at) OVER (PARTITION BY c.record_id ORDER BY c.at, c.id), v.created_at) AS entered
-					              FROM (${STAGE_CHANGES}) c JOIN v ON v.id = c.record_id)
-					 SELECT c.f AS stage,
-					        percentile_cont(0.5) WITHIN GROUP (ORDER BY GREATEST(0, EXTRACT(EPOCH FROM (c.at - c.entered)))::float8 / 86400) AS median
-					   FROM c WHERE c.f IS NOT NULL AND c.at >= $2::timestamptz AND c.at < $3::timestamptz GROUP BY c.f`,
-					base
+				ask<{ stage: string; median: string | number }>(
+					(bind, params) =>
+						`SELECT s.stage, percentile_cont(0.5) WITHIN GROUP (ORDER BY s.days) AS median
+						   FROM analytics_stays s
+						  WHERE s.workspace_id = ${bind(workspace, 'text')} AND ${sees(bind)} AND ${range(bind, 's.left_at')}${inSegment(bind, params)}
+						  GROUP BY s.stage`
 				)
 			),
 			timed('wonLost', () =>
-				sql.query<{ month: string; won: string | number; lost: string | number }>(
-					`SELECT to_char(c.at AT TIME ZONE $6, 'YYYY-MM') AS month, count(*) FILTER (WHERE c.t = 'won') AS won, count(*) FILTER (WHERE c.t = 'lost') AS lost
-					   FROM (${STAGE_CHANGES}) c JOIN (${VISIBLE}) v ON v.id = c.record_id
-					  WHERE c.t IN ('won', 'lost') AND c.at >= $2::timestamptz AND c.at < $3::timestamptz GROUP BY 1 ORDER BY 1`,
-					[...base, options.timeZone]
-				)
-			),
-			timed('newCustomers', () =>
-				sql.query<{ week: string; n: string | number }>(
-					`SELECT to_char(date_trunc('week', v.created_at AT TIME ZONE $6), 'YYYY-MM-DD') AS week, count(*) AS n FROM (${CREATED}) v GROUP BY 1 ORDER BY 1`,
-					[...base, options.timeZone]
-				)
-			),
-			timed('forecast', () =>
-				sql.query<{ month: string; currency: string | null; cents: string | number; weighted: string | number; n: string | number }>(
-					`SELECT to_char(a.follow_up_at, 'YYYY-MM') AS month, v.currency, sum(round(v.value * 100)) AS cents,
-					        sum(round(round(v.value * 100) * ${weightCase} / 100.0)) AS weighted, count(*) AS n
-					   FROM (${VISIBLE}) v JOIN analytics_records a ON a.record_id = v.id
-					  WHERE v.stage IN ('lead', 'qualified', 'proposal', 'negotiation') AND v.value IS NOT NULL
-					    AND a.follow_up_at >= $2::date AND a.follow_up_at < $3::date
-					  GROUP BY 1, 2`,
-					// The range's ends as dates: a close date is in the range when its day is.
-					[workspace, options.from.slice(0, 10), options.to.slice(0, 10), viewer.id, viewer.admin]
+				ask<{ month: string; won: string | number | null; lost: string | number | null }>((bind, params) =>
+					fromBuckets
+						? `SELECT to_char(${local(bind, 's.quarter')}, 'YYYY-MM') AS month, sum(s.n) FILTER (WHERE s.kind = 'won') AS won, sum(s.n) FILTER (WHERE s.kind = 'lost') AS lost
+						     FROM analytics_buckets s
+						    WHERE s.workspace_id = ${bind(workspace, 'text')} AND s.kind IN ('won', 'lost') AND ${sees(bind)} AND ${quarterRange(bind)}
+						    GROUP BY 1 HAVING sum(s.n) <> 0 ORDER BY 1`
+						: `SELECT to_char(${local(bind, quarterOf('c.ms'))}, 'YYYY-MM') AS month, count(*) FILTER (WHERE c.kind = 'won') AS won, count(*) FILTER (WHERE c.kind = 'lost') AS lost
+						     FROM (SELECT 'won' AS kind, ms FROM ${visible(bind, params, 'won_ms')}
+						           UNION ALL
+						           SELECT 'lost', ms FROM ${visible(bind, params, 'lost_ms')}) c
+						    WHERE ${msRange(bind, 'c.ms')}
+						    GROUP BY 1 ORDER BY 1`
 				)
 			),
 			timed('heatmap', () =>
-				sql.query<{ d: number; h: number; n: string | number }>(
-					`SELECT (EXTRACT(ISODOW FROM a.at AT TIME ZONE $6) - 1)::int AS d, EXTRACT(HOUR FROM a.at AT TIME ZONE $6)::int AS h, count(*) AS n
-					   FROM analytics_activities a JOIN (${VISIBLE}) v ON v.id = a.record_id
-					  WHERE a.workspace_id = $1 AND a.at >= $2::timestamptz AND a.at < $3::timestamptz GROUP BY 1, 2`,
-					[...base, options.timeZone]
+				ask<{ d: number; h: number; n: string | number }>((bind, params) =>
+					fromBuckets
+						? `SELECT (EXTRACT(ISODOW FROM ${local(bind, 's.quarter')}) - 1)::int AS d, EXTRACT(HOUR FROM ${local(bind, 's.quarter')})::int AS h, sum(s.n) AS n
+						     FROM analytics_buckets s
+						    WHERE s.workspace_id = ${bind(workspace, 'text')} AND s.kind = 'activity' AND ${sees(bind)} AND ${quarterRange(bind)}
+						    GROUP BY 1, 2`
+						: `SELECT (EXTRACT(ISODOW FROM ${local(bind, 'a.quarter')}) - 1)::int AS d, EXTRACT(HOUR FROM ${local(bind, 'a.quarter')})::int AS h, count(*) AS n
+						     FROM (SELECT ${quarterOf('ms')} AS quarter FROM ${visible(bind, params, 'activity_ms')} AND ${msRange(bind, 'ms')}) a
+						    GROUP BY 1, 2`
 				)
 			),
 			timed('customers', () =>
-				sql.query<{
+				ask<{
 					part: string;
 					id: string | null;
 					name: string | null;
@@ -289,7 +450,7 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 					owner: string | null;
 					value: string | null;
 					currency: string | null;
-					last_at: Date | string | null;
+					last_ms: string | number | null;
 					freq: string | number | null;
 					recency: string | number | null;
 					r: number | null;
@@ -297,48 +458,48 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 					m: number | null;
 					idle: string | number | null;
 					n: string | number | null;
-				}>(
-					`WITH v AS (${VISIBLE}),
-					      act AS (SELECT a.record_id, max(a.at) FILTER (WHERE a.at <= $6::timestamptz) AS last_at,
-					                     count(*) FILTER (WHERE a.at >= $2::timestamptz AND a.at < $3::timestamptz) AS freq
-					                FROM analytics_activities a WHERE a.workspace_id = $1 GROUP BY a.record_id),
-					      base AS (SELECT v.*, act.last_at, COALESCE(act.freq, 0) AS freq,
-					                      floor(EXTRACT(EPOCH FROM ($6::timestamptz - act.last_at)) / 86400)::bigint AS recency,
-					                      floor(EXTRACT(EPOCH FROM ($6::timestamptz - COALESCE(act.last_at, v.created_at))) / 86400)::bigint AS idle,
+				}>((bind, params) => {
+					const now = bind(nowMs, 'bigint');
+					const limit = bind(options.listLimit, 'int');
+					const churnDays = bind(options.churnDays, 'int');
+					// Frequency and last activity by binary search in the sorted activity times (width_bucket counts the times ≤ a bound).
+					return `WITH v AS (SELECT s.record_id AS id, s.name, s.stage, s.owner, s.value, s.currency, s.created_at,
+					                   s.activity_ms[NULLIF(width_bucket(${now}, s.activity_ms), 0)] AS last_ms,
+					                   width_bucket(${bind(toMs - 1, 'bigint')}, s.activity_ms) - width_bucket(${bind(fromMs - 1, 'bigint')}, s.activity_ms) AS freq
+					              FROM ${visible(bind, params)}),
+					      base AS (SELECT v.*,
+					                      floor((${now} - v.last_ms) / 86400000.0)::bigint AS recency,
+					                      floor((${now} - COALESCE(v.last_ms, floor(EXTRACT(EPOCH FROM v.created_at) * 1000))) / 86400000.0)::bigint AS idle,
 					                      CASE WHEN v.value IS NULL THEN 1 ELSE LEAST(5, 1 + floor(5.0 * (rank() OVER (PARTITION BY v.currency, v.value IS NULL ORDER BY round(v.value * 100)) - 1)
 					                            / count(*) OVER (PARTITION BY v.currency, v.value IS NULL)))::int END AS m
-					                 FROM v LEFT JOIN act ON act.record_id = v.id),
+					                 FROM v),
 					      scored AS (SELECT base.*,
 					                        CASE WHEN recency IS NULL THEN 1 WHEN recency <= 7 THEN 5 WHEN recency <= 30 THEN 4 WHEN recency <= 90 THEN 3 WHEN recency <= 180 THEN 2 ELSE 1 END AS r,
 					                        CASE WHEN freq >= 20 THEN 5 WHEN freq >= 10 THEN 4 WHEN freq >= 5 THEN 3 WHEN freq >= 1 THEN 2 ELSE 1 END AS f
 					                   FROM base),
 					      top AS (SELECT *, row_number() OVER (PARTITION BY currency ORDER BY round(value * 100) DESC, r + f + m DESC, id) AS place FROM scored WHERE value IS NOT NULL)
 					 SELECT 'dist' AS part, NULL::text AS id, NULL::text AS name, NULL::text AS stage, NULL::text AS owner, NULL::text AS value, NULL::text AS currency,
-					        NULL::timestamptz AS last_at, NULL::bigint AS freq, NULL::bigint AS recency, NULL::int AS r, NULL::int AS f, (r + f + m)::int AS m, NULL::bigint AS idle, count(*) AS n
+					        NULL::bigint AS last_ms, NULL::bigint AS freq, NULL::bigint AS recency, NULL::int AS r, NULL::int AS f, (r + f + m)::int AS m, NULL::bigint AS idle, count(*) AS n
 					   FROM scored GROUP BY r + f + m
 					 UNION ALL
-					 SELECT 'top', id::text, name, stage, owner, value::text, currency, last_at, freq, recency, r, f, m, idle, NULL FROM top WHERE place <= $7
+					 SELECT 'top', id::text, name, stage, owner, value::text, currency, last_ms, freq, recency, r, f, m, idle, NULL FROM top WHERE place <= ${limit}
 					 UNION ALL
-					 SELECT * FROM (SELECT 'churn', id::text, name, stage, owner, value::text, currency, last_at, freq, recency, r, f, m, idle, count(*) OVER () AS n
-					   FROM scored WHERE stage IS DISTINCT FROM 'lost' AND idle >= $8 ORDER BY idle DESC, id LIMIT $7) AS churn
+					 SELECT * FROM (SELECT 'churn', id::text, name, stage, owner, value::text, currency, last_ms, freq, recency, r, f, m, idle, count(*) OVER () AS n
+					   FROM scored WHERE stage IS DISTINCT FROM 'lost' AND idle >= ${churnDays} ORDER BY idle DESC, id LIMIT ${limit}) AS churn
 					 UNION ALL
-					 SELECT 'churnTotal', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, count(*) FROM scored WHERE stage IS DISTINCT FROM 'lost' AND idle >= $8`,
-					[...base, options.now, options.listLimit, options.churnDays]
-				)
-			),
-			timed('currencies', () =>
-				sql.query<{ currency: string | null; cents: string | number }>(
-					`SELECT v.currency, sum(round(v.value * 100)) AS cents FROM (${CREATED}) v WHERE v.value IS NOT NULL GROUP BY v.currency`,
-					base
-				)
+					 SELECT 'churnTotal', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, count(*) FROM scored WHERE stage IS DISTINCT FROM 'lost' AND idle >= ${churnDays}`;
+				})
 			)
 		]);
 
-		const reached = new Map(reachedRows.map((row) => [num(row.i), num(row.n)]));
+		const parts = (name: string) => partRows.filter((row) => row.part === name);
+		const reachedAt = new Map(parts('reached').map((row) => [num(row.key), num(row.n)]));
+		// Records whose furthest stage is i or later reached step i.
+		const reached = FUNNEL_STAGES.map((_, i) => [...reachedAt.entries()].reduce((sum, [index, n]) => (index >= i ? sum + n : sum), 0));
 		const medians = new Map(stayRows.map((row) => [row.stage, num(row.median)]));
 		const funnel = FUNNEL_STAGES.map((stage, i) => {
-			const here = reached.get(i) ?? 0;
-			const before = reached.get(i - 1) ?? 0;
+			const here = reached[i];
+			const before = i === 0 ? 0 : reached[i - 1];
 			const median = medians.get(stage);
 			return {
 				stage,
@@ -349,7 +510,7 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 		});
 
 		const heatmap = Array.from({ length: 7 }, () => new Array<number>(24).fill(0));
-		for (const row of heatRows) heatmap[num(row.d)][num(row.h)] = num(row.n);
+		for (const row of heatRows) heatmap[num(row.d)][num(row.h)] += num(row.n);
 
 		const scoreDistribution = new Array<number>(13).fill(0);
 		const topCustomers: CustomerScore[] = [];
@@ -380,22 +541,27 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 					owner: row.owner,
 					value: value(row.value),
 					currency: row.currency,
-					lastActivityAt: row.last_at === null ? null : iso(row.last_at),
+					lastActivityAt: row.last_ms === null ? null : new Date(num(row.last_ms)).toISOString(),
 					idleDays: num(row.idle)
 				});
 		}
 		topCustomers.sort((a, b) => byCurrency(a, b) || (b.value ?? 0) - (a.value ?? 0) || b.score - a.score || (a.id < b.id ? -1 : 1));
 		churnRows.sort((a, b) => b.idleDays - a.idleDays || (a.id < b.id ? -1 : 1));
 
-		const currencies: CurrencyAmount[] = currencyRows.map((row) => ({ currency: row.currency, amount: num(row.cents) / 100 })).sort(byCurrency);
+		const stageRows = parts('stage');
+		const currencyTotals = new Map<string | null, number>();
+		for (const row of stageRows) if (num(row.valued) > 0) currencyTotals.set(row.currency, (currencyTotals.get(row.currency) ?? 0) + num(row.cents));
+		const currencies: CurrencyAmount[] = [...currencyTotals.entries()].map(([currency, cents]) => ({ currency, amount: cents / 100 })).sort(byCurrency);
 		const result: Dashboard = {
-			pipelineByStage: groupsOf(byStage, STAGES),
-			pipelineByOwner: groupsOf(byOwner),
+			pipelineByStage: groupsOf(stageRows, STAGES),
+			pipelineByOwner: groupsOf(parts('owner')),
 			funnel,
-			wonLost: wonLostRows.map((row) => ({ month: row.month, won: num(row.won), lost: num(row.lost) })),
-			newCustomers: weekRows.map((row) => ({ week: row.week, count: num(row.n) })),
-			forecast: forecastRows
-				.map((row) => ({ month: row.month, currency: row.currency, amount: num(row.cents) / 100, weighted: num(row.weighted) / 100, count: num(row.n) }))
+			wonLost: wonLostRows.map((row) => ({ month: row.month, won: num(row.won ?? 0), lost: num(row.lost ?? 0) })),
+			newCustomers: parts('week')
+				.map((row) => ({ week: row.key!, count: num(row.n) }))
+				.sort((a, b) => (a.week < b.week ? -1 : 1)),
+			forecast: parts('forecast')
+				.map((row) => ({ month: row.key!, currency: row.currency, amount: num(row.cents) / 100, weighted: num(row.weighted) / 100, count: num(row.n) }))
 				.sort((a, b) => (a.month < b.month ? -1 : a.month > b.month ? 1 : byCurrency(a, b))),
 			heatmap,
 			scoreDistribution,
@@ -403,7 +569,7 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 			churn: { total: churnTotal, rows: churnRows },
 			currencies
 		};
-		return { dashboard: result, timings };
+		return { dashboard: result, timings, path: fromBuckets ? ('buckets' as const) : ('summaries' as const) };
 	}
 
 	return { refresh, dashboard };

@@ -450,6 +450,136 @@ export const MIGRATIONS: readonly Migration[] = [
 				erased_by text NOT NULL
 			);
 			CREATE INDEX erased_records_workspace_at ON erased_records (workspace_id, erased_at);
+			-- Whatever path creates a document (the API, an offline copy's create frame, an
+			-- import), an erased id is refused by the database itself.
+			CREATE FUNCTION documents_not_erased() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF EXISTS (SELECT 1 FROM erased_records WHERE record_id = NEW.id) THEN
+					RAISE EXCEPTION 'record % was erased on a data-subject request and cannot be created again', NEW.id;
+				END IF;
+				RETURN NEW;
+			END
+			$$;
+			CREATE TRIGGER documents_not_erased BEFORE INSERT ON documents
+				FOR EACH ROW EXECUTE FUNCTION documents_not_erased();
+		`
+	},
+	{
+		version: 13,
+		name: 'the dashboard from per-record summaries and quarter-hour buckets, kept as records change',
+		sql: `
+			-- At 100,000 records and 1,000,000 activities the dashboard's SQL over the raw rows
+			-- took seconds (bench/analytics.ts). It now reads, per record, one summary row (what
+			-- the charts need from its document and its stage history: activity times as a sorted
+			-- array, won/lost times, the furthest funnel stage reached) and, per quarter hour,
+			-- counts of activities and of wins and losses (a quarter hour is the finest step of
+			-- any time zone's offset, so weekday, hour and month can be taken in any zone). The
+			-- analytics store writes the summaries (server/analytics-store.ts); the triggers below
+			-- keep the buckets equal to the sum of what the current summaries contribute, in the
+			-- same transaction, whoever writes or deletes a summary.
+			DROP TABLE analytics_activities;
+			DROP TABLE analytics_records;
+			CREATE TABLE analytics_summaries (
+				record_id uuid PRIMARY KEY REFERENCES documents (id) ON DELETE CASCADE,
+				workspace_id text NOT NULL,
+				seen_seq bigint NOT NULL,
+				name text NOT NULL DEFAULT '',
+				stage text,
+				owner text,
+				value numeric,
+				currency text,
+				created_at timestamptz,
+				follow_up_at date,
+				-- Who may see what it contributes: '' everyone, 'p:' || owner a private record
+				-- (its owner and admins), null nobody (archived, no list row yet, not a record).
+				scope text,
+				-- The list row's private flag as last read (null: no list row), to notice it change.
+				private boolean,
+				-- The furthest funnel stage (index in FUNNEL_STAGES) its stage history reached; -1 none.
+				furthest smallint NOT NULL DEFAULT -1,
+				activity_ms bigint[] NOT NULL DEFAULT '{}',
+				won_ms bigint[] NOT NULL DEFAULT '{}',
+				lost_ms bigint[] NOT NULL DEFAULT '{}'
+			);
+			CREATE INDEX analytics_summaries_workspace ON analytics_summaries (workspace_id, created_at);
+			CREATE TABLE analytics_buckets (
+				workspace_id text NOT NULL,
+				kind text NOT NULL,
+				scope text NOT NULL,
+				quarter integer NOT NULL,
+				n integer NOT NULL,
+				PRIMARY KEY (workspace_id, kind, scope, quarter)
+			);
+			-- Each completed stay in a stage (left by a stage change), for the median days in stage.
+			CREATE TABLE analytics_stays (
+				record_id uuid NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+				workspace_id text NOT NULL,
+				scope text NOT NULL,
+				stage text NOT NULL,
+				left_at timestamptz NOT NULL,
+				days float8 NOT NULL
+			);
+			CREATE INDEX analytics_stays_workspace ON analytics_stays (workspace_id, stage, left_at);
+			CREATE INDEX analytics_stays_record ON analytics_stays (record_id);
+
+			-- Adds what the statement's new summaries contribute and takes away what the old ones
+			-- did, in key order (two writers lock bucket rows in one order). A transition table
+			-- exists only for the events that have it, hence one statement per event.
+			CREATE FUNCTION analytics_buckets_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF TG_OP = 'INSERT' THEN
+				INSERT INTO analytics_buckets AS b (workspace_id, kind, scope, quarter, n)
+				SELECT d.workspace_id, d.kind, d.scope, d.quarter, sum(d.n)::int FROM (
+					SELECT r.workspace_id, x.kind, r.scope, floor(x.ms / 900000.0)::int AS quarter, 1 AS n
+					  FROM new_rows r CROSS JOIN LATERAL (
+					    SELECT 'activity' AS kind, ms FROM unnest(r.activity_ms) AS ms
+					    UNION ALL SELECT 'won', ms FROM unnest(r.won_ms) AS ms
+					    UNION ALL SELECT 'lost', ms FROM unnest(r.lost_ms) AS ms) AS x
+					 WHERE r.scope IS NOT NULL
+				) AS d
+				GROUP BY 1, 2, 3, 4 HAVING sum(d.n) <> 0 ORDER BY 1, 2, 3, 4
+				ON CONFLICT (workspace_id, kind, scope, quarter) DO UPDATE SET n = b.n + EXCLUDED.n;
+				ELSIF TG_OP = 'DELETE' THEN
+				INSERT INTO analytics_buckets AS b (workspace_id, kind, scope, quarter, n)
+				SELECT d.workspace_id, d.kind, d.scope, d.quarter, sum(d.n)::int FROM (
+					SELECT r.workspace_id, x.kind, r.scope, floor(x.ms / 900000.0)::int AS quarter, -1 AS n
+					  FROM old_rows r CROSS JOIN LATERAL (
+					    SELECT 'activity' AS kind, ms FROM unnest(r.activity_ms) AS ms
+					    UNION ALL SELECT 'won', ms FROM unnest(r.won_ms) AS ms
+					    UNION ALL SELECT 'lost', ms FROM unnest(r.lost_ms) AS ms) AS x
+					 WHERE r.scope IS NOT NULL
+				) AS d
+				GROUP BY 1, 2, 3, 4 HAVING sum(d.n) <> 0 ORDER BY 1, 2, 3, 4
+				ON CONFLICT (workspace_id, kind, scope, quarter) DO UPDATE SET n = b.n + EXCLUDED.n;
+				ELSE
+				INSERT INTO analytics_buckets AS b (workspace_id, kind, scope, quarter, n)
+				SELECT d.workspace_id, d.kind, d.scope, d.quarter, sum(d.n)::int FROM (
+					SELECT r.workspace_id, x.kind, r.scope, floor(x.ms / 900000.0)::int AS quarter, 1 AS n
+					  FROM new_rows r CROSS JOIN LATERAL (
+					    SELECT 'activity' AS kind, ms FROM unnest(r.activity_ms) AS ms
+					    UNION ALL SELECT 'won', ms FROM unnest(r.won_ms) AS ms
+					    UNION ALL SELECT 'lost', ms FROM unnest(r.lost_ms) AS ms) AS x
+					 WHERE r.scope IS NOT NULL
+					UNION ALL
+					SELECT r.workspace_id, x.kind, r.scope, floor(x.ms / 900000.0)::int AS quarter, -1 AS n
+					  FROM old_rows r CROSS JOIN LATERAL (
+					    SELECT 'activity' AS kind, ms FROM unnest(r.activity_ms) AS ms
+					    UNION ALL SELECT 'won', ms FROM unnest(r.won_ms) AS ms
+					    UNION ALL SELECT 'lost', ms FROM unnest(r.lost_ms) AS ms) AS x
+					 WHERE r.scope IS NOT NULL
+				) AS d
+				GROUP BY 1, 2, 3, 4 HAVING sum(d.n) <> 0 ORDER BY 1, 2, 3, 4
+				ON CONFLICT (workspace_id, kind, scope, quarter) DO UPDATE SET n = b.n + EXCLUDED.n;
+				END IF;
+				RETURN NULL;
+			END
+			$$;
+			CREATE TRIGGER analytics_summaries_inserted AFTER INSERT ON analytics_summaries
+				REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_buckets_follow();
+			CREATE TRIGGER analytics_summaries_updated AFTER UPDATE ON analytics_summaries
+				REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_buckets_follow();
+			CREATE TRIGGER analytics_summaries_deleted AFTER DELETE ON analytics_summaries
+				REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_buckets_follow();
 		`
 	},
 	{

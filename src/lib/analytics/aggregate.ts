@@ -17,6 +17,7 @@
  *   whole history up to `now` instead (N days without activity), and recency too.
  */
 import { STAGES } from '../model/schema.ts';
+import type { SearchQuery } from '../search/query.ts';
 
 export interface AnalyticsRecord {
 	id: string;
@@ -58,6 +59,12 @@ export interface AnalyticsOptions {
 	churnDays: number;
 	/** Rows in the top-customer and churn lists (per currency for the top list). */
 	listLimit: number;
+	/**
+	 * A segment: only records matching this query of the shared language (src/lib/search/query.ts,
+	 * the records list's `q`). The server filters by it; `computeDashboard` is given the matching
+	 * records already, since matching needs the whole record (src/lib/analytics/local.ts does it offline).
+	 */
+	segment?: SearchQuery;
 }
 
 export interface CurrencyAmount {

@@ -8,13 +8,17 @@
 import type { LocalStore } from '../local/types.ts';
 import { localRecord } from '../local/index.ts';
 import type { AnalyticsActivity, AnalyticsRecord, Dashboard } from './aggregate.ts';
+import { matches } from '../search/match.ts';
+import type { SearchQuery } from '../search/query.ts';
 
-export async function localInputs(store: LocalStore): Promise<{ records: AnalyticsRecord[]; activities: AnalyticsActivity[] }> {
+/** With a segment, only the records matching it, as the records list matches them (archived and private are the caller's). */
+export async function localInputs(store: LocalStore, segment?: SearchQuery): Promise<{ records: AnalyticsRecord[]; activities: AnalyticsActivity[] }> {
 	const rows = await store.rows();
 	const records: AnalyticsRecord[] = [];
 	const activities: AnalyticsActivity[] = [];
 	for (const row of rows) {
 		const local = await localRecord(store, row.id).catch(() => null);
+		if (segment && (!local || !matches(segment, local.record, { updatedAt: row.updatedAt, now: Date.now() }))) continue;
 		const follow = local?.record.fields.followUpAt;
 		records.push({
 			id: row.id,

@@ -1,8 +1,9 @@
 /**
- * The dashboard's question, read from `?from=&to=&tz=&churnDays=&limit=` the same way by
+ * The dashboard's question, read from `?from=&to=&tz=&churnDays=&limit=&q=` the same way by
  * the API route and by the page (which asks the server online and its local copy offline),
  * with errors a person can act on. Bounds keep one request's work finite.
  */
+import { searchParam } from '../search/query.ts';
 import { DAY_MS, isTimeZone, MAX_CHURN_DAYS, MAX_LIST_LIMIT, type AnalyticsOptions } from './aggregate.ts';
 
 /** The widest range one question may cover. */
@@ -51,6 +52,9 @@ export function parseAnalyticsQuery(params: URLSearchParams, now: Date = new Dat
 	const nowText = params.get('now');
 	const nowMs = nowText ? readTime(nowText) : now.getTime();
 	if (nowMs === null) return { ok: false, message: 'now must be an ISO time.' };
+	// The segment: `q` in the records list's query language, read by the same parser.
+	const search = searchParam(params);
+	if (!search.ok) return { ok: false, message: `q: ${search.message}` };
 	return {
 		ok: true,
 		options: {
@@ -59,14 +63,16 @@ export function parseAnalyticsQuery(params: URLSearchParams, now: Date = new Dat
 			now: new Date(nowMs).toISOString(),
 			timeZone,
 			churnDays,
-			listLimit
+			listLimit,
+			...(search.query ? { segment: search.query } : {})
 		}
 	};
 }
 
 /** The query string of a question (the page's address and the API's). */
-export function analyticsSearch(options: Pick<AnalyticsOptions, 'from' | 'to' | 'timeZone' | 'churnDays'> & { now?: string }): string {
+export function analyticsSearch(options: Pick<AnalyticsOptions, 'from' | 'to' | 'timeZone' | 'churnDays'> & { now?: string; q?: string }): string {
 	const params = new URLSearchParams({ from: options.from, to: options.to, tz: options.timeZone, churnDays: String(options.churnDays) });
 	if (options.now) params.set('now', options.now);
+	if (options.q) params.set('q', options.q);
 	return params.toString();
 }
