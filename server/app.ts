@@ -146,7 +146,8 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		// The live path validates record values against the workspace's current definitions.
 		definitions: (id) => (id === workspace ? fields.catalog() : undefined)
 	});
-	const fields = createFieldsService({ store, rooms, workspace, log });
+	// Person fields (the owner among them) name members: the fields service follows the membership table.
+	const fields = createFieldsService({ store, rooms, workspace, log, memberIds: async () => (await authStore.listMembers(workspace)).map(({ user }) => user.id) });
 
 	const connections = new Set<Connection>();
 	function closeWhere(match: (connection: Connection) => boolean, reason: string): void {
@@ -229,7 +230,9 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		rooms,
 		workspace,
 		audit: config.audit,
-		stageAudit: (drafts) => database.audit.stage(drafts)
+		stageAudit: (drafts) => database.audit.stage(drafts),
+		// A merge's kept values are checked as every write is: against the live definitions and members.
+		definitions: () => fields.catalog()
 	});
 	const imports = createImportService({
 		workspace,
@@ -307,7 +310,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 	}
 
 	// Offline clients: records created on the client arrive as `create` frames; catch-up after a gap.
-	const createRecord = createFromSync({ store, announce: (ws, id) => rooms.announceRecordChanged(ws, id) });
+	const createRecord = createFromSync({ store, announce: (ws, id) => rooms.announceRecordChanged(ws, id), definitions: () => fields.catalog() });
 	const catchUp = createCatchUp(store);
 
 	// Sessions end on expiry, sign-out or revocation, possibly on another instance: check open sockets now and then.

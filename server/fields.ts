@@ -28,7 +28,7 @@ import {
 	type FieldPatch,
 	type NewField
 } from '../src/lib/model/fields.ts';
-import type { Validated } from '../src/lib/model/validate.ts';
+import type { MemberLookup, Validated } from '../src/lib/model/validate.ts';
 import { ForbiddenError, type FieldsService } from '../src/lib/server/services.ts';
 import type { DocumentStore } from './store/types.ts';
 import type { Rooms } from './sync/rooms.ts';
@@ -41,21 +41,91 @@ export interface FieldsDeps {
 	rooms: Rooms;
 	workspace: string;
 	log: Logger;
+	/** The ids of the workspace's members now (the membership table), which person fields are checked against. */
+	memberIds?: () => Promise<readonly string[]>;
+}
+
+/** How often the member list is read again, so someone removed stops being accepted (and one added elsewhere is known). */
+const MEMBERS_REFRESH_MS = 15_000;
+/** A person value nobody knows makes the list be read again, but no more often than this (an outsider could send many). */
+const MEMBERS_MISS_REFRESH_MS = 1_000;
+
+/**
+ * The workspace's members as person fields need them: asked synchronously (the live
+ * path checks inside a Yjs transaction), so held in memory and read again every
+ * MEMBERS_REFRESH_MS, and at once when a value names someone unknown (a member who
+ * joined on another instance a moment ago: the writer is refused once, and the next
+ * write a second later is accepted).
+ */
+class MemberDirectory {
+	private ids: ReadonlySet<string> | null = null;
+	private lastRead = 0;
+	private reading: Promise<void> | null = null;
+	private timer: ReturnType<typeof setInterval> | null = null;
+
+	constructor(
+		private readonly read: () => Promise<readonly string[]>,
+		private readonly log: Logger
+	) {}
+
+	async start(): Promise<void> {
+		await this.refresh();
+		this.timer = setInterval(() => void this.refresh(), MEMBERS_REFRESH_MS);
+		this.timer.unref?.();
+	}
+
+	stop(): void {
+		if (this.timer) clearInterval(this.timer);
+		this.timer = null;
+	}
+
+	/** Reads the list again (one read at a time); a failed read keeps the list it had. */
+	refresh(): Promise<void> {
+		this.reading ??= this.read()
+			.then((ids) => {
+				this.ids = new Set(ids);
+			})
+			.catch((error: Error) => this.log.warn('reading the workspace members failed; person fields are checked against the last list read', { error: error.message }))
+			.finally(() => {
+				this.lastRead = Date.now();
+				this.reading = null;
+			});
+		return this.reading;
+	}
+
+	/** Null until the list has been read once: person values are not checked against nobody. */
+	lookup(): MemberLookup | null {
+		if (this.ids === null) return null;
+		return {
+			has: (id) => {
+				if (this.ids?.has(id)) return true;
+				if (Date.now() - this.lastRead >= MEMBERS_MISS_REFRESH_MS) void this.refresh();
+				return false;
+			}
+		};
+	}
 }
 
 /** Who writes the definitions a record's old `x_` values bring: the server, on the workspace's behalf. */
 const ADOPTER = { id: 'system:fields', name: 'Accord' };
 
-export function createFieldsService({ store, rooms, workspace, log }: FieldsDeps): FieldsService & {
+export function createFieldsService({ store, rooms, workspace, log, memberIds }: FieldsDeps): FieldsService & {
 	start(): Promise<void>;
 	close(): void;
+	/**
+	 * The definitions now, carrying the workspace's members (`members`), so whoever
+	 * validates against it (REST, the live path, merge, import) checks person fields too.
+	 */
 	catalog(): FieldCatalog;
+	/** The workspace's members as person fields are checked against them (null: not read yet). */
+	members(): MemberLookup | null;
 	sawFields(fields: Record<string, Scalar>): void;
 } {
 	const documentId = fieldsDocumentId(workspace);
 	let room: Room | null = null;
 	let cached: FieldCatalog | null = null;
 	const invalidate = () => (cached = null);
+	const directory = memberIds ? new MemberDirectory(memberIds, log) : null;
 	/** Keys being adopted now, so a record read many times at once defines each once. */
 	const adopting = new Set<string>();
 
@@ -74,8 +144,11 @@ export function createFieldsService({ store, rooms, workspace, log }: FieldsDeps
 	}
 
 	function catalog(): FieldCatalog {
-		if (!room) return BUILTIN_CATALOG;
-		cached ??= new FieldCatalog(readDefinitions(room.doc));
+		const members = directory?.lookup() ?? undefined;
+		if (!room) return members ? new FieldCatalog(BUILTIN_CATALOG.all, members) : BUILTIN_CATALOG;
+		cached ??= new FieldCatalog(readDefinitions(room.doc), members);
+		// The list was read after the definitions were cached: the next catalog carries it.
+		if (cached.members === undefined && members) cached = new FieldCatalog(cached.all, members);
 		return cached;
 	}
 
@@ -98,6 +171,7 @@ export function createFieldsService({ store, rooms, workspace, log }: FieldsDeps
 
 	return {
 		async start() {
+			await directory?.start();
 			await ensureDocument();
 			room = await rooms.acquire(documentId);
 			if (!room) throw new Error(`the field definitions document ${documentId} could not be loaded`);
@@ -105,12 +179,14 @@ export function createFieldsService({ store, rooms, workspace, log }: FieldsDeps
 			invalidate();
 		},
 		close() {
+			directory?.stop();
 			if (!room) return;
 			room.doc.off('afterTransaction', invalidate);
 			rooms.release(room);
 			room = null;
 		},
 		catalog,
+		members: () => directory?.lookup() ?? null,
 		documentId: () => documentId,
 		list(actor) {
 			return actor.workspace === workspace ? [...catalog().all] : [];

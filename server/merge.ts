@@ -29,6 +29,7 @@ import {
 } from '../src/lib/model/record.ts';
 import { parseMergeRequest, planMerge, recordLabel, type MergePlan } from '../src/lib/model/merge.ts';
 import type { Scalar } from '../src/lib/model/schema.ts';
+import type { FieldLookup } from '../src/lib/model/validate.ts';
 import type { AuditPerson, AuditValue } from '../src/lib/model/audit.ts';
 import { canAdminister, canEdit, canSeeRecord, type Actor } from '../src/lib/access.ts';
 import { ForbiddenError, type ChangedSinceMerge, type MergeService, type MergeView } from '../src/lib/server/services.ts';
@@ -47,6 +48,8 @@ export interface MergeServiceDeps {
 	audit: boolean;
 	/** Stages audit entries outside a document update (the undo's summary). */
 	stageAudit(drafts: readonly AuditDraft[]): Promise<void>;
+	/** The workspace's live field definitions, carrying its members (server/fields.ts `catalog()`); the built-ins alone when absent. */
+	definitions?: () => FieldLookup | undefined;
 }
 
 const personOf = (actor: Actor): AuditPerson => ({ id: actor.id, name: actor.name });
@@ -154,7 +157,7 @@ function summary(mergeId: string, survivor: CustomerRecord, merged: readonly Cus
 	};
 }
 
-export function createMergeService({ merges, auth, rooms, workspace, audit, stageAudit }: MergeServiceDeps): MergeService {
+export function createMergeService({ merges, auth, rooms, workspace, audit, stageAudit, definitions }: MergeServiceDeps): MergeService {
 	/**
 	 * Merges and undos on this instance run one at a time: each reads several records
 	 * and writes them all, and two overlapping ones interleaved could each see the
@@ -215,7 +218,8 @@ export function createMergeService({ merges, auth, rooms, workspace, audit, stag
 						}
 					}
 					const [survivor, ...merged] = records;
-					const planned = planMerge(survivor, merged, choices, locale);
+					// The same validation as every other writer: the workspace's definitions as they are now, and its members.
+					const planned = planMerge(survivor, merged, choices, locale, { definitions: definitions?.() });
 					if (!planned.ok) {
 						return { ok: false as const, status: 400 as const, message: 'This merge cannot be made as asked; see errors. Nothing was merged.', errors: planned.errors };
 					}

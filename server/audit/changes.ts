@@ -16,6 +16,7 @@
 import * as Y from 'yjs';
 import type { AuditPerson, AuditSource, AuditValue, NotesSummary } from '../../src/lib/model/audit.ts';
 import { clip, cleanText, jsonSafe } from './hash.ts';
+import { definitionChanges, effectiveDefinition } from '../../src/lib/model/fields.ts';
 import type { ChangeDraft, PersonRef } from './types.ts';
 
 export const NOTES_EXCERPT_CHARS = 80;
@@ -165,6 +166,8 @@ class TransactionChanges {
 					}
 				} else if (name === 'notes') {
 					this.notesChanges(type);
+				} else if (name === 'definitions' && this.isDefinitionsDocument()) {
+					for (const key of keys) if (key !== null) this.definitionKeyChanges(type, key);
 				} else {
 					this.draft(ctx.actor, { path: cleanText(name), op: 'edit', before: null, after: null, conflict: null });
 				}
@@ -183,6 +186,30 @@ class TransactionChanges {
 			}
 		}
 		return this.out;
+	}
+
+	/** The workspace's field definitions document (src/lib/model/fields.ts), told apart from a record by its meta. */
+	private isDefinitionsDocument(): boolean {
+		const meta = this.doc.share.get('meta');
+		return meta instanceof Y.Map && meta.has('definitionsSchema');
+	}
+
+	/**
+	 * An admin's change to one field, as the Settings page would say it (added, renamed,
+	 * moved, retired, restored; options added, renamed, recoloured, retired, restored),
+	 * rather than "the JSON under this key was replaced", which is how it is stored.
+	 */
+	private definitionKeyChanges(type: AnyType, key: string): void {
+		const last = type._map.get(key);
+		if (!last) return;
+		let beforeItem: Item | null = last;
+		while (beforeItem !== null && this.adds(beforeItem)) beforeItem = beforeItem.left;
+		const had = beforeItem !== null && this.visibleBefore(beforeItem);
+		const before = effectiveDefinition(key, had ? beforeItem!.content.getContent().at(-1) : undefined);
+		const after = effectiveDefinition(key, last.deleted ? undefined : last.content.getContent().at(-1));
+		for (const change of definitionChanges(cleanText(key), before, after)) {
+			this.draft(this.ctx.actor, { path: change.path, op: change.op, before: jsonSafe(change.before), after: jsonSafe(change.after), conflict: null });
+		}
 	}
 
 	/** A Y.Map's entries as they were before the transaction (its items may be deleted by now). */

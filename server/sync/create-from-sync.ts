@@ -16,7 +16,7 @@ import { canEdit, type Actor } from '../../src/lib/access.ts';
 import { canonicalRecordId, isRecordDoc, readRecord } from '../../src/lib/model/record.ts';
 import { projectRecord } from '../../src/lib/model/projection.ts';
 import { SCHEMA_VERSION } from '../../src/lib/model/schema.ts';
-import { validateFields } from '../../src/lib/model/validate.ts';
+import { validateFields, type FieldLookup } from '../../src/lib/model/validate.ts';
 import type { RefusedMessage } from '../../src/lib/sync/protocol.ts';
 import type { DocumentStore } from '../store/types.ts';
 import { jsonSafe } from '../audit/hash.ts';
@@ -25,6 +25,8 @@ export interface CreateFromSyncDeps {
 	store: Pick<DocumentStore, 'documentWorkspace' | 'createDocument' | 'bindClients'>;
 	/** Tells the workspace's tabs that a record's row appeared. */
 	announce(workspace: string, recordId: string): void;
+	/** The workspace's live field definitions, carrying its members (server/fields.ts), as every other writer is checked against. */
+	definitions?: () => FieldLookup | undefined;
 }
 
 /** Resolves null when the document exists now (created here or before), or with the reason it was not created. */
@@ -32,7 +34,7 @@ export type CreateFromSync = (actor: Actor, id: string, state: Uint8Array) => Pr
 
 const invalid = (reason: string): RefusedMessage => ({ code: 'invalid', reason: `This record could not be created: ${reason}` });
 
-export function createFromSync({ store, announce }: CreateFromSyncDeps): CreateFromSync {
+export function createFromSync({ store, announce, definitions }: CreateFromSyncDeps): CreateFromSync {
 	return async (actor, id, state) => {
 		if (canonicalRecordId(id) !== id) return { code: 'not-found', reason: `"${id}" is not a record id (record ids are lower-case UUIDs).` };
 		const existing = await store.documentWorkspace(id);
@@ -52,7 +54,7 @@ export function createFromSync({ store, announce }: CreateFromSyncDeps): CreateF
 			if (record.meta.schema !== SCHEMA_VERSION) return invalid(`it follows schema ${record.meta.schema}, not ${SCHEMA_VERSION}.`);
 			if (record.meta.workspace !== actor.workspace) return invalid('it belongs to another workspace.');
 			if (record.meta.createdBy !== actor.id) return invalid('it names someone else as its creator.');
-			const fields = validateFields(record.fields, { requireName: true });
+			const fields = validateFields(record.fields, { requireName: true, definitions: definitions?.() });
 			if (!fields.ok) return invalid(Object.entries(fields.errors).map(([key, message]) => `${key}: ${message}`).join('; '));
 
 			const clients = [...doc.store.clients.keys()];

@@ -51,6 +51,13 @@ export function pathLabel(path: string): string {
 	if (path === 'merge') return t('history.path.merge');
 	if (path === 'meta.archived') return t('history.path.archived');
 	if (path.startsWith('meta')) return t('history.path.meta');
+	// An admin's change to a field definition: "Field x_source · option referral · retired".
+	const definition = /^definitions\.([^.[]+)(?:\.options\[([^\]]*)\])?(?:\.(\w+))?$/.exec(path);
+	if (definition) {
+		const [, key, option, part] = definition;
+		const field = t('history.path.definition', { field: FIELDS.some((spec) => spec.key === key) ? fieldLabel(key) : key });
+		return [field, option ? t('history.path.definitionOption', { option }) : '', part ? tMaybe(`history.path.definition.${part}`, part) : ''].filter(Boolean).join(' · ');
+	}
 	const item = /^(contacts|activities)(?:\[[^\]]*\])?(?:\.(\w+))?$/.exec(path);
 	if (item) {
 		const list = t(item[1] === 'contacts' ? 'record.contacts' : 'record.activities');

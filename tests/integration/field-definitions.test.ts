@@ -228,6 +228,73 @@ describe('field definitions', () => {
 		expect(patched.fields).toMatchObject({ x_region: 'East China', x_seats: 30, x_vip: true });
 	});
 
+	it('refuses a key that clashes with another only in case or width, built-ins included, changing nothing', async () => {
+		const before = await listFields();
+		const builtin = await expectJson<ErrorBody>(await api('/api/fields', 'admin', { method: 'POST', body: JSON.stringify({ key: 'Email', label: 'Mail', type: 'text' }) }), 409);
+		expect(builtin.code).toBe('key-taken');
+		expect(builtin.message).toContain('built-in field "email"');
+		const custom = await expectJson<ErrorBody>(await api('/api/fields', 'admin', { method: 'POST', body: JSON.stringify({ key: 'X_SOURCE', label: 'Source', type: 'text' }) }), 409);
+		expect(custom.message).toContain('"x_source"');
+		expect(await listFields()).toEqual(before);
+	});
+
+	it('a person field (and the owner) names a member of the workspace, on the API and the live path', async () => {
+		await expectJson(await api('/api/fields', 'admin', { method: 'POST', body: JSON.stringify({ key: 'x_manager', label: { en: 'Account manager', zh: '客户经理' }, type: 'person' }) }), 201);
+		const bad = await expectJson<ErrorBody>(
+			await api('/api/records', 'editor', { method: 'POST', body: JSON.stringify({ fields: { name: 'Person Co', owner: 'mallory', x_manager: 'eve' } }) }),
+			400
+		);
+		expect(Object.keys(bad.errors ?? {}).sort()).toEqual(['owner', 'x_manager']);
+		expect(bad.errors?.owner).toContain('member');
+		const id = await createRecord(server, { name: 'Person Co', owner: 'alice', x_manager: 'wang.fang' });
+		const badPatch = await expectJson<ErrorBody>(await api(`/api/records/${id}`, 'editor', { method: 'PATCH', body: JSON.stringify({ fields: { x_manager: 'mallory' } }) }), 400);
+		expect(badPatch.errors?.x_manager).toContain('mallory');
+		expect((await expectJson<CustomerRecord>(await api(`/api/records/${id}`, 'editor', { method: 'PATCH', body: JSON.stringify({ fields: { owner: 'bob' } }) }), 200)).fields.owner).toBe('bob');
+
+		const tab = syncClient('editor');
+		const handle = tab.open(id);
+		expect(await handle.whenSynced).toBe(true);
+		const notKept = new Promise<string>((resolve) => handle.on('notKept', (refusal) => resolve(refusal.reason)));
+		fieldsOf(handle.doc).set('owner', 'mallory');
+		expect(await notKept).toContain('owner');
+		await eventually(() => fieldsOf(handle.doc).get('owner') === 'bob', 'the owner to be put back');
+		handle.release();
+		expect((await expectJson<CustomerRecord>(await api(`/api/records/${id}`, 'viewer'), 200)).fields).toMatchObject({ owner: 'bob', x_manager: 'wang.fang' });
+	});
+
+	it("records an admin's every change to a field and its options in the audit log, as theirs", async () => {
+		const added = await expectJson<FieldDefinition>(
+			await api('/api/fields', 'admin', { method: 'POST', body: JSON.stringify({ key: 'x_tier', label: { en: 'Tier', zh: '等级' }, type: 'select', options: ['Gold', 'Silver'] }) }),
+			201
+		);
+		await expectJson(await api('/api/fields/x_tier', 'admin', { method: 'PATCH', body: JSON.stringify({ label: { en: 'Customer tier', zh: '客户等级' }, order: 1.5, askOnCreate: true }) }), 200);
+		const options = added.options.map((o) => ({ ...o, retired: o.key === 'silver', colour: o.key === 'gold' ? 'yellow' : o.colour }));
+		await expectJson(await api('/api/fields/x_tier', 'admin', { method: 'PATCH', body: JSON.stringify({ options: [...options, { label: 'Bronze' }] }) }), 200);
+		await expectJson(await api('/api/fields/x_tier', 'admin', { method: 'PATCH', body: JSON.stringify({ retired: true }) }), 200);
+
+		type Page = { entries: Array<{ path: string; op: string; before: unknown; after: unknown; actor: { id: string; name: string }; recordId: string | null }> };
+		let entries: Page['entries'] = [];
+		await eventually(async () => {
+			entries = (await expectJson<Page>(await api('/api/audit?field=definitions&limit=200', 'admin'), 200)).entries.filter((e) => e.path.startsWith('definitions.x_tier'));
+			return entries.some((e) => e.path === 'definitions.x_tier.retired');
+		}, 'the changes to reach the audit log');
+		const byPath = new Map(entries.map((e) => [e.path, e]));
+		expect(byPath.get('definitions.x_tier')).toMatchObject({ op: 'add', after: { label: { en: 'Tier', zh: '等级' }, type: 'select' } });
+		expect(byPath.get('definitions.x_tier.label')).toMatchObject({ op: 'set', before: { en: 'Tier', zh: '等级' }, after: { en: 'Customer tier', zh: '客户等级' } });
+		expect(byPath.get('definitions.x_tier.order')).toMatchObject({ op: 'set', after: 1.5 });
+		expect(byPath.get('definitions.x_tier.askOnCreate')).toMatchObject({ op: 'set', before: false, after: true });
+		expect(byPath.get('definitions.x_tier.options[silver].retired')).toMatchObject({ op: 'set', before: false, after: true });
+		expect(byPath.get('definitions.x_tier.options[gold].colour')).toMatchObject({ op: 'set', after: 'yellow' });
+		expect(byPath.get('definitions.x_tier.options[bronze]')).toMatchObject({ op: 'add', after: { label: { en: 'Bronze', zh: '' } } });
+		expect(byPath.get('definitions.x_tier.retired')).toMatchObject({ op: 'set', before: false, after: true });
+		const admins = new Set(entries.map((e) => e.actor.id));
+		expect(admins.size).toBe(1);
+		expect([...admins][0]).toMatch(/^token:/);
+		expect(entries.every((e) => e.recordId === documentId)).toBe(true);
+		// Nobody else's change to the definitions (a refused one) is recorded as made.
+		expect((await api('/api/fields/x_tier', 'editor', { method: 'PATCH', body: JSON.stringify({ retired: false }) })).status).toBe(403);
+	});
+
 	it('the definitions document is no record: not listed, not readable or writable as one', async () => {
 		await expectJson(await api(`/api/records/${documentId}`, 'admin'), 404);
 		await expectJson(await api(`/api/records/${documentId}`, 'admin', { method: 'PATCH', body: JSON.stringify({ fields: { name: 'x' } }) }), 404);

@@ -290,7 +290,7 @@ describe('export', () => {
 		const matched = await exportJson(server(), 'editor', `&q=${encodeURIComponent('王伟')}`);
 		expect(matched.length).toBeGreaterThan(0);
 		expect(new Set(matched.map((r) => r.fields.name))).toEqual(new Set(['王伟']));
-		const secret = await createRecord(server(), { name: 'Secret Deal', owner: 'someone-else' });
+		const secret = await createRecord(server(), { name: 'Secret Deal', owner: 'alice' });
 		const made = await apiFetch(`${server().url}/api/records/${secret}/private`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"private": true}' }, 'admin');
 		expect(made.status).toBe(200);
 		for (const format of ['json', 'csv', 'xml'] as const) {

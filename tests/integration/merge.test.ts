@@ -11,7 +11,8 @@ import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import type { AuditEntry, AuditPage } from '../../src/lib/model/audit.ts';
-import { metaOf, type CustomerRecord } from '../../src/lib/model/record.ts';
+import { metaOf, newId, readRecord, writeNewRecord, type CustomerRecord } from '../../src/lib/model/record.ts';
+import { projectRecord } from '../../src/lib/model/projection.ts';
 import type { MergeView } from '../../src/lib/server/services.ts';
 import type { RunningServer } from '../../server/http.ts';
 import { createRecord, eventually, startTestServer, tempDataDir, wsUrl } from '../support/server.ts';
@@ -207,7 +208,7 @@ describe('merging records', () => {
 	it('refuses bad merges with a clear message, and changes nothing', async () => {
 		const a = await createRecord(server, { name: 'Alpha Ltd' });
 		const b = await createRecord(server, { name: 'Alpha Limited' });
-		const hidden = await createRecord(server, { name: 'Someone else’s private', owner: 'someone-else' });
+		const hidden = await createRecord(server, { name: 'Someone else’s private', owner: 'alice' });
 		await expectJson(await api(`/api/records/${hidden}/private`, admin, { method: 'POST', body: JSON.stringify({ private: true }) }), 200);
 		const before = { [a]: await plain(a), [b]: await plain(b), [hidden]: await plain(hidden) };
 		const missing = '00000000-0000-4000-8000-000000000000';
@@ -246,5 +247,27 @@ describe('merging records', () => {
 		metaOf(doc).delete('mergedInto');
 		await eventually(() => metaOf(doc).get('mergedInto') === b, 'the link to be put back');
 		expect(JSON.parse(await plain(a)).meta.mergedInto).toBe(b);
+	});
+
+	it("checks the values it keeps against the workspace's definitions and members, as every writer does; nothing changes when refused", async () => {
+		await expectJson(await api('/api/fields', admin, { method: 'POST', body: JSON.stringify({ key: 'x_grade', label: 'Grade', type: 'rating' }) }), 201);
+		const a = await createRecord(server, { name: 'Grade One' });
+		// Written straight into the store (as an old import or a client before the field existed left it): no writer checked it.
+		const b = newId();
+		const doc = new Y.Doc();
+		writeNewRecord(doc, { fields: { name: 'Grade Two', x_grade: 'lots', owner: 'gone' }, workspace: server.accord.services.defaultWorkspace, createdBy: 'import' });
+		await server.accord.database.documents.createDocument(b, server.accord.services.defaultWorkspace, Y.encodeStateAsUpdate(doc), projectRecord(readRecord(doc, b), new Date().toISOString()));
+		doc.destroy();
+		const before = { [a]: await plain(a), [b]: await plain(b) };
+
+		const refused = await expectJson<ErrorBody>(await merge({ survivor: a, merged: [b] }), 400);
+		expect(refused.message).toContain('Nothing was merged');
+		expect(refused.errors?.['fields.x_grade']).toMatch(/Grade Two.*rating/);
+		expect(refused.errors?.['fields.owner']).toContain('"gone" is not one');
+		for (const id of [a, b]) expect(await plain(id)).toBe(before[id]);
+
+		// Keeping the survivor's (empty) values instead merges.
+		const { survivor } = await expectJson<MergeAnswer>(await merge({ survivor: a, merged: [b], fields: { x_grade: a, owner: a } }), 200);
+		expect(survivor.fields).toEqual({ name: 'Grade One' });
 	});
 });

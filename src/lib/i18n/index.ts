@@ -336,6 +336,7 @@ const en = {
 	'validation.yesno': 'Choose yes or no for {field}.',
 	'validation.datetime': '“{raw}” is not a date and time; use the form 2026-12-31T09:30+08:00.',
 	'validation.retiredOption': 'That option of {field} is retired and can no longer be chosen.',
+	'validation.member': '{field} must be a member of this workspace; “{raw}” is not one.',
 	'field.yes': 'Yes',
 	'field.no': 'No',
 	'field.retiredOption': '{label} (retired)',
@@ -359,6 +360,8 @@ const en = {
 	'settings.fields.edit': 'Edit',
 	'settings.fields.cancel': 'Cancel',
 	'settings.fields.retire': 'Retire',
+	'settings.fields.askOnCreate': 'Ask on create',
+	'settings.fields.askOnCreateHelp': 'The New record dialog asks for this field.',
 	'settings.fields.restore': 'Restore',
 	'settings.fields.up': 'Move {field} up',
 	'settings.fields.down': 'Move {field} down',
@@ -511,6 +514,14 @@ const en = {
 	'source.record-merge': 'record merge',
 	'source.record-unmerge': 'merge undone',
 	'history.path.merge': 'Merge',
+	'history.path.definition': 'Field {field}',
+	'history.path.definitionOption': 'option {option}',
+	'history.path.definition.label': 'name',
+	'history.path.definition.order': 'position',
+	'history.path.definition.retired': 'retired',
+	'history.path.definition.colour': 'colour',
+	'history.path.definition.askOnCreate': 'ask on create',
+	'audit.definitions': 'Field definitions',
 	'merge.title': 'Merge records',
 	'merge.intro': 'Pick the record that stays and, for each field, the value it keeps. Tags, contacts and activities of all of them are combined without duplicates; every record’s notes are kept. The other records are archived and point to the one that stays.',
 	'merge.needTwo': 'Choose at least two records to merge.',
@@ -977,6 +988,7 @@ const zh: Record<MessageKey, string> = {
 	'validation.yesno': '请为{field}选择“是”或“否”。',
 	'validation.datetime': '“{raw}”不是有效的日期时间，请使用 2026-12-31T09:30+08:00 这样的格式。',
 	'validation.retiredOption': '{field}的这个选项已停用，不能再选择。',
+	'validation.member': '{field}必须是本工作区的成员，“{raw}”不是。',
 	'field.yes': '是',
 	'field.no': '否',
 	'field.retiredOption': '{label}（已停用）',
@@ -1000,6 +1012,8 @@ const zh: Record<MessageKey, string> = {
 	'settings.fields.edit': '编辑',
 	'settings.fields.cancel': '取消',
 	'settings.fields.retire': '停用',
+	'settings.fields.askOnCreate': '新建时填写',
+	'settings.fields.askOnCreateHelp': '“新建客户”对话框会询问此字段。',
 	'settings.fields.restore': '恢复',
 	'settings.fields.up': '将{field}上移',
 	'settings.fields.down': '将{field}下移',
@@ -1152,6 +1166,14 @@ const zh: Record<MessageKey, string> = {
 	'source.record-merge': '合并记录',
 	'source.record-unmerge': '撤销合并',
 	'history.path.merge': '合并',
+	'history.path.definition': '字段 {field}',
+	'history.path.definitionOption': '选项 {option}',
+	'history.path.definition.label': '名称',
+	'history.path.definition.order': '位置',
+	'history.path.definition.retired': '停用',
+	'history.path.definition.colour': '颜色',
+	'history.path.definition.askOnCreate': '新建时填写',
+	'audit.definitions': '字段定义',
 	'merge.title': '合并客户',
 	'merge.intro': '选择保留的客户，并为每个字段选择要保留的值。所有客户的标签、联系人和活动会合并并去重；每个客户的备注都会保留。其他客户将被归档，并指向保留的客户。',
 	'merge.needTwo': '请至少选择两个客户进行合并。',
@@ -1414,6 +1436,8 @@ export function validationMessage(
 			return translate(locale, `validation.${result.code}`, params);
 		case 'retired-option':
 			return translate(locale, 'validation.retiredOption', params);
+		case 'member':
+			return translate(locale, 'validation.member', params);
 		case 'required':
 		case 'length':
 		case 'email':

@@ -6,7 +6,9 @@
  * Paths name the place in the document format, as field diffs do: `fields.company`,
  * `tags`, `contacts[<id>]`, `contacts[<id>].email`, `activities[<id>].done`, `notes`,
  * `meta.archived`; plus `record` (created), `private` (visibility, not in the document) and
- * `merge` (a record merge or its undo, naming every record of it).
+ * `merge` (a record merge or its undo, naming every record of it); and, in the field
+ * definitions document, `definitions.<key>` (a field added), `….label`, `….order`, `….retired`,
+ * `….options[<option>]` and its `.label`, `.colour`, `.retired` (an admin's change to a field).
  * Items of contacts and activities are named by their `id`, which stays put when
  * others are added or removed, where an index would not.
  */
@@ -89,7 +91,7 @@ export interface AuditPage {
 }
 
 /** Top-level places a `field` filter may name as a whole. */
-const WHOLE_PLACES = new Set(['fields', 'tags', 'contacts', 'activities', 'notes', 'meta', 'record', 'private', 'merge']);
+const WHOLE_PLACES = new Set(['fields', 'tags', 'contacts', 'activities', 'notes', 'meta', 'record', 'private', 'merge', 'definitions']);
 
 /**
  * Which paths a `field` filter matches: `company` → `fields.company`; `contacts` →

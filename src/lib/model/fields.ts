@@ -28,7 +28,7 @@ import {
 	type OptionColour,
 	type Scalar
 } from './schema.ts';
-import { CUSTOM_KEY, OPTION_KEY, isCurrencyCode, type FieldLookup, type Validated } from './validate.ts';
+import { CUSTOM_KEY, OPTION_KEY, isCurrencyCode, type FieldLookup, type MemberLookup, type Validated } from './validate.ts';
 
 export const DEFINITIONS_SCHEMA_VERSION = 1;
 /** Bounds on what an admin (or anyone who can write the document) can grow. */
@@ -70,7 +70,11 @@ export class FieldCatalog implements FieldLookup {
 	/** Every definition, retired ones too, in display order. */
 	readonly all: readonly FieldDefinition[];
 
-	constructor(definitions: readonly FieldDefinition[]) {
+	/** `members`: whom person fields may name, when the holder of the catalog knows (the server's live one does). */
+	constructor(
+		definitions: readonly FieldDefinition[],
+		readonly members?: MemberLookup
+	) {
 		this.all = [...definitions].sort((a, b) => a.order - b.order || a.key.localeCompare(b.key));
 		this.byKey = new Map(this.all.map((definition) => [definition.key, definition]));
 	}
@@ -141,6 +145,7 @@ export function parseDefinition(value: unknown): Validated<FieldDefinition> {
 		builtin: value.builtin === true
 	};
 	if (value.required === true) definition.required = true;
+	if (value.askOnCreate === true) definition.askOnCreate = true;
 	if (typeof value.maxLength === 'number' && Number.isInteger(value.maxLength) && value.maxLength > 0 && value.maxLength <= 100_000) definition.maxLength = value.maxLength;
 	if (typeof value.currency === 'string') definition.currency = value.currency;
 	if (typeof value.currencyField === 'string') definition.currencyField = value.currencyField;
@@ -175,6 +180,19 @@ function mergeBuiltin(builtin: FieldDefinition, changed: FieldDefinition): Field
 	return { ...builtin, label: changed.label, order: changed.order, retired: builtin.required ? false : changed.retired, options };
 }
 
+/**
+ * One definition as the workspace sees it, from the value its document stores under
+ * `key` (undefined: nothing stored): a built-in as the stored entry changed it (or as
+ * the app defines it), a custom field as stored; null when there is no such field.
+ */
+export function effectiveDefinition(key: string, stored: unknown): FieldDefinition | null {
+	const parsed = stored === undefined ? null : parseDefinition(stored);
+	const value = parsed?.ok && parsed.value.key === key ? parsed.value : null;
+	const builtin = BUILTIN_DEFINITIONS.find((definition) => definition.key === key);
+	if (builtin) return value ? mergeBuiltin(builtin, value) : builtin;
+	return value && CUSTOM_KEY.test(key) ? { ...value, builtin: false } : null;
+}
+
 export function readCatalog(doc: Y.Doc): FieldCatalog {
 	return new FieldCatalog(readDefinitions(doc));
 }
@@ -203,6 +221,7 @@ export interface NewField {
 	type: DefinitionType;
 	options?: Array<{ key?: string; label: LocalisedLabel; colour?: OptionColour }>;
 	currency?: string;
+	askOnCreate?: boolean;
 }
 
 /** A key from a label: `x_` and its latin letters and digits (`Lead source` → `x_lead_source`). */
@@ -238,7 +257,7 @@ export function defineField(catalog: FieldCatalog, input: NewField): Validated<F
 		return { key: optionKey, label: option.label, colour: option.colour ?? 'grey', retired: false };
 	});
 	const order = Math.max(0, ...catalog.all.map((d) => d.order)) + 1;
-	const candidate = { key, label: input.label, type: input.type, options, retired: false, order, builtin: false, ...(input.currency ? { currency: input.currency } : {}) };
+	const candidate = { key, label: input.label, type: input.type, options, retired: false, order, builtin: false, ...(input.currency ? { currency: input.currency } : {}), ...(input.askOnCreate ? { askOnCreate: true } : {}) };
 	const parsed = parseDefinition(candidate);
 	if (!parsed.ok) return parsed;
 	return checkChange(catalog, null, parsed.value);
@@ -252,6 +271,12 @@ export function checkChange(catalog: FieldCatalog, before: FieldDefinition | nul
 	const { key } = next;
 	const existing = catalog.get(key);
 	if (before === null && existing) return fail('key-taken', `A field with the key "${key}" already exists (${existing.label.en || key}); choose another key.`);
+	// Keys differing only in case (or width: "Ｅｍａｉｌ") would read as one field to every person and most programs.
+	const folded = before === null ? key.normalize('NFKC').toLowerCase() : '';
+	const alike = before === null ? catalog.all.find((definition) => definition.key.toLowerCase() === folded) : undefined;
+	if (alike) {
+		return fail('key-taken', `The key "${key}" clashes with the ${alike.builtin ? 'built-in ' : ''}field "${alike.key}" (keys differing only in case are one field to people); choose another key.`);
+	}
 	if (before === null && !CUSTOM_KEY.test(key)) {
 		return fail('key', `A new field's key is "x_" and up to 40 lower-case letters, digits or "_" (like x_lead_source), not "${key}".`);
 	}
@@ -288,6 +313,7 @@ export interface FieldPatch {
 	label?: LocalisedLabel;
 	order?: number;
 	retired?: boolean;
+	askOnCreate?: boolean;
 	options?: Array<{ key?: string; label: LocalisedLabel; colour?: OptionColour; retired?: boolean }>;
 }
 
@@ -302,7 +328,14 @@ export function patchField(catalog: FieldCatalog, key: string, patch: FieldPatch
 				return { key: optionKey, label: option.label, colour: option.colour ?? 'grey', retired: option.retired === true };
 			})
 		: before.options;
-	const parsed = parseDefinition({ ...before, ...(patch.label ? { label: patch.label } : {}), ...(patch.order !== undefined ? { order: patch.order } : {}), ...(patch.retired !== undefined ? { retired: patch.retired } : {}), options });
+	const parsed = parseDefinition({
+		...before,
+		...(patch.label ? { label: patch.label } : {}),
+		...(patch.order !== undefined ? { order: patch.order } : {}),
+		...(patch.retired !== undefined ? { retired: patch.retired } : {}),
+		...(patch.askOnCreate !== undefined ? { askOnCreate: patch.askOnCreate } : {}),
+		options
+	});
 	if (!parsed.ok) return parsed;
 	return checkChange(catalog, before, parsed.value);
 }
@@ -364,6 +397,7 @@ export function readNewField(body: unknown): Validated<NewField> {
 	}
 	if (body.key !== undefined && typeof body.key !== 'string') return fail('key', 'key must be text such as "x_lead_source" (or left out: it is made from the label).');
 	if (body.currency !== undefined && typeof body.currency !== 'string') return fail('currency', 'currency must be an ISO 4217 code such as CNY.');
+	if (body.askOnCreate !== undefined && typeof body.askOnCreate !== 'boolean') return fail('askOnCreate', 'askOnCreate must be true or false (whether the new-record dialog asks for this field).');
 	const options = body.options === undefined ? ok(undefined) : optionsFrom(body.options, String(body.key ?? 'field'));
 	if (!options.ok) return options;
 	return ok({
@@ -371,15 +405,16 @@ export function readNewField(body: unknown): Validated<NewField> {
 		type: body.type as DefinitionType,
 		...(body.key !== undefined ? { key: body.key as string } : {}),
 		...(options.value ? { options: options.value } : {}),
-		...(body.currency !== undefined ? { currency: (body.currency as string).trim().toUpperCase() } : {})
+		...(body.currency !== undefined ? { currency: (body.currency as string).trim().toUpperCase() } : {}),
+		...(body.askOnCreate === true ? { askOnCreate: true } : {})
 	});
 }
 
 /** A change to a field from an untrusted body (PATCH /api/fields/:key): `{label?, order?, retired?, options?}`. */
 export function readFieldPatch(body: unknown, key: string): Validated<FieldPatch> {
 	if (!isObject(body)) return fail('body', 'Send an object such as {"label": {"en": "Source", "zh": "来源"}} or {"retired": true}.');
-	const unknown = Object.keys(body).find((k) => !['label', 'order', 'retired', 'options'].includes(k));
-	if (unknown !== undefined) return fail('body', `"${unknown.slice(0, 40)}" cannot be changed: a field's key and type stay as they are; send label, order, retired or options.`);
+	const unknown = Object.keys(body).find((k) => !['label', 'order', 'retired', 'askOnCreate', 'options'].includes(k));
+	if (unknown !== undefined) return fail('body', `"${unknown.slice(0, 40)}" cannot be changed: a field's key and type stay as they are; send label, order, retired, askOnCreate or options.`);
 	const patch: FieldPatch = {};
 	if (body.label !== undefined) {
 		const label = labelFrom(body.label, 'label');
@@ -394,10 +429,64 @@ export function readFieldPatch(body: unknown, key: string): Validated<FieldPatch
 		if (typeof body.retired !== 'boolean') return fail('retired', 'retired must be true or false.');
 		patch.retired = body.retired;
 	}
+	if (body.askOnCreate !== undefined) {
+		if (typeof body.askOnCreate !== 'boolean') return fail('askOnCreate', 'askOnCreate must be true or false (whether the new-record dialog asks for this field).');
+		patch.askOnCreate = body.askOnCreate;
+	}
 	if (body.options !== undefined) {
 		const options = optionsFrom(body.options, key);
 		if (!options.ok) return options;
 		patch.options = options.value;
 	}
 	return ok(patch);
+}
+
+// ---------------------------------------------------------------- audit
+
+/** One change to the definitions as the audit log records it (server/audit/changes.ts). */
+export interface DefinitionChange {
+	/** `definitions.<key>`, `definitions.<key>.label`, `.order`, `.retired`, `definitions.<key>.options[<option>]`, `….label`, `….colour`, `….retired`. */
+	path: string;
+	op: 'add' | 'set' | 'remove';
+	before: LabelledValue;
+	after: LabelledValue;
+}
+type LabelledValue = null | boolean | number | string | { [key: string]: string | number | boolean | null | LocalisedLabel | Array<{ key: string; label: LocalisedLabel; colour: string }> };
+
+const sameLabel = (a: LocalisedLabel, b: LocalisedLabel): boolean => a.en === b.en && a.zh === b.zh;
+
+/**
+ * What an admin did to one field, in the words of the Settings page: added it, renamed
+ * it (label), moved it (order), retired or restored it, and for its options added,
+ * renamed, recoloured, retired or restored each. `before` null: the field is new.
+ * `after` null: the entry was deleted (a field is never removed; the definitions guard
+ * puts it back, and says so). Keys and types never change, so they are not compared.
+ */
+export function definitionChanges(key: string, before: FieldDefinition | null, after: FieldDefinition | null): DefinitionChange[] {
+	const at = `definitions.${key}`;
+	const optionSummary = (definition: FieldDefinition) => definition.options.map((o) => ({ key: o.key, label: o.label, colour: o.colour }));
+	if (after === null) return before ? [{ path: at, op: 'remove', before: { label: before.label, type: before.type }, after: null }] : [];
+	if (before === null) {
+		return [{ path: at, op: 'add', before: null, after: { label: after.label, type: after.type, ...(after.options.length > 0 ? { options: optionSummary(after) } : {}), ...(after.currency ? { currency: after.currency } : {}) } }];
+	}
+	const changes: DefinitionChange[] = [];
+	if (!sameLabel(before.label, after.label)) changes.push({ path: `${at}.label`, op: 'set', before: { ...before.label }, after: { ...after.label } });
+	if (before.order !== after.order) changes.push({ path: `${at}.order`, op: 'set', before: before.order, after: after.order });
+	if (before.retired !== after.retired) changes.push({ path: `${at}.retired`, op: 'set', before: before.retired, after: after.retired });
+	if ((before.askOnCreate ?? false) !== (after.askOnCreate ?? false)) changes.push({ path: `${at}.askOnCreate`, op: 'set', before: before.askOnCreate ?? false, after: after.askOnCreate ?? false });
+	for (const option of after.options) {
+		const place = `${at}.options[${option.key}]`;
+		const old = before.options.find((o) => o.key === option.key);
+		if (!old) {
+			changes.push({ path: place, op: 'add', before: null, after: { label: option.label, colour: option.colour } });
+			continue;
+		}
+		if (!sameLabel(old.label, option.label)) changes.push({ path: `${place}.label`, op: 'set', before: { ...old.label }, after: { ...option.label } });
+		if (old.colour !== option.colour) changes.push({ path: `${place}.colour`, op: 'set', before: old.colour, after: option.colour });
+		if (old.retired !== option.retired) changes.push({ path: `${place}.retired`, op: 'set', before: old.retired, after: option.retired });
+	}
+	for (const old of before.options) {
+		if (!after.options.some((o) => o.key === old.key)) changes.push({ path: `${at}.options[${old.key}]`, op: 'remove', before: { label: old.label, colour: old.colour }, after: null });
+	}
+	return changes;
 }

@@ -8,7 +8,7 @@
  */
 import { canonicalRecordId, newId, type Activity, type Contact, type CustomerRecord } from './record.ts';
 import { MAX_NOTES_LENGTH, MAX_TAGS, type Scalar } from './schema.ts';
-import { validateField } from './validate.ts';
+import { validateField, type FieldLookup, type MemberLookup } from './validate.ts';
 
 /**
  * Records one merge may name, survivor included. A merge has no small cap (a cluster of
@@ -135,15 +135,20 @@ export type MergePlanResult = { ok: true; plan: MergePlan } | { ok: false; error
  * Plans merging `merged` into `survivor` (records in the order of the request), with
  * per-field `choices` (field key → record id). Each field keeps the chosen record's
  * value, else the survivor's, else the first merged record's that has one; the chosen
- * value goes through the record validator once more, as every write does. Refused,
- * with the place named, when the result would break a limit (tags, notes) or a kept
- * value is no longer valid.
+ * value goes through the record validator once more, as every write does, against the
+ * workspace's definitions and members (`context`; the built-ins alone when absent).
+ * A person value the survivor already holds is kept even if that person has left the
+ * workspace (the merge does not write it, as an edit of another field does not), but
+ * one taken from a merged record must name a member; a retired select option is kept
+ * wherever it comes from (as retiring keeps every value). Refused, with the place named,
+ * when the result would break a limit (tags, notes) or a kept value is not valid.
  */
 export function planMerge(
 	survivor: CustomerRecord,
 	merged: readonly CustomerRecord[],
 	choices: Readonly<Record<string, string>> = {},
-	locale: 'en' | 'zh' = 'en'
+	locale: 'en' | 'zh' = 'en',
+	context: { definitions?: FieldLookup; members?: MemberLookup } = {}
 ): MergePlanResult {
 	const all = [survivor, ...merged];
 	const byId = new Map(all.map((record) => [record.id, record]));
@@ -166,8 +171,20 @@ export function planMerge(
 	const country = typeof chosen.country?.value === 'string' ? chosen.country.value : null;
 	const fields: Record<string, Scalar> = {};
 	const fieldSources: Record<string, string> = {};
+	const members = context.members ?? context.definitions?.members;
 	for (const [key, { value, from }] of Object.entries(chosen)) {
-		const valid = validateField(key, value, { country });
+		const unchanged = from === survivor.id || survivor.fields[key] === value;
+		const valid = validateField(key, value, {
+			country,
+			definitions: context.definitions,
+			members: members && unchanged ? { has: (id) => id === value || members.has(id) } : members
+		});
+		// A retired option stays where a record holds it (retiring never loses a value): the merge moves it, nobody picks it anew.
+		if (!valid.ok && valid.code === 'retired-option') {
+			fields[key] = value;
+			fieldSources[key] = from;
+			continue;
+		}
 		if (!valid.ok) {
 			errors[`fields.${key}`] = `${key.slice(0, 40)} of ${recordLabel(byId.get(from)!)}: ${valid.message} Pick another record's value.`;
 			continue;

@@ -122,6 +122,8 @@ export interface FieldDefinition {
 	/** One of the fields every workspace has (keys as in document format v1). */
 	builtin: boolean;
 	required?: boolean;
+	/** A custom field the new-record dialog asks for (besides the built-ins it always asks). */
+	askOnCreate?: boolean;
 	/** Longest text after normalisation (text-like types). */
 	maxLength?: number;
 	/** money: the ISO 4217 currency of every amount of this field… */

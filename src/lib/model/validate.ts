@@ -11,9 +11,24 @@ import { ACTIVITY_KINDS, BUILTIN_DEFINITIONS, CUSTOM_FIELD_PREFIX, MAX_TAG_LENGT
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
 
+/**
+ * Who a person field (the built-in `owner`, or one the workspace added) may name: the
+ * workspace's members by id. The browser builds it from the people it was given; the
+ * server's (server/fields.ts) follows the membership table.
+ */
+export interface MemberLookup {
+	has(id: string): boolean;
+}
+
 /** Finds a field's definition by key: the workspace's current list (fields.ts `FieldCatalog`), or the built-ins. */
 export interface FieldLookup {
 	get(key: string): FieldDefinition | undefined;
+	/**
+	 * The workspace's members, when whoever holds the definitions also knows them (the
+	 * server's live catalog does), so every writer that validates against the live
+	 * definitions checks person values too without being told separately.
+	 */
+	readonly members?: MemberLookup;
 }
 
 export interface ValidationContext {
@@ -21,6 +36,17 @@ export interface ValidationContext {
 	country?: string | null;
 	/** The workspace's field definitions; the built-in fields alone when absent. */
 	definitions?: FieldLookup;
+	/**
+	 * Whom a person field may name; `definitions.members` when absent, and unchecked (any
+	 * id of the right shape) when neither says, as when nobody knows the members yet.
+	 */
+	members?: MemberLookup;
+}
+
+/** A member list from people as the browser has them (`data.people`). */
+export function membersOf(people: readonly { id: string }[]): MemberLookup {
+	const ids = new Set(people.map((person) => person.id));
+	return { has: (id) => ids.has(id) };
 }
 
 const builtinByKey = new Map(BUILTIN_DEFINITIONS.map((definition) => [definition.key, definition]));
@@ -392,7 +418,12 @@ export function validateValue(definition: FieldDefinition, raw: Scalar | readonl
 	if (definition.required && result.value === '') return fail('required', `${name} is required.`);
 	const max = definition.maxLength ?? (definition.type === 'longtext' ? MAX_CUSTOM_LONG_TEXT : definition.type === 'person' ? 100 : MAX_CUSTOM_TEXT);
 	if (result.value.length > max) return fail('length', `${name} can have at most ${max} characters.`);
-	return result.value === '' ? ok(null) : result;
+	if (result.value === '') return ok(null);
+	const members = context.members ?? context.definitions?.members;
+	if (definition.type === 'person' && members && !members.has(result.value)) {
+		return fail('member', `${name} must name a member of this workspace (by their id); "${result.value.slice(0, 100)}" is not one.`);
+	}
+	return result;
 }
 
 /** A custom key as format v1 allows them: `x_` and a lower-case name. */
@@ -437,13 +468,13 @@ export interface FieldErrors {
  */
 export function validateFields(
 	input: Record<string, unknown>,
-	options: { requireName?: boolean; country?: string | null; definitions?: FieldLookup } = {}
+	options: { requireName?: boolean; country?: string | null; definitions?: FieldLookup; members?: MemberLookup } = {}
 ): { ok: true; fields: Record<string, Scalar> } | { ok: false; errors: FieldErrors } {
 	const errors: FieldErrors = {};
 	const fields: Record<string, Scalar> = {};
 	const countryResult = input.country === undefined ? undefined : validateField('country', input.country, { definitions: options.definitions });
 	const country = countryResult === undefined ? (options.country ?? null) : countryResult.ok ? (countryResult.value as string | null) : null;
-	const context: ValidationContext = { country, definitions: options.definitions };
+	const context: ValidationContext = { country, definitions: options.definitions, members: options.members };
 	for (const [key, raw] of Object.entries(input)) {
 		const result = key === 'country' && countryResult ? countryResult : validateField(key, raw, context);
 		if (result.ok) fields[key] = result.value;

@@ -3,9 +3,10 @@ import { canEdit } from '$lib/access.ts';
 import { actorOf } from '$lib/server/api.ts';
 import { services } from '$lib/server/services.ts';
 import { NEW_RECORD_FIELDS } from '$lib/records/list.ts';
-import { validateField } from '$lib/model/validate.ts';
+import { membersOf, validateField } from '$lib/model/validate.ts';
+import { FieldCatalog } from '$lib/model/fields.ts';
 import { fieldSpec } from '$lib/model/schema.ts';
-import { translate, validationMessage } from '$lib/i18n/index.ts';
+import { definitionLabel, translate, validationMessage } from '$lib/i18n/index.ts';
 import type { Actions } from './$types';
 
 // The list itself is loaded by +page.ts (from the API, or from the local copy when offline).
@@ -17,6 +18,12 @@ export const actions: Actions = {
 		const form = await request.formData();
 		const values: Record<string, string> = {};
 		for (const key of NEW_RECORD_FIELDS) values[key] = String(form.get(key) ?? '').trim();
+		// The workspace's custom fields the dialog asks (sent under their keys), checked against the live definitions and members.
+		const { fields: fieldsService, people } = services();
+		const definitions = new FieldCatalog(fieldsService.list(actor), membersOf(await people()));
+		for (const definition of definitions.active) {
+			if (!definition.builtin && form.has(definition.key)) values[definition.key] = String(form.get(definition.key) ?? '').trim();
+		}
 		const tags = String(form.get('tags') ?? '')
 			.split(/[,，]/)
 			.map((tag) => tag.trim())
@@ -28,8 +35,10 @@ export const actions: Actions = {
 		const fields: Record<string, string> = {};
 		for (const [key, raw] of Object.entries(values)) {
 			if (raw === '' && key !== 'name') continue;
-			const result = validateField(key, raw, { country: values.country || null });
-			if (!result.ok) errors[key] = validationMessage(result, key, raw, fieldSpec(key)?.maxLength, locals.locale);
+			const definition = definitions.get(key);
+			const result = validateField(key, raw, { country: values.country || null, definitions });
+			const label = definition && !definition.builtin ? definitionLabel(definition, locals.locale) : undefined;
+			if (!result.ok) errors[key] = validationMessage(result, key, raw, definition?.maxLength ?? fieldSpec(key)?.maxLength, locals.locale, label);
 			else fields[key] = raw;
 		}
 		if (Object.keys(errors).length > 0) return fail(400, { values, tags: tags.join(', '), notes, errors });
