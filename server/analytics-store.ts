@@ -263,11 +263,9 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 			[workspace, since]
 		);
 		let latest = mark ?? 0;
-		if (since !== null) {
-			// Nothing stale still moves the mark forward, so the next look starts later.
-			const [row] = await sql.query<{ max: Date | string | null }>('SELECT max(updated_at) AS max FROM documents WHERE workspace_id = $1', [workspace]);
-			if (row?.max) latest = Math.max(latest, Date.parse(iso(row.max)));
-		}
+		// The mark moves forward even when nothing was stale (the first look included), so the next look starts later.
+		const [newest] = await sql.query<{ max: Date | string | null }>('SELECT max(updated_at) AS max FROM documents WHERE workspace_id = $1', [workspace]);
+		if (newest?.max) latest = Math.max(latest, Date.parse(iso(newest.max)));
 		const ids = [...new Set(stale.map((row) => row.id.toLowerCase()))];
 		for (const row of stale) if (row.updated_at !== null) latest = Math.max(latest, Date.parse(iso(row.updated_at)));
 		for (let start = 0; start < ids.length; start += REFRESH_CHUNK) {
@@ -387,7 +385,7 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 					const tz = bind(options.timeZone, 'text');
 					return `WITH s AS MATERIALIZED (
 					   SELECT s.stage, s.owner, s.value, s.currency, s.follow_up_at, (${range(bind, 's.created_at')}) AS created_in,
-					          to_char(date_trunc('week', s.created_at AT TIME ZONE ${tz}), 'YYYY-MM-DD') AS week,
+					          CASE WHEN ${range(bind, 's.created_at')} THEN to_char(date_trunc('week', s.created_at AT TIME ZONE ${tz}), 'YYYY-MM-DD') END AS week,
 					          GREATEST(COALESCE(array_position(${funnelArray}, s.stage) - 1, -1), s.furthest) AS reached
 					     FROM ${visible(bind, params)})
 					 SELECT 'stage' AS part, s.stage AS key, s.currency, ${GROUP} FROM s WHERE s.created_in GROUP BY s.stage, s.currency
@@ -477,14 +475,17 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 					                        CASE WHEN recency IS NULL THEN 1 WHEN recency <= 7 THEN 5 WHEN recency <= 30 THEN 4 WHEN recency <= 90 THEN 3 WHEN recency <= 180 THEN 2 ELSE 1 END AS r,
 					                        CASE WHEN freq >= 20 THEN 5 WHEN freq >= 10 THEN 4 WHEN freq >= 5 THEN 3 WHEN freq >= 1 THEN 2 ELSE 1 END AS f
 					                   FROM base),
-					      top AS (SELECT *, row_number() OVER (PARTITION BY currency ORDER BY round(value * 100) DESC, r + f + m DESC, id) AS place FROM scored WHERE value IS NOT NULL)
+					      -- The first few of each currency, each found by a top-N sort rather than ranking them all.
+					      top AS (SELECT t.* FROM (SELECT DISTINCT currency FROM scored WHERE value IS NOT NULL) c
+					                CROSS JOIN LATERAL (SELECT * FROM scored WHERE value IS NOT NULL AND currency IS NOT DISTINCT FROM c.currency
+					                                     ORDER BY round(value * 100) DESC, r + f + m DESC, id LIMIT ${limit}) t)
 					 SELECT 'dist' AS part, NULL::text AS id, NULL::text AS name, NULL::text AS stage, NULL::text AS owner, NULL::text AS value, NULL::text AS currency,
 					        NULL::bigint AS last_ms, NULL::bigint AS freq, NULL::bigint AS recency, NULL::int AS r, NULL::int AS f, (r + f + m)::int AS m, NULL::bigint AS idle, count(*) AS n
 					   FROM scored GROUP BY r + f + m
 					 UNION ALL
-					 SELECT 'top', id::text, name, stage, owner, value::text, currency, last_ms, freq, recency, r, f, m, idle, NULL FROM top WHERE place <= ${limit}
+					 SELECT 'top', id::text, name, stage, owner, value::text, currency, last_ms, freq, recency, r, f, m, idle, NULL FROM top
 					 UNION ALL
-					 SELECT * FROM (SELECT 'churn', id::text, name, stage, owner, value::text, currency, last_ms, freq, recency, r, f, m, idle, count(*) OVER () AS n
+					 SELECT * FROM (SELECT 'churn', id::text, name, stage, owner, value::text, currency, last_ms, freq, recency, r, f, m, idle, NULL::bigint AS n
 					   FROM scored WHERE stage IS DISTINCT FROM 'lost' AND idle >= ${churnDays} ORDER BY idle DESC, id LIMIT ${limit}) AS churn
 					 UNION ALL
 					 SELECT 'churnTotal', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, count(*) FROM scored WHERE stage IS DISTINCT FROM 'lost' AND idle >= ${churnDays}`;
