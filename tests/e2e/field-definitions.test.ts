@@ -2,7 +2,8 @@
  * Fields defined by the workspace, in two browsers: alice (admin) adds a select field in
  * Settings → Fields, and bob (editor), with a record open, has it at once, without a
  * reload; his choice is stored; a retired field disappears from his page, its value kept;
- * the list's column chooser offers the field and shows its values.
+ * the list's column chooser offers the field and shows its values; a field marked "ask on
+ * create" is asked by the New record dialog, and the audit page shows what was done.
  * Keeps screenshots of the Settings page in English, in Chinese and at phone width.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +96,53 @@ describe('fields defined by the workspace', () => {
 		expect(added.status).toBe(201);
 		await bob.getByTestId('column-x_budget').waitFor({ timeout: 10_000 });
 		await bob.screenshot({ path: screenshotPath('fields-list-columns.png'), fullPage: true });
+	});
+
+	it('a field marked Ask on create is asked by the New record dialog with its own input, and the value is stored', async () => {
+		await alice.goto(`${server.url}/settings/fields`);
+		const ask = alice.getByTestId('field-ask-x_lead_source');
+		await ask.check();
+		await eventually(async () => {
+			const fields = ((await (await apiFetch(`${server.url}/api/fields`)).json()) as { fields: Array<{ key: string; askOnCreate?: boolean }> }).fields;
+			return fields.find((field) => field.key === 'x_lead_source')?.askOnCreate === true;
+		}, 'the field to be marked');
+
+		await bob.goto(`${server.url}/records`);
+		await bob.getByTestId('new-record').click();
+		const asked = bob.getByTestId('new-custom-x_lead_source');
+		await asked.waitFor({ timeout: 10_000 });
+		// Its type's input: the select with the field's options, the retired one left out.
+		expect((await asked.locator('select option').allTextContents()).slice(1)).toEqual(['Trade show', 'Referral', 'Website']);
+		// Not every custom field: Budget was not marked.
+		expect(await bob.getByTestId('new-custom-x_budget').count()).toBe(0);
+		await bob.getByTestId('new-name').fill('Dialog Trading');
+		await asked.locator('select').selectOption('website');
+		await bob.screenshot({ path: screenshotPath('fields-new-record-dialog-en.png') });
+		await bob.getByTestId('new-submit').click();
+		await bob.waitForURL(/\/records\/[0-9a-f-]{36}$/, { timeout: 15_000 });
+		const id = bob.url().split('/').pop()!;
+		const record = (await (await apiFetch(`${server.url}/api/records/${id}`)).json()) as { fields: Record<string, unknown> };
+		expect(record.fields).toMatchObject({ name: 'Dialog Trading', x_lead_source: 'website' });
+
+		const zh = await pageAs(people.browser, server, 'bob', { locale: 'zh-CN' });
+		await zh.goto(`${server.url}/records`);
+		await zh.getByTestId('new-record').click();
+		await zh.getByTestId('new-custom-x_lead_source').waitFor({ timeout: 10_000 });
+		expect(await zh.getByTestId('new-custom-x_lead_source').locator('label').textContent()).toContain('线索来源');
+		await zh.screenshot({ path: screenshotPath('fields-new-record-dialog-zh.png') });
+		const phone = await pageAs(people.browser, server, 'bob', { viewport: { width: 390, height: 844 } });
+		await phone.goto(`${server.url}/records`);
+		await phone.getByTestId('new-record').click();
+		await phone.getByTestId('new-custom-x_lead_source').scrollIntoViewIfNeeded();
+		await phone.screenshot({ path: screenshotPath('fields-new-record-dialog-phone.png') });
+
+		// The admin reads what was done to the field in the audit log.
+		await alice.goto(`${server.url}/settings/audit?field=definitions`);
+		await alice.getByTestId('audit-table').waitFor();
+		expect(await alice.getByTestId('audit-table').textContent()).toContain('Field x_lead_source · ask on create');
+		await alice.screenshot({ path: screenshotPath('fields-audit-en.png'), fullPage: true });
+		await alice.goto(`${server.url}/settings/fields`);
+		await alice.waitForSelector('[data-testid="field-row-x_lead_source"]');
 	});
 
 	it('looks right in English, in Chinese and on a phone', async () => {

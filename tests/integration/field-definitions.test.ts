@@ -132,6 +132,11 @@ describe('field definitions', () => {
 		const id = await createRecord(server, { name: 'Field Co', x_source: 'Trade show' });
 		const record = await expectJson<CustomerRecord>(await api(`/api/records/${id}`, 'editor'), 200);
 		expect(record.fields.x_source).toBe('trade_show');
+		// The server's list row carries it too, for the list's column chooser.
+		await eventually(async () => {
+			const page = await expectJson<{ rows: Array<{ id: string; custom?: Record<string, unknown> }> }>(await api('/api/records?limit=200', 'editor'), 200);
+			return page.rows.find((row) => row.id === id)?.custom?.x_source === 'trade_show';
+		}, 'the list row to carry the custom value');
 
 		const badPost = await expectJson<ErrorBody>(await api('/api/records', 'editor', { method: 'POST', body: JSON.stringify({ fields: { name: 'Bad Co', x_source: 'Billboard' } }) }), 400);
 		expect(badPost.errors?.x_source).toContain('x_source');

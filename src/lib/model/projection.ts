@@ -23,7 +23,8 @@ export interface RecordRow {
 	private?: boolean;
 	/**
 	 * The values of the workspace's own (`x_`) fields, for the list's column chooser; absent
-	 * when the record has none. Rows made on a device carry them; the server's list rows do not (yet).
+	 * when the record has none. Rows made on a device carry them, and so do the server's list rows
+	 * (read from the row's `list_fields`, server/store/sql-store.ts).
 	 */
 	custom?: Record<string, string | number | boolean>;
 	createdAt: string;
