@@ -7,9 +7,11 @@
 // such project, one at a time, in a single queue (and on 2 cores its default pool has one
 // worker anyway), so integration and e2e never overlapped, and each spends much of its
 // time waiting on servers, browsers and sockets. Each lane still runs its files one at a
-// time. With --project among the arguments, one process runs what was asked, as before.
+// time, and the e2e lane gets a Redis of its own (see privateRedis). With --project among
+// the arguments, one process runs what was asked, as before.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import readline from 'node:readline';
 
 const args = process.argv.slice(2);
@@ -27,9 +29,10 @@ mkdirSync('test-results', { recursive: true });
 const report = 'test-results/vitest.json';
 
 /** One vitest process; its output lines prefixed with `label` when several run at once. */
-function runVitest(label, vitestArgs, outputFile) {
+function runVitest(label, vitestArgs, outputFile, env = process.env) {
 	return new Promise((resolve) => {
 		const child = spawn('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${outputFile}`, ...vitestArgs], {
+			env,
 			stdio: label ? ['ignore', 'pipe', 'pipe'] : 'inherit'
 		});
 		if (label) {
@@ -76,6 +79,47 @@ function mergeReports(results) {
 	};
 }
 
+/**
+ * A Redis of the e2e lane's own (the machine's redis-server on a free port, no
+ * persistence), when the tests use Redis: pub/sub channels are global to a Redis server
+ * and every test server's workspace is `demo`, so servers of the two lanes on one Redis
+ * would hear each other's workspace notices and presence. Null when there is no
+ * redis-server here: the lanes then share REDIS_URL.
+ */
+async function privateRedis() {
+	if (!process.env.REDIS_URL) return null;
+	const port = await new Promise((resolve, reject) => {
+		const probe = net.createServer();
+		probe.once('error', reject);
+		probe.listen(0, '127.0.0.1', () => {
+			const { port } = probe.address();
+			probe.close(() => resolve(port));
+		});
+	});
+	const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+	const ready = await new Promise((resolve) => {
+		let output = '';
+		const timer = setTimeout(() => resolve(false), 10_000);
+		child.once('error', () => resolve(false));
+		child.once('exit', () => resolve(false));
+		child.stdout.on('data', (chunk) => {
+			output += chunk.toString();
+			if (/ready to accept connections/i.test(output)) {
+				clearTimeout(timer);
+				resolve(true);
+			}
+		});
+	});
+	if (!ready) {
+		child.kill('SIGKILL');
+		console.log('[e2e] no redis-server of its own could be started: the lanes share REDIS_URL');
+		return null;
+	}
+	child.stdout.resume();
+	child.stderr.resume();
+	return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+}
+
 let codes;
 let results;
 if (projectChosen) {
@@ -88,7 +132,13 @@ if (projectChosen) {
 		{ label: 'unit+integration', projects: ['--project', 'unit', '--project', 'integration'], file: 'test-results/vitest-unit-integration.json' },
 		{ label: 'e2e', projects: ['--project', 'e2e'], file: 'test-results/vitest-e2e.json' }
 	];
-	codes = await Promise.all(lanes.map((lane) => runVitest(lane.label, [...lane.projects, ...(filtered ? ['--passWithNoTests'] : []), ...args], lane.file)));
+	const redis = await privateRedis();
+	lanes[1].env = redis ? { ...process.env, REDIS_URL: redis.url } : process.env;
+	try {
+		codes = await Promise.all(lanes.map((lane) => runVitest(lane.label, [...lane.projects, ...(filtered ? ['--passWithNoTests'] : []), ...args], lane.file, lane.env)));
+	} finally {
+		redis?.stop();
+	}
 	results = lanes.map((lane) => readReport(lane.file));
 	writeFileSync(report, JSON.stringify(mergeReports(results)));
 }
