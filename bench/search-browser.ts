@@ -5,11 +5,13 @@
  * headless Chromium (the machine's /usr/bin/chromium, never a downloaded one), over the
  * same synthetic records and queries as bench/search-engines.ts. Build time, heap growth
  * (after garbage collection, through the DevTools protocol), query p50/p95 (narrow and
- * broad), and the load of a saved index by structured clone (as from IndexedDB). Runs on
- * the page's thread of a blank page: the worker runs the same code. Prints a table and
- * writes bench/results/search-browser.json. Not in npm test.
+ * broad), an edit until it is findable, and a saved index written to IndexedDB and read
+ * back until it answers (as the worker does at start). Runs on the page's thread of a
+ * blank page: the worker runs the same code. Prints a table and writes
+ * bench/results/search-browser.json (with the load average during the run). Not in npm test.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -32,7 +34,9 @@ const browser = await launchBrowser();
 try {
 	const page = await browser.newPage();
 	page.setDefaultTimeout(0);
-	await page.setContent('<!doctype html><title>search bench</title>');
+	// A page with an origin of its own (IndexedDB is refused to about:blank), answered here, never fetched.
+	await page.route('http://search-bench.localhost/**', (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>search bench</title>' }));
+	await page.goto('http://search-bench.localhost/');
 	await page.evaluate(bundle.outputFiles[0].text);
 	const cdp = await page.context().newCDPSession(page);
 	const heap = async () => {
@@ -43,31 +47,43 @@ try {
 	await page.evaluate(() => (globalThis as unknown as { searchBench: { build(n: number): unknown } }).searchBench.build(200));
 	const before = await heap();
 	console.error(`[search browser] building ${count} records in Chromium…`);
-	const built = (await page.evaluate((n) => (globalThis as unknown as { searchBench: { build(n: number): unknown } }).searchBench.build(n), count)) as { buildMs: number; tokenizeMs: number };
+	const loadAverages: number[] = [os.loadavg()[0]];
+	const built = (await page.evaluate((n) => (globalThis as unknown as { searchBench: { build(n: number): unknown } }).searchBench.build(n), count)) as { buildMs: number; tokenizeMs: number; mergeMs: number };
+	loadAverages.push(os.loadavg()[0]);
 	const heapMB = ((await heap()) - before) / 2 ** 20;
 	const answers = (await page.evaluate((r) => (globalThis as unknown as { searchBench: { queries(r: number): unknown } }).searchBench.queries(r), rounds)) as { text: string; kind: string; times: number[]; total: number }[];
-	const saved = (await page.evaluate(() => (globalThis as unknown as { searchBench: { saveAndLoad(): unknown } }).searchBench.saveAndLoad())) as { serializedMB: number; cloneLoadMs: number };
+	loadAverages.push(os.loadavg()[0]);
+	const edits = (await page.evaluate((r) => (globalThis as unknown as { searchBench: { edit(r: number): unknown } }).searchBench.edit(r), 20)) as number[];
+	const saved = (await page.evaluate(() => (globalThis as unknown as { searchBench: { saveAndLoad(): unknown } }).searchBench.saveAndLoad())) as { savedMB: number; saveMs: number; readMs: number; loadMs: number; loadedQueryMs: number };
+	loadAverages.push(os.loadavg()[0]);
 	const all = answers.flatMap((a) => a.times);
 	const narrow = answers.filter((a) => a.kind === 'narrow').flatMap((a) => a.times);
 	const broad = answers.filter((a) => a.kind === 'broad').flatMap((a) => a.times);
 	const result = {
 		records: count,
 		chromium: browser.version(),
+		loadAverage: { min: Math.min(...loadAverages), max: Math.max(...loadAverages), cpus: os.cpus().length },
 		buildMs: built.buildMs,
+		mergeMs: built.mergeMs,
 		tokenizeMs: built.tokenizeMs,
 		heapMB,
-		serializedMB: saved.serializedMB,
-		cloneLoadMs: saved.cloneLoadMs,
+		savedMB: saved.savedMB,
+		idbSaveMs: saved.saveMs,
+		idbReadMs: saved.readMs,
+		idbLoadMs: saved.loadMs,
+		loadedFirstQueryMs: saved.loadedQueryMs,
+		editFindableP50Ms: percentiles(edits).p50,
+		editFindableMaxMs: Math.max(...edits),
 		queryP50Ms: percentiles(all).p50,
 		queryP95Ms: percentiles(all).p95,
 		narrowP95Ms: percentiles(narrow).p95,
 		broadP95Ms: percentiles(broad).p95,
 		perQuery: answers.map((a) => ({ text: a.text, kind: a.kind, total: a.total, p50: percentiles(a.times).p50, p95: percentiles(a.times).p95 }))
 	};
-	console.log(`\n${count} records, Chromium ${result.chromium}\n`);
-	console.log('| index | tokenizing | heap growth | saved (JSON) | load by structured clone | query p50 | query p95 | narrow p95 | broad p95 |');
-	console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-	console.log(`| ${(result.buildMs / 1000).toFixed(1)} s | ${(result.tokenizeMs / 1000).toFixed(1)} s | ${heapMB.toFixed(0)} MB | ${result.serializedMB.toFixed(0)} MB | ${(result.cloneLoadMs / 1000).toFixed(2)} s | ${result.queryP50Ms.toFixed(2)} ms | ${result.queryP95Ms.toFixed(1)} ms | ${result.narrowP95Ms.toFixed(1)} ms | ${result.broadP95Ms.toFixed(1)} ms |`);
+	console.log(`\n${count} records, Chromium ${result.chromium}, load average ${result.loadAverage.min.toFixed(1)}–${result.loadAverage.max.toFixed(1)} on ${result.loadAverage.cpus} cores\n`);
+	console.log('| index build (merge) | tokenizing | heap growth | saved | IndexedDB write | IndexedDB read to answering | query p50 | query p95 | narrow p95 | broad p95 | edit findable p50 / max |');
+	console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+	console.log(`| ${(result.buildMs / 1000).toFixed(1)} s (${(result.mergeMs / 1000).toFixed(1)} s) | ${(result.tokenizeMs / 1000).toFixed(1)} s | ${heapMB.toFixed(0)} MB | ${result.savedMB.toFixed(0)} MB | ${(result.idbSaveMs / 1000).toFixed(2)} s | ${(result.idbLoadMs / 1000).toFixed(2)} s | ${result.queryP50Ms.toFixed(2)} ms | ${result.queryP95Ms.toFixed(1)} ms | ${result.narrowP95Ms.toFixed(1)} ms | ${result.broadP95Ms.toFixed(1)} ms | ${result.editFindableP50Ms.toFixed(2)} / ${result.editFindableMaxMs.toFixed(1)} ms |`);
 	console.log('\n| query | kind | hits | p50 | p95 |\n| --- | --- | --- | --- | --- |');
 	for (const q of result.perQuery) console.log(`| \`${q.text}\` | ${q.kind} | ${q.total} | ${q.p50.toFixed(2)} ms | ${q.p95.toFixed(1)} ms |`);
 	mkdirSync(RESULTS_DIR, { recursive: true });

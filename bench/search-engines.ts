@@ -12,7 +12,9 @@
  * How each engine is asked: every term is required.
  * - accord is the shipped index (src/lib/search/index-engine.ts): the tokenizer's tokens
  *   in an inverted index, prefixes from a sorted vocabulary; the plan evaluated exactly
- *   (alternatives, long prefixes, filters), ranked, the first 50 sorted.
+ *   (alternatives, long prefixes, filters), every hit ranked, the first 50 placed. Built
+ *   as the worker builds it (records put, then merged into the base once); saved as the
+ *   worker saves it (a structured clone of a string and typed arrays: v8.serialize here).
  * - FlexSearch 0.8 (`tokenize: 'strict'`, our encoder) indexes the same tokens plus the
  *   prefixes the server indexes (1–10 characters of each token) as terms: it has no
  *   prefix search over terms of its own. MiniSearch 7 and lunr 2.3.9 index the tokens
@@ -23,6 +25,7 @@
  * Not in npm test: it runs for minutes and measures time.
  */
 import { spawn } from 'node:child_process';
+import v8 from 'node:v8';
 import { createReadStream, existsSync, mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import os from 'node:os';
@@ -47,12 +50,13 @@ function option(name: string): string | undefined {
 
 // ------------------------------------------------------------------ data file (made once, shared by the engines' processes)
 
-interface Line {
+export interface Line {
 	record: CustomerRecord;
 	tokens: string[];
 }
 
-async function ensureData(count: number): Promise<{ file: string; tokenizeMs: number | null }> {
+/** The records and their tokens in a temporary file (made once per size; bench/search-server.ts reads it too). */
+export async function ensureData(count: number): Promise<{ file: string; tokenizeMs: number | null }> {
 	const file = path.join(os.tmpdir(), `accord-search-bench-${count}-${SEED}.ndjson`);
 	if (existsSync(file)) return { file, tokenizeMs: null };
 	const rng = prng(SEED);
@@ -73,7 +77,7 @@ async function ensureData(count: number): Promise<{ file: string; tokenizeMs: nu
 	return { file, tokenizeMs };
 }
 
-async function readData(file: string): Promise<Line[]> {
+export async function readData(file: string): Promise<Line[]> {
 	const lines: Line[] = [];
 	for await (const line of readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity })) if (line) lines.push(JSON.parse(line) as Line);
 	return lines;
@@ -83,8 +87,8 @@ async function readData(file: string): Promise<Line[]> {
 
 interface Built {
 	query(q: SearchQuery): number;
-	serialize(): string;
-	load(serialized: string): unknown;
+	serialize(): string | Buffer;
+	load(serialized: string | Buffer): unknown;
 	/** Re-indexes one record (an edit); undefined where the engine cannot (lunr's index is immutable). */
 	edit?(line: Line): void;
 }
@@ -99,10 +103,11 @@ async function build(engine: Engine, lines: readonly Line[]): Promise<Built> {
 		case 'accord': {
 			const index = new RecordSearchIndex();
 			for (const { record, tokens } of lines) index.putEntry(record, tokens, tokenPrefixes(tokens));
+			index.merge();
 			return {
 				query: (q) => index.search(q, { limit: 50 }).total,
-				serialize: () => JSON.stringify(index.save(1)),
-				load: (s) => RecordSearchIndex.load(JSON.parse(s), 1),
+				serialize: () => v8.serialize(index.save(1)),
+				load: (s) => RecordSearchIndex.load(v8.deserialize(s as Buffer), 1),
 				edit: ({ record, tokens }) => index.putEntry(record, tokens, tokenPrefixes(tokens))
 			};
 		}
@@ -133,7 +138,7 @@ async function build(engine: Engine, lines: readonly Line[]): Promise<Built> {
 				load: (s) => {
 					// FlexSearch's import restores no fastupdate register: the loaded index is built without one.
 					const loaded = make(false);
-					for (const [key, data] of Object.entries(JSON.parse(s) as Record<string, string>)) loaded.import(key, data);
+					for (const [key, data] of Object.entries(JSON.parse(String(s)) as Record<string, string>)) loaded.import(key, data);
 					return loaded;
 				},
 				edit: ({ tokens }) => index.update(1, terms(tokens))
@@ -155,7 +160,7 @@ async function build(engine: Engine, lines: readonly Line[]): Promise<Built> {
 					return index.search({ combineWith: 'AND', queries }).length;
 				},
 				serialize: () => JSON.stringify(index),
-				load: (s) => MiniSearch.loadJSON(s, options),
+				load: (s) => MiniSearch.loadJSON(String(s), options),
 				edit: ({ tokens }) => index.replace({ id: 0, terms: tokens.join('\u0001') })
 			};
 		}
@@ -177,7 +182,7 @@ async function build(engine: Engine, lines: readonly Line[]): Promise<Built> {
 						}
 					}).length,
 				serialize: () => JSON.stringify(index),
-				load: (s) => lunr.Index.load(JSON.parse(s))
+				load: (s) => lunr.Index.load(JSON.parse(String(s)))
 			};
 		}
 	}
@@ -280,6 +285,8 @@ async function main(): Promise<void> {
 	const { file, tokenizeMs } = await ensureData(count);
 	if (tokenizeMs !== null) console.error(`[search bench] tokenizing took ${(tokenizeMs / 1000).toFixed(1)} s (${(tokenizeMs / count).toFixed(2)} ms a record)`);
 	const results: EngineResult[] = [];
+	// The machine is shared: the load average goes with the times.
+	const loads: number[] = [os.loadavg()[0]];
 	for (const engine of engines) {
 		console.error(`[search bench] ${engine}…`);
 		try {
@@ -289,9 +296,10 @@ async function main(): Promise<void> {
 		} catch (error) {
 			console.error(`[search bench] ${engine} failed: ${(error as Error).message}`);
 		}
+		loads.push(os.loadavg()[0]);
 	}
 	const header = '| engine | build | heap growth | serialized | load | query p50 | query p95 | narrow p95 | broad p95 | one edit |';
-	console.log(`\n${count} records, Node ${process.version}\n`);
+	console.log(`\n${count} records, Node ${process.version}, load average ${loads.map((l) => l.toFixed(1)).join(' → ')} on ${os.cpus().length} cores\n`);
 	console.log(header);
 	console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 	for (const r of results) {
@@ -299,8 +307,9 @@ async function main(): Promise<void> {
 	}
 	mkdirSync(RESULTS_DIR, { recursive: true });
 	const out = option('out') ?? path.join(RESULTS_DIR, 'search-engines.json');
-	writeFileSync(out, `${JSON.stringify({ records: count, rounds, node: process.version, cpus: os.cpus().length, queries: QUERIES, tokenizeMs, results }, null, 2)}\n`);
+	writeFileSync(out, `${JSON.stringify({ records: count, rounds, node: process.version, cpus: os.cpus().length, loadAverage: loads, queries: QUERIES, tokenizeMs, results }, null, 2)}\n`);
 	console.error(`[search bench] wrote ${out}`);
 }
 
-await main();
+// Run, unless imported for its data file (bench/search-server.ts).
+if (process.argv[1] && path.resolve(process.argv[1]) === HERE) await main();
