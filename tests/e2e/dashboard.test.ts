@@ -2,7 +2,9 @@
  * The analytics dashboard in real browsers: bob's dashboard shows the server's numbers
  * (equal to what the API answers); alice moves a card on her board and bob's funnel and
  * pipeline chart change within seconds, with nobody reloading; offline, bob's reopened
- * dashboard draws every chart from his device's copy. Exports give a PNG and a CSV.
+ * dashboard draws every chart from his device's copy. Exports give a PNG and a CSV. A
+ * segment (the records list's query language, `?q=` as a saved view links it) narrows
+ * every chart to the matching records, online and offline.
  * Screenshots in English and Chinese, desktop and phone width (no sideways scrolling).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,7 +57,7 @@ describe('the analytics dashboard, live and offline', () => {
 		await openDashboard(bob, server);
 		await alice.goto(`${server.url}/board`);
 		await alice.waitForSelector(`[data-testid="board-card"][data-id="${acme}"]`, { timeout: 30_000 });
-	}, 120_000);
+	}, 240_000);
 
 	afterAll(async () => {
 		await browser?.close();
@@ -139,6 +141,32 @@ describe('the analytics dashboard, live and offline', () => {
 		await bob.getByTestId('dashboard-churn-days').fill('3650');
 		await expect.poll(count, { timeout: 10_000 }).toBeLessThanOrEqual(atOne);
 		await bob.getByTestId('dashboard-churn-days').fill('30');
+	});
+
+	it('narrows every chart to a segment typed in the query language, kept in the address, online and offline', async () => {
+		const all = await reached(bob, 0);
+		await bob.getByTestId('dashboard-segment').fill('owner:wang.fang');
+		const api = (await (await apiFetch(`${server.url}/api/analytics?tz=UTC&q=${encodeURIComponent('owner:wang.fang')}`)).json()) as { dashboard: Dashboard };
+		expect(api.dashboard.funnel[0].reached).toBeGreaterThan(0);
+		expect(api.dashboard.funnel[0].reached).toBeLessThan(all);
+		await expect.poll(() => reached(bob, 0), { timeout: 10_000 }).toBe(api.dashboard.funnel[0].reached);
+		await expect.poll(() => new URL(bob.url()).searchParams.get('q'), { timeout: 5_000 }).toBe('owner:wang.fang');
+		// Offline, the device's copy gives the same segment.
+		const context = bob.context();
+		await context.setOffline(true);
+		await bob.reload();
+		await bob.waitForSelector('[data-testid="dashboard"]', { timeout: 20_000 });
+		expect(await bob.getByTestId('dashboard-segment').inputValue()).toBe('owner:wang.fang');
+		await expect.poll(() => bob.getByTestId('dashboard-source').getAttribute('data-source'), { timeout: 15_000 }).toBe('local');
+		await expect.poll(() => reached(bob, 0), { timeout: 15_000 }).toBe(api.dashboard.funnel[0].reached);
+		await context.setOffline(false);
+		await expect.poll(() => bob.getByTestId('dashboard-source').getAttribute('data-source'), { timeout: 20_000 }).toBe('server');
+		// A segment that cannot be read is said, in words.
+		await bob.getByTestId('dashboard-segment').fill('value>abc');
+		await expect.poll(() => bob.locator('.dash-error').innerText().catch(() => ''), { timeout: 5_000 }).toContain('The segment cannot be read');
+		await bob.getByTestId('dashboard-segment').fill('');
+		await expect.poll(() => reached(bob, 0), { timeout: 10_000 }).toBe(all);
+		expect(new URL(bob.url()).searchParams.get('q')).toBeNull();
 	});
 
 	it('looks right in English and Chinese, on a desktop and at phone width (screenshots)', async () => {

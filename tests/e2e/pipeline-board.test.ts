@@ -3,7 +3,8 @@
  * and drop, and bob's open board (editor) shows each card in its new column within a few
  * seconds; every column's count and per-currency totals match the records the API
  * lists; archived records stay off the board; grouping by owner; carol (viewer) cannot
- * move a card; offline, the board opens from the device and a move goes up on reconnect.
+ * move a card; on a phone (390 px) a card moves with its "Move to…" menu, by touch or
+ * keyboard; offline, the board opens from the device and a move goes up on reconnect.
  * Screenshots of the board in English and Chinese, desktop and phone width.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,7 +100,8 @@ describe('the pipeline board, live between two people', () => {
 		await Promise.all([openBoard(alice, server), openBoard(bob, server), openBoard(carol, server)]);
 		// The board is built from each browser's copy of the workspace, which fills in the background.
 		for (const page of [alice, bob, carol]) await eventually(async () => (await cardCount(page)) === visibleCount, `all ${visibleCount} cards on the board`, 30_000);
-	});
+		// A server, three browsers and three copies of the workspace: minutes on a loaded machine.
+	}, 300_000);
 
 	afterAll(async () => {
 		await browser?.close();
@@ -172,6 +174,7 @@ describe('the pipeline board, live between two people', () => {
 	it('does not let a viewer move cards: a note, no dragging, keys do nothing', async () => {
 		expect(await carol.getByTestId('board-view-only').innerText()).toContain('not move cards');
 		expect(await card(carol, acme).getAttribute('draggable')).toBe('false');
+		expect(await card(carol, acme).getByTestId('board-move').count(), 'no "Move to…" menu').toBe(0);
 		await card(carol, acme).focus();
 		await carol.keyboard.press(']');
 		await carol.keyboard.press('Alt+ArrowRight');
@@ -183,6 +186,45 @@ describe('the pipeline board, live between two people', () => {
 		// The attempted drag selected text, as a mouse drag over text does; not what the screenshot is for.
 		await carol.evaluate(() => getSelection()?.removeAllRanges());
 		await carol.screenshot({ path: screenshotPath('board-viewer-en.png'), fullPage: false });
+	});
+
+	it('moves a card on a phone (390 px) with its "Move to…" menu, reached by touch or by keyboard; the other board follows', async () => {
+		const phone = await pageAs(browser, server, 'alice', { viewport: { width: 390, height: 844 } });
+		try {
+			await openBoard(phone, server);
+			await eventually(async () => (await cardCount(phone)) === visibleCount, 'the whole board on the phone', 30_000);
+			const from = await columnOf(phone, bright);
+			expect(from).toBe('won');
+			const menu = card(phone, bright).getByTestId('board-move');
+			await menu.scrollIntoViewIfNeeded();
+			// A touch target a finger can hit (44 px), named for screen readers, offering every other column.
+			expect((await menu.boundingBox())!.height).toBeGreaterThanOrEqual(44);
+			expect(await menu.getAttribute('aria-label')).toBe('Move Bright Foods to…');
+			const offered = await menu.locator('option:not([disabled])').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+			expect(offered).toEqual(STAGE_COLUMNS.filter((v) => v !== 'won').map((v) => (v === '' ? '\u0000none' : v)));
+			await phone.screenshot({ path: screenshotPath('board-move-phone-en.png'), fullPage: false });
+
+			await menu.selectOption('negotiation');
+			await expect.poll(() => columnOf(phone, bright), { timeout: 2_000, interval: 20 }).toBe('negotiation');
+			await expect.poll(() => phone.getByTestId('board-announcement').innerText(), { timeout: 2_000 }).toBe('Moved Bright Foods to Negotiation.');
+			await expect.poll(() => columnOf(bob, bright), { timeout: 5_000, interval: 50 }).toBe('negotiation');
+			await eventually(async () => (await apiStage(server, bright)) === 'negotiation', 'the stage to be stored');
+			// The menu went back to its prompt, and focus stayed on the moved card.
+			expect(await card(phone, bright).getByTestId('board-move').inputValue()).toBe('');
+			await expect.poll(() => phone.evaluate(() => document.activeElement?.getAttribute('data-id') ?? null), { timeout: 2_000 }).toBe(bright);
+
+			// By keyboard: Tab from the card reaches its menu.
+			await phone.keyboard.press('Tab');
+			expect(await phone.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? null)).toBe('board-move');
+			await phone.keyboard.press('Shift+Tab');
+			expect(await phone.evaluate(() => document.activeElement?.getAttribute('data-id') ?? null)).toBe(bright);
+			await card(phone, bright).getByTestId('board-move').selectOption('won');
+			await expect.poll(() => columnOf(bob, bright), { timeout: 5_000, interval: 50 }).toBe('won');
+			// The page itself never scrolls sideways at phone width: only the board does.
+			expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+		} finally {
+			await phone.context().close();
+		}
 	});
 
 	it('groups by owner: the workspace people, then "No owner", counts matching; a move sets the owner', async () => {
