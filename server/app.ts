@@ -45,6 +45,7 @@ import { installDataKeys } from './crypto/data-key.ts';
 import { describeCensus } from './crypto/stored-keys.ts';
 import { startBackgroundRotation } from './keys/rotate.ts';
 import { storedSubjectSources, subjectExport, subjectExportFilename } from './subject.ts';
+import { eraseRecords } from './erase.ts';
 import { withoutAudit, withoutNewEntries } from './audit/unaudited-store.ts';
 
 export interface Accord {
@@ -271,6 +272,11 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 					{ workspace, recordId: exported.recordId, at: exported.exportedAt, actor: by, source: 'api', relayedBy: null, path: 'record', op: 'export', before: null, after: null, conflict: null }
 				]);
 				return { filename: subjectExportFilename(exported.recordId), json: JSON.stringify(exported, null, 2) };
+			},
+			erase(actor, ids) {
+				if (actor.role !== 'admin') return Promise.reject(new ForbiddenError('Only admins can erase a customer\'s data.'));
+				const deps = { erasure: database.erasure, store, workspace, discard: rooms.discard.bind(rooms) };
+				return eraseRecords(deps, ids, { id: actor.id, name: actor.name }, actor.id.startsWith('token:') ? 'api' : 'ui');
 			}
 		},
 		defaultWorkspace: workspace,
@@ -311,7 +317,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 
 	// Offline clients: records created on the client arrive as `create` frames; catch-up after a gap.
 	const createRecord = createFromSync({ store, announce: (ws, id) => rooms.announceRecordChanged(ws, id), definitions: () => fields.catalog() });
-	const catchUp = createCatchUp(store);
+	const catchUp = createCatchUp(store, { erasedSince: (ws, since) => database.erasure.erasedSince(ws, since) });
 
 	// Sessions end on expiry, sign-out or revocation, possibly on another instance: check open sockets now and then.
 	const sweep = setInterval(() => {

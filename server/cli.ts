@@ -13,6 +13,7 @@
  *   backup FILE [--server URL]                                 one consistent, compressed (encrypted with a key) backup file (server/backup)
  *   restore FILE                                               into an empty database
  *   subject export RECORD_ID [--workspace ID]                  everything held about one customer, as JSON on stdout
+ *   subject erase RECORD_ID... [--workspace ID]                erases those records for good, all or none (server/erase.ts)
  *   keys new | status | rotate [--dry-run] [--batch N] [--pause MS]   data keys of encryption at rest (server/keys)
  */
 import { parseArgs } from 'node:util';
@@ -23,6 +24,7 @@ import { CommandError, exportCommand, importCommand } from './import/cli.ts';
 import { CommandFailed, backupCommand, restoreCommand, subjectExportCommand } from './backup/cli.ts';
 import { KeysCommandFailed, keysCommand, newKeyCommand } from './keys/cli.ts';
 import { DataKeyError, installDataKeys, readDataKeys } from './crypto/data-key.ts';
+import { EraseCommandFailed, subjectEraseCommand } from './erase.ts';
 import { anchorFileOf, anchorVerdict, checkAnchors, checkpointLine, checkpointOf, parseAnchor, type Anchor } from './audit/anchor.ts';
 
 const USAGE = `Usage:
@@ -39,6 +41,7 @@ const USAGE = `Usage:
   npm run accord -- backup FILE [--server URL]      (with --server: taken by the running server; ACCORD_TOKEN holds an admin token)
   npm run accord -- restore FILE                    (into an empty database only)
   npm run accord -- subject export RECORD_ID [--workspace ID] > file.json
+  npm run accord -- subject erase RECORD_ID... [--workspace ID]   (erases for good, all or none; audited)
   npm run accord -- keys new                        (prints a fresh data key, id:base64, for ACCORD_DATA_KEY)
   npm run accord -- keys status                     (stored values per data key)
   npm run accord -- keys rotate [--dry-run] [--batch N] [--pause MS]   (re-encrypts under the newest key, the last in ACCORD_DATA_KEY)`;
@@ -176,7 +179,8 @@ async function open(config: ReturnType<typeof readConfig>) {
 /** backup, restore, subject export (server/backup/cli.ts): a refusal is a sentence and exit code 1. */
 async function dataCommand(positionals: string[], workspace: string | undefined, server: string | undefined): Promise<void> {
 	const [noun, first, second] = positionals;
-	if (noun === 'subject' && (first !== 'export' || !second)) fail('Say which record: subject export RECORD_ID.');
+	if (noun === 'subject' && first === 'erase') return eraseCommand(positionals.slice(2), workspace);
+	if (noun === 'subject' && (first !== 'export' || !second)) fail('Say which record: subject export RECORD_ID, or subject erase RECORD_ID...');
 	if (noun !== 'subject' && !first) fail(`Say which file: ${noun} FILE.`);
 	let config;
 	try {
@@ -192,6 +196,26 @@ async function dataCommand(positionals: string[], workspace: string | undefined,
 		if (!(error instanceof CommandFailed)) throw error;
 		process.stderr.write(`${error.message}\n`);
 		process.exit(1);
+	}
+}
+
+/** subject erase (server/erase.ts): a refusal is a sentence and exit code 1, with nothing erased. */
+async function eraseCommand(ids: string[], only: string | undefined): Promise<void> {
+	let config;
+	try {
+		config = readConfig();
+	} catch (error) {
+		fail((error as Error).message);
+	}
+	const database = await open(config);
+	try {
+		await subjectEraseCommand(database.erasure, database.documents, only ?? config.defaultWorkspace, ids, process.stdout);
+	} catch (error) {
+		if (!(error instanceof EraseCommandFailed)) throw error;
+		process.stderr.write(`${error.message}\n`);
+		process.exitCode = 1;
+	} finally {
+		await database.close();
 	}
 }
 

@@ -9,6 +9,7 @@ import type { DocumentStore, Sql, StoreKind } from './types.ts';
 import { createAuthStore, type AuthStore } from './auth-store.ts';
 import { createAuditStore, type AuditStore } from './audit-store.ts';
 import { createMergeStore, type MergeStore } from './merge-store.ts';
+import { createEraseStore, type EraseStore } from './erase-store.ts';
 import { installedDataKeys } from '../crypto/data-key.ts';
 import { checkStoredKeys, type KeyCensus } from '../crypto/stored-keys.ts';
 
@@ -29,6 +30,8 @@ export interface Database {
 	readonly audit: AuditStore;
 	/** Record merges and what they changed, for undo. */
 	readonly merges: MergeStore;
+	/** Data-subject erasure: everything of some records, in one transaction (erase-store.ts). */
+	readonly erasure: EraseStore;
 	/** The connection itself, for whole-database work that belongs to no one store (backup: server/backup). */
 	readonly sql: Sql;
 	/** Stored values per data key when the database was opened (server/crypto/stored-keys.ts). */
@@ -50,7 +53,7 @@ export async function openDatabase(options: StoreOptions): Promise<Database> {
 		await sql.close();
 		throw error;
 	}
-	return { kind: sql.kind, keys, documents, auth: createAuthStore(sql), audit: createAuditStore(sql), merges: createMergeStore(sql), sql, close: () => sql.close() };
+	return { kind: sql.kind, keys, documents, auth: createAuthStore(sql), audit: createAuditStore(sql), merges: createMergeStore(sql), erasure: createEraseStore(sql), sql, close: () => sql.close() };
 }
 
 /** Just the document store (its `close` closes the connection), for code that needs no more. */

@@ -65,7 +65,14 @@ export function decodePosition(position: string | null): number | null {
 	return Number.isFinite(time) ? time : null;
 }
 
-export function createCatchUp(store: Pick<DocumentStore, 'listRecords' | 'recordsHiddenSince'>, options: { overlapMs?: number; pageSize?: number } = {}): CatchUp {
+export interface CatchUpOptions {
+	overlapMs?: number;
+	pageSize?: number;
+	/** Records of the workspace erased after a time (ISO; all when null): everyone drops them (server/erase.ts). */
+	erasedSince?(workspace: string, since: string | null): Promise<{ id: string; erasedAt: string }[]>;
+}
+
+export function createCatchUp(store: Pick<DocumentStore, 'listRecords' | 'recordsHiddenSince'>, options: CatchUpOptions = {}): CatchUp {
 	const overlap = options.overlapMs ?? configuredOverlapMs();
 	const pageSize = options.pageSize ?? PAGE_SIZE;
 	return async (actor, position) => {
@@ -98,6 +105,11 @@ export function createCatchUp(store: Pick<DocumentStore, 'listRecords' | 'record
 				// Asked again from before this hiding, the client would be told again: harmless, but not needed.
 				newest = Math.max(newest, Date.parse(record.hiddenAt));
 			}
+		}
+		// Erased records are gone for everyone, admins too: every local copy drops them.
+		for (const record of (await options.erasedSince?.(actor.workspace, from === null ? null : new Date(from).toISOString())) ?? []) {
+			removed.push(record.id);
+			newest = Math.max(newest, Date.parse(record.erasedAt));
 		}
 		// Offset paging newest-first never skips a row (rows only move to the front), but may repeat one.
 		const visible = new Set(records);

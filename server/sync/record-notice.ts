@@ -9,8 +9,8 @@
  *   - to clients: `varUint(recordChanged) · varString(recordId)`, as the protocol says
  *     (src/lib/sync/protocol.ts); clients never see the visibility;
  *   - on the bus: the same, followed by `varUint(flags) · varString(owner)` (flags: 1 =
- *     private, 2 = has an owner), so each instance filters for its own peers without a
- *     database read.
+ *     private, 2 = has an owner, 4 = erased), so each instance filters for its own peers
+ *     without a database read, and drops the room of a record erased elsewhere.
  * A bus notice without the visibility (from an instance that predates it) is sent to
  * admins only: a peer that misses a notice catches up on its next connection, while one
  * that gets a notice it should not have learns what it must not.
@@ -22,6 +22,8 @@ import { MessageType, encodeFrame } from '../../src/lib/sync/protocol.ts';
 
 const PRIVATE = 1;
 const HAS_OWNER = 2;
+/** The record was erased (server/erase.ts): every instance drops its room, and its peers are told it does not exist. */
+const ERASED = 4;
 
 export interface RecordNotice {
 	recordId: string;
@@ -34,6 +36,8 @@ export interface RecordNotice {
 	audience: ((peer: { readonly actor: Pick<Actor, 'id' | 'role'> }) => boolean) | undefined;
 	/** The record's visibility as the notice carries it; null from an instance that did not send it. */
 	visibility: RecordVisibility | null;
+	/** True when the record was erased: its room is dropped without writing anything back. */
+	erased?: boolean;
 }
 
 function noticeOf(recordId: string, visibility: RecordVisibility | null): RecordNotice {
@@ -45,13 +49,13 @@ function noticeOf(recordId: string, visibility: RecordVisibility | null): Record
 }
 
 /** The notice for peers of this instance, and the message that carries it to the others. */
-export function recordNotice(recordId: string, visibility: RecordVisibility): { notice: RecordNotice; bus: Uint8Array } {
+export function recordNotice(recordId: string, visibility: RecordVisibility, erased = false): { notice: RecordNotice; bus: Uint8Array } {
 	const bus = encodeFrame(null, MessageType.recordChanged, (e) => {
 		encoding.writeVarString(e, recordId);
-		encoding.writeVarUint(e, (visibility.private ? PRIVATE : 0) | (visibility.owner !== null ? HAS_OWNER : 0));
+		encoding.writeVarUint(e, (visibility.private ? PRIVATE : 0) | (visibility.owner !== null ? HAS_OWNER : 0) | (erased ? ERASED : 0));
 		encoding.writeVarString(e, visibility.owner ?? '');
 	});
-	return { notice: noticeOf(recordId, visibility), bus };
+	return { notice: { ...noticeOf(recordId, visibility), erased }, bus };
 }
 
 /** Reads a bus notice; the decoder is positioned after the message type. */
@@ -60,5 +64,5 @@ export function readRecordNotice(decoder: decoding.Decoder): RecordNotice {
 	if (!decoding.hasContent(decoder)) return noticeOf(recordId, null);
 	const flags = decoding.readVarUint(decoder);
 	const owner = decoding.readVarString(decoder);
-	return noticeOf(recordId, { private: (flags & PRIVATE) !== 0, owner: (flags & HAS_OWNER) !== 0 ? owner : null });
+	return { ...noticeOf(recordId, { private: (flags & PRIVATE) !== 0, owner: (flags & HAS_OWNER) !== 0 ? owner : null }), erased: (flags & ERASED) !== 0 };
 }

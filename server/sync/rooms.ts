@@ -130,8 +130,10 @@ export class Rooms {
 		const busHandler: BusHandler = (message) => {
 			try {
 				const notice = room.receiveFromBus(message);
+				// Another instance erased a record: this one drops it too, writing nothing back.
+				if (notice?.erased) void this.discard(notice.recordId);
 				// Another instance changed who may see a record: this one's peers on it follow.
-				if (notice?.visibility) this.rooms.get(notice.recordId)?.enforceVisibility(notice.visibility);
+				else if (notice?.visibility) this.rooms.get(notice.recordId)?.enforceVisibility(notice.visibility);
 			} catch (error) {
 				this.options.log.warn('dropped a malformed bus message', { room: room.name, error: (error as Error).message });
 			}
@@ -250,6 +252,37 @@ export class Rooms {
 		const { notice, bus } = recordNotice(recordId, visibility);
 		this.rooms.get(channel)?.broadcast(notice.frame, undefined, notice.audience);
 		this.options.bus.publish(`doc:${channel}`, bus);
+	}
+
+	/**
+	 * A record erased for good (server/erase.ts), after its rows are gone: every peer is
+	 * told it does not exist, and the room is dropped without storing, projecting or
+	 * compacting anything (updates still queued find no document and are dropped by the
+	 * writer). A load under way finds no document. Then every tab of the workspace that
+	 * could see it, on every instance, is told its row changed: syncing it, they are told
+	 * it does not exist and drop their local copies; other instances drop their rooms.
+	 */
+	async discard(name: string, announce?: { workspace: string; visibility: RecordVisibility }): Promise<void> {
+		await this.loading.get(name)?.catch(() => null);
+		const room = this.rooms.get(name);
+		if (room && room.persistent) {
+			const state = this.state.get(room);
+			this.rooms.delete(name);
+			this.state.delete(room);
+			if (state) {
+				if (state.projectionTimer) clearTimeout(state.projectionTimer);
+				if (state.unloadTimer) clearTimeout(state.unloadTimer);
+				await this.options.bus.unsubscribe(`doc:${name}`, state.busHandler);
+			}
+			for (const peer of [...room.peers.keys()]) peer.evict(name);
+			room.destroy();
+		}
+		if (announce) {
+			const channel = `${WORKSPACE_CHANNEL_PREFIX}${announce.workspace}`;
+			const { notice, bus } = recordNotice(name, announce.visibility, true);
+			this.rooms.get(channel)?.broadcast(notice.frame, undefined, notice.audience);
+			this.options.bus.publish(`doc:${channel}`, bus);
+		}
 	}
 
 	private scheduleUnload(room: Room): void {

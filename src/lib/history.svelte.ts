@@ -118,6 +118,8 @@ export function valueText(value: AuditValue, path = '', people: readonly { id: s
 		return value.length > 120 ? `${value.slice(0, 119)}…` : value;
 	}
 	if (Array.isArray(value)) return value.map((v) => valueText(v, '', people)).join(', ');
+	// The customer was erased on a data-subject request: the value is gone (server/erase.ts).
+	if (value.$erased === true) return t('history.erased');
 	if (path.startsWith('activities')) return activityText(value, people);
 	if (path.startsWith('contacts')) return contactText(value);
 	const named = value.name ?? value.subject ?? null;

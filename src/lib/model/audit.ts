@@ -26,9 +26,10 @@ export type AuditSource = (typeof AUDIT_SOURCES)[number];
  * `set`/`unset` a scalar; `add`/`remove` a tag or an item; `edit` the notes (summarised);
  * `create` a record; `conflict`: two people changed one value concurrently and one
  * value silently replaced the other; `export`: everything about the record was handed out
- * on a data-subject request (path `record`, no values: server/subject.ts).
+ * on a data-subject request (path `record`, no values: server/subject.ts); `erase`: the
+ * record was erased on a data-subject request (path `record`, no values: server/erase.ts).
  */
-export const AUDIT_OPS = ['create', 'set', 'unset', 'add', 'remove', 'edit', 'conflict', 'export'] as const;
+export const AUDIT_OPS = ['create', 'set', 'unset', 'add', 'remove', 'edit', 'conflict', 'export', 'erase'] as const;
 export type AuditOp = (typeof AUDIT_OPS)[number];
 
 export interface AuditPerson {

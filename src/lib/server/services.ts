@@ -302,12 +302,22 @@ export interface SubjectExportFile {
 	json: string;
 }
 
-/** Backups and data-subject requests (server/backup, server/subject.ts); admins only, ForbiddenError otherwise. */
+/**
+ * A data-subject erasure (server/erase.ts): every record erased, or none, with why:
+ * 400 ids that are not record ids, 404 ids that name no record of the workspace.
+ */
+export type EraseResult =
+	| { ok: true; erased: string[] }
+	| { ok: false; status: 400 | 404; message: string; invalid?: string[]; missing?: string[] };
+
+/** Backups and data-subject requests (server/backup, server/subject.ts, server/erase.ts); admins only, ForbiddenError otherwise. */
 export interface DataService {
 	/** A consistent backup of the whole database, as `npm run accord -- backup` writes it. */
 	backup(actor: Actor): Promise<BackupDownload>;
 	/** Everything held about one record (audited); null when there is no such record in the workspace. */
 	subjectExport(actor: Actor, recordId: string): Promise<SubjectExportFile | null>;
+	/** Erases records for good, all or none (`ids` as sent: checked there); audited without the values. */
+	erase(actor: Actor, ids: unknown): Promise<EraseResult>;
 }
 
 /** What an export hands the route: a file streamed as it is written. */

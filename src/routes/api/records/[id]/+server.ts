@@ -1,7 +1,7 @@
 /**
- * One record: read it (GET) and change its fields, tags and notes (PATCH). The work is
- * in the record service (server/records.ts); this maps its answers to HTTP. DELETE is
- * answered with where to go instead, since records are archived, never deleted here.
+ * One record: read it (GET), change its fields, tags and notes (PATCH), and erase it for
+ * good on a data-subject request (DELETE, admins). The work is in the record service
+ * (server/records.ts) and server/erase.ts; this maps their answers to HTTP.
  */
 import { json } from '@sveltejs/kit';
 import { services } from '$lib/server/services.ts';
@@ -31,13 +31,14 @@ export const PATCH: RequestHandler = ({ params, request, locals }) =>
 		return json(result.record);
 	});
 
-/** An integration trying DELETE is told what exists instead, rather than a bare 405. */
-export const DELETE: RequestHandler = ({ params }) =>
-	json(
-		{
-			message:
-				`Records are not deleted: archive one with POST /api/records/${params.id}/archive and {"archived": true} ` +
-				'(it leaves lists and can be restored). Erasing a person\'s data for good is the data-subject erasure, which is not yet available.'
-		},
-		{ status: 405, headers: { allow: 'GET, PATCH' } }
-	);
+/**
+ * Erases the record for good: the data-subject erasure (server/erase.ts), admins only.
+ * `200 {"erased": [id]}`; `404` when there is no such record; `403` for anyone else.
+ * Archiving (POST /api/records/:id/archive) is the way to take a record out of lists.
+ */
+export const DELETE: RequestHandler = ({ params, locals }) =>
+	guarded(async () => {
+		const result = await services().data.erase(actorOf(locals), [params.id]);
+		if (!result.ok) return apiError(result.status === 400 ? 404 : result.status, result.status === 400 ? `There is no record ${params.id} in this workspace.` : result.message);
+		return json({ erased: result.erased });
+	});

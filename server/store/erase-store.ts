@@ -1,0 +1,113 @@
+/**
+ * Data-subject erasure in SQL (PGlite and Postgres alike): everything the database holds
+ * of some records, removed in ONE transaction, so an erasure is whole or not at all.
+ *
+ * Where a record's data lives, and what happens to it:
+ *   - documents (snapshot), document_updates (the Yjs log), records (the list row with its
+ *     search tokens and duplicate keys), record_hidings, client_bindings and the analytics
+ *     tables: deleted (the last ones by their foreign keys' ON DELETE CASCADE on documents);
+ *   - audit_log: the entries about the record keep who, when, where and what kind of
+ *     change, but their values become a tombstone (before, after: `{"$erased": true}`; a
+ *     conflict's pair of values and people: null) and their salt is dropped; the chain
+ *     still verifies through each entry's values hash (migration 12);
+ *   - audit_pending (entries not sealed yet): the same tombstone, sealed later as it is;
+ *   - record_merges: every merge naming the record is deleted (it holds the record's plain
+ *     JSON before and after; such a merge can no longer be undone);
+ *   - import_job_records: an import's note of the record (with its JSON before an update);
+ *   - erased_records: the id, when and by whom, so browsers are told to drop their copies
+ *     (catch-up `removed`) and the id is never created again (a trigger on documents);
+ *   - the erasure's own audit entry (op `erase`, no values), staged in the same transaction.
+ * Nothing here knows about rooms or sockets: server/erase.ts does that around it.
+ */
+import type { AuditPerson } from '../../src/lib/model/audit.ts';
+import { ERASED_VALUE } from '../audit/hash.ts';
+import type { AuditSource } from '../../src/lib/model/audit.ts';
+import { stageAudit } from './audit-store.ts';
+import type { Sql } from './types.ts';
+
+/** What an erasure found: the records erased, and the ids given that name no record of the workspace. */
+export interface ErasedRecords {
+	erased: string[];
+	missing: string[];
+}
+
+/** An id the workspace once had and erased, and when (for catch-up). */
+export interface ErasedId {
+	id: string;
+	erasedAt: string;
+}
+
+const TOMBSTONE = JSON.stringify(ERASED_VALUE);
+/** A value that said something becomes the tombstone; a null said nothing and stays null. */
+const erasedValue = (column: string) => `CASE WHEN ${column} IS NULL THEN NULL ELSE $2::jsonb END`;
+
+export function createEraseStore(sql: Sql) {
+	return {
+		/**
+		 * Erases these records (canonical ids) of `workspace`, recording who did it and how.
+		 * When any id is no record of the workspace (never was, another workspace's, the field
+		 * definitions document, erased already), nothing is erased and those are `missing`.
+		 */
+		async erase(workspace: string, ids: readonly string[], by: AuditPerson, source: AuditSource, at = new Date()): Promise<ErasedRecords> {
+			if (ids.length === 0) return { erased: [], missing: [] };
+			return sql.transaction(async (tx) => {
+				// Locked first: a writer appending to one of them waits, then finds it gone.
+				const found = await tx.query<{ id: string }>(
+					`SELECT d.id::text AS id FROM documents AS d JOIN records AS r ON r.id = d.id
+					  WHERE d.id = ANY($1::uuid[]) AND d.workspace_id = $2 ORDER BY d.id FOR UPDATE OF d`,
+					[[...ids], workspace]
+				);
+				const erased = found.map((row) => row.id.toLowerCase());
+				const missing = ids.filter((id) => !erased.includes(id));
+				// All or nothing: one id that names no record erases none of the others.
+				if (missing.length > 0 || erased.length === 0) return { erased: [], missing };
+				const when = at.toISOString();
+				await tx.query(
+					`INSERT INTO erased_records (record_id, workspace_id, erased_at, erased_by)
+					 SELECT id, $2, $3::timestamptz, $4 FROM unnest($1::uuid[]) AS id`,
+					[erased, workspace, when, by.id]
+				);
+				await tx.query(
+					`UPDATE audit_log SET before = ${erasedValue('before')}, after = ${erasedValue('after')}, conflict = NULL,
+					        values_salt = NULL, erased_at = $3::timestamptz
+					  WHERE record_id = ANY($1::uuid[]) AND erased_at IS NULL`,
+					[erased, TOMBSTONE, when]
+				);
+				await tx.query(
+					`UPDATE audit_pending SET before = ${erasedValue('before')}, after = ${erasedValue('after')}, conflict = NULL,
+					        coalesce_key = NULL
+					  WHERE record_id = ANY($1::uuid[])`,
+					[erased, TOMBSTONE]
+				);
+				await tx.query('DELETE FROM record_merges WHERE survivor_id = ANY($1::uuid[]) OR merged_ids && $1::uuid[]', [erased]);
+				// An import job's note of the record (and its JSON before the import changed it): that job's undo leaves it alone.
+				await tx.query('DELETE FROM import_job_records WHERE record_id = ANY($1::uuid[])', [erased]);
+				// Cascades to document_updates, records (and record_hidings), client_bindings and the analytics rows.
+				await tx.query('DELETE FROM documents WHERE id = ANY($1::uuid[])', [erased]);
+				await stageAudit(
+					tx,
+					erased.map((recordId) => ({ workspace, recordId, at: when, actor: by, source, relayedBy: null, path: 'record', op: 'erase' as const, before: null, after: null, conflict: null }))
+				);
+				return { erased, missing };
+			});
+		},
+
+		/** Records of the workspace erased after `since` (ISO; every one when null), oldest first. */
+		async erasedSince(workspace: string, since: string | null): Promise<ErasedId[]> {
+			const rows = await sql.query<{ id: string; erased_at: Date | string }>(
+				`SELECT record_id::text AS id, erased_at FROM erased_records
+				  WHERE workspace_id = $1 AND ($2::timestamptz IS NULL OR erased_at > $2::timestamptz) ORDER BY erased_at`,
+				[workspace, since]
+			);
+			return rows.map((row) => ({ id: row.id.toLowerCase(), erasedAt: (row.erased_at instanceof Date ? row.erased_at : new Date(row.erased_at)).toISOString() }));
+		},
+
+		/** Whether this id was erased (in any workspace). */
+		async wasErased(id: string): Promise<boolean> {
+			const rows = await sql.query('SELECT 1 FROM erased_records WHERE record_id = $1::uuid', [id]);
+			return rows.length > 0;
+		}
+	};
+}
+
+export type EraseStore = ReturnType<typeof createEraseStore>;
