@@ -28,18 +28,26 @@ if (!unitOnly && process.env.ACCORD_SKIP_BUILD !== '1') {
 mkdirSync('test-results', { recursive: true });
 const report = 'test-results/vitest.json';
 
-/** One vitest process; its output lines prefixed with `label` when several run at once. */
+/**
+ * One vitest process; its output lines prefixed with `label` when several run at once.
+ * @param {string | null} label
+ * @param {string[]} vitestArgs
+ * @param {string} outputFile
+ * @returns {Promise<number>} its exit code
+ */
 function runVitest(label, vitestArgs, outputFile, env = process.env) {
 	return new Promise((resolve) => {
 		const child = spawn('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${outputFile}`, ...vitestArgs], {
 			env,
 			stdio: label ? ['ignore', 'pipe', 'pipe'] : 'inherit'
 		});
-		if (label) {
-			for (const [stream, sink] of [
+		if (label && child.stdout && child.stderr) {
+			/** @type {[import('node:stream').Readable, NodeJS.WriteStream][]} */
+			const pipes = [
 				[child.stdout, process.stdout],
 				[child.stderr, process.stderr]
-			]) {
+			];
+			for (const [stream, sink] of pipes) {
 				readline.createInterface({ input: stream }).on('line', (line) => sink.write(`[${label}] ${line}\n`));
 			}
 		}
@@ -48,6 +56,14 @@ function runVitest(label, vitestArgs, outputFile, env = process.env) {
 	});
 }
 
+/**
+ * @typedef {{ numTotalTestSuites: number, numPassedTestSuites: number, numFailedTestSuites: number, numPendingTestSuites: number, numTotalTests: number, numPassedTests: number, numFailedTests: number, numPendingTests: number, numTodoTests: number, startTime?: number, success?: boolean, testResults?: unknown[] }} Report
+ */
+
+/**
+ * @param {string} file
+ * @returns {Report | null}
+ */
 function readReport(file) {
 	try {
 		return JSON.parse(readFileSync(file, 'utf8'));
@@ -56,7 +72,10 @@ function readReport(file) {
 	}
 }
 
-/** Totals of one vitest JSON report (null: the run wrote none, which counts as a failure). */
+/**
+ * Totals of one vitest JSON report (null: the run wrote none, which counts as a failure).
+ * @param {Report | null} result
+ */
 function totalsOf(result) {
 	if (!result) return { passed: 0, failed: 1, skipped: 0 };
 	return {
@@ -66,11 +85,15 @@ function totalsOf(result) {
 	};
 }
 
-/** The lanes' reports as one, in vitest's JSON format, for whatever reads test-results/vitest.json. */
+/**
+ * The lanes' reports as one, in vitest's JSON format, for whatever reads test-results/vitest.json.
+ * @param {(Report | null)[]} results
+ */
 function mergeReports(results) {
-	const present = results.filter(Boolean);
+	const present = /** @type {Report[]} */ (results.filter(Boolean));
+	/** @type {Record<string, number>} */
 	const merged = { numTotalTestSuites: 0, numPassedTestSuites: 0, numFailedTestSuites: 0, numPendingTestSuites: 0, numTotalTests: 0, numPassedTests: 0, numFailedTests: 0, numPendingTests: 0, numTodoTests: 0 };
-	for (const result of present) for (const key of Object.keys(merged)) merged[key] += result[key] ?? 0;
+	for (const result of present) for (const key of Object.keys(merged)) merged[key] += /** @type {Record<string, number>} */ (/** @type {unknown} */ (result))[key] ?? 0;
 	return {
 		...merged,
 		startTime: Math.min(...present.map((r) => r.startTime ?? Date.now())),
@@ -92,7 +115,7 @@ async function privateRedis() {
 		const probe = net.createServer();
 		probe.once('error', reject);
 		probe.listen(0, '127.0.0.1', () => {
-			const { port } = probe.address();
+			const { port } = /** @type {import('node:net').AddressInfo} */ (probe.address());
 			probe.close(() => resolve(port));
 		});
 	});
@@ -117,7 +140,16 @@ async function privateRedis() {
 	}
 	child.stdout.resume();
 	child.stderr.resume();
-	return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+	return {
+		url: `redis://127.0.0.1:${port}`,
+		/** Stops it and waits until it has exited (so it is reaped, not left behind). */
+		stop: () =>
+			new Promise((resolve) => {
+				if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined);
+				child.once('exit', () => resolve(undefined));
+				child.kill('SIGTERM');
+			})
+	};
 }
 
 let codes;
@@ -128,16 +160,15 @@ if (projectChosen) {
 } else {
 	// Positional filters may match files of one lane only: the other then has nothing to run.
 	const filtered = args.some((arg) => !arg.startsWith('-'));
-	const lanes = [
-		{ label: 'unit+integration', projects: ['--project', 'unit', '--project', 'integration'], file: 'test-results/vitest-unit-integration.json' },
-		{ label: 'e2e', projects: ['--project', 'e2e'], file: 'test-results/vitest-e2e.json' }
-	];
 	const redis = await privateRedis();
-	lanes[1].env = redis ? { ...process.env, REDIS_URL: redis.url } : process.env;
+	const lanes = [
+		{ label: 'unit+integration', projects: ['--project', 'unit', '--project', 'integration'], file: 'test-results/vitest-unit-integration.json', env: process.env },
+		{ label: 'e2e', projects: ['--project', 'e2e'], file: 'test-results/vitest-e2e.json', env: redis ? { ...process.env, REDIS_URL: redis.url } : process.env }
+	];
 	try {
 		codes = await Promise.all(lanes.map((lane) => runVitest(lane.label, [...lane.projects, ...(filtered ? ['--passWithNoTests'] : []), ...args], lane.file, lane.env)));
 	} finally {
-		redis?.stop();
+		await redis?.stop();
 	}
 	results = lanes.map((lane) => readReport(lane.file));
 	writeFileSync(report, JSON.stringify(mergeReports(results)));
