@@ -134,7 +134,9 @@ const ID_HEADERS = new Set(['id', 'recordid', 'accordid', '记录id', '編號'])
 
 function rowInput(
 	row: ReadRow,
-	mapping: ColumnMapping
+	mapping: ColumnMapping,
+	/** Per import: whether each header is an id column (headers repeat on every row; folding them once is enough). */
+	idHeaders: Map<string, boolean>
 ): { input: { fields: Record<string, unknown>; tags?: unknown; notes?: unknown }; id: string | null; columnOf: Map<string, string>; problems: ImportProblem[] } {
 	const fields: Record<string, unknown> = {};
 	const columnOf = new Map<string, string>();
@@ -144,7 +146,9 @@ function rowInput(
 	let id: string | null = null;
 	for (const [header, cell] of row.cells) {
 		// An export's id column: which record this row is, for matching (never written as a field).
-		if (id === null && typeof cell === 'string' && ID_HEADERS.has(headerKey(header))) id = canonicalRecordId(cell.trim());
+		let isId = idHeaders.get(header);
+		if (isId === undefined) idHeaders.set(header, (isId = ID_HEADERS.has(headerKey(header))));
+		if (id === null && isId && typeof cell === 'string') id = canonicalRecordId(cell.trim());
 		const target = mapping[header];
 		if (!target) continue;
 		columnOf.set(target, header);
@@ -221,6 +225,7 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 		else report.moreProblems++;
 	};
 	let mapping: ColumnMapping = {};
+	const idHeaders = new Map<string, boolean>();
 	let batch: ImportRow[] = [];
 	const flush = async (): Promise<void> => {
 		if (batch.length === 0) return;
@@ -243,7 +248,7 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 			if (fresh.length > 0) {
 				mapping = mapColumns([...Object.keys(mapping), ...fresh], { ...mapping, ...pick(override, fresh) }, known);
 			}
-			const { input, id, columnOf, problems } = rowInput(row, mapping);
+			const { input, id, columnOf, problems } = rowInput(row, mapping, idHeaders);
 			const validated = validateNewRecord(input, options.workspace, options.createdBy, options.definitions);
 			if (!validated.ok) {
 				for (const [field, message] of Object.entries(validated.errors)) {
