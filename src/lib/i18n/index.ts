@@ -431,6 +431,9 @@ const en = {
 	'signedOut.title': 'You have signed out',
 	'signedOut.body': 'Your Accord session on this device has ended, and its live connections are closed.',
 	'auth.signInAgain': 'Sign in again',
+	'signedOut.cleared': 'The copy of your workspace kept on this device for offline use has been removed.',
+	'signedOut.keptPending.one': '1 change made offline has not reached the server yet. It stays on this device and is sent when you sign in again.',
+	'signedOut.keptPending.other': '{count} changes made offline have not reached the server yet. They stay on this device and are sent when you sign in again.',
 	'auth.sessionEnded': 'Your session has ended. Sign in again to continue.',
 
 	'settings.title': 'Settings',
@@ -1116,6 +1119,9 @@ const zh: Record<MessageKey, string> = {
 	'signedOut.title': '你已退出登录',
 	'signedOut.body': '你在此设备上的 Accord 会话已结束，实时连接也已关闭。',
 	'auth.signInAgain': '重新登录',
+	'signedOut.cleared': '此设备上为离线使用保存的工作区副本已删除。',
+	'signedOut.keptPending.one': '有 1 项离线更改尚未保存到服务器。它会保留在此设备上，并在你重新登录后发送。',
+	'signedOut.keptPending.other': '有 {count} 项离线更改尚未保存到服务器。它们会保留在此设备上，并在你重新登录后发送。',
 	'auth.sessionEnded': '你的会话已结束，请重新登录后继续。',
 
 	'settings.title': '设置',

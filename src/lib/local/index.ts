@@ -6,7 +6,8 @@
 import * as Y from 'yjs';
 import { readRecord, isRecordDoc } from '../model/record.ts';
 import { projectRecord } from '../model/projection.ts';
-import { indexedDbAvailable, openIndexedDbStore } from './indexeddb.ts';
+import { clearLocalCopiesOnSignOut, indexedDbAvailable, openIndexedDbStore, type SignOutClearing } from './indexeddb.ts';
+export type { SignOutClearing } from './indexeddb.ts';
 import { memoryStore } from './memory.ts';
 import { scopeOf, type LocalRow, type LocalStore } from './types.ts';
 
@@ -88,4 +89,26 @@ export function markHydrated(): void {
 /** False while the server-rendered page is being hydrated (loads must then return what the server rendered). */
 export function isHydrated(): boolean {
 	return hydrated;
+}
+
+/** The search index saved from the local copies (src/lib/search/search.worker.ts); rebuilt from the copy at the next sign-in. */
+const SAVED_SEARCH_DB = 'accord-search';
+
+/**
+ * Signing out clears this device's copy of the workspace once nothing is pending (see
+ * clearLocalCopiesOnSignOut), and the saved search index with it. Without IndexedDB
+ * there is nothing kept to clear.
+ */
+export async function clearAfterSignOut(): Promise<SignOutClearing> {
+	if (!indexedDbAvailable()) return { clearedScopes: 0, pendingKept: 0 };
+	const result = await clearLocalCopiesOnSignOut();
+	if (result.pendingKept === 0) {
+		await new Promise<void>((resolve) => {
+			const deletion = indexedDB.deleteDatabase(SAVED_SEARCH_DB);
+			deletion.onsuccess = deletion.onerror = () => resolve();
+			// A tab still open holds it: it goes once that tab closes; the copy itself is already gone.
+			deletion.onblocked = () => resolve();
+		});
+	}
+	return result;
 }

@@ -276,3 +276,54 @@ export async function openIndexedDbStore(scope: string): Promise<LocalStore> {
 		}
 	};
 }
+
+/** What signing out removed from this device, and what it kept because the server does not have it yet. */
+export interface SignOutClearing {
+	/** People-in-workspaces whose copy was removed. */
+	clearedScopes: number;
+	/** Local changes the server has not stored yet: their people's copies are kept, so the changes are sent at their next sign-in. */
+	pendingKept: number;
+}
+
+/**
+ * Removes the local copy of every person on this device who has nothing pending (a copy
+ * with changes the server has not stored yet is kept whole, or the changes would be
+ * lost), and the search index saved from the copies. Run on the signed-out page: after
+ * signing out, what this browser holds of the workspace is only what was not yet sent.
+ * Works with other tabs open (entries are deleted; the database itself stays).
+ */
+export async function clearLocalCopiesOnSignOut(): Promise<SignOutClearing> {
+	const db = await openDatabase(DATABASE_NAME, VERSION, upgrade);
+	try {
+		return await transact(db, [DOCS, UPDATES, PENDING, ROWS, WORKSPACES], 'readwrite', async (tx) => {
+			const pending = (await request(tx.objectStore(PENDING).getAll())) as PendingEntry[];
+			const kept = new Set(pending.map((entry) => entry.scope));
+			const cleared = new Set<string>();
+			const scopeOfEntry: Record<string, (value: unknown) => string> = {
+				[DOCS]: (value) => (value as DocEntry).scope,
+				[UPDATES]: (value) => (value as UpdateEntry).scope,
+				[ROWS]: (value) => (value as RowEntry).scope,
+				[WORKSPACES]: (value) => (value as WorkspaceEntry).scope
+			};
+			for (const [store, scopeOf] of Object.entries(scopeOfEntry)) {
+				await new Promise<void>((resolve, reject) => {
+					const cursorRequest = tx.objectStore(store).openCursor();
+					cursorRequest.onerror = () => reject(cursorRequest.error ?? new Error('IndexedDB cursor failed'));
+					cursorRequest.onsuccess = () => {
+						const cursor = cursorRequest.result;
+						if (!cursor) return resolve();
+						const scope = scopeOf(cursor.value);
+						if (!kept.has(scope)) {
+							cleared.add(scope);
+							cursor.delete();
+						}
+						cursor.continue();
+					};
+				});
+			}
+			return { clearedScopes: cleared.size, pendingKept: pending.length };
+		});
+	} finally {
+		db.close();
+	}
+}
