@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only team,audit,fanout,…] [--servers accord,y-websocket,…] [--profile] [--cluster]`
+ * `npm run bench [-- --quick] [--only team,audit,encryption,fanout,…] [--servers accord,y-websocket,…] [--profile] [--cluster]`
  *
  * Runs the scenarios against Accord and its peers, one server at a time (interleaved
  * across rounds), prints a table per scenario and writes bench/results/<scenario>.json.
@@ -15,6 +15,7 @@ import type { Context } from './lib/targets.ts';
 import { WorkerPool } from './lib/workers.ts';
 import { team } from './scenarios/team.ts';
 import { audit } from './scenarios/audit.ts';
+import { encryption } from './scenarios/encryption.ts';
 import { fanout } from './scenarios/fanout.ts';
 import { coldOpen } from './scenarios/cold-open.ts';
 import { scale } from './scenarios/scale.ts';
@@ -33,9 +34,9 @@ function option(name: string): string | undefined {
 const flag = (name: string): boolean => process.argv.slice(2).includes(`--${name}`);
 
 const quick = flag('quick');
-// Quick mode compares Accord with its peers in under 5 minutes; the audit on/off scenario
-// (Accord against itself) runs in full mode, or in quick mode when named with --only.
-const DEFAULT_SCENARIOS: readonly Scenario[] = quick ? SCENARIOS.filter((s) => s !== 'audit') : SCENARIOS;
+// Quick mode compares Accord with its peers in under 5 minutes; the audit on/off and data key
+// on/off scenarios (Accord against itself) run in full mode, or in quick mode when named with --only.
+const DEFAULT_SCENARIOS: readonly Scenario[] = quick ? SCENARIOS.filter((s) => s !== 'audit' && s !== 'encryption') : SCENARIOS;
 const only = (option('only')?.split(',') ?? [...DEFAULT_SCENARIOS]) as Scenario[];
 for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}; one of ${SCENARIOS.join(', ')}`);
 const servers = (option('servers')?.split(',') ?? ALL_SERVERS) as ServerKind[];
@@ -84,6 +85,9 @@ try {
 					break;
 				case 'audit':
 					result = await audit(ctx, pool);
+					break;
+				case 'encryption':
+					result = await encryption(ctx, pool);
 					break;
 				case 'fanout':
 					result = await fanout(ctx, pool);

@@ -123,7 +123,7 @@ export function printResult(result: ScenarioResult): void {
 	for (const line of [...(result.findings ?? []), ...result.notes]) console.log(`- ${line}`);
 }
 
-export const SCENARIOS = ['team', 'audit', 'fanout', 'cold-open', 'scale', 'instances', 'crdt'] as const;
+export const SCENARIOS = ['team', 'audit', 'encryption', 'fanout', 'cold-open', 'scale', 'instances', 'crdt'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /**

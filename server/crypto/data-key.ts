@@ -246,3 +246,22 @@ export function openAuditValue<T>(stored: T): T {
 	if (!sealed) return stored;
 	return JSON.parse(Buffer.from(openWith(installed, sealed)).toString('utf8')) as T;
 }
+
+/* ------------------------------------------------------------------ text columns */
+
+/**
+ * For text columns that hold a record's JSON (undo data of merges and imports): the
+ * stored form, sealed when a ring is installed (U+0001 and base64, as audit values are).
+ */
+export function sealText(text: string): string {
+	if (!installed) return text.startsWith(MARK) ? MARK + text : text;
+	return MARK + Buffer.from(sealWith(installed.newest, Buffer.from(text, 'utf8'))).toString('base64');
+}
+
+/** The text a sealText column holds, opened. */
+export function openText(stored: string): string {
+	if (!stored.startsWith(MARK)) return stored;
+	if (stored.startsWith(MARK + MARK)) return stored.slice(1);
+	const sealed = sealedAuditBytes(stored);
+	return sealed ? Buffer.from(openWith(installed, sealed)).toString('utf8') : stored;
+}

@@ -51,6 +51,8 @@ export interface RotationResult {
 }
 
 const CLEAR_PATHS = [...CLEAR_AUDIT_PATHS];
+/** How long a server lets its own start go first before re-encrypting in the background. */
+const ROTATION_START_DELAY_MS = 3_000;
 
 /** Values not under the newest key: what a rotation has left to do. */
 export function remainingOf(census: KeyCensus, ring: DataKeyRing): number {
@@ -183,16 +185,23 @@ export function startBackgroundRotation(sql: Sql, census: KeyCensus, log: Logger
 	log.info(`re-encrypting stored values under data key ${ring.newest.id} in the background`, { census: describeCensus(census, ring) });
 	let stopping = false;
 	let lastLog = 0;
-	const running = rotateDataKeys(sql, {
-		batch: 100,
-		pauseMs: 20,
+	// The embedded database has one connection: the start (and the first clients) go first,
+	// then small batches with pauses between them, so a request waits for one batch at most.
+	let wake: () => void = () => {};
+	const startDelay = new Promise<void>((resolve) => {
+		wake = resolve;
+		setTimeout(resolve, ROTATION_START_DELAY_MS).unref();
+	});
+	const running = startDelay.then(() => rotateDataKeys(sql, {
+		batch: 50,
+		pauseMs: 50,
 		shouldStop: () => stopping,
 		onProgress: (progress) => {
 			if (Date.now() - lastLog < 5_000) return;
 			lastLog = Date.now();
 			log.info('re-encrypting', { ...progress });
 		}
-	})
+	}))
 		.then((result) => {
 			if (result.stopped) log.info('re-encryption paused by shutdown; the next start resumes it', { resealed: result.resealed });
 			else log.info(`re-encryption done: ${describeCensus(result.after, ring)}`, { resealed: result.resealed, skipped: result.skipped, remaining: result.remaining });
@@ -201,6 +210,7 @@ export function startBackgroundRotation(sql: Sql, census: KeyCensus, log: Logger
 	return {
 		async stop() {
 			stopping = true;
+			wake();
 			await running;
 		}
 	};
