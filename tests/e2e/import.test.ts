@@ -1,8 +1,10 @@
 /**
  * The import page in Chromium, as an editor uses it: from the Records page to /import,
  * a file chosen, the encoding the server read and the mapping it guessed shown, a column
- * mapped by hand, the preview with a problem on its cell, the import, and an export
- * downloaded and read back. Screenshots in English, in Chinese and at phone width.
+ * mapped by hand, the preview with a problem on its cell, the import as a job with its
+ * progress bar, the records arriving in another person's list in a second browser, the
+ * rejected rows downloaded, and an export of a view downloaded and read back.
+ * Screenshots in English, in Chinese and at phone width.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +15,9 @@ import { launchBrowser, screenshotPath } from '../support/browser.ts';
 import { pageAs } from '../support/sign-in.ts';
 
 const CSV = '客户,邮箱,阶段,Memo\n王伟,wang@huaxin.cn,won,"见面两次\n下周报价"\n李娜,not-an-email,lead,\n';
+/** Enough rows that the job runs for a while: the progress bar is seen. */
+const BULK = 4_000;
+const LARGE = CSV + Array.from({ length: BULK }, (_, i) => `Bulk ${i + 1},bulk${i + 1}@example.cn,lead,`).join('\n') + '\n';
 
 describe('import page', () => {
 	let server: RunningServer;
@@ -33,15 +38,20 @@ describe('import page', () => {
 
 	const total = async (): Promise<number> => ((await (await apiFetch(`${server.url}/api/records?limit=1`)).json()) as { total: number }).total;
 
-	it('checks a file, maps a column by hand, shows problems on their cells, imports and exports', async () => {
+	it('checks a file, maps a column by hand, shows problems on their cells, imports as a job others see arrive, and exports a view', async () => {
 		const page = await pageAs(browser, server, 'bob');
+		// A second person, in another browser context, watching the records list.
+		const other = await pageAs(browser, server, 'alice');
+		await other.goto(`${server.url}/records`);
+		await other.getByTestId('records-table').waitFor();
 		await page.goto(`${server.url}/records`);
 		await page.getByTestId('import-link').click();
 		await page.getByTestId('import-page').waitFor();
-		await page.getByTestId('import-file').setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV) });
-		await page.getByTestId('import-preview').waitFor();
+		await page.getByTestId('import-file').setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(LARGE) });
+		await page.getByTestId('import-preview').waitFor({ timeout: 60_000 });
 		await expect.poll(() => page.getByTestId('import-status').innerText()).toContain('UTF-8');
-		expect(await page.getByTestId('import-status').innerText()).toContain('Rows read: 2. Ready to import: 1. With problems (left out): 1.');
+		expect(await page.getByTestId('import-status').innerText()).toContain(`Rows read: ${BULK + 2}. Ready to import: ${BULK + 1}. With problems (left out): 1.`);
+		expect(await page.getByTestId('import-policy').inputValue()).toBe('skip');
 		// The guess: 客户 → name, 邮箱 → email, 阶段 → stage; "Memo" is not guessed.
 		expect(await page.getByTestId('map-客户').inputValue()).toBe('name');
 		expect(await page.getByTestId('map-Memo').inputValue()).toBe('');
@@ -55,16 +65,37 @@ describe('import page', () => {
 		await page.screenshot({ path: screenshotPath('import-en.png'), fullPage: true });
 
 		await page.getByTestId('import-run').click();
-		await expect.poll(() => page.getByTestId('import-status').innerText(), { timeout: 30_000 }).toContain('Imported: 1. Left out (with problems): 1.');
-		expect(await total()).toBe(1);
+		// The job's progress bar, while it runs on the server.
+		await page.getByTestId('import-progress').waitFor({ timeout: 30_000 });
+		await page.screenshot({ path: screenshotPath('import-progress-en.png'), fullPage: true });
+		await expect.poll(() => page.getByTestId('import-done').textContent(), { timeout: 120_000 }).toContain(`Created: ${BULK + 1}.`);
+		expect(await page.getByTestId('import-done').innerText()).toContain('Left out (with problems): 1.');
+		expect(await total()).toBe(BULK + 1);
+		// The other person's list took the new records in without a reload.
+		const listed = async () => Number((await other.getByTestId('list-range').innerText()).replace(/[^\d–-]/g, ' ').trim().split(/\s+/).at(-1));
+		await expect.poll(listed, { timeout: 30_000 }).toBe(BULK + 1);
+		await page.screenshot({ path: screenshotPath('import-done-en.png'), fullPage: true });
 
+		// The rejected row, with its reason.
+		const [rejected] = await Promise.all([page.waitForEvent('download'), page.getByTestId('import-rejected').click()]);
+		const rejectedText = readFileSync((await rejected.path())!, 'utf8');
+		expect(rejectedText).toContain('李娜');
+		expect(rejectedText.split('\r\n')[0]).toBe('\ufeffrow,reason,客户,邮箱,阶段,Memo');
+		expect(rejectedText).toContain('not an email address');
+
+		// Export of a view (the list's search), read back.
+		await page.goto(`${server.url}/import?q=${encodeURIComponent('王伟')}`);
+		await page.getByTestId('export-view').waitFor();
 		const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
 		const bytes = readFileSync((await download.path())!);
 		expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
 		const text = bytes.toString('utf8');
 		expect(text).toContain('王伟');
 		expect(text).toContain('"见面两次\n下周报价"');
+		expect(text).not.toContain('Bulk 1');
+		expect(text.trim().split('\r\n')).toHaveLength(2);
 		await page.context().close();
+		await other.context().close();
 	}, 120_000);
 
 	it('reads in Chinese and fits a phone', async () => {
