@@ -453,13 +453,16 @@ export class RecordSearchIndex {
 		return this.vocabulary.slice(this.starts[i], this.starts[i + 1] - 1);
 	}
 
-	/** A token's record numbers (dead ones included): its base slice, followed by its delta numbers. */
-	private postingsOf(token: string): ArrayLike<number> {
+	/**
+	 * A token's record numbers (dead ones included): its base slice, followed by its delta
+	 * numbers. Always a Uint32Array, so the loops over postings see one kind of array.
+	 */
+	private postingsOf(token: string): Uint32Array {
 		const i = this.lowerBound(token);
 		const base = i < this.termCount && this.compareTerm(i, token) === 0 ? this.postings.subarray(this.offsets[i], this.offsets[i + 1]) : EMPTY;
 		const added = this.delta.get(token);
 		if (!added) return base;
-		if (base.length === 0) return added;
+		if (base.length === 0) return Uint32Array.from(added);
 		const both = new Uint32Array(base.length + added.length);
 		both.set(base);
 		both.set(added, base.length);
@@ -522,7 +525,7 @@ export class RecordSearchIndex {
 	}
 
 	/** `members` less those not in `list`. */
-	private intersect(members: readonly number[], list: ArrayLike<number>): number[] {
+	private intersect(members: readonly number[], list: Uint32Array): number[] {
 		const stamp = this.newMark();
 		const marks = this.marks;
 		for (let k = 0; k < list.length; k++) marks[list[k]] = stamp;
@@ -568,7 +571,7 @@ export class RecordSearchIndex {
 					}
 				}
 			}
-			result = result === null ? union : this.intersect(result, union);
+			result = result === null ? union : this.intersect(result, Uint32Array.from(union));
 			if (result.length === 0) return result;
 		}
 		const found: number[] = result ?? [...this.numberOf.values()];
