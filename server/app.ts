@@ -27,6 +27,7 @@ import { createFieldsService } from './fields.ts';
 import { createMergeService } from './merge.ts';
 import { createAnalyticsService } from './analytics.ts';
 import { createAnalyticsStore } from './analytics-store.ts';
+import { createViewsService } from './views.ts';
 import { seedDemoWorkspace } from './seed/seed.ts';
 import { createAuthService, DEV_ISSUER_ID, roleFromClaims } from './auth/auth-service.ts';
 import { createDevIdp, DEV_USERS } from './auth/dev-idp.ts';
@@ -247,6 +248,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 	await importJobs.recover();
 	const services: AccordServices = {
 		records,
+		views: createViewsService({ sql: database.sql, store, rooms, workspace, fields: () => fields.catalog().all }),
 		fields,
 		exports: createExportService({ store, rooms, workspace }),
 		auth,

@@ -24,6 +24,7 @@ import { projectRecord } from '../src/lib/model/projection.ts';
 import { MAX_NOTES_LENGTH, MAX_TAGS, type Scalar } from '../src/lib/model/schema.ts';
 import { normaliseTag, refuseNul, validateFields, type FieldErrors, type FieldLookup } from '../src/lib/model/validate.ts';
 import { fieldsDocumentId } from '../src/lib/model/fields.ts';
+import { viewsDocumentId } from '../src/lib/views/views.ts';
 import {
 	ForbiddenError,
 	type AdminService,
@@ -228,7 +229,7 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 	/** The record's access facts if the actor may see it; null if it is not theirs to know about. */
 	async function visible(actor: Actor, id: string): Promise<RecordAccess | null> {
 		// The field definitions document is stored as documents are, but is no record.
-		if (canonicalRecordId(id) !== id || actor.workspace !== workspace || id === fieldsDocumentId(workspace)) return null;
+		if (canonicalRecordId(id) !== id || actor.workspace !== workspace || id === fieldsDocumentId(workspace) || id === viewsDocumentId(workspace)) return null;
 		const access = await auth.recordAccess(id);
 		if (!access || access.workspace !== workspace || !canSeeRecord(actor, access)) return null;
 		return access;

@@ -32,6 +32,7 @@ import { ShapeGuard } from './shape-guard.ts';
 import { DefinitionsGuard } from '../fields-guard.ts';
 import { describeProblem, distinctProblems, type ShapeProblem } from '../../src/lib/model/shape-problems.ts';
 import { fieldsDocumentId } from '../../src/lib/model/fields.ts';
+import { viewsDocumentId } from '../../src/lib/views/views.ts';
 import type { FieldLookup } from '../../src/lib/model/validate.ts';
 import { DEFAULT_SYNC_LIMITS, type SyncLimits } from './limits.ts';
 
@@ -152,6 +153,8 @@ export class Room {
 	private readonly guard: ShapeGuard | DefinitionsGuard | null;
 	/** The workspace's field definitions document: everyone in the workspace reads it, only admins write. */
 	readonly definitionsDocument: boolean;
+	/** The workspace's shared views document: everyone reads it; it changes through the views API only (server/views.ts). */
+	readonly viewsDocument: boolean;
 	/** Holds by the API (not connections) that keep the room loaded. */
 	holds = 0;
 
@@ -168,6 +171,7 @@ export class Room {
 		encoding.writeVarString(prefix, name);
 		this.namePrefix = encoding.toUint8Array(prefix);
 		this.definitionsDocument = persistent && name === fieldsDocumentId(workspace);
+		this.viewsDocument = persistent && name === viewsDocumentId(workspace);
 		this.guard = !persistent ? null : this.definitionsDocument ? new DefinitionsGuard(this.doc) : new ShapeGuard(this.doc, () => hooks.definitions?.(this));
 		this.awareness = new awarenessProtocol.Awareness(this.doc);
 		this.awareness.setLocalState(null);
@@ -229,6 +233,11 @@ export class Room {
 					if (!peer.canWrite) {
 						// An empty catch-up changes nothing: acknowledge it, so the viewer's client has nothing pending.
 						if (update.byteLength > EMPTY_UPDATE_LENGTH) peer.refuseWrite(this, 'You can view this record but not change it: your role is viewer.');
+						else this.acknowledge(peer, membership);
+						return;
+					}
+					if (this.viewsDocument) {
+						if (update.byteLength > EMPTY_UPDATE_LENGTH) peer.refuseWrite(this, 'Saved views are changed through the views API (the list\'s view picker), which checks who may change each one.');
 						else this.acknowledge(peer, membership);
 						return;
 					}

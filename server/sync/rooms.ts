@@ -180,7 +180,7 @@ export class Rooms {
 		publish: (room, message) => this.options.bus.publish(`doc:${room.name}`, message),
 		changed: (room, local) => {
 			// The field definitions document is no record: it has no list row.
-			if (local && room.persistent && !room.definitionsDocument) this.scheduleProjection(room);
+			if (local && room.persistent && !room.definitionsDocument && !room.viewsDocument) this.scheduleProjection(room);
 		},
 		definitions: (room) => this.options.definitions?.(room.workspace)
 	};

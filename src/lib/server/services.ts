@@ -11,6 +11,7 @@ import type { FieldPatch, NewField } from '../model/fields.ts';
 import type { CustomerRecord } from '../model/record.ts';
 import type { RecordRow } from '../model/projection.ts';
 import type { ListSort } from '../records/sort.ts';
+import type { SavedView } from '../views/views.ts';
 import type { Person } from '../people.ts';
 import type { Actor, Role } from '../access.ts';
 import type { AuditEntry, AuditPage } from '../model/audit.ts';
@@ -359,8 +360,24 @@ export interface AnalyticsService {
 	dashboard(actor: Actor, options: AnalyticsOptions): Promise<{ dashboard: Dashboard; computedAt: string }>;
 }
 
+/** A view saved, changed or deleted; or why not (400 a bad body, 404 none of yours, 409 too many). */
+export type ViewResult = { ok: true; view: SavedView } | { ok: false; status: 400 | 404 | 409; message: string };
+
+/** Saved views and segments (server/views.ts); who may do what: src/lib/views/views.ts. Refusals of a role are ForbiddenError. */
+export interface ViewsService {
+	/** The id of the workspace's shared views document (served by `/sync` like a record, read-only there). */
+	documentId(): string;
+	/** The person's private views, then the workspace's shared ones. */
+	list(actor: Actor): Promise<SavedView[]>;
+	get(actor: Actor, id: string): Promise<SavedView | null>;
+	create(actor: Actor, body: unknown): Promise<ViewResult>;
+	update(actor: Actor, id: string, body: unknown): Promise<ViewResult>;
+	remove(actor: Actor, id: string): Promise<ViewResult>;
+}
+
 export interface AccordServices {
 	records: RecordService;
+	views: ViewsService;
 	fields: FieldsService;
 	exports: RecordExportService;
 	auth: AuthService;

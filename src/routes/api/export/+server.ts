@@ -18,7 +18,7 @@ export const GET: RequestHandler = ({ url, locals }) =>
 		}));
 		if (!parsed.ok) return apiError(400, parsed.message);
 		if (!parsed.query.format) return apiError(400, `Say which format: format=${EXPORT_FORMATS.join('|')}.`);
-		const search = searchParam(url.searchParams);
+		const search = searchParam(url.searchParams, { fields: services().fields.list(actorOf(locals)) });
 		if (!search.ok) return apiError(400, `q: ${search.message}`);
 		const file = services().exports.open(actorOf(locals), { format: parsed.query.format, search: search.query, includeArchived: parsed.query.includeArchived });
 		const chunks = file.body[Symbol.asyncIterator]();

@@ -8,7 +8,8 @@ import type { RequestHandler } from './$types';
 export const GET: RequestHandler = async ({ url, locals }) => {
 	const parsed = parseRecordQuery(url.searchParams);
 	if (!parsed.ok) return apiError(400, parsed.message);
-	const search = searchParam(url.searchParams);
+	// The workspace's fields, so a field can be named by its label (预算>100).
+	const search = searchParam(url.searchParams, { fields: services().fields.list(actorOf(locals)) });
 	if (!search.ok) return apiError(400, `q: ${search.message}`);
 	return json(await services().records.list(actorOf(locals), { ...parsed.query, search: search.query }));
 };
