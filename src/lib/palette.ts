@@ -10,7 +10,7 @@
 import type { Role } from './access.ts';
 import { fold } from './search/tokenize.ts';
 
-export type PaletteCommandId = 'page:records' | 'page:board' | 'page:settings' | 'page:audit' | 'action:new-record' | 'action:language' | 'action:sign-out';
+export type PaletteCommandId = 'page:records' | 'page:board' | 'page:settings' | 'page:audit' | 'action:new-record' | 'action:language' | 'action:sign-out' | `view:${string}`;
 
 export interface PaletteCommand {
 	id: PaletteCommandId;
@@ -19,6 +19,13 @@ export interface PaletteCommand {
 	href?: string;
 	/** Words it is found by, besides its label: English, Chinese, pinyin initials. */
 	keywords: string[];
+	/** Its own label (a saved view's name); built-in commands are labelled by the component. */
+	name?: string;
+}
+
+/** "Open a view": one page command per saved view, found by its name and by "view" / 视图. */
+export function viewCommands(views: readonly { id: string; name: string; href: string }[]): PaletteCommand[] {
+	return views.map((view) => ({ id: `view:${view.id}`, kind: 'page', href: view.href, name: view.name, keywords: [view.name, 'view', 'views', 'segment', '视图', 'st', 'shitu'] }));
 }
 
 const ALL: (PaletteCommand & { allowed: (role: Role | null) => boolean })[] = [

@@ -3,7 +3,7 @@
  * written by the page's links, so a list view can be bookmarked and shared.
  */
 import { STAGES } from '$lib/model/schema.ts';
-import { SORTABLE_COLUMNS, type SortColumn } from '$lib/model/projection.ts';
+import { defaultSortDirection, readListSort, type ListSort } from './sort.ts';
 
 export const PAGE_SIZE = 25;
 
@@ -15,24 +15,29 @@ export type SortDirection = 'asc' | 'desc';
 export interface ListQuery {
 	stage: string | null;
 	owner: string | null;
-	sort: SortColumn;
+	/** Any field's key, or a time (src/lib/records/sort.ts). */
+	sort: ListSort;
 	dir: SortDirection;
 	page: number;
 	archived: boolean;
+	/** The saved view the list was opened from (its query, sort and columns), if any. */
+	view: string | null;
 }
 
-export const DEFAULT_SORT: SortColumn = 'updatedAt';
+export const DEFAULT_SORT: ListSort = 'updatedAt';
 
 /** Newest first for times, largest first for money, A→Z otherwise. */
-export function defaultDirection(sort: SortColumn): SortDirection {
-	return sort === 'updatedAt' || sort === 'value' ? 'desc' : 'asc';
+export function defaultDirection(sort: ListSort): SortDirection {
+	return defaultSortDirection(sort);
 }
+
+const VIEW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function readListQuery(params: URLSearchParams): ListQuery {
 	const stage = params.get('stage');
 	const owner = params.get('owner');
 	const sortParam = params.get('sort');
-	const sort = (SORTABLE_COLUMNS as readonly string[]).includes(sortParam ?? '') ? (sortParam as SortColumn) : DEFAULT_SORT;
+	const sort = readListSort(sortParam) ?? DEFAULT_SORT;
 	const dirParam = params.get('dir');
 	const dir: SortDirection = dirParam === 'asc' || dirParam === 'desc' ? dirParam : defaultDirection(sort);
 	const page = Math.max(1, Math.min(100_000, Number.parseInt(params.get('page') ?? '1', 10) || 1));
@@ -42,7 +47,8 @@ export function readListQuery(params: URLSearchParams): ListQuery {
 		sort,
 		dir,
 		page,
-		archived: params.get('archived') === '1'
+		archived: params.get('archived') === '1',
+		view: VIEW_ID.test(params.get('view') ?? '') ? params.get('view')!.toLowerCase() : null
 	};
 }
 
@@ -58,12 +64,13 @@ export function listHref(query: ListQuery, changes: Partial<ListQuery> = {}): st
 	}
 	if (next.archived) params.set('archived', '1');
 	if (next.page > 1) params.set('page', String(next.page));
+	if (next.view) params.set('view', next.view);
 	const search = params.toString();
 	return search ? `/records?${search}` : '/records';
 }
 
 /** The link of a column header: sort by it, or flip the direction if it is the sort already. */
-export function sortHref(query: ListQuery, column: SortColumn): string {
+export function sortHref(query: ListQuery, column: ListSort): string {
 	const dir = query.sort === column ? (query.dir === 'asc' ? 'desc' : 'asc') : defaultDirection(column);
 	return listHref(query, { sort: column, dir, page: 1 });
 }

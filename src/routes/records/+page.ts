@@ -8,13 +8,15 @@ import { signInAgain } from '$lib/sync/sign-in-again.ts';
 import { browser } from '$app/environment';
 import { error, redirect } from '@sveltejs/kit';
 import { STAGES } from '$lib/model/schema.ts';
-import { SORTABLE_COLUMNS, type RecordRow, type SortColumn } from '$lib/model/projection.ts';
+import type { RecordRow } from '$lib/model/projection.ts';
 import { listHref, readListQuery, PAGE_SIZE, type ListQuery } from '$lib/records/list.ts';
 import { parseQuery, type SearchQuery } from '$lib/search/query.ts';
 import { localSearchFor, type LocalSearch } from '$lib/search/local-search.ts';
 import { readSearchText, withSearch } from './search.ts';
 import { translate } from '$lib/i18n/index.ts';
-import { isHydrated, localStoreFor, queryLocalRows, type LocalRow, type LocalStore } from '$lib/local/index.ts';
+import { isHydrated, localStoreFor, type LocalRow, type LocalStore } from '$lib/local/index.ts';
+import { localListPage, localRows } from './local-list.ts';
+import type { FieldDefinition } from '$lib/model/schema.ts';
 import type { PageLoad } from './$types';
 
 export interface ListPage {
@@ -72,18 +74,22 @@ async function matchingRows(local: LocalStore, all: LocalRow[], search: SearchQu
 		const answer = await worker.search(q, { limit: 0, allIds: true, includeArchived: true });
 		if (answer.ok && answer.ids) {
 			const ids = new Set(answer.ids);
-			return all.filter((row) => ids.has(row.id));
+			const found = all.filter((row) => ids.has(row.id));
+			// The index answers words and the row's columns; dates, custom numbers and idleness need each record.
+			if (search.conditions.length === 0) return found;
+			return (await import('./local-search.ts')).matchingLocalRows(local, found, search);
 		}
 	}
 	return (await import('./local-search.ts')).matchingLocalRows(local, all, search);
 }
 
-async function localPage(local: LocalStore, query: ListQuery, q: string, worker: LocalSearch | null): Promise<ListPage> {
-	const parsed = parseQuery(q);
+async function localPage(local: LocalStore, query: ListQuery, q: string, worker: LocalSearch | null, fields: readonly FieldDefinition[] | undefined): Promise<ListPage> {
+	const parsed = parseQuery(q, { fields });
 	if (!parsed.ok) return { rows: [], total: 0, searchError: parsed.message };
-	const [all, position] = await Promise.all([local.rows(), local.position()]);
-	const rows = q.trim() ? await matchingRows(local, all, parsed.query, q, worker) : all;
-	const page = queryLocalRows(rows, {
+	const position = await local.position();
+	// Rows read once per store and kept current (local-list.ts): a page view sorts or slices, it does not read 100,000 rows.
+	const matching = q.trim() ? new Set((await matchingRows(local, await localRows(local), parsed.query, q, worker)).map((row) => row.id)) : undefined;
+	const page = await localListPage(local, {
 		stage: query.stage,
 		owner: query.owner,
 		includeArchived: query.archived,
@@ -91,7 +97,7 @@ async function localPage(local: LocalStore, query: ListQuery, q: string, worker:
 		descending: query.dir === 'desc',
 		limit: PAGE_SIZE,
 		offset: (query.page - 1) * PAGE_SIZE
-	});
+	}, matching);
 	return { ...page, filling: position === null };
 }
 
@@ -99,8 +105,8 @@ export const load = (async ({ fetch, url, depends, parent }) => {
 	depends('accord:records');
 	const query = readListQuery(url.searchParams);
 	const q = readSearchText(url.searchParams);
-	const { person, workspace, locale } = await parent();
-	const base = { query, q, stages: [...STAGES], sortable: [...SORTABLE_COLUMNS] as SortColumn[] };
+	const { person, workspace, locale, fields } = await parent();
+	const base = { query, q, stages: [...STAGES] };
 	const remote = fetchPage(fetch, query, q);
 	const local = browser && person ? localStoreFor(workspace, person.id) : null;
 	const worker = browser && person && q.trim() ? localSearchFor(workspace, person.id) : null;
@@ -121,13 +127,13 @@ export const load = (async ({ fetch, url, depends, parent }) => {
 	if (local && isHydrated()) {
 		const first = await Promise.race([remote, new Promise<undefined>((resolve) => setTimeout(resolve, LOCAL_FIRST_AFTER_MS))]);
 		if (first) return shown(keep(first), 'server', null);
-		const fromLocal = await localPage(await local, query, q, worker).catch(() => null);
+		const fromLocal = await localPage(await local, query, q, worker, fields).catch(() => null);
 		if (fromLocal && (first === null || fromLocal.total > 0)) return shown(fromLocal, 'local', first === null ? null : remote.then(keep));
 	}
 	const page = keep(await remote);
 	if (page) return shown(page, 'server', null);
 	if (local) {
-		const fromLocal = await localPage(await local, query, q, worker).catch(() => null);
+		const fromLocal = await localPage(await local, query, q, worker, fields).catch(() => null);
 		if (fromLocal) return shown(fromLocal, 'local', null);
 	}
 	error(503, { message: translate(locale, 'error.network'), code: 'offline' });

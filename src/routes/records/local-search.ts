@@ -11,7 +11,8 @@ export async function matchingLocalRows(store: LocalStore, rows: readonly LocalR
 	const found: LocalRow[] = [];
 	for (const row of rows) {
 		const local = await localRecord(store, row.id).catch(() => null);
-		if (local && matches(search, local.record)) found.push(row);
+		// The row's time is what `updated` compares (the document does not hold it).
+		if (local && matches(search, local.record, { updatedAt: row.updatedAt })) found.push(row);
 	}
 	return found;
 }
