@@ -102,6 +102,11 @@ export function createSqlStore(sql: Sql): DocumentStore {
 				.then(() => backfillDuplicates(sql, () => closing))
 				.catch(() => {
 					// Likewise retried at the next start, or keyed when next projected.
+				})
+				// And every field on the list row (migration 14), for the list's filters and sorts.
+				.then(() => backfillListColumns(sql, (ids) => readDocuments(sql, ids), () => closing))
+				.catch(() => {
+					// Retried at the next start; until then those rows get them when next projected.
 				});
 		},
 
