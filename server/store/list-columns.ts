@@ -18,8 +18,9 @@ import { isRecordDoc, readRecord } from '../../src/lib/model/record.ts';
 import { collationKey } from '../../src/lib/records/collation.ts';
 import { idleCutoff, type ComparisonOp, type FieldCondition } from '../../src/lib/search/query.ts';
 import { lastActivityOf } from '../../src/lib/search/match.ts';
-import { isBuiltinSort, type ListSort } from '../../src/lib/records/sort.ts';
+import { isBuiltinSort, readListSort, type ListSort } from '../../src/lib/records/sort.ts';
 import type { Sql } from './types.ts';
+import type { RecordRow } from '../../src/lib/model/projection.ts';
 
 /** Which rules made a row's list columns (0: none yet); a change to them re-makes rows at start by this. */
 export const LIST_COLUMNS_VERSION = 1;
@@ -42,6 +43,26 @@ export function listColumnsOf(record: CustomerRecord): ListColumns {
 	}
 	const last = lastActivityOf(record);
 	return { fields, sort, lastActivityAt: last === null ? null : new Date(last).toISOString() };
+}
+
+/** The row's own text columns: what a row written without its record can still be sorted by. */
+const ROW_TEXT_COLUMNS = ['name', 'company', 'email', 'phone', 'stage', 'owner', 'country', 'city'] as const;
+
+/**
+ * What a row alone gives (a row written without the record it was projected from, such as
+ * a copy): its own columns' values and sort keys, and its custom values. The backfill
+ * still re-makes them from the document at the next start (the caller keeps version 0).
+ */
+export function listColumnsOfRow(row: RecordRow): ListColumns {
+	const fields: Record<string, string | number | boolean> = { ...(row.custom ?? {}) };
+	const sort: Record<string, string> = {};
+	for (const key of ROW_TEXT_COLUMNS) {
+		const value = row[key];
+		if (typeof value === 'string' && value !== '') fields[key] = value;
+	}
+	if (row.value !== null) fields.value = row.value;
+	for (const [key, value] of Object.entries(fields)) if (typeof value !== 'number') sort[key] = collationKey(String(value));
+	return { fields, sort, lastActivityAt: null };
 }
 
 /** Whitelist of comparison operators spliced into SQL. */
@@ -95,6 +116,8 @@ const ROW_COLUMN: Partial<Record<ListSort, string>> = { value: 'value', updatedA
  * number when it holds one, else by its collation key; missing values last either way.
  */
 export function sortSql(sort: ListSort, descending: boolean, params: unknown[]): string {
+	// The key travels as a parameter, but a sort the list does not offer is a caller's mistake: said, not run.
+	if (readListSort(sort) === undefined) throw new Error(`cannot sort by ${JSON.stringify(sort.slice(0, 60))}`);
 	const direction = descending ? 'DESC' : 'ASC';
 	const column = ROW_COLUMN[sort];
 	if (column) return `${column} ${direction} NULLS LAST`;

@@ -18,7 +18,7 @@ import { isRecordDoc, readRecord } from '../../src/lib/model/record.ts';
 import { DUPLICATE_KEYS_VERSION, duplicateKeys } from '../../src/lib/model/duplicates.ts';
 import { backfillDuplicateKeys, duplicateCandidates, duplicateGroups, storedDuplicateKeys } from './duplicate-store.ts';
 import { batchedReads } from './batched-reads.ts';
-import { LIST_COLUMNS_VERSION, backfillListColumns, conditionSql, listColumnsOf, sortSql } from './list-columns.ts';
+import { LIST_COLUMNS_VERSION, backfillListColumns, conditionSql, listColumnsOf, listColumnsOfRow, sortSql } from './list-columns.ts';
 import type { AppendedUpdate, DocumentStore, Sql, SqlTx, StoredDocument } from './types.ts';
 import { bindClients, insertBindings, loadBindings, lookupBindings, stageAudit, type PendingBinding } from './audit-store.ts';
 // Document bytes are sealed on the way in and opened on the way out (encryption at rest).
@@ -507,9 +507,15 @@ async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Prom
 	return written;
 }
 
-/** The list columns' four parameters for a row: from its record, or empty and version 0 (the backfill makes them). */
+/**
+ * The list columns' four parameters for a row: from its record; without it, what the row
+ * itself holds (so it still sorts by its own columns) at version 0, for the backfill to redo.
+ */
 function listColumnParams(source: ReturnType<typeof projectedFrom>, row: RecordRow): unknown[] {
-	if (!source) return ['{}', '{}', row.createdAt, 0];
+	if (!source) {
+		const own = listColumnsOfRow(row);
+		return [JSON.stringify(own.fields), JSON.stringify(own.sort), row.createdAt, 0];
+	}
 	const columns = listColumnsOf(source);
 	return [JSON.stringify(columns.fields), JSON.stringify(columns.sort), columns.lastActivityAt ?? row.createdAt, LIST_COLUMNS_VERSION];
 }
