@@ -62,7 +62,7 @@ export interface ImportJobsDeps {
 	workspace: string;
 	jobs: JobStore;
 	imports: ImportService;
-	rooms: Pick<Rooms, 'acquire' | 'release' | 'writer'>;
+	rooms: Pick<Rooms, 'acquire' | 'release' | 'writer' | 'projected'>;
 	merges: Pick<MergeService, 'undo'>;
 	log: Logger;
 	/** Where job files go (the system's temp directory by default). */
@@ -325,7 +325,8 @@ export function createImportJobs({ workspace, jobs, imports, rooms, merges, log,
 						await room.transact(by, (doc) => restore(doc, before));
 						restored++;
 					}
-					await rooms.writer.flushed(item.recordId);
+					// Stored and out of the list before the answer says so.
+					await rooms.projected(room);
 				} finally {
 					rooms.release(room);
 				}

@@ -315,6 +315,14 @@ export class Rooms {
 		room.destroy();
 	}
 
+	/**
+	 * Waits until what `room` holds is stored and its list row written: an answer that says a
+	 * record changed (archived by an undo) is then true of the list as well.
+	 */
+	async projected(room: Room): Promise<void> {
+		await this.settle(room);
+	}
+
 	private async settle(room: Room): Promise<void> {
 		const state = this.state.get(room);
 		if (!state) return;
