@@ -280,14 +280,11 @@ describe('PATCH /api/records/:id', () => {
 });
 
 describe('DELETE /api/records/:id', () => {
-	it('answers 405 saying records are archived, and that erasure is not yet available', async () => {
+	it('is erasure, for admins only: an editor is refused with 403 and the record stays', async () => {
 		const id = await createRecord(server, { name: 'Kept Co' });
-		const response = await api(`/api/records/${id}`, admin, { method: 'DELETE' });
-		const body = await expectJson<ErrorBody>(response, 405);
-		expect(response.headers.get('allow')).toContain('PATCH');
-		expect(body.message).toContain(`POST /api/records/${id}/archive`);
-		expect(body.message).toMatch(/erasure/);
-		expect(body.message).toMatch(/not yet available/);
+		const response = await api(`/api/records/${id}`, editor, { method: 'DELETE' });
+		const body = await expectJson<ErrorBody>(response, 403);
+		expect(body.message).toMatch(/admin/i);
 		expect((await getRecord(id)).fields).toEqual({ name: 'Kept Co' });
 	});
 });

@@ -13,6 +13,7 @@ import { readConfig } from '../../server/config.ts';
 import { createAccord } from '../../server/app.ts';
 import type { RunningServer } from '../../server/http.ts';
 import { apiFetch, createRecord, eventually, startTestServer } from '../support/server.ts';
+import { formatDataKey, newDataKey, parseDataKeys } from '../../server/crypto/data-key.ts';
 import { completeSignIn, FetchBrowser, reachCallback, sessionFetch, signInWithFetch, type SignedIn } from '../support/sessions.ts';
 
 /** A stack trace line, as Node prints them. */
@@ -306,7 +307,8 @@ describe('production mode', () => {
 	});
 
 	it('starts with the development sign-in when explicitly allowed (ACCORD_DEV_IDP), flagged as development', async () => {
-		const server = await startTestServer({ production: true, allowDevIdp: true });
+		// Production also asks for a data key (customer records are not stored unencrypted there).
+		const server = await startTestServer({ production: true, allowDevIdp: true, dataKeys: parseDataKeys(formatDataKey(newDataKey())) });
 		try {
 			expect(server.accord.services.signIn.development).toBe(true);
 			const redirect = await reachCallback(server, 'alice');

@@ -22,6 +22,7 @@ import type { Role } from '../../src/lib/access.ts';
 import type { Scalar } from '../../src/lib/model/schema.ts';
 import { apiFetch, createRecord, eventually, startTestServer, tempDataDir, tokenFor, wsUrl } from '../support/server.ts';
 import { awarenessFrame } from '../support/frames.ts';
+import { signInWithFetch } from '../support/sessions.ts';
 
 const providers: WebsocketProvider[] = [];
 const sockets: WebSocket[] = [];
@@ -178,12 +179,15 @@ describe('sync endpoints under attack', () => {
 		});
 
 		it("closes the former owner's socket when a private record is given to someone else by editing its owner", async () => {
-			const tokens = (await (await apiFetch(`${server.url}/api/tokens`, {}, 'admin')).json()) as { tokens: Array<{ id: string; name: string }> };
-			const editorId = `token:${tokens.tokens.find((token) => token.name === 'test editor')!.id}`;
-			const id = await createRecord(server, { name: 'Handed Over Co', owner: editorId }, {}, 'admin');
+			// The owner is a member (an owner must be one), signed in as people are.
+			const bob = await signInWithFetch(server, 'bob');
+			const id = await createRecord(server, { name: 'Handed Over Co', owner: 'bob' }, {}, 'admin');
 			const made = await apiFetch(`${server.url}/api/records/${id}/private`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"private":true}' }, 'admin');
 			expect(made.status).toBe(200);
-			const owner = await raw(`/y/${id}`, 'editor');
+			const socket = new WebSocket(wsUrl(server, `/y/${id}`, null), { headers: { cookie: bob.cookie, origin: server.url } });
+			sockets.push(socket);
+			const owner = { received: [] as Uint8Array[], closed: new Promise<{ code: number }>((resolve) => socket.on('close', (code) => resolve({ code }))) };
+			socket.on('message', (data: Buffer) => owner.received.push(new Uint8Array(data)));
 			await eventually(() => owner.received.length > 0, "the owner's socket to be synced");
 			const handed = await apiFetch(`${server.url}/api/records/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fields: { owner: 'alice' } }) }, 'admin');
 			expect(handed.status).toBe(200);
