@@ -149,7 +149,18 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		definitions: (id) => (id === workspace ? fields.catalog() : undefined)
 	});
 	// Person fields (the owner among them) name members: the fields service follows the membership table.
-	const fields = createFieldsService({ store, rooms, workspace, log, memberIds: async () => (await authStore.listMembers(workspace)).map(({ user }) => user.id) });
+	const fields = createFieldsService({
+		store,
+		rooms,
+		workspace,
+		log,
+		// An API token acts as a person of its own (`token:<id>`): an integration may own the
+		// records it creates, private ones too, as long as the token is not revoked.
+		memberIds: async () => {
+			const [members, tokens] = await Promise.all([authStore.listMembers(workspace), authStore.listApiTokens(workspace)]);
+			return [...members.map(({ user }) => user.id), ...tokens.filter((token) => token.revokedAt === null).map((token) => `token:${token.id}`)];
+		}
+	});
 
 	const connections = new Set<Connection>();
 	function closeWhere(match: (connection: Connection) => boolean, reason: string): void {
@@ -208,6 +219,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 			for (const connection of connections) if (!canSee(connection.actor)) connection.evict(id);
 		},
 		definitions: () => fields.catalog(),
+		membersCurrent: () => fields.membersCurrent(),
 		sawFields: (values) => fields.sawFields(values)
 	});
 

@@ -93,6 +93,11 @@ class MemberDirectory {
 		return this.reading;
 	}
 
+	/** Reads the list again if it is older than `maxAgeMs` (a write that may wait for it, unlike the live path). */
+	async current(maxAgeMs: number): Promise<void> {
+		if (Date.now() - this.lastRead >= maxAgeMs) await this.refresh();
+	}
+
 	/** Null until the list has been read once: person values are not checked against nobody. */
 	lookup(): MemberLookup | null {
 		if (this.ids === null) return null;
@@ -119,6 +124,8 @@ export function createFieldsService({ store, rooms, workspace, log, memberIds }:
 	catalog(): FieldCatalog;
 	/** The workspace's members as person fields are checked against them (null: not read yet). */
 	members(): MemberLookup | null;
+	/** Reads the member list again (for writes that can wait; the live path cannot). */
+	membersCurrent(): Promise<void>;
 	sawFields(fields: Record<string, Scalar>): void;
 } {
 	const documentId = fieldsDocumentId(workspace);
@@ -187,6 +194,10 @@ export function createFieldsService({ store, rooms, workspace, log, memberIds }:
 		},
 		catalog,
 		members: () => directory?.lookup() ?? null,
+		/** Before a write that can wait (REST): the member list read again, so someone added a moment ago (a new API token) is known. */
+		membersCurrent: async () => {
+			await directory?.current(0);
+		},
 		documentId: () => documentId,
 		list(actor) {
 			return actor.workspace === workspace ? [...catalog().all] : [];

@@ -179,6 +179,8 @@ export interface RecordServiceDeps {
 	onRecordHidden(id: string, canSee: (actor: Actor) => boolean): void;
 	/** The workspace's current field definitions (server/fields.ts), which values are validated against. */
 	definitions?(): FieldLookup | undefined;
+	/** Makes the definitions' member list current before a REST write is validated (a member or token added a moment ago). */
+	membersCurrent?(): Promise<void>;
 	/** A record's fields were read or written: custom keys nobody defined yet become fields (server/fields.ts). */
 	sawFields?(fields: Record<string, Scalar>): void;
 }
@@ -187,7 +189,7 @@ const personOf = (actor: Actor): AuditPerson => ({ id: actor.id, name: actor.nam
 /** Server-side changes through the API: by an integration's token (`api`), or by a person in the app (`ui`). */
 export const sourceOf = (actor: Actor): AuditSource => (actor.id.startsWith('token:') ? 'api' : 'ui');
 
-export function createRecordService({ store, auth, audit, rooms, workspace, onRecordHidden, definitions, sawFields }: RecordServiceDeps): RecordService & {
+export function createRecordService({ store, auth, audit, rooms, workspace, onRecordHidden, definitions, membersCurrent, sawFields }: RecordServiceDeps): RecordService & {
 	insert(record: NewRecord, by?: { actor: AuditPerson; source: AuditSource }): Promise<string>;
 } {
 	const names = new Map<string, string>();
@@ -255,6 +257,7 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 		insert,
 		async create(actor, input): Promise<CreateRecordResult> {
 			requireEditor(actor);
+			await membersCurrent?.();
 			const validated = validateNewRecord(input, workspace, actor.id, definitions?.());
 			if (!validated.ok) return validated;
 			// Checked before it exists, so it is not its own candidate; only records this actor may see.
@@ -299,6 +302,7 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 			try {
 				// Checked against the live document, which is what the change applies to.
 				const country = fieldsOf(room.doc).get('country');
+				await membersCurrent?.();
 				const validated = validateUpdate(input, {
 					country: typeof country === 'string' ? country : null,
 					tags: [...tagsOf(room.doc).keys()],
