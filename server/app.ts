@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import { canSeeRecord, type Actor } from '../src/lib/access.ts';
 import { canonicalRecordId } from '../src/lib/model/record.ts';
-import { WORKSPACE_CHANNEL_PREFIX } from '../src/lib/sync/protocol.ts';
+import { WORKSPACE_CHANNEL_PREFIX } from '../src/lib/protocol/index.ts';
 import { ForbiddenError, provideServices, type AccordServices, type Authenticated, type Health } from '../src/lib/server/services.ts';
 import type { AccordConfig } from './config.ts';
 import { createLogger, type Logger } from './log.ts';

@@ -29,7 +29,7 @@
  * the private records they could see as admin until their local copy is cleared.
  */
 import { canAdminister, canSeeRecord, type Actor } from '../../src/lib/access.ts';
-import type { ChangedSince } from '../../src/lib/sync/protocol.ts';
+import type { ChangedSince } from '../../src/lib/protocol/index.ts';
 import type { DocumentStore } from '../store/types.ts';
 
 /** How far before the client's position changes are looked for. */

@@ -18,7 +18,7 @@ import {
 	workspaceChannel,
 	type ChangedSince,
 	type RefusedMessage
-} from '../../src/lib/sync/protocol.ts';
+} from '../../src/lib/protocol/index.ts';
 import { canEdit, type Actor, type Role } from '../../src/lib/access.ts';
 import type { Authenticated } from '../../src/lib/server/services.ts';
 import type { AuditSource } from '../../src/lib/model/audit.ts';

@@ -17,7 +17,7 @@ import { canonicalRecordId, isRecordDoc, readRecord } from '../../src/lib/model/
 import { projectRecord } from '../../src/lib/model/projection.ts';
 import { SCHEMA_VERSION } from '../../src/lib/model/schema.ts';
 import { validateFields, type FieldLookup } from '../../src/lib/model/validate.ts';
-import type { RefusedMessage } from '../../src/lib/sync/protocol.ts';
+import type { RefusedMessage } from '../../src/lib/protocol/index.ts';
 import type { DocumentStore } from '../store/types.ts';
 import { jsonSafe } from '../audit/hash.ts';
 

@@ -7,7 +7,7 @@
  *
  * Two forms, one message type:
  *   - to clients: `varUint(recordChanged) · varString(recordId)`, as the protocol says
- *     (src/lib/sync/protocol.ts); clients never see the visibility;
+ *     (src/lib/protocol/); clients never see the visibility;
  *   - on the bus: the same, followed by `varUint(flags) · varString(owner)` (flags: 1 =
  *     private, 2 = has an owner, 4 = erased), so each instance filters for its own peers
  *     without a database read, and drops the room of a record erased elsewhere.
@@ -18,7 +18,7 @@
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { canSeeRecord, type Actor, type RecordVisibility } from '../../src/lib/access.ts';
-import { MessageType, encodeFrame } from '../../src/lib/sync/protocol.ts';
+import { MessageType, encodeFrame } from '../../src/lib/protocol/index.ts';
 
 const PRIVATE = 1;
 const HAS_OWNER = 2;

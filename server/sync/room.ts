@@ -19,7 +19,7 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import * as syncProtocol from 'y-protocols/sync';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
-import { MessageType, encodeFrame, encodeSaved } from '../../src/lib/sync/protocol.ts';
+import { MessageType, encodeFrame, encodeSaved } from '../../src/lib/protocol/index.ts';
 import type { AuditPerson, AuditSource } from '../../src/lib/model/audit.ts';
 import { canSeeRecord, type RecordVisibility, type Role } from '../../src/lib/access.ts';
 import { transactionChanges } from '../audit/changes.ts';

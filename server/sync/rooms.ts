@@ -8,7 +8,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import { canonicalRecordId, readRecord } from '../../src/lib/model/record.ts';
 import { projectRecord } from '../../src/lib/model/projection.ts';
 import type { RecordVisibility } from '../../src/lib/access.ts';
-import { MessageType, WORKSPACE_CHANNEL_PREFIX, encodeFrame, isWorkspaceChannel } from '../../src/lib/sync/protocol.ts';
+import { MessageType, WORKSPACE_CHANNEL_PREFIX, encodeFrame, isWorkspaceChannel } from '../../src/lib/protocol/index.ts';
 import type { Bus, BusHandler } from '../bus/types.ts';
 import type { DocumentStore } from '../store/types.ts';
 import type { Logger } from '../log.ts';

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import * as decoding from 'lib0/decoding';
 import WebSocket from 'ws';
-import { MessageType, encodeFrame, readFrameHeader, workspaceChannel } from '../../src/lib/sync/protocol.ts';
+import { MessageType, encodeFrame, readFrameHeader, workspaceChannel } from '../../src/lib/protocol/index.ts';
 import { apiFetch, createRecord, eventually, wsUrl } from '../support/server.ts';
 import { useServerAndBrowser } from '../support/server-and-browser.ts';
 import { pageAs } from '../support/sign-in.ts';

@@ -13,7 +13,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as authProtocol from 'y-protocols/auth';
 import WebSocket from 'ws';
 import { fieldsOf } from '../../src/lib/model/record.ts';
-import { MessageType, decodeRefused, encodeFrame, readFrameHeader } from '../../src/lib/sync/protocol.ts';
+import { MessageType, decodeRefused, encodeFrame, readFrameHeader } from '../../src/lib/protocol/index.ts';
 import type { Role } from '../../src/lib/access.ts';
 import type { RunningServer } from '../../server/http.ts';
 import { apiFetch, eventually, startTestServer, tokenFor } from '../support/server.ts';

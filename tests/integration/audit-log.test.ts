@@ -12,7 +12,7 @@ import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import type { AuditEntry, AuditPage } from '../../src/lib/model/audit.ts';
 import { fieldsOf, notesOf, tagsOf } from '../../src/lib/model/record.ts';
-import { MessageType, decodeRefused, encodeFrame, readFrameHeader } from '../../src/lib/sync/protocol.ts';
+import { MessageType, decodeRefused, encodeFrame, readFrameHeader } from '../../src/lib/protocol/index.ts';
 import type { RunningServer } from '../../server/http.ts';
 import { createRecord, eventually, startTestServer, tempDataDir, tokenFor, wsUrl } from '../support/server.ts';
 

@@ -15,7 +15,7 @@ import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
 import WebSocket from 'ws';
 import { fieldsOf, newId, readRecord, setField, writeNewRecord } from '../../src/lib/model/record.ts';
-import { MessageType, decodeChangedSince, decodeRefused, encodeCatchUp, encodeCreate, encodeFrame, readFrameHeader, type ChangedSince } from '../../src/lib/sync/protocol.ts';
+import { MessageType, decodeChangedSince, decodeRefused, encodeCatchUp, encodeCreate, encodeFrame, readFrameHeader, type ChangedSince } from '../../src/lib/protocol/index.ts';
 import { SyncClient, type SocketLike } from '../../src/lib/sync/client.ts';
 import { WorkspaceSync } from '../../src/lib/sync/workspace-sync.ts';
 import { memoryStore } from '../../src/lib/local/memory.ts';

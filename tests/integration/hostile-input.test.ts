@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
-import { MessageType, encodeFrame } from '../../src/lib/sync/protocol.ts';
+import { MessageType, encodeFrame } from '../../src/lib/protocol/index.ts';
 import { fieldsOf } from '../../src/lib/model/record.ts';
 import { openDatabase } from '../../server/store/index.ts';
 import { tempDir, type TempDir } from '../support/databases.ts';

@@ -15,7 +15,7 @@ import * as decoding from 'lib0/decoding';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import { fieldsOf } from '../../src/lib/model/record.ts';
-import { MessageType, decodeChangedSince, encodeCatchUp, encodeFrame, readFrameHeader, workspaceChannel, type ChangedSince } from '../../src/lib/sync/protocol.ts';
+import { MessageType, decodeChangedSince, encodeCatchUp, encodeFrame, readFrameHeader, workspaceChannel, type ChangedSince } from '../../src/lib/protocol/index.ts';
 import type { RunningServer } from '../../server/http.ts';
 import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
 import { tempPostgresUrl, type TempPostgres } from '../support/databases.ts';

@@ -11,7 +11,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import WebSocket from 'ws';
 import { fieldsOf } from '../../src/lib/model/record.ts';
-import { MessageType, decodeRefused, encodeFrame, readFrameHeader, workspaceChannel } from '../../src/lib/sync/protocol.ts';
+import { MessageType, decodeRefused, encodeFrame, readFrameHeader, workspaceChannel } from '../../src/lib/protocol/index.ts';
 import type { RunningServer } from '../../server/http.ts';
 import { createRecord, eventually, startTestServer, tempDataDir, wsUrl } from '../support/server.ts';
 

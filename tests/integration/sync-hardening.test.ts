@@ -13,7 +13,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import { addItem, contactsOf, fieldsOf, metaOf } from '../../src/lib/model/record.ts';
-import { MessageType, decodeRefused, encodeFrame, readFrameHeader, type RefusedMessage } from '../../src/lib/sync/protocol.ts';
+import { MessageType, decodeRefused, encodeFrame, readFrameHeader, type RefusedMessage } from '../../src/lib/protocol/index.ts';
 import type { RunningServer } from '../../server/http.ts';
 import { DEFAULT_SYNC_LIMITS } from '../../server/sync/limits.ts';
 import { SyncClient, type SocketLike } from '../../src/lib/sync/client.ts';

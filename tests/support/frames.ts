@@ -4,7 +4,7 @@
  * megabyte of JSON, hundreds of ids at once).
  */
 import * as encoding from 'lib0/encoding';
-import { MessageType, encodeFrame } from '../../src/lib/sync/protocol.ts';
+import { MessageType, encodeFrame } from '../../src/lib/protocol/index.ts';
 
 /** A y-websocket awareness message (plain, for `/y/<id>`) carrying exactly these states. */
 export function awarenessFrame(entries: ReadonlyArray<{ client: number; clock: number; state: unknown }>): Uint8Array {

@@ -19,7 +19,7 @@ import * as decoding from 'lib0/decoding';
 import * as syncProtocol from 'y-protocols/sync';
 import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
-import { MessageType, decodeRefused, encodeFrame, readFrameHeader } from '../../src/lib/sync/protocol.ts';
+import { MessageType, decodeRefused, encodeFrame, readFrameHeader } from '../../src/lib/protocol/index.ts';
 import { openDatabase } from '../../server/store/index.ts';
 import { seedPgliteDataDir } from './database-templates.ts';
 

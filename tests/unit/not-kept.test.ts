@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
-import { decodeRefused, encodeRefused, readFrameHeader, MessageType, encodeFrame } from '../../src/lib/sync/protocol.ts';
+import { decodeRefused, encodeRefused, readFrameHeader, MessageType, encodeFrame } from '../../src/lib/protocol/index.ts';
 import { describeProblem, distinctProblems, readProblems, type ShapeProblem } from '../../src/lib/model/shape-problems.ts';
 import { notKeptMessage } from '../../src/lib/i18n/index.ts';
 

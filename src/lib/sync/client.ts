@@ -1,7 +1,7 @@
 /**
  * The browser's sync client: one WebSocket to `/sync` carrying every document this tab
  * syncs (records and workspace presence channels), speaking the protocol in
- * `protocol.ts`. Plain TypeScript with no Svelte in it, so it can be tested in Node with
+ * `src/lib/protocol/`. Plain TypeScript with no Svelte in it, so it can be tested in Node with
  * any WebSocket implementation; `status.svelte.ts` mirrors its state into runes.
  *
  *   const client = new SyncClient();
@@ -51,7 +51,7 @@ import {
 	readFrameHeader,
 	type ChangedSince,
 	type RefusedMessage
-} from './protocol.ts';
+} from '../protocol/index.ts';
 import { isLeaving, signInAgain } from './sign-in-again.ts';
 import type { LocalDocs } from '../local/types.ts';
 

@@ -26,7 +26,7 @@ import {
 	type RecordMeta
 } from '$lib/model/record.ts';
 import type { Scalar } from '$lib/model/schema.ts';
-import type { PresenceUser } from './protocol.ts';
+import type { PresenceUser } from '../protocol/index.ts';
 import { LiveDoc, LivePresence } from './status.svelte.ts';
 
 export type ItemListName = 'contacts' | 'activities';

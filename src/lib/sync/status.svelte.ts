@@ -5,7 +5,7 @@
  * `$effect`, never during server rendering.
  */
 import type { Awareness } from 'y-protocols/awareness';
-import type { PresenceState, PresenceUser, RefusedMessage } from './protocol.ts';
+import type { PresenceState, PresenceUser, RefusedMessage } from '../protocol/index.ts';
 import { SyncClient, type ConnectionStatus, type DocHandle } from './client.ts';
 import { WorkspaceSync } from './workspace-sync.ts';
 import { localStoreFor, rowOfDoc, type LocalStore } from '$lib/local/index.ts';

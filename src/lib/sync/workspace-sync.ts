@@ -20,7 +20,7 @@
  * Plain TypeScript (no Svelte): runs in Node tests with the in-memory store.
  */
 import type * as Y from 'yjs';
-import { workspaceChannel, type ChangedSince } from './protocol.ts';
+import { workspaceChannel, type ChangedSince } from '../protocol/index.ts';
 import type { DocHandle, SyncClient } from './client.ts';
 import type { LocalRow, LocalStore } from '../local/types.ts';
 

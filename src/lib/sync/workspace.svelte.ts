@@ -5,7 +5,7 @@
  * layout joins (children mount first) are kept and applied on join.
  */
 import { untrack } from 'svelte';
-import { workspaceChannel, type PresenceUser } from './protocol.ts';
+import { workspaceChannel, type PresenceUser } from '../protocol/index.ts';
 import type { DocHandle } from './client.ts';
 import { LivePresence, startLocal, syncClient } from './status.svelte.ts';
 

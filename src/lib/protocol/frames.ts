@@ -1,78 +1,13 @@
 /**
- * Accord's wire protocol. Two endpoints speak it:
- *
- *   /y/<recordId>  the plain y-websocket protocol for one document:
- *                  varUint(messageType) · payload
- *   /sync          many documents over one socket, each frame tagged with its document:
- *                  varString(documentName) · varUint(messageType) · payload
- *
- * Message types 0–3 are y-websocket's own (sync, awareness, auth, query-awareness);
- * 4 and up are Accord's and are only sent on /sync.
+ * Accord's wire protocol, the frames: one explicit encoder and decoder per message that
+ * carries a payload, and the frame header both endpoints read first (see `messages.ts`
+ * for the layout). Browser and server build and read frames only through these, so a
+ * change to a payload is made once, here.
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { readProblems, type ShapeProblem } from '../model/shape-problems.ts';
-
-export const MessageType = {
-	sync: 0,
-	awareness: 1,
-	auth: 2,
-	queryAwareness: 3,
-	/** server → client: this document is refused (`code`, `reason`); the socket stays open. */
-	refused: 4,
-	/** server → client: `count` updates sent by this connection on this document are now stored durably. */
-	saved: 5,
-	/** server → client, on a workspace channel: the projection of record `id` changed. */
-	recordChanged: 6,
-	/** client → server: stop syncing this document on this socket. */
-	close: 7,
-	/**
-	 * client → server, on the workspace channel: which records changed since `position`
-	 * (the opaque string of an earlier `changedSince`, or empty for "everything")?
-	 */
-	catchUp: 8,
-	/**
-	 * server → client, on the workspace channel, answering `catchUp`: the records (ids)
-	 * changed since the position that this person may see, those they may no longer see
-	 * (`removed`), and the position to ask from next time.
-	 */
-	changedSince: 9,
-	/**
-	 * client → server, on a record, before its sync step 1: the record's whole state, for
-	 * a record created on the client (offline). The server creates it if it does not exist
-	 * yet and the sender may (an editor; valid `meta` and fields), then syncs it as usual.
-	 */
-	create: 10
-} as const;
-
-export type MessageTypeCode = (typeof MessageType)[keyof typeof MessageType];
-
-/** WebSocket close codes the server uses, with the reason sent alongside. */
-export const CloseCode = {
-	normal: 1000,
-	goingAway: 1001,
-	invalidPayload: 1007,
-	policy: 1008,
-	tooBig: 1009,
-	internal: 1011,
-	unauthorised: 4401,
-	forbidden: 4403,
-	notFound: 4404
-} as const;
-
-/** Largest frame a client may send; anything larger closes its socket with 1009. */
-export const MAX_MESSAGE_BYTES = 1024 * 1024;
-
-/** Document names on /sync: a record id, or the presence channel of a workspace. */
-export const WORKSPACE_CHANNEL_PREFIX = 'workspace:';
-
-export function workspaceChannel(workspace: string): string {
-	return WORKSPACE_CHANNEL_PREFIX + workspace;
-}
-
-export function isWorkspaceChannel(name: string): boolean {
-	return name.startsWith(WORKSPACE_CHANNEL_PREFIX);
-}
+import { MessageType, workspaceChannel, type MessageTypeCode } from './messages.ts';
 
 export interface RefusedMessage {
 	code: string;
@@ -170,20 +105,4 @@ export function readFrameHeader(decoder: decoding.Decoder, multiplexed: boolean)
 	const documentName = multiplexed ? decoding.readVarString(decoder) : null;
 	const type = decoding.readVarUint(decoder);
 	return { documentName, type };
-}
-
-/** Presence carried in awareness states, on records and on workspace channels alike. */
-export interface PresenceUser {
-	id: string;
-	name: string;
-	color: string;
-	colorLight: string;
-}
-
-export interface PresenceState {
-	user: PresenceUser;
-	/** On a record: the field that has focus (`fields.company`, `notes`, …). */
-	field?: string | null;
-	/** On a workspace channel: the record open in this tab. */
-	viewing?: string | null;
 }
