@@ -23,6 +23,13 @@ export const BENCH_FIELDS = [
 	'owner', 'value', 'currency', 'country', 'city', 'address', 'followUpAt'
 ] as const;
 
+/**
+ * The people records are assigned to. An owner names a member of the workspace (Accord
+ * refuses any other value on the live path), so Accord's bench server makes these ids
+ * members before clients connect; the peers take any string.
+ */
+export const BENCH_OWNERS = ['bench-owner-1', 'bench-owner-2', 'bench-owner-3', 'bench-owner-4'] as const;
+
 const WORDS = ['Acme', 'Meridian', 'Huaxin', 'Northwind', 'Blue Harbor', '华信科技', '明远', 'Quantum', 'Summit', 'Lotus'];
 const TYPED = 'Called back about the pilot; they want pricing for 40 seats and a security review. 下周再跟进。 ';
 
@@ -49,6 +56,8 @@ export function fieldValue(field: string, random: () => number, n: number): Fiel
 			return `2026-${String(1 + Math.floor(random() * 12)).padStart(2, '0')}-${String(1 + Math.floor(random() * 28)).padStart(2, '0')}`;
 		case 'country':
 			return pick(['CN', 'US', 'GB', 'SG', 'AU', 'IE']);
+		case 'owner':
+			return pick(BENCH_OWNERS);
 		default:
 			return `${pick(WORDS)} ${field} ${n}`;
 	}

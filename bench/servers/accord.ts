@@ -10,6 +10,7 @@ import { readConfig } from '../../server/config.ts';
 import { startServer } from '../../server/http.ts';
 import type { NewRecord } from '../../src/lib/model/record.ts';
 import { fail, serve } from './common.ts';
+import { BENCH_OWNERS } from '../lib/workload.ts';
 
 interface Options {
 	port?: number;
@@ -38,6 +39,13 @@ try {
 	const { accord } = running;
 	const workspace = accord.services.defaultWorkspace;
 	const { token } = await accord.database.auth.createApiToken({ workspace, name: 'bench', role: 'editor', createdBy: 'bench' });
+	// The workload assigns records to these people: owners must be members.
+	for (const id of BENCH_OWNERS) {
+		const user = await accord.database.auth.upsertUser({ issuer: 'bench', subject: id, name: id, email: null, id, signingIn: false });
+		await accord.database.auth.setMembership(workspace, user.id, 'editor', null);
+	}
+	// The live path checks owners against the member list it last read: read it again now.
+	await (accord.services.fields as typeof accord.services.fields & { membersCurrent(): Promise<void> }).membersCurrent();
 	const records = accord.services.records as typeof accord.services.records & { insert(record: NewRecord): Promise<string> };
 	const ws = running.url.replace(/^http/, 'ws');
 	const store = options.databaseUrl ? 'Postgres' : 'PGlite';
