@@ -1,0 +1,196 @@
+/**
+ * The import arrows the architecture promises, checked on every `npm test` (issue 15):
+ *
+ *   - nothing under `src/` imports `server/` (the browser's code and the shared code stand alone);
+ *   - nothing in `server/store/` imports `server/audit/` (the store offers "also in this
+ *     transaction"; the audit uses it, never the other way round);
+ *   - no import cycles between the folders of `server/` (the folder-level graph: one
+ *     node per first-level folder such as `server/sync`; the files at `server/`'s root are
+ *     the composition around them and are not nodes).
+ *
+ * The imports are read with TypeScript's own pre-parser (`ts.preProcessFile`: static,
+ * type-only, `export … from`, dynamic `import()`), already a dependency, so no import
+ * graph library is needed: madge or dependency-cruiser would add a package and its
+ * configuration for what is forty lines here. Type-only imports count: a type is an
+ * arrow too. A Svelte file's imports are those of its `<script>` blocks.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** One import: the importing file, the specifier as written, and the file it names (repository-relative). */
+interface Arrow {
+	from: string;
+	specifier: string;
+	to: string;
+}
+
+const SVELTE_SCRIPT = /<script\b[^>]*>([\s\S]*?)<\/script>/g;
+
+function importsOf(path: string, text: string): string[] {
+	const code = path.endsWith('.svelte') ? [...text.matchAll(SVELTE_SCRIPT)].map((m) => m[1]).join('\n') : text;
+	return ts.preProcessFile(code, true, true).importedFiles.map((f) => f.fileName);
+}
+
+/** Where a specifier leads inside the repository; null for a package (`yjs`, `$app/…`, `node:fs`). */
+function target(from: string, specifier: string): string | null {
+	if (specifier.startsWith('$lib/') || specifier === '$lib') return join('src/lib', specifier.slice('$lib'.length));
+	if (!specifier.startsWith('.')) return null;
+	return relative(ROOT, resolve(ROOT, dirname(from), specifier));
+}
+
+/** Every arrow of these files (paths relative to the repository, with their text). */
+function arrowsOf(files: ReadonlyMap<string, string>): Arrow[] {
+	const arrows: Arrow[] = [];
+	for (const [from, text] of files) {
+		for (const specifier of importsOf(from, text)) {
+			const to = target(from, specifier);
+			if (to !== null) arrows.push({ from, specifier, to });
+		}
+	}
+	return arrows;
+}
+
+const under = (path: string, folder: string) => path === folder || path.startsWith(folder + '/');
+
+/** The folder of `server/` a file belongs to (`server/sync`), or null for the root's own files and anything else. */
+function serverFolder(path: string): string | null {
+	const parts = path.split('/');
+	return parts[0] === 'server' && parts.length > 2 ? `server/${parts[1]}` : null;
+}
+
+/** The cycles of the folder-level graph of `server/` (strongly connected parts of more than one folder), each with the arrows inside it. */
+function folderCycles(arrows: readonly Arrow[]): { folders: string[]; arrows: Arrow[] }[] {
+	const edges = new Map<string, Set<string>>();
+	for (const a of arrows) {
+		const from = serverFolder(a.from);
+		const to = serverFolder(a.to);
+		if (from && to && from !== to) (edges.get(from) ?? edges.set(from, new Set()).get(from)!).add(to);
+	}
+	// Tarjan's algorithm: a handful of nodes, so recursion is fine.
+	let next = 0;
+	const index = new Map<string, number>();
+	const low = new Map<string, number>();
+	const stack: string[] = [];
+	const onStack = new Set<string>();
+	const parts: string[][] = [];
+	const visit = (v: string) => {
+		index.set(v, next);
+		low.set(v, next++);
+		stack.push(v);
+		onStack.add(v);
+		for (const w of edges.get(v) ?? []) {
+			if (!index.has(w)) {
+				visit(w);
+				low.set(v, Math.min(low.get(v)!, low.get(w)!));
+			} else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+		}
+		if (low.get(v) === index.get(v)) {
+			const part: string[] = [];
+			let w: string;
+			do {
+				w = stack.pop()!;
+				onStack.delete(w);
+				part.push(w);
+			} while (w !== v);
+			if (part.length > 1) parts.push(part.sort());
+		}
+	};
+	for (const v of [...edges.keys()].sort()) if (!index.has(v)) visit(v);
+	return parts.map((folders) => ({
+		folders,
+		arrows: arrows.filter((a) => {
+			const from = serverFolder(a.from);
+			const to = serverFolder(a.to);
+			return from !== to && from !== null && to !== null && folders.includes(from) && folders.includes(to);
+		})
+	}));
+}
+
+/**
+ * Arrows that break the rules today and are being removed (issue 15: the audit moves
+ * out of the store). Each is ignored by the check while it exists; one that is gone
+ * fails the check until it is struck off here, so the list only shrinks.
+ */
+const BEING_REMOVED = [
+	'server/store/audit-store.ts -> server/audit/hash.ts',
+	'server/store/audit-store.ts -> server/audit/changes.ts',
+	'server/store/audit-store.ts -> server/audit/types.ts',
+	'server/store/erase-store.ts -> server/audit/hash.ts',
+	'server/store/merge-store.ts -> server/audit/types.ts',
+	'server/store/types.ts -> server/audit/types.ts',
+	'server/audit/service.ts -> server/sync/rooms.ts',
+	'server/crypto/stored-keys.ts -> server/store/types.ts'
+];
+
+/** Every broken rule, one line each, naming the file and the import that breaks it. */
+function violations(files: ReadonlyMap<string, string>, beingRemoved: readonly string[] = []): string[] {
+	const all = arrowsOf(files);
+	const arrows = all.filter((a) => !beingRemoved.includes(`${a.from} -> ${a.to}`));
+	const show = (a: Arrow) => `${a.from} imports ${a.to} ('${a.specifier}')`;
+	const found: string[] = [];
+	for (const a of arrows) {
+		if (under(a.from, 'src') && under(a.to, 'server')) found.push(`src must not import server: ${show(a)}`);
+		if (under(a.from, 'server/store') && under(a.to, 'server/audit')) found.push(`server/store must not import server/audit: ${show(a)}`);
+	}
+	for (const cycle of folderCycles(arrows)) {
+		found.push(`import cycle between ${cycle.folders.join(', ')}:\n${cycle.arrows.map((a) => `    ${show(a)}`).join('\n')}`);
+	}
+	for (const gone of beingRemoved.filter((b) => !all.some((a) => `${a.from} -> ${a.to}` === b))) {
+		found.push(`no longer imported, strike it off BEING_REMOVED: ${gone}`);
+	}
+	return found;
+}
+
+function sourceFiles(folder: string): Map<string, string> {
+	const files = new Map<string, string>();
+	const walk = (dir: string) => {
+		for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+			const path = join(dir, entry.name);
+			if (entry.isDirectory()) walk(path);
+			else if (/\.(ts|js|svelte)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) files.set(path, readFileSync(join(ROOT, path), 'utf8'));
+		}
+	};
+	walk(folder);
+	return files;
+}
+
+describe('the import arrows of src/ and server/', () => {
+	it('keep the rules: src never imports server, the store never imports the audit, no cycles between server folders', () => {
+		const files = new Map([...sourceFiles('src'), ...sourceFiles('server')]);
+		expect(files.size).toBeGreaterThan(100);
+		expect(violations(files, BEING_REMOVED).join('\n')).toBe('');
+	});
+
+	it('reads the arrows it checks: the sync code imports the shared protocol, a component imports through $lib', () => {
+		const arrows = arrowsOf(new Map([...sourceFiles('src'), ...sourceFiles('server')]));
+		expect(arrows).toContainEqual(expect.objectContaining({ from: 'server/sync/room.ts', to: 'src/lib/protocol/index.ts' }));
+		expect(arrows.some((a) => a.from.endsWith('.svelte') && a.specifier.startsWith('$lib/') && a.to.startsWith('src/lib/'))).toBe(true);
+	});
+
+	it('names each kind of wrong arrow', () => {
+		const files = new Map([
+			['src/lib/a.ts', "import { x } from '../../server/x.ts';"],
+			['src/lib/b.svelte', "<script lang=\"ts\">\n\timport type { Y } from '$lib/../../server/y.ts';\n</script>"],
+			['server/store/s.ts', "export const s = 1;\nconst audit = await import('../audit/a.ts');"],
+			['server/audit/a.ts', "import type { S } from '../store/s.ts';"],
+			['server/x.ts', "import '../src/lib/a.ts'; import './sync/r.ts';"],
+			['server/sync/r.ts', "import '../x.ts';"]
+		]);
+		expect(violations(files)).toEqual([
+			"src must not import server: src/lib/a.ts imports server/x.ts ('../../server/x.ts')",
+			"src must not import server: src/lib/b.svelte imports server/y.ts ('$lib/../../server/y.ts')",
+			"server/store must not import server/audit: server/store/s.ts imports server/audit/a.ts ('../audit/a.ts')",
+			"import cycle between server/audit, server/store:\n    server/store/s.ts imports server/audit/a.ts ('../audit/a.ts')\n    server/audit/a.ts imports server/store/s.ts ('../store/s.ts')"
+		]);
+	});
+
+	it('asks for an arrow that is gone to be struck off the list of those being removed', () => {
+		const files = new Map([['server/store/s.ts', 'export const s = 1;']]);
+		expect(violations(files, ['server/store/s.ts -> server/audit/a.ts'])).toEqual(['no longer imported, strike it off BEING_REMOVED: server/store/s.ts -> server/audit/a.ts']);
+	});
+});
