@@ -11,7 +11,6 @@
  * definitions guard (fields-guard.ts) applies the same rules. Either way the change is
  * one Yjs update, relayed to every open tab.
  */
-import * as Y from 'yjs';
 import type { Actor } from '../src/lib/access.ts';
 import { canAdminister } from '../src/lib/access.ts';
 import type { FieldDefinition, Scalar } from '../src/lib/model/schema.ts';
@@ -35,6 +34,7 @@ import type { Rooms } from './sync/rooms.ts';
 import type { Room } from './sync/room.ts';
 import type { Logger } from './log.ts';
 import { sourceOf } from './records.ts';
+import { ensureWorkspaceDocument } from './workspace-document.ts';
 
 export interface FieldsDeps {
 	store: DocumentStore;
@@ -136,19 +136,7 @@ export function createFieldsService({ store, rooms, workspace, log, memberIds }:
 	/** Keys being adopted now, so a record read many times at once defines each once. */
 	const adopting = new Set<string>();
 
-	async function ensureDocument(): Promise<void> {
-		if (await store.documentWorkspace(documentId)) return;
-		const doc = new Y.Doc();
-		initialiseDefinitions(doc, workspace);
-		try {
-			await store.createDocument(documentId, workspace, Y.encodeStateAsUpdate(doc), null);
-		} catch (error) {
-			// Another instance created it meanwhile: that one is the document.
-			if (!(await store.documentWorkspace(documentId))) throw error;
-		} finally {
-			doc.destroy();
-		}
-	}
+	const ensureDocument = () => ensureWorkspaceDocument(store, documentId, workspace, initialiseDefinitions);
 
 	function catalog(): FieldCatalog {
 		const members = directory?.lookup() ?? undefined;

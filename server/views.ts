@@ -7,7 +7,6 @@
  * instance (through the bus like any document). The document is loaded for each call and
  * given back afterwards, so it does not stay in memory while nobody uses it.
  */
-import * as Y from 'yjs';
 import { randomUUID } from 'node:crypto';
 import type { Actor } from '../src/lib/access.ts';
 import type { FieldDefinition } from '../src/lib/model/schema.ts';
@@ -30,6 +29,7 @@ import type { DocumentStore, Sql } from './store/types.ts';
 import type { Rooms } from './sync/rooms.ts';
 import type { Room } from './sync/room.ts';
 import { sourceOf } from './records.ts';
+import { ensureWorkspaceDocument } from './workspace-document.ts';
 
 export interface ViewsDeps {
 	sql: Sql;
@@ -47,19 +47,7 @@ export function createViewsService({ sql, store, rooms, workspace, fields }: Vie
 	let ensured: Promise<void> | null = null;
 
 	function ensureDocument(): Promise<void> {
-		ensured ??= (async () => {
-			if (await store.documentWorkspace(documentId)) return;
-			const doc = new Y.Doc();
-			initialiseViews(doc, workspace);
-			try {
-				await store.createDocument(documentId, workspace, Y.encodeStateAsUpdate(doc), null);
-			} catch (error) {
-				// Another instance created it meanwhile: that one is the document.
-				if (!(await store.documentWorkspace(documentId))) throw error;
-			} finally {
-				doc.destroy();
-			}
-		})().catch((error: unknown) => {
+		ensured ??= ensureWorkspaceDocument(store, documentId, workspace, initialiseViews).catch((error: unknown) => {
 			ensured = null;
 			throw error;
 		});
