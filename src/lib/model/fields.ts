@@ -29,6 +29,7 @@ import {
 	type Scalar
 } from './schema.ts';
 import { CUSTOM_KEY, OPTION_KEY, isCurrencyCode, type FieldLookup, type MemberLookup, type Validated } from './validate.ts';
+import { workspaceDocumentId } from './workspace-document.ts';
 
 export const DEFINITIONS_SCHEMA_VERSION = 1;
 /** Bounds on what an admin (or anyone who can write the document) can grow. */
@@ -42,27 +43,8 @@ export const definitionsMetaOf = (doc: Y.Doc): Y.Map<Scalar> => doc.getMap<Scala
 const ok = <T>(value: T): Validated<T> => ({ ok: true, value });
 const fail = (code: string, message: string): Validated<never> => ({ ok: false, code, message });
 
-/**
- * The definitions document's id: a UUID derived from the workspace (version 8, "custom",
- * so it can never be a record's random version-4 id), the same in the browser and on the
- * server without asking anyone. It is stored and synced as any document is.
- */
-export function fieldsDocumentId(workspace: string): string {
-	// Four 32-bit FNV-1a hashes with different seeds: 128 bits, deterministic, synchronous.
-	const words = [0x811c9dc5, 0x01000193, 0x9e3779b9, 0x85ebca6b].map((seed) => {
-		let hash = seed >>> 0;
-		for (const ch of `accord-fields:${workspace}`) {
-			hash ^= ch.codePointAt(0)!;
-			hash = Math.imul(hash, 0x01000193) >>> 0;
-		}
-		return hash.toString(16).padStart(8, '0');
-	});
-	const hex = words.join('').split('');
-	hex[12] = '8';
-	hex[16] = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
-	const h = hex.join('');
-	return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
+/** The definitions document's id, derived from the workspace (see workspace-document.ts). */
+export const fieldsDocumentId = (workspace: string): string => workspaceDocumentId('fields', workspace);
 
 /** The field list of a workspace at one moment: lookup by key, and the order people see. */
 export class FieldCatalog implements FieldLookup {

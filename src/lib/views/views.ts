@@ -18,6 +18,7 @@ import * as Y from 'yjs';
 import { canAdminister, canEdit, type Actor } from '../access.ts';
 import { MAX_QUERY_LENGTH, parseQuery, type QueryOptions } from '../search/query.ts';
 import { readListSort } from '../records/sort.ts';
+import { workspaceDocumentId } from '../model/workspace-document.ts';
 
 export interface SavedView {
 	id: string;
@@ -57,25 +58,8 @@ export const viewsMapOf = (doc: Y.Doc): Y.Map<unknown> => doc.getMap<unknown>('v
 export const viewsMetaOf = (doc: Y.Doc): Y.Map<unknown> => doc.getMap<unknown>('meta');
 export const VIEWS_SCHEMA_VERSION = 1;
 
-/**
- * The shared views document's id: a version-8 UUID derived from the workspace (never a
- * record's random version 4), the same in the browser and the server without asking.
- */
-export function viewsDocumentId(workspace: string): string {
-	const words = [0x811c9dc5, 0x01000193, 0x9e3779b9, 0x85ebca6b].map((seed) => {
-		let hash = seed >>> 0;
-		for (const ch of `accord-views:${workspace}`) {
-			hash ^= ch.codePointAt(0)!;
-			hash = Math.imul(hash, 0x01000193) >>> 0;
-		}
-		return hash.toString(16).padStart(8, '0');
-	});
-	const hex = words.join('').split('');
-	hex[12] = '8';
-	hex[16] = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
-	const h = hex.join('');
-	return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
+/** The shared views document's id, derived from the workspace (see workspace-document.ts). */
+export const viewsDocumentId = (workspace: string): string => workspaceDocumentId('views', workspace);
 
 /** A new views document's meta. Not `schema`: a numeric `meta.schema` would make it read as a record (isRecordDoc). */
 export function initialiseViews(doc: Y.Doc, workspace: string): void {
