@@ -30,15 +30,19 @@
  *
  * Filters and ranking (the weights of match.ts's `score`, exactly, for every hit) are
  * computed here over the hits; only the first `limit` are ordered (no sort of every hit).
+ * The conditions (dates, custom numbers, idleness) are decided by match.ts's
+ * `conditionHolds` over the facts kept per record, as the offline list decides them.
  */
 import type { CustomerRecord } from '../model/record.ts';
 import type { Scalar } from '../model/schema.ts';
-import { compares, type ColumnFilter, type SearchQuery, type TokenMatch } from './query.ts';
+import { compares, parseQuery, type ColumnFilter, type SearchQuery, type TokenMatch } from './query.ts';
+import type { FieldDefinition } from '../model/schema.ts';
+import { conditionFacts, conditionHolds, type ConditionFacts } from './match.ts';
 import { recordSearchEntry } from './record.ts';
 import { isPureHan, MAX_RECORD_PREFIXES } from './tokenize.ts';
 
 /** Which layout of the saved index this is; a saved index of another layout is rebuilt. */
-export const INDEX_FORMAT = 3;
+export const INDEX_FORMAT = 4;
 /** Delta tokens added since they were last sorted are scanned one by one up to this many; past it, they are sorted again. */
 const UNSORTED_MAX = 4_096;
 /**
@@ -52,8 +56,12 @@ const DEAD_MIN = 10_000;
 /** Ends each token in the vocabulary string: no token has it (tokens are words, emails, numbers). */
 const TERM_END = '\u0000';
 
-/** What is kept of a record beside its postings: the list row's columns the filters read, what a hit shows, and long tokens. */
-export interface RecordFacts {
+/**
+ * What is kept of a record beside its postings: the list row's columns the filters read,
+ * what the conditions read (ConditionFacts: times and comparable values), what a hit
+ * shows, and long tokens.
+ */
+export interface RecordFacts extends ConditionFacts {
 	id: string;
 	name: string;
 	company: string | null;
@@ -95,6 +103,8 @@ export interface SearchOptions {
 	limit?: number;
 	includeArchived?: boolean;
 	allIds?: boolean;
+	/** The present, for `idle` (milliseconds; now when absent). */
+	now?: number;
 }
 
 /**
@@ -118,9 +128,10 @@ export interface SavedIndex {
 
 const text = (value: Scalar | undefined): string | null => (typeof value === 'string' && value !== '' ? value : null);
 
-function factsOf(record: CustomerRecord, prefixes: readonly string[], stamp: string): RecordFacts {
+function factsOf(record: CustomerRecord, prefixes: readonly string[], stamp: string, updatedAt: string | null): RecordFacts {
 	const f = record.fields;
 	return {
+		...conditionFacts(record, updatedAt),
 		id: record.id,
 		name: text(f.name) ?? '',
 		company: text(f.company),
@@ -259,18 +270,21 @@ export class RecordSearchIndex {
 		if (this.deltaPostings > 0 && (this.postings.length === 0 || this.deltaPostings > this.postings.length / 8)) this.merge();
 	}
 
-	/** Indexes a record, replacing what was indexed for it before. */
-	put(record: CustomerRecord, stamp = ''): void {
+	/**
+	 * Indexes a record, replacing what was indexed for it before. `updatedAt` is its list
+	 * row's time (what `updated>` compares; the document does not hold it).
+	 */
+	put(record: CustomerRecord, stamp = '', updatedAt: string | null = null): void {
 		const entry = recordSearchEntry(record);
-		this.putEntry(record, entry.tokens, entry.prefixes, stamp);
+		this.putEntry(record, entry.tokens, entry.prefixes, stamp, updatedAt);
 	}
 
 	/** Indexes a record whose tokens (and the prefixes the tokenizer indexes for them) were already made. */
-	putEntry(record: CustomerRecord, tokens: readonly string[], prefixes: readonly string[], stamp = ''): void {
+	putEntry(record: CustomerRecord, tokens: readonly string[], prefixes: readonly string[], stamp = '', updatedAt: string | null = null): void {
 		this.tombstone(record.id);
 		const n = this.nextNumber++;
 		this.numberOf.set(record.id, n);
-		const facts = factsOf(record, prefixes, stamp);
+		const facts = factsOf(record, prefixes, stamp, updatedAt);
 		this.facts[n] = facts;
 		if (this.flags.length <= n) {
 			const grown = new Uint8Array(Math.max(1024, n * 2));
@@ -292,6 +306,15 @@ export class RecordSearchIndex {
 
 	remove(id: string): void {
 		this.tombstone(id);
+	}
+
+	/** Sets the list row's time of an indexed record (what `updated>` compares) without indexing it again. */
+	setUpdatedAt(id: string, updatedAt: string): void {
+		const n = this.numberOf.get(id);
+		const facts = n === undefined ? undefined : this.facts[n];
+		if (!facts) return;
+		const at = Date.parse(updatedAt);
+		facts.updatedAt = Number.isNaN(at) ? null : at;
 	}
 
 	private tombstone(id: string): void {
@@ -552,8 +575,8 @@ export class RecordSearchIndex {
 		return result;
 	}
 
-	/** The numbers of the live records matching every clause and filter (as `matches` would say). */
-	private matching(query: SearchQuery, cache: Map<TokenMatch, number[]>): number[] {
+	/** The numbers of the live records matching every clause, filter and condition (as `matches` would say). */
+	private matching(query: SearchQuery, cache: Map<TokenMatch, number[]>, now: number): number[] {
 		let result: number[] | null = null;
 		for (const clause of query.clauses) {
 			let union: number[];
@@ -575,10 +598,10 @@ export class RecordSearchIndex {
 			if (result.length === 0) return result;
 		}
 		const found: number[] = result ?? [...this.numberOf.values()];
-		if (query.filters.length === 0) return found;
+		if (query.filters.length === 0 && query.conditions.length === 0) return found;
 		return found.filter((n) => {
 			const facts = this.facts[n];
-			return facts !== undefined && query.filters.every((filter) => passesFilter(filter, facts));
+			return facts !== undefined && query.filters.every((filter) => passesFilter(filter, facts)) && query.conditions.every((condition) => conditionHolds(condition, facts, now));
 		});
 	}
 
@@ -623,7 +646,7 @@ export class RecordSearchIndex {
 		const limit = Math.max(0, Math.min(options.limit ?? 20, 500));
 		const cache = new Map<TokenMatch, number[]>();
 		const flags = this.flags;
-		const kept = this.matching(query, cache).filter((n) => (flags[n] & LIVE) !== 0 && (options.includeArchived || (flags[n] & ARCHIVED) === 0));
+		const kept = this.matching(query, cache, options.now ?? Date.now()).filter((n) => (flags[n] & LIVE) !== 0 && (options.includeArchived || (flags[n] & ARCHIVED) === 0));
 		const hits = limit === 0 || kept.length === 0 ? [] : this.best(kept, this.scores(query, kept, cache), limit);
 		const result: SearchResult = { total: kept.length, hits };
 		if (options.allIds) result.ids = kept.map((n) => this.facts[n]!.id);
@@ -710,4 +733,15 @@ export class RecordSearchIndex {
 		index.nextNumber = facts.length + 1;
 		return index;
 	}
+}
+
+/**
+ * A search as typed, answered by `index`: read with the workspace's field definitions (a
+ * field named by its label, 预算>100, as the server reads it), then searched. What the
+ * worker answers the page's palette and list with.
+ */
+export function searchText(index: RecordSearchIndex, text: string, options: SearchOptions & { fields?: readonly FieldDefinition[] } = {}): ({ ok: true } & SearchResult) | { ok: false; message: string } {
+	const parsed = parseQuery(text, { fields: options.fields });
+	if (!parsed.ok) return parsed;
+	return { ok: true, ...index.search(parsed.query, options) };
 }

@@ -10,6 +10,7 @@
  */
 import type * as Y from 'yjs';
 import { isRecordDoc, readRecord, type CustomerRecord } from '../model/record.ts';
+import type { FieldDefinition } from '../model/schema.ts';
 import { scopeOf, type LocalStore } from '../local/types.ts';
 import { localStoreFor } from '../local/index.ts';
 import { syncClient } from '../sync/status.svelte.ts';
@@ -26,6 +27,8 @@ export interface LocalSearchOptions {
 	/** Every matching id, for the list (which sorts and pages them itself). */
 	allIds?: boolean;
 	includeArchived?: boolean;
+	/** The workspace's field definitions: a field named by its label (预算>100) is read as the server reads it. */
+	fields?: readonly FieldDefinition[];
 }
 
 /** A change is forwarded after this pause (typing sends one per keystroke). */
@@ -147,7 +150,9 @@ export class LocalSearch {
 				clearTimeout(timer);
 				resolve(answer);
 			});
-			this.send({ type: 'search', seq, text, limit: options.limit ?? 20, allIds: options.allIds ?? false, includeArchived: options.includeArchived ?? false });
+			// Plain data: a Svelte state proxy cannot be cloned to the worker.
+			const fields = options.fields ? (JSON.parse(JSON.stringify(options.fields)) as FieldDefinition[]) : undefined;
+			this.send({ type: 'search', seq, text, limit: options.limit ?? 20, allIds: options.allIds ?? false, includeArchived: options.includeArchived ?? false, ...(fields ? { fields } : {}) });
 		});
 	}
 }

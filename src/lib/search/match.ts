@@ -80,26 +80,63 @@ export function lastActivityOf(record: CustomerRecord): number | null {
 	return Number.isNaN(last) ? null : last;
 }
 
+/**
+ * All that the conditions (FieldCondition) read of a record: its times and the field
+ * values they can compare. A record gives them (`conditionFacts`); the browser's index
+ * keeps them per record (index-engine.ts) and asks `conditionHolds` with them, so the
+ * list, the index and the palette cannot decide a condition differently.
+ */
+export interface ConditionFacts {
+	/** The creation, in milliseconds (null when unknown). */
+	createdAt: number | null;
+	/** When the list row last changed (the document does not hold it; null when unknown). */
+	updatedAt: number | null;
+	/** lastActivityOf the record; null when it has neither activity nor creation time. */
+	lastActivity: number | null;
+	/** The values a condition can compare: numbers, and texts that start as a date (absent: none). */
+	values?: Record<string, number | string>;
+}
+
+/** Whether a field's value is one a condition could compare (a number, or a date's text). */
+const comparable = (value: Scalar | undefined): value is number | string => typeof value === 'number' || (typeof value === 'string' && DATE_VALUE.test(value));
+/**
+ * The fields a condition can name (query.ts: numbers of x_ fields; followup and x_ fields
+ * as dates). Only theirs are kept: `value` is a column filter, read from the row.
+ */
+const conditionField = (key: string): boolean => key.startsWith('x_') || key === 'followUpAt';
+
+/** A kept value by its field's key (own keys only: a key is a record's text). */
+const valueOf = (facts: ConditionFacts, key: string): number | string | undefined => (facts.values && Object.hasOwn(facts.values, key) ? facts.values[key] : undefined);
+
+/** A record's ConditionFacts; `updatedAt` is the row's (see MatchContext). */
+export function conditionFacts(record: CustomerRecord, updatedAt?: string | null): ConditionFacts {
+	let values: Record<string, number | string> | undefined;
+	for (const [key, value] of Object.entries(record.fields)) if (conditionField(key) && comparable(value)) (values ??= {})[key] = value;
+	const time = (text: string | null | undefined): number | null => {
+		const at = Date.parse(text ?? '');
+		return Number.isNaN(at) ? null : at;
+	};
+	return { createdAt: time(record.meta.createdAt), updatedAt: time(updatedAt), lastActivity: lastActivityOf(record), ...(values ? { values } : {}) };
+}
+
 /** The same comparisons as the SQL over the row's times and stored values (see conditionSql in list-columns.ts). */
-export function matchesCondition(condition: FieldCondition, record: CustomerRecord, context: MatchContext = {}): boolean {
+export function conditionHolds(condition: FieldCondition, facts: ConditionFacts, now: number): boolean {
 	switch (condition.kind) {
-		case 'idle': {
-			const last = lastActivityOf(record);
-			return last !== null && isIdle(last, condition.op, condition.days, context.now ?? Date.now());
-		}
+		case 'idle':
+			return facts.lastActivity !== null && isIdle(facts.lastActivity, condition.op, condition.days, now);
 		case 'number': {
-			const value = record.fields[condition.field];
+			const value = valueOf(facts, condition.field);
 			return typeof value === 'number' && compares(value, condition.op, condition.value);
 		}
 		case 'date': {
 			if (condition.field === 'created' || condition.field === 'updated') {
-				const at = Date.parse((condition.field === 'created' ? record.meta.createdAt : context.updatedAt) ?? '');
-				if (Number.isNaN(at)) return false;
+				const at = condition.field === 'created' ? facts.createdAt : facts.updatedAt;
+				if (at === null) return false;
 				if (condition.from !== undefined && at < Date.parse(`${condition.from}T00:00:00Z`)) return false;
 				return condition.before === undefined || at < Date.parse(`${condition.before}T00:00:00Z`);
 			}
 			// Stored dates are YYYY-MM-DD (or an ISO time): their text orders as their days do.
-			const value = record.fields[condition.field];
+			const value = valueOf(facts, condition.field);
 			if (typeof value !== 'string' || !DATE_VALUE.test(value)) return false;
 			if (condition.from !== undefined && value < condition.from) return false;
 			return condition.before === undefined || value < condition.before;
@@ -107,11 +144,20 @@ export function matchesCondition(condition: FieldCondition, record: CustomerReco
 	}
 }
 
+/** One condition over a record (see conditionHolds). */
+export function matchesCondition(condition: FieldCondition, record: CustomerRecord, context: MatchContext = {}): boolean {
+	return conditionHolds(condition, conditionFacts(record, context.updatedAt), context.now ?? Date.now());
+}
+
 /** Whether the record matches every clause, filter and condition of the query (archived and private are the caller's to filter). */
 export function matches(query: SearchQuery, target: CustomerRecord | Searchable, context?: MatchContext): boolean {
 	const s = asSearchable(target);
 	for (const filter of query.filters) if (!matchesFilter(filter, s.record)) return false;
-	for (const condition of query.conditions) if (!matchesCondition(condition, s.record, context)) return false;
+	if (query.conditions.length > 0) {
+		const facts = conditionFacts(s.record, context?.updatedAt);
+		const now = context?.now ?? Date.now();
+		for (const condition of query.conditions) if (!conditionHolds(condition, facts, now)) return false;
+	}
 	for (const clause of query.clauses) if (!clause.anyOf.some((alt) => matchesAlternative(alt, s))) return false;
 	return true;
 }

@@ -15,12 +15,12 @@
  */
 /// <reference lib="webworker" />
 import type { CustomerRecord } from '../model/record.ts';
+import type { FieldDefinition } from '../model/schema.ts';
 import { indexedDbAvailable, openIndexedDbStore } from '../local/indexeddb.ts';
 import { localRecord } from '../local/index.ts';
 import type { LocalRow, LocalStore } from '../local/types.ts';
 import { openDatabase, request, transact } from '../local/idb.ts';
-import { RecordSearchIndex, type SavedIndex, type SearchHit } from './index-engine.ts';
-import { parseQuery } from './query.ts';
+import { RecordSearchIndex, searchText, type SavedIndex, type SearchHit } from './index-engine.ts';
 import { SEARCH_VERSION } from './tokenize.ts';
 
 export type WorkerRequest =
@@ -28,7 +28,8 @@ export type WorkerRequest =
 	| { type: 'put'; record: CustomerRecord }
 	/** Compare with the local rows again (records dropped from the copy, rows changed elsewhere). */
 	| { type: 'refresh' }
-	| { type: 'search'; seq: number; text: string; limit: number; allIds: boolean; includeArchived: boolean };
+	/** `fields`: the workspace's field definitions, so a field named by its label (预算>100) reads as on the server. */
+	| { type: 'search'; seq: number; text: string; limit: number; allIds: boolean; includeArchived: boolean; fields?: FieldDefinition[] };
 
 export interface IndexStatus {
 	/** Every record of the local copy (as its rows list them) is indexed. */
@@ -123,10 +124,15 @@ async function reconcile(): Promise<void> {
 	for (const id of index.ids()) if (!present.has(id)) index.remove(id);
 	let done = 0;
 	for (const row of rows) {
-		if (fromPage.has(row.id) || index.stampOf(row.id) === stampOf(row)) continue;
+		if (fromPage.has(row.id)) {
+			// Indexed from the page, newer than the row may be; the row's time is still what `updated` compares.
+			index.setUpdatedAt(row.id, row.updatedAt);
+			continue;
+		}
+		if (index.stampOf(row.id) === stampOf(row)) continue;
 		const found = await localRecord(local, row.id).catch(() => null);
 		// The page may have sent a newer version while this one was read.
-		if (found && !fromPage.has(row.id)) index.put(found.record, stampOf(row));
+		if (found && !fromPage.has(row.id)) index.put(found.record, stampOf(row), row.updatedAt);
 		if (++done % BATCH === 0) {
 			announce();
 			await pause();
@@ -175,23 +181,22 @@ async function open(key: string): Promise<void> {
 		savedVersion = saved.version;
 		status.ready = true;
 		// Records the page sent while the saved index was read are newer than it.
-		for (const record of early?.values() ?? []) index.put(record, '');
+		for (const { record, changed } of early?.values() ?? []) index.put(record, '', changed);
 	}
 	early = null;
 	announce();
 	await refresh();
 }
 
-/** Records sent by the page before the saved index is loaded (then null): they are put again into the loaded one. */
-let early: Map<string, CustomerRecord> | null = new Map();
+/** Records sent by the page before the saved index is loaded (then null), and when: they are put again into the loaded one. */
+let early: Map<string, { record: CustomerRecord; changed: string }> | null = new Map();
 
 function search(message: Extract<WorkerRequest, { type: 'search' }>): void {
-	const parsed = parseQuery(message.text);
-	if (!parsed.ok) {
-		post({ type: 'result', seq: message.seq, ok: false, message: parsed.message, status: current() });
+	const result = searchText(index, message.text, { limit: message.limit, allIds: message.allIds, includeArchived: message.includeArchived, fields: message.fields });
+	if (!result.ok) {
+		post({ type: 'result', seq: message.seq, ok: false, message: result.message, status: current() });
 		return;
 	}
-	const result = index.search(parsed.query, { limit: message.limit, allIds: message.allIds, includeArchived: message.includeArchived });
 	post({ type: 'result', seq: message.seq, ok: true, total: result.total, hits: result.hits, ids: result.ids, status: current() });
 }
 
@@ -202,12 +207,15 @@ scope.onmessage = (event: MessageEvent<WorkerRequest>) => {
 			case 'open':
 				void open(message.scope);
 				break;
-			case 'put':
+			case 'put': {
+				// Its list row takes this moment too (rowOfDoc), until the next refresh reads the row's own time.
+				const changed = new Date().toISOString();
 				fromPage.add(message.record.id);
-				early?.set(message.record.id, message.record);
-				index.put(message.record, '');
+				early?.set(message.record.id, { record: message.record, changed });
+				index.put(message.record, '', changed);
 				scheduleSave();
 				break;
+			}
 			case 'refresh':
 				void refresh().then(() => scheduleSave());
 				break;

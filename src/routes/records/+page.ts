@@ -69,13 +69,14 @@ async function fetchPage(fetcher: typeof fetch, query: ListQuery, q: string): Pr
  * covers the whole local copy (quick at any size), else by reading and matching every
  * local record (complete, slower). Online, the list asks the server instead.
  */
-async function matchingRows(local: LocalStore, all: LocalRow[], search: SearchQuery, q: string, worker: LocalSearch | null): Promise<LocalRow[]> {
+async function matchingRows(local: LocalStore, all: LocalRow[], search: SearchQuery, q: string, worker: LocalSearch | null, fields: readonly FieldDefinition[] | undefined): Promise<LocalRow[]> {
 	if (worker?.status.ready) {
-		const answer = await worker.search(q, { limit: 0, allIds: true, includeArchived: true });
+		const answer = await worker.search(q, { limit: 0, allIds: true, includeArchived: true, fields });
 		if (answer.ok && answer.ids) {
 			const ids = new Set(answer.ids);
 			const found = all.filter((row) => ids.has(row.id));
-			// The index answers words and the row's columns; dates, custom numbers and idleness need each record.
+			// The index decides the conditions too (match.ts's conditionHolds), but `updated` by the time it was
+			// given, which can trail the row's: a condition is checked again against the rows it found.
 			if (search.conditions.length === 0) return found;
 			return (await import('./local-search.ts')).matchingLocalRows(local, found, search);
 		}
@@ -88,7 +89,7 @@ async function localPage(local: LocalStore, query: ListQuery, q: string, worker:
 	if (!parsed.ok) return { rows: [], total: 0, searchError: parsed.message };
 	const position = await local.position();
 	// Rows read once per store and kept current (local-list.ts): a page view sorts or slices, it does not read 100,000 rows.
-	const matching = q.trim() ? new Set((await matchingRows(local, await localRows(local), parsed.query, q, worker)).map((row) => row.id)) : undefined;
+	const matching = q.trim() ? new Set((await matchingRows(local, await localRows(local), parsed.query, q, worker, fields)).map((row) => row.id)) : undefined;
 	const page = await localListPage(local, {
 		stage: query.stage,
 		owner: query.owner,
