@@ -16,44 +16,29 @@
 import * as Y from 'yjs';
 import { FieldCatalog, MAX_FIELDS, checkChange, definitionsMetaOf, definitionsOf, parseDefinition, readDefinitions } from '../src/lib/model/fields.ts';
 import { valueBefore } from './sync/shape-guard.ts';
+import { RepairingGuard, type Repaired } from './sync/repairing-guard.ts';
+import type { ShapeProblem } from '../src/lib/model/shape-problems.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyType = Y.AbstractType<any>;
 
-export class DefinitionsGuard {
+export class DefinitionsGuard extends RepairingGuard {
 	private readonly definitions: Y.Map<unknown>;
 	private readonly meta: Y.Map<unknown>;
-	private repaired: Y.Transaction | null = null;
 
-	constructor(private readonly doc: Y.Doc) {
+	constructor(doc: Y.Doc) {
+		super(doc);
 		this.definitions = definitionsOf(doc);
 		this.meta = definitionsMetaOf(doc) as Y.Map<unknown>;
 	}
 
-	/** Applies `update` in one transaction with origin `origin`, repairing it before it ends; returns what was repaired. */
-	apply(update: Uint8Array, origin: unknown): string[] {
-		let repairs: string[] = [];
+	protected begin(): (tr: Y.Transaction) => Repaired {
 		// The list as it was: each change is judged against it, as the admin API judges one.
 		const before = new FieldCatalog(readDefinitions(this.doc));
-		Y.transact(
-			this.doc,
-			(tr) => {
-				Y.applyUpdate(this.doc, update, origin);
-				repairs = this.repair(tr, before);
-				if (repairs.length === 0) return;
-				this.repaired = tr;
-				// As in ShapeGuard: the repairs are this document's own writes, not a remote client's.
-				tr.local = true;
-			},
-			origin,
-			false
-		);
-		this.repaired = null;
-		return repairs;
-	}
-
-	wasRepaired(tr: Y.Transaction): boolean {
-		return this.repaired === tr;
+		return (tr) => {
+			const problems: ShapeProblem[] = this.repair(tr, before).map((text) => ({ kind: 'other', text }));
+			return { problems, rewrote: problems.length > 0 };
+		};
 	}
 
 	private repair(tr: Y.Transaction, before: FieldCatalog): string[] {

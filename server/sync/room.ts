@@ -30,6 +30,7 @@ import { readRecordNotice, type RecordNotice } from './record-notice.ts';
 import { screenPresence } from './presence-guard.ts';
 import { ShapeGuard } from './shape-guard.ts';
 import { DefinitionsGuard } from '../fields-guard.ts';
+import type { RepairingGuard } from './repairing-guard.ts';
 import { describeProblem, distinctProblems, type ShapeProblem } from '../../src/lib/model/shape-problems.ts';
 import { fieldsDocumentId } from '../../src/lib/model/fields.ts';
 import { viewsDocumentId } from '../../src/lib/views/views.ts';
@@ -150,7 +151,7 @@ export class Room {
 	private readonly presence = new PresenceBatch((batch) => this.relayPresence(batch));
 	private destroyed = false;
 	/** Repairs what a connection's update would break in a record's shape (records only, not workspace channels), or in the field definitions. */
-	private readonly guard: ShapeGuard | DefinitionsGuard | null;
+	private readonly guard: RepairingGuard | null;
 	/** The workspace's field definitions document: everyone in the workspace reads it, only admins write. */
 	readonly definitionsDocument: boolean;
 	/** The workspace's shared views document: everyone reads it; it changes through the views API only (server/views.ts). */
@@ -334,8 +335,7 @@ export class Room {
 		this.claimedBySender = foreign.length > 0 ? { clients: new Set(foreign), person: { id: peer.actor.id, name: peer.actor.name } } : null;
 		let repairs: ShapeProblem[];
 		try {
-			if (this.guard instanceof DefinitionsGuard) repairs = this.guard.apply(update, peer).map((text) => ({ kind: 'other', text }));
-			else repairs = this.guard ? this.guard.apply(update, peer) : (Y.applyUpdate(this.doc, update, peer), []);
+			repairs = this.guard ? this.guard.apply(update, peer) : (Y.applyUpdate(this.doc, update, peer), []);
 		} finally {
 			this.claimedBySender = null;
 		}

@@ -26,6 +26,7 @@
  * Every repair is named in a sentence the writer is sent, so the person knows what was
  * not kept and why.
  */
+import { RepairingGuard, type Repaired } from './repairing-guard.ts';
 import * as Y from 'yjs';
 import { activitiesOf, contactsOf, fieldsOf, metaOf, notesOf, tagsOf } from '../../src/lib/model/record.ts';
 import { BUILTIN_LOOKUP, validateField, type FieldLookup } from '../../src/lib/model/validate.ts';
@@ -82,7 +83,7 @@ function newListItems(tr: Y.Transaction, type: AnyType): Y.Item[] {
 	return found;
 }
 
-export class ShapeGuard {
+export class ShapeGuard extends RepairingGuard {
 	private readonly fields: Y.Map<Scalar>;
 	private readonly tags: Y.Map<boolean>;
 	private readonly contacts: Y.Array<Y.Map<Scalar>>;
@@ -96,9 +97,10 @@ export class ShapeGuard {
 	 * read at each update, so a field added a moment ago is accepted at once.
 	 */
 	constructor(
-		private readonly doc: Y.Doc,
+		doc: Y.Doc,
 		private readonly definitions: () => FieldLookup | undefined = () => undefined
 	) {
+		super(doc);
 		this.fields = fieldsOf(doc);
 		this.tags = tagsOf(doc);
 		this.contacts = contactsOf(doc);
@@ -107,39 +109,14 @@ export class ShapeGuard {
 		this.meta = metaOf(doc);
 	}
 
-	/**
-	 * Applies `update` from a connection in one transaction with origin `origin`, repairing
-	 * it before the transaction ends. Returns what was repaired (empty: nothing was).
-	 */
-	apply(update: Uint8Array, origin: unknown): ShapeProblem[] {
-		let repairs: ShapeProblem[] = [];
-		Y.transact(
-			this.doc,
-			(tr) => {
-				Y.applyUpdate(this.doc, update, origin);
-				this.normalised = false;
-				repairs = this.repair(tr);
-				// A value stored in its normal form is a change of the server's too: its sender must get it back.
-				if (repairs.length === 0 && !this.normalised) return;
-				this.repaired = tr;
-				// Applying marked the transaction remote; the repairs in it are written under
-				// this document's own client id, which Yjs would then take for another
-				// client's and replace.
-				tr.local = true;
-			},
-			origin,
-			false
-		);
-		this.repaired = null;
-		return repairs;
+	protected begin(): (tr: Y.Transaction) => Repaired {
+		this.normalised = false;
+		return (tr) => {
+			const problems = this.repair(tr);
+			return { problems, rewrote: problems.length > 0 || this.normalised };
+		};
 	}
 
-	/** The transaction being applied had to be repaired (asked while it is cleaned up: audit, broadcast). */
-	wasRepaired(tr: Y.Transaction): boolean {
-		return this.repaired === tr;
-	}
-
-	private repaired: Y.Transaction | null = null;
 	/** The transaction being repaired rewrote a valid value into its normal form. */
 	private normalised = false;
 
