@@ -24,6 +24,10 @@ export interface StartOptions {
 	databaseUrl?: string;
 	redisUrl?: string;
 	env?: Record<string, string>;
+	/** Accord on PGlite: its directory, kept when the server stops (a fresh temporary one, removed, otherwise). */
+	dataDir?: string;
+	/** How long the start may take (a new PGlite directory runs initdb: 15–60 s on a loaded machine); 60 s by default. */
+	startTimeoutMs?: number;
 	/** Node flags for the server process, e.g. --cpu-prof. */
 	nodeArgs?: string[];
 }
@@ -78,13 +82,18 @@ export class ServerProcess {
 			env: {
 				...process.env,
 				NODE_ENV: 'development',
-				BENCH_SERVER: JSON.stringify({ databaseUrl: options.databaseUrl, redisUrl: options.redisUrl, env: options.env })
+				BENCH_SERVER: JSON.stringify({ databaseUrl: options.databaseUrl, redisUrl: options.redisUrl, env: options.env, dataDir: options.dataDir })
 			},
 			stdio: ['ignore', 'inherit', 'pipe', 'ipc']
 		});
 		forwardStderr(child, kind);
+		const startTimeoutMs = options.startTimeoutMs ?? 60_000;
 		const info = await new Promise<ServerInfo>((resolve, reject) => {
-			const timer = setTimeout(() => reject(new Error(`${kind} server did not start within 60 s`)), 60_000);
+			const timer = setTimeout(() => {
+				// Not left running (and writing to its directory) once given up on.
+				child.kill('SIGKILL');
+				reject(new Error(`${kind} server did not start within ${startTimeoutMs / 1000} s`));
+			}, startTimeoutMs);
 			child.once('message', (message: { ready: boolean; info?: ServerInfo; error?: string }) => {
 				clearTimeout(timer);
 				if (message.ready && message.info) resolve(message.info);

@@ -18,10 +18,12 @@ interface Options {
 	redisUrl?: string;
 	/** Extra environment, as Accord reads it (ACCORD_COMMIT_DELAY_MS, …). */
 	env?: Record<string, string>;
+	/** PGlite's directory, kept after the server stops (the soak reads it back); a fresh temporary one otherwise. */
+	dataDir?: string;
 }
 
 const options = JSON.parse(process.env.BENCH_SERVER ?? '{}') as Options;
-const dataDir = options.databaseUrl ? null : mkdtempSync(path.join(os.tmpdir(), 'accord-bench-'));
+const dataDir = options.databaseUrl || options.dataDir ? null : mkdtempSync(path.join(os.tmpdir(), 'accord-bench-'));
 
 try {
 	const config = readConfig(
@@ -30,7 +32,7 @@ try {
 			port: options.port ?? 0,
 			host: '127.0.0.1',
 			seedDemo: false,
-			dataDir: dataDir ?? os.tmpdir(),
+			dataDir: options.dataDir ?? dataDir ?? os.tmpdir(),
 			databaseUrl: options.databaseUrl,
 			redisUrl: options.redisUrl
 		}
@@ -39,6 +41,7 @@ try {
 	const { accord } = running;
 	const workspace = accord.services.defaultWorkspace;
 	const { token } = await accord.database.auth.createApiToken({ workspace, name: 'bench', role: 'editor', createdBy: 'bench' });
+	const { token: adminToken } = await accord.database.auth.createApiToken({ workspace, name: 'bench-admin', role: 'admin', createdBy: 'bench' });
 	// The workload assigns records to these people: owners must be members.
 	for (const id of BENCH_OWNERS) {
 		const user = await accord.database.auth.upsertUser({ issuer: 'bench', subject: id, name: id, email: null, id, signingIn: false });
@@ -56,6 +59,7 @@ try {
 			yUrl: `${ws}/y`,
 			syncUrl: `${ws}/sync`,
 			token,
+			adminToken,
 			audit,
 			description: `Accord (${store}${options.redisUrl ? ' + Redis' : options.env?.REDIS_CLUSTER_URLS ? ' + Redis Cluster' : ''}; API-token auth on every socket; every update stored; audit log ${audit ? 'on' : 'off'})`
 		},

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import * as Y from 'yjs';
 import { demoRecords } from '../../server/seed/demo-data.ts';
 import { writeNewRecord, type NewRecord } from '../../src/lib/model/record.ts';
+import { runtimeSample } from './runtime.ts';
 
 export interface ServerInfo {
 	/** The y-websocket base URL: `new WebsocketProvider(yUrl, recordId, doc)`. */
@@ -21,6 +22,8 @@ export interface ServerInfo {
 	httpUrl: string;
 	/** An API token clients pass as `?token=` (Accord only). */
 	token?: string;
+	/** An admin API token, for what editors may not do (a backup through the server); Accord only. */
+	adminToken?: string;
 	/** What runs, for the table. */
 	description: string;
 	/** Accord: whether this build has the audit log (entries written with every stored update). */
@@ -31,6 +34,7 @@ export type Command =
 	| { cmd: 'seed'; count: number; offset?: number }
 	| { cmd: 'gc' }
 	| { cmd: 'stats' }
+	| { cmd: 'runtime'; gc?: boolean }
 	| { cmd: 'profileStart' }
 	| { cmd: 'profileStop'; file: string }
 	| { cmd: 'stop' };
@@ -78,6 +82,9 @@ export function serve(info: ServerInfo, handlers: Handlers): void {
 						break;
 					case 'stats':
 						result = { memory: process.memoryUsage(), cpu: process.cpuUsage(), ...(await handlers.stats?.()) };
+						break;
+					case 'runtime':
+						result = runtimeSample(message.gc);
 						break;
 					case 'profileStart':
 						// The V8 sampling profiler (what --cpu-prof uses), for the measured window only.

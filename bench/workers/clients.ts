@@ -23,6 +23,7 @@ import { rowOfDoc } from '../../src/lib/local/index.ts';
 import type { LocalStore } from '../../src/lib/local/types.ts';
 import { editStream, type Edit } from '../lib/workload.ts';
 import { ioBytes } from '../lib/proc.ts';
+import { recordContent } from '../lib/soak.ts';
 
 export type Dialect = 'y' | 'hocus' | 'raw-y';
 /**
@@ -42,6 +43,7 @@ export type WorkerCommand =
 	| { cmd: 'start'; writers: string[] | 'all'; ratePerSecond: number; notesShare: number }
 	| { cmd: 'reset' }
 	| { cmd: 'mark' }
+	| { cmd: 'digest' }
 	| { cmd: 'stop' }
 	| { cmd: 'close' }
 	| { cmd: 'coldOpen'; dialect: ColdDialect; url: string; token?: string; records: string[]; concurrency: number; timeoutMs: number }
@@ -58,6 +60,16 @@ export interface Marked {
 	elapsedMs: number;
 	errors: number;
 	connected: number;
+}
+
+/** What a client's copy of its record holds now (the soak compares it with the database). */
+export interface ClientDigest {
+	key: string;
+	record: string;
+	/** Y.encodeStateVector, base64: every change the copy has, by Yjs client id and clock. */
+	stateVector: string;
+	/** The fields (keys sorted) and the notes, as JSON. */
+	content: string;
 }
 
 // y-websocket's provider adds a process 'exit' listener per provider.
@@ -298,6 +310,15 @@ function mark(): Marked {
 	return result;
 }
 
+function digest(): ClientDigest[] {
+	return clients.map((client) => ({
+		key: client.key,
+		record: client.record,
+		stateVector: Buffer.from(Y.encodeStateVector(client.doc)).toString('base64'),
+		content: recordContent(client.doc)
+	}));
+}
+
 // ------------------------------------------------------------------ cold open and re-sync
 
 /** What a cold-open client keeps between the cold open and the warm re-sync. */
@@ -505,6 +526,9 @@ process.on('message', (message: { id: number } & WorkerCommand) => {
 					break;
 				case 'mark':
 					result = mark();
+					break;
+				case 'digest':
+					result = digest();
 					break;
 				case 'stop':
 					stop();
