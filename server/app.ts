@@ -38,6 +38,7 @@ import { createExportService } from './export/service.ts';
 import { createImportService } from './import/service.ts';
 import { handleImportHttp, importMaxBytes } from './import/http.ts';
 import { createImportJobs } from './import/jobs.ts';
+import { createExternalIdLookup } from './import/external-ids.ts';
 import { createJobStore } from './import/job-store.ts';
 import { AuditSealer } from './audit/sealer.ts';
 import { createBackupService } from './backup/service.ts';
@@ -254,7 +255,8 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		announce: (ws, id) => rooms.announceRecordChanged(ws, id),
 		definitions: () => fields.catalog(),
 		rooms,
-		merges
+		merges,
+		externalIds: createExternalIdLookup(database.sql)
 	});
 	const importJobs = createImportJobs({ workspace, jobs: createJobStore(database.sql), imports, rooms, merges, log });
 	await importJobs.recover();

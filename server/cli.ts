@@ -34,9 +34,10 @@ const USAGE = `Usage:
   npm run accord -- audit verify [--workspace ID]   (every workspace unless one is named)
                    [--anchor SEQ:HASH]              (an anchor kept elsewhere, for --workspace or ACCORD_WORKSPACE)
   npm run accord -- audit anchor                    (prints the chain heads as anchor lines)
-  npm run accord -- import FILE [--dry-run] [--format csv|tsv|json|xml] [--encoding utf-8|utf-16le|utf-16be|gb18030|big5]
+  npm run accord -- import FILE [--dry-run] [--format csv|tsv|json|xml|xlsx] [--encoding utf-8|utf-16le|utf-16be|gb18030|big5]
                    [--mapping '{"Column": "field"}'] [--delimiter ';'] [--workspace ID]   (the JSON summary is the last line)
-                   [--policy skip|update|merge|create] [--match-on id,email,phone,domain]   (rows matching a record already there)
+                   [--sheet NAME|N] [--header-row N]   (a workbook's sheet and the row of its column names)
+                   [--policy skip|update|merge|create] [--match-on id,email,phone,domain] [--external-id x_field]   (rows matching a record already there)
   npm run accord -- export --format csv|json|xml|xlsx FILE [--query "stage:lead"] [--include-archived] [--workspace ID]   (FILE - : standard output)
   npm run accord -- backup FILE [--server URL]      (with --server: taken by the running server; ACCORD_TOKEN holds an admin token)
   npm run accord -- restore FILE                    (into an empty database only)
@@ -71,6 +72,9 @@ async function main(argv: string[]): Promise<void> {
 				delimiter: { type: 'string' },
 				policy: { type: 'string' },
 				'match-on': { type: 'string' },
+				sheet: { type: 'string' },
+				'header-row': { type: 'string' },
+				'external-id': { type: 'string' },
 				query: { type: 'string' },
 				'include-archived': { type: 'boolean' },
 				batch: { type: 'string' },
@@ -143,7 +147,21 @@ async function main(argv: string[]): Promise<void> {
 async function fileCommand(
 	noun: 'import' | 'export',
 	file: string | undefined,
-	values: { workspace?: string; 'dry-run'?: boolean; format?: string; encoding?: string; mapping?: string; delimiter?: string; policy?: string; 'match-on'?: string; query?: string; 'include-archived'?: boolean }
+	values: {
+		workspace?: string;
+		'dry-run'?: boolean;
+		format?: string;
+		encoding?: string;
+		mapping?: string;
+		delimiter?: string;
+		policy?: string;
+		'match-on'?: string;
+		sheet?: string;
+		'header-row'?: string;
+		'external-id'?: string;
+		query?: string;
+		'include-archived'?: boolean;
+	}
 ): Promise<void> {
 	if (!file) fail(noun === 'import' ? 'Say which file to import: import FILE.' : 'Say where to write: export --format csv FILE (or - for standard output).');
 	const config = readConfig();
@@ -151,7 +169,20 @@ async function fileCommand(
 	const database = await open(config);
 	try {
 		if (noun === 'import') {
-			await importCommand(database, { file, workspace, format: values.format, encoding: values.encoding, mapping: values.mapping, delimiter: values.delimiter, dryRun: values['dry-run'] === true, policy: values.policy, matchOn: values['match-on'] });
+			await importCommand(database, {
+				file,
+				workspace,
+				format: values.format,
+				encoding: values.encoding,
+				mapping: values.mapping,
+				delimiter: values.delimiter,
+				dryRun: values['dry-run'] === true,
+				policy: values.policy,
+				matchOn: values['match-on'],
+				sheet: values.sheet,
+				headerRow: values['header-row'],
+				externalId: values['external-id']
+			});
 		} else {
 			await exportCommand(database, { file, workspace, format: values.format, query: values.query, includeArchived: values['include-archived'] === true });
 		}

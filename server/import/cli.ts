@@ -24,7 +24,8 @@ import { Rooms } from '../sync/rooms.ts';
 import { MemoryBus } from '../bus/memory.ts';
 import { createLogger } from '../log.ts';
 import { createImportService } from './service.ts';
-import { parsePolicy } from './http.ts';
+import { parseHeaderRow, parsePolicy } from './http.ts';
+import { createExternalIdLookup } from './external-ids.ts';
 import { DEFAULT_READ_LIMITS, FileTooLargeError, UnreadableFileError } from './read.ts';
 import { ImportRequestError } from './run.ts';
 
@@ -42,6 +43,10 @@ export interface ImportCommand {
 	dryRun: boolean;
 	policy?: string;
 	matchOn?: string;
+	sheet?: string;
+	headerRow?: string;
+	/** The field holding another system's id, matched on before the other keys. */
+	externalId?: string;
 }
 
 /** The workspace's field definitions as stored (the built-ins when it has none yet). */
@@ -72,6 +77,8 @@ export async function importCommand(database: Database, command: ImportCommand):
 	}
 	const policy = parsePolicy(command.policy, command.matchOn);
 	if (!policy.ok) throw new CommandError(`--${policy.message.replace(/^matchOn/, 'match-on')}`);
+	const headerRow = parseHeaderRow(command.headerRow);
+	if (headerRow === false) throw new CommandError(`--header-row must be the number of the row that holds the column names, not "${command.headerRow}".`);
 	const workspace = command.workspace;
 	const catalog = await storedCatalog(database, workspace);
 	const rooms = new Rooms({
@@ -86,7 +93,7 @@ export async function importCommand(database: Database, command: ImportCommand):
 		definitions: () => catalog
 	});
 	const merges = createMergeService({ merges: database.merges, auth: database.auth, rooms, workspace, audit: true, stageAudit: (drafts) => database.audit.stage(drafts) });
-	const imports = createImportService({ workspace, store: database.documents, announce: null, definitions: () => catalog, rooms, merges });
+	const imports = createImportService({ workspace, store: database.documents, announce: null, definitions: () => catalog, rooms, merges, externalIds: createExternalIdLookup(database.sql) });
 	const input = createReadStream(command.file);
 	try {
 		await once(input, 'open');
@@ -102,8 +109,13 @@ export async function importCommand(database: Database, command: ImportCommand):
 			dryRun: command.dryRun,
 			policy: policy.policy,
 			matchOn: policy.matchOn,
+			externalId: command.externalId || null,
+			sheet: command.sheet || null,
+			headerRow,
+			sourceFile: command.file,
 			limits: { maxBytes: Number.MAX_SAFE_INTEGER, maxRows: DEFAULT_READ_LIMITS.maxRows }
 		});
+		if (report.workbook) process.stderr.write(`Sheet "${report.workbook.sheet}" of ${report.workbook.sheets.map((s) => `"${s}"`).join(', ')}; column names in row ${report.workbook.headerRow}${report.workbook.headerGuessed ? ' (guessed; --header-row to choose)' : ''}.\n`);
 		process.stderr.write(
 			`${command.dryRun ? 'Dry run: ' : ''}${report.rowsRead} rows read (${report.encoding}, ${report.encodingReason}); ${report.valid} valid (${report.matched} matching a record, policy ${report.policy}), ` +
 				`${report.created} created, ${report.updated} updated, ${report.merged} merged, ${report.skipped} skipped, ${report.unchanged} unchanged, ${report.rejected} rejected.\n`

@@ -6,11 +6,15 @@
  * holds the body. It applies the same rules as the API routes' hooks: a session or an
  * API token, no cross-site requests riding on a session, 403 for viewers.
  *
- * Query: `dryRun=1`, `format=csv|tsv|json|xml` (else from the Content-Type),
+ * Query: `dryRun=1`, `format=csv|tsv|json|xml|xlsx` (else from the Content-Type),
+ * `sheet=` and `headerRow=` (a workbook's sheet, by name or place, and the row holding
+ * its column names; else the first visible sheet and a guessed row),
  * `encoding=` (else detected), `mapping=` (JSON: header → field, or null to leave a
  * column out), `delimiter=` (CSV; else guessed), `policy=skip|update|merge|create` (what a
  * row matching a record already there does; create when absent), `matchOn=id,email,phone,domain`
- * (the keys that make a match; all when absent), `job=1` (run it as a job: answered 202
+ * (the keys that make a match; all when absent), `externalId=x_…` (the field a column
+ * holding another system's id is mapped to: rows match the record with the same value
+ * there first), `job=1` (run it as a job: answered 202
  * once the file is here, with the job; see jobs.ts), `name=` (the file's name, shown
  * with a job's progress).
  *
@@ -30,6 +34,7 @@ import { FileTooLargeError, IMPORT_FORMATS, UnreadableFileError, type ImportForm
 import { ImportRequestError } from './run.ts';
 import type { ImportService } from './service.ts';
 import { ImportBusyError, type ImportJobs } from './jobs.ts';
+import { EXTERNAL_ID_FIELD } from './external-ids.ts';
 import { createReadStream } from 'node:fs';
 
 export const IMPORT_PATH = '/api/import';
@@ -41,7 +46,8 @@ const CONTENT_TYPES: Record<string, ImportFormat> = {
 	'text/tab-separated-values': 'tsv',
 	'application/json': 'json',
 	'application/xml': 'xml',
-	'text/xml': 'xml'
+	'text/xml': 'xml',
+	'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': 'xlsx'
 };
 
 function send(res: ServerResponse, status: number, body: unknown, close = false): void {
@@ -65,6 +71,9 @@ type Parsed =
 			delimiter?: string;
 			policy: DuplicatePolicy;
 			matchOn?: MatchKind[];
+			sheet: string | null;
+			headerRow: number | null;
+			externalId: string | null;
 	  }
 	| { ok: false; message: string };
 
@@ -90,7 +99,11 @@ export function parseImportRequest(url: URL, contentType: string | undefined): P
 	const format = named ? (IMPORT_FORMATS as readonly string[]).includes(named) ? (named as ImportFormat) : null : byType;
 	if (format === null) return { ok: false, message: `format must be one of ${IMPORT_FORMATS.join(', ')}.` };
 	if (format === undefined) {
-		return { ok: false, message: 'Say what the file is: format=csv|tsv|json|xml, or a Content-Type of text/csv, text/tab-separated-values, application/json or application/xml.' };
+		return {
+			ok: false,
+			message:
+				'Say what the file is: format=csv|tsv|json|xml|xlsx, or a Content-Type of text/csv, text/tab-separated-values, application/json, application/xml or application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.'
+		};
 	}
 	const encodingName = params.get('encoding')?.trim();
 	const encoding = encodingName ? parseEncodingName(encodingName) : null;
@@ -115,7 +128,33 @@ export function parseImportRequest(url: URL, contentType: string | undefined): P
 	}
 	const policy = parsePolicy(params.get('policy'), params.get('matchOn'));
 	if (!policy.ok) return policy;
-	return { ok: true, format, dryRun: params.get('dryRun') === '1' || params.get('dryRun') === 'true', encoding, mapping, delimiter, policy: policy.policy, matchOn: policy.matchOn };
+	const sheet = params.get('sheet')?.slice(0, 200) || null;
+	const headerRow = parseHeaderRow(params.get('headerRow'));
+	if (headerRow === false) return { ok: false, message: 'headerRow must be the number of the row that holds the column names (1 to 1048576).' };
+	const externalId = params.get('externalId')?.trim() || null;
+	if (externalId !== null && !EXTERNAL_ID_FIELD.test(externalId)) {
+		return { ok: false, message: `externalId must name one of the workspace's own fields (x_…) that the other system's id column is mapped to, not "${externalId.slice(0, 60)}".` };
+	}
+	return {
+		ok: true,
+		format,
+		dryRun: params.get('dryRun') === '1' || params.get('dryRun') === 'true',
+		encoding,
+		mapping,
+		delimiter,
+		policy: policy.policy,
+		matchOn: policy.matchOn,
+		sheet,
+		headerRow,
+		externalId
+	};
+}
+
+/** A workbook's header row as given (`headerRow=`, `--header-row`): null when absent, false when not a row number. */
+export function parseHeaderRow(text: string | null | undefined): number | null | false {
+	if (text === null || text === undefined || text.trim() === '') return null;
+	const row = Number(text.trim());
+	return Number.isInteger(row) && row >= 1 && row <= 1_048_576 ? row : false;
 }
 
 async function* bodyOf(req: IncomingMessage): AsyncGenerator<Uint8Array> {
@@ -186,6 +225,9 @@ async function answer(req: IncomingMessage, res: ServerResponse, url: URL, deps:
 		delimiter: parsed.delimiter,
 		policy: parsed.policy,
 		matchOn: parsed.matchOn,
+		sheet: parsed.sheet,
+		headerRow: parsed.headerRow,
+		externalId: parsed.externalId,
 		limits: { maxBytes: deps.maxBytes }
 	};
 	try {
@@ -200,7 +242,7 @@ async function answer(req: IncomingMessage, res: ServerResponse, url: URL, deps:
 		if (isForbidden(error)) return refuse(403, { message: error.message });
 		if (error instanceof ImportBusyError) return refuse(409, { message: error.message, running: error.running?.id ?? null });
 		if (error instanceof FileTooLargeError) return refuse(413, { message: error.message, limitBytes: deps.maxBytes });
-		if (error instanceof UnreadableFileError) return refuse(422, { message: error.message, row: error.row || null });
+		if (error instanceof UnreadableFileError) return refuse(422, { message: error.message, row: error.row || null, ...(error.sheets ? { sheets: error.sheets } : {}) });
 		if (error instanceof ImportRequestError) return refuse(400, { message: error.message });
 		if (req.destroyed || req.readableAborted) return; // the client went away mid-upload
 		throw error;

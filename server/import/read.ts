@@ -13,6 +13,7 @@ import { JSONParser } from '@streamparser/json';
 import { SaxesParser } from 'saxes';
 import { DETECTION_SAMPLE_BYTES, detectEncoding, type DetectedEncoding, type ImportEncoding } from '../../src/lib/io/encoding.ts';
 import { restoreCell } from '../../src/lib/io/mapping.ts';
+import { DEFAULT_XLSX_LIMITS, Workbook, XlsxError, type XlsxRow } from './xlsx.ts';
 
 export { IMPORT_FORMATS, type ImportFormat } from '../../src/lib/io/formats.ts';
 import type { ImportFormat } from '../../src/lib/io/formats.ts';
@@ -45,6 +46,8 @@ export const DEFAULT_READ_LIMITS: ReadLimits = {
 /** The file cannot be read (as a whole, or from `row` on); nothing after that point is imported. */
 export class UnreadableFileError extends Error {
 	override readonly name = 'UnreadableFileError';
+	/** A workbook's sheets, when it opened: the import page offers them, so another sheet can be chosen. */
+	sheets: string[] | null = null;
 	constructor(
 		message: string,
 		readonly row: number | null = null
@@ -389,4 +392,151 @@ export async function* readXml(text: AsyncIterable<string>, limits: ReadLimits):
 	parser.close();
 	yield* complete();
 	if (index === 0) throw new UnreadableFileError('The XML holds no records: put one element per record under the root element.');
+}
+
+/** Which sheet of a workbook, and which of its rows holds the column names (1-based, as Excel numbers it); the guess when absent. */
+export interface WorkbookChoice {
+	sheet?: string | null;
+	headerRow?: number | null;
+}
+
+/** What was read from a workbook: its sheets (for the import page to offer), the one read, and its header row. */
+export interface WorkbookRead {
+	sheets: string[];
+	sheet: string;
+	headerRow: number;
+	/** Whether the header row was guessed (true) or named. */
+	headerGuessed: boolean;
+}
+
+/** Non-empty rows looked at for the header when none is named: a title or a note above the table is common. */
+const HEADER_SCAN_ROWS = 10;
+
+/**
+ * The header among a sheet's first rows: the first row of text cells at least half as
+ * wide as the widest of them (a title such as "客户名单 2026" above the table has one
+ * cell, a row of data has numbers); the first row when none is.
+ */
+export function guessHeaderRow(rows: readonly XlsxRow[]): XlsxRow | null {
+	if (rows.length === 0) return null;
+	const widest = Math.max(...rows.map((row) => row.cells.size));
+	const wanted = Math.max(2, Math.ceil(widest / 2));
+	for (const row of rows) {
+		const texts = [...row.cells.values()].filter((cell) => !cell.numeric).length;
+		if (row.cells.size >= wanted && texts >= Math.ceil(row.cells.size * 0.8)) return row;
+	}
+	return rows[0];
+}
+
+/** The sheet named (by name, or its place from 1); else the first visible sheet with a header and a row under it (a notes sheet first in the workbook is passed over). */
+async function pickSheet(workbook: Workbook, wanted: string | null | undefined) {
+	const sheets = workbook.sheets;
+	if (wanted === null || wanted === undefined || wanted.trim() === '') {
+		const visible = sheets.filter((sheet) => !sheet.hidden);
+		for (const sheet of visible) if (await workbook.hasRows(sheet, 2)) return sheet;
+		return visible[0] ?? sheets[0];
+	}
+	const name = wanted.trim();
+	const found =
+		sheets.find((sheet) => sheet.name === name) ??
+		sheets.find((sheet) => sheet.name.toLowerCase() === name.toLowerCase()) ??
+		(/^\d+$/.test(name) ? sheets[Number(name) - 1] : undefined);
+	if (!found) throw new UnreadableFileError(`The workbook has no sheet "${name.slice(0, 100)}"; its sheets are ${sheets.map((sheet) => `"${sheet.name}"`).join(', ')}.`);
+	return found;
+}
+
+/**
+ * An `.xlsx` file's rows (server/import/xlsx.ts), as the other formats give them: the
+ * header row's cells name the columns (empty ones `#n`, repeated ones numbered), rows
+ * above it are left out, each later row a ReadRow numbered as Excel numbers it. `told`
+ * hears the sheets, the sheet read and the header row before the first row comes.
+ */
+export async function* readXlsx(
+	file: string,
+	choice: WorkbookChoice,
+	limits: ReadLimits,
+	told: (read: WorkbookRead) => void,
+	fraction?: (done: number) => void
+): AsyncGenerator<ReadRow> {
+	let workbook: Workbook;
+	try {
+		workbook = await Workbook.open(file, { ...DEFAULT_XLSX_LIMITS, maxColumns: limits.maxColumns, maxCellChars: limits.maxCellChars });
+	} catch (error) {
+		throw error instanceof XlsxError ? new UnreadableFileError(error.message, error.row) : error;
+	}
+	try {
+		const sheet = await pickSheet(workbook, choice.sheet);
+		const named = choice.headerRow ?? null;
+		if (named !== null && (!Number.isInteger(named) || named < 1 || named > 1_048_576)) {
+			throw new UnreadableFileError(`The header row must be a row number from 1 to 1,048,576, not ${named}.`);
+		}
+		const scanned: XlsxRow[] = [];
+		let header: XlsxRow | null = null;
+		let headers: string[] = [];
+		let index = 0;
+		const startWith = (row: XlsxRow): void => {
+			header = row;
+			const width = row.width;
+			if (width > limits.maxColumns) throw new UnreadableFileError(`Row ${row.row} of sheet "${sheet.name}" (its header) has ${width} columns; at most ${limits.maxColumns} are read.`, row.row);
+			const seen = new Set<string>();
+			headers = Array.from({ length: width }, (_, i) => {
+				const base = row.cells.get(i)?.text.trim() || `#${i + 1}`;
+				let unique = base;
+				for (let n = 2; seen.has(unique); n++) unique = `${base} (${n})`;
+				seen.add(unique);
+				return unique;
+			});
+			told({ sheets: workbook.sheets.map((s) => s.name), sheet: sheet.name, headerRow: row.row, headerGuessed: named === null });
+		};
+		const asRead = (row: XlsxRow): ReadRow => {
+			index++;
+			if (index > limits.maxRows) throw new UnreadableFileError(`Sheet "${sheet.name}" has more than ${limits.maxRows} rows; split it into smaller files.`, row.row);
+			const cells = new Map<string, Cell>();
+			let extra = row.width > headers.length && row.cells.size === 0 ? 1 : 0;
+			for (const [column, cell] of row.cells) {
+				if (column < headers.length) cells.set(headers[column], cell.text);
+				else if (cell.text.trim() !== '') extra++;
+			}
+			if (extra === 0 && row.width > headers.length) extra = 1;
+			if (extra > 0) cells.set('#extra', `${extra} more cells than the header has columns`);
+			return { row: row.row, cells };
+		};
+		try {
+			for await (const row of workbook.rows(sheet, fraction)) {
+				if (header === null) {
+					if (named !== null) {
+						if (row.row < named) continue;
+						if (row.row > named) throw new UnreadableFileError(`Row ${named} of sheet "${sheet.name}" is empty; choose the row that holds the column names.`, named);
+						startWith(row);
+						continue;
+					}
+					scanned.push(row);
+					if (scanned.length < HEADER_SCAN_ROWS) continue;
+					const guessed = guessHeaderRow(scanned)!;
+					startWith(guessed);
+					for (const later of scanned.filter((r) => r.row > guessed.row)) yield asRead(later);
+					scanned.length = 0;
+					continue;
+				}
+				yield asRead(row);
+			}
+		} catch (error) {
+			throw error instanceof XlsxError ? new UnreadableFileError(error.message, error.row) : error;
+		}
+		if (header === null && scanned.length > 0) {
+			const guessed = guessHeaderRow(scanned)!;
+			startWith(guessed);
+			for (const later of scanned.filter((r) => r.row > guessed.row)) yield asRead(later);
+		}
+		if (header === null) {
+			throw new UnreadableFileError(named === null ? `Sheet "${sheet.name}" is empty.` : `Sheet "${sheet.name}" has no row ${named}: it ends before it.`);
+		}
+		if (index === 0) throw new UnreadableFileError(`Sheet "${sheet.name}" has its column names in row ${(header as XlsxRow).row} but no rows under them.`, (header as XlsxRow).row);
+	} catch (error) {
+		const failure = error instanceof XlsxError ? new UnreadableFileError(error.message, error.row) : error;
+		if (failure instanceof UnreadableFileError) failure.sheets = workbook.sheets.map((sheet) => sheet.name);
+		throw failure;
+	} finally {
+		workbook.close();
+	}
 }

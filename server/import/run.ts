@@ -12,7 +12,28 @@ import type { DetectedEncoding, ImportEncoding } from '../../src/lib/io/encoding
 import { headerKey, labelSynonyms, mapColumns, mappingProblems, splitTags, type ColumnMapping, type KnownField } from '../../src/lib/io/mapping.ts';
 import { DUPLICATE_POLICIES, type DuplicatePolicy, type MatchKind } from '../../src/lib/io/formats.ts';
 import { validateNewRecord } from '../records.ts';
-import { DEFAULT_READ_LIMITS, UnreadableFileError, decodeBytes, readDelimited, readJson, readXml, type Cell, type ImportFormat, type ReadLimits, type ReadRow } from './read.ts';
+import { EXTERNAL_ID_FIELD } from './external-ids.ts';
+import { createWriteStream, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import {
+	DEFAULT_READ_LIMITS,
+	FileTooLargeError,
+	UnreadableFileError,
+	decodeBytes,
+	readDelimited,
+	readJson,
+	readXlsx,
+	readXml,
+	type Cell,
+	type ImportFormat,
+	type ReadLimits,
+	type ReadRow,
+	type WorkbookRead
+} from './read.ts';
 
 /** Rows handed to `create` at once: one round of database writes, and the most held in memory. */
 export const IMPORT_BATCH = 250;
@@ -36,6 +57,11 @@ export interface ImportOptions {
 	policy?: DuplicatePolicy;
 	/** Which keys make a match (default: all of them). */
 	matchOn?: readonly MatchKind[];
+	/**
+	 * The field (`x_…`) a column holding another system's id is mapped to: rows match the
+	 * record holding the same value there, before any other key (null: not matched on).
+	 */
+	externalId?: string | null;
 	/** The workspace's field definitions (server/fields.ts), which values are validated against, as the REST API does. */
 	definitions?: FieldLookup & { all?: readonly KnownField[] };
 	/** Asked before each batch is written: true stops the import there (that batch is not written). */
@@ -44,6 +70,13 @@ export interface ImportOptions {
 	progress?: (report: ImportReport) => void;
 	/** Told each rejected row, its cells as read and why (a job's file of rejected rows). */
 	rejectedRow?: (row: ReadRow, reasons: string) => void;
+	/** A workbook's sheet (its name, or its place from 1) and header row; the first visible sheet and a guessed header when absent. */
+	sheet?: string | null;
+	headerRow?: number | null;
+	/** The file the bytes are on, when they are (a job's spooled upload, the command line's file): a workbook is read from it in place. */
+	sourceFile?: string;
+	/** Told how far through a workbook's sheet the reading is, 0 to 1 (its bytes are not read in order, so a job cannot count them). */
+	readProgress?: (fraction: number) => void;
 }
 
 /** A valid row on its way to the store: its place in the file, the record, and the Accord id it names (an export's `id` column). */
@@ -51,6 +84,8 @@ export interface ImportRow {
 	row: number;
 	record: NewRecord;
 	id: string | null;
+	/** The row's value of the external id field, as stored (null: none, or not matched on). */
+	external: string | null;
 }
 
 /** What became of a valid row. `unchanged`: it matched a record that already held every value (update policy). */
@@ -106,6 +141,8 @@ export interface ImportReport {
 	stoppedAt: { row: number | null; message: string } | null;
 	/** Stopped by a cancel: whole batches before it were written (up to `writtenThrough`), nothing after. */
 	cancelled: boolean;
+	/** A workbook's sheets, the sheet read and its header row (null for the other formats). */
+	workbook: WorkbookRead | null;
 }
 
 /** A cancel reached between batches; caught by `runImport` itself. */
@@ -115,7 +152,7 @@ class Cancelled extends Error {}
  * Writes a batch of valid rows by the policy (server/import/service.ts); on a dry run it
  * only finds the matches. Returns one outcome per row, in order.
  */
-export type WriteBatch = (rows: ImportRow[], options: { dryRun: boolean; policy: DuplicatePolicy; matchOn: readonly MatchKind[] }) => Promise<BatchResult>;
+export type WriteBatch = (rows: ImportRow[], options: { dryRun: boolean; policy: DuplicatePolicy; matchOn: readonly MatchKind[]; externalId: string | null }) => Promise<BatchResult>;
 
 /** An import that cannot start: a mapping that does not make sense. Answered 400, nothing read. */
 export class ImportRequestError extends Error {
@@ -186,16 +223,71 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 	const policy = options.policy ?? 'create';
 	if (!DUPLICATE_POLICIES.includes(policy)) throw new ImportRequestError(`policy must be one of ${DUPLICATE_POLICIES.join(', ')}.`);
 	const matchOn = options.matchOn ?? MATCH_ALL;
+	const externalId = options.externalId?.trim() || null;
+	if (externalId !== null && !EXTERNAL_ID_FIELD.test(externalId)) {
+		throw new ImportRequestError(`externalId must name one of the workspace's own fields (x_…) that the other system's id column is mapped to, not "${externalId.slice(0, 60)}".`);
+	}
 	const known = labelSynonyms(options.definitions?.all ?? []);
 	const wrong = mappingProblems(Object.fromEntries(Object.entries(override).filter(([, target]) => target)));
 	if (wrong.length > 0) throw new ImportRequestError(wrong.join(' '));
-	const decoded = await decodeBytes(bytes, limits.maxBytes, options.encoding ?? null);
+	let spooled: string | null = null;
+	try {
+		if (options.format === 'xlsx' && !options.sourceFile) spooled = await spoolWorkbook(bytes, limits.maxBytes);
+		return await readAndWrite(bytes, options, limits, policy, matchOn, known, override, write, options.sourceFile ?? spooled);
+	} finally {
+		if (spooled) rmSync(spooled, { force: true });
+	}
+}
+
+/** A workbook's central directory is at its end, so an uploaded one is written to a temp file first (bounded by the size limit) and read from there. */
+async function spoolWorkbook(bytes: AsyncIterable<Uint8Array>, maxBytes: number): Promise<string> {
+	const file = path.join(os.tmpdir(), `accord-import-${randomUUID()}.xlsx`);
+	const out = createWriteStream(file, { flags: 'wx', mode: 0o600 });
+	let size = 0;
+	try {
+		for await (const chunk of bytes) {
+			size += chunk.byteLength;
+			if (size > maxBytes) throw new FileTooLargeError(maxBytes);
+			if (!out.write(chunk)) await once(out, 'drain');
+		}
+		out.end();
+		await finished(out);
+	} catch (error) {
+		out.destroy();
+		rmSync(file, { force: true });
+		throw error;
+	}
+	if (size === 0) {
+		rmSync(file, { force: true });
+		throw new UnreadableFileError('The file is empty.');
+	}
+	return file;
+}
+
+async function readAndWrite(
+	bytes: AsyncIterable<Uint8Array>,
+	options: ImportOptions,
+	limits: ReadLimits,
+	policy: DuplicatePolicy,
+	matchOn: readonly MatchKind[],
+	known: ReturnType<typeof labelSynonyms>,
+	override: ColumnMapping,
+	write: WriteBatch,
+	workbookFile: string | null
+): Promise<ImportReport> {
+	let workbook: WorkbookRead | null = null;
+	const decoded =
+		options.format === 'xlsx'
+			? { encoding: { encoding: 'utf-8' as const, reason: 'xlsx' as const, bomLength: 0 }, text: null }
+			: await decodeBytes(bytes, limits.maxBytes, options.encoding ?? null);
 	const rows =
-		options.format === 'json'
-			? readJson(decoded.text, limits)
-			: options.format === 'xml'
-				? readXml(decoded.text, limits)
-				: readDelimited(decoded.text, { delimiter: options.format === 'tsv' ? '\t' : options.delimiter }, limits);
+		decoded.text === null
+			? readXlsx(workbookFile!, { sheet: options.sheet, headerRow: options.headerRow }, limits, (read) => (workbook = read), options.readProgress)
+			: options.format === 'json'
+				? readJson(decoded.text, limits)
+				: options.format === 'xml'
+					? readXml(decoded.text, limits)
+					: readDelimited(decoded.text, { delimiter: options.format === 'tsv' ? '\t' : options.delimiter }, limits);
 
 	const report: ImportReport = {
 		format: options.format,
@@ -218,13 +310,15 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 		moreProblems: 0,
 		preview: [],
 		stoppedAt: null,
-		cancelled: false
+		cancelled: false,
+		workbook: null
 	};
 	const note = (problem: ImportProblem): void => {
 		if (report.problems.length < MAX_LISTED_PROBLEMS) report.problems.push(problem);
 		else report.moreProblems++;
 	};
 	let mapping: ColumnMapping = {};
+	const externalField = options.externalId?.trim() || null;
 	const idHeaders = new Map<string, boolean>();
 	let batch: ImportRow[] = [];
 	const flush = async (): Promise<void> => {
@@ -232,7 +326,7 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 		const rows = batch;
 		batch = [];
 		if (options.cancelled?.()) throw new Cancelled();
-		const result = await write(rows, { dryRun: options.dryRun, policy, matchOn });
+		const result = await write(rows, { dryRun: options.dryRun, policy, matchOn, externalId: options.externalId?.trim() || null });
 		report.matched += result.matched;
 		if (options.dryRun) return;
 		for (const outcome of result.outcomes) report[outcome]++;
@@ -247,6 +341,9 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 			const fresh = [...row.cells.keys()].filter((header) => header !== '#extra' && !Object.hasOwn(mapping, header));
 			if (fresh.length > 0) {
 				mapping = mapColumns([...Object.keys(mapping), ...fresh], { ...mapping, ...pick(override, fresh) }, known);
+			}
+			if (externalField && report.rowsRead === 1 && !Object.values(mapping).includes(externalField)) {
+				throw new ImportRequestError(`No column is mapped to ${externalField}, the field chosen for the other system's id: map the column holding that id to it (or create the field from the column).`);
 			}
 			const { input, id, columnOf, problems } = rowInput(row, mapping, idHeaders);
 			const validated = validateNewRecord(input, options.workspace, options.createdBy, options.definitions);
@@ -271,7 +368,8 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 				continue;
 			}
 			report.valid++;
-			batch.push({ row: row.row, record: validated.record, id });
+			const externalValue = externalField ? validated.record.fields[externalField] : null;
+			batch.push({ row: row.row, record: validated.record, id, external: externalValue === null || externalValue === undefined || externalValue === '' ? null : String(externalValue) });
 			if (batch.length >= IMPORT_BATCH) await flush();
 		}
 		await flush();
@@ -279,6 +377,7 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 		if (error instanceof Cancelled) {
 			report.cancelled = true;
 			report.mapping = mapping;
+			report.workbook = workbook;
 			return report;
 		}
 		if (!(error instanceof UnreadableFileError)) throw error;
@@ -291,6 +390,7 @@ export async function runImport(bytes: AsyncIterable<Uint8Array>, options: Impor
 		if (report.rowsRead === 0) throw error;
 	}
 	report.mapping = mapping;
+	report.workbook = workbook;
 	return report;
 }
 

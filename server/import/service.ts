@@ -29,6 +29,7 @@ import type { DocumentStore } from '../store/types.ts';
 import type { Rooms } from '../sync/rooms.ts';
 import { ImportRequestError, runImport, type BatchResult, type ImportOptions, type ImportReport, type ImportRow, type RowOutcome } from './run.ts';
 import { createRecordBatch } from './batch.ts';
+import type { ExternalIdLookup } from './external-ids.ts';
 
 /** How often, at most, open lists hear that records arrived during an import. */
 const ANNOUNCE_EVERY_MS = 1000;
@@ -46,6 +47,8 @@ export interface ImportDeps {
 	rooms?: Pick<Rooms, 'acquire' | 'release' | 'writer'>;
 	/** The merge service (the merge policy needs it). */
 	merges?: Pick<MergeService, 'merge'>;
+	/** Finds records by the value of an external id field (matching on another system's id needs it). */
+	externalIds?: ExternalIdLookup;
 }
 
 /** What a written batch changed, for the import's own record (its undo). */
@@ -91,9 +94,9 @@ function foldInto(target: NewRecord, row: NewRecord, over: boolean): void {
 
 const same = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
 
-export function createImportService({ workspace, store, announce, definitions, rooms, merges }: ImportDeps): ImportService {
-	/** The stored record each row matches (by id, then by the best shared key), or null. */
-	async function storedMatches(actor: Actor, rows: readonly ImportRow[], keys: readonly string[][], matchOn: readonly MatchKind[]): Promise<Array<string | null>> {
+export function createImportService({ workspace, store, announce, definitions, rooms, merges, externalIds }: ImportDeps): ImportService {
+	/** The stored record each row matches (by Accord id, then by the other system's id, then by the best shared key), or null. */
+	async function storedMatches(actor: Actor, rows: readonly ImportRow[], keys: readonly string[][], matchOn: readonly MatchKind[], externalId: string | null): Promise<Array<string | null>> {
 		const found: Array<string | null> = rows.map(() => null);
 		if (matchOn.includes('id')) {
 			for (const [index, row] of rows.entries()) {
@@ -101,6 +104,12 @@ export function createImportService({ workspace, store, announce, definitions, r
 				const stored = await store.getProjection(row.id);
 				if (stored && stored.workspace === workspace && canSeeRecord(actor, { private: stored.private === true, owner: stored.owner })) found[index] = row.id;
 			}
+		}
+		if (externalId) {
+			if (!externalIds) throw new ImportRequestError('Matching on an external id is not available here.');
+			const values = rows.flatMap((row, index) => (found[index] === null && row.external !== null ? [row.external] : []));
+			const byValue = await externalIds(workspace, externalId, values, { id: actor.id, admin: canAdminister(actor) });
+			for (const [index, row] of rows.entries()) if (found[index] === null && row.external !== null) found[index] = byValue.get(row.external) ?? null;
 		}
 		const wanted = [...new Set(keys.flat())];
 		if (wanted.length === 0) return found;
@@ -161,7 +170,10 @@ export function createImportService({ workspace, store, announce, definitions, r
 				}
 			};
 
-			async function writeBatch(rows: ImportRow[], { dryRun, matchOn }: { dryRun: boolean; policy: DuplicatePolicy; matchOn: readonly MatchKind[] }): Promise<BatchResult> {
+			async function writeBatch(
+				rows: ImportRow[],
+				{ dryRun, matchOn, externalId }: { dryRun: boolean; policy: DuplicatePolicy; matchOn: readonly MatchKind[]; externalId: string | null }
+			): Promise<BatchResult> {
 				// Creating regardless needs no look-up on a real run (the fast path of a first import); a dry run still counts the matches.
 				if (policy === 'create' && !dryRun) {
 					const ids = await createRecordBatch(store, rows.map((r) => r.record), by, options.job);
@@ -170,7 +182,9 @@ export function createImportService({ workspace, store, announce, definitions, r
 					return { outcomes: rows.map(() => 'created'), matched: 0 };
 				}
 				const keys = rows.map((row) => rowKeys(row.record.fields, matchOn));
-				const stored = await storedMatches(actor, rows, keys, matchOn);
+				const stored = await storedMatches(actor, rows, keys, matchOn, externalId);
+				// Within the file, a later row with the same external id is the same customer too (a key of its own, never sent to the store).
+				const fileKeys = rows.map((row, index) => (externalId && row.external !== null ? [`external:${row.external}`, ...keys[index]] : keys[index]));
 				const outcomes: RowOutcome[] = [];
 				const toCreate: NewRecord[] = [];
 				const toUpdate: Array<{ index: number; id: string; record: NewRecord }> = [];
@@ -181,11 +195,11 @@ export function createImportService({ workspace, store, announce, definitions, r
 				for (const [index, row] of rows.entries()) {
 					const record = { ...row.record, fields: { ...row.record.fields } };
 					const storedId = stored[index];
-					const earlier = storedId ? undefined : keys[index].map((key) => pending.get(key)).find((found) => found !== undefined);
+					const earlier = storedId ? undefined : fileKeys[index].map((key) => pending.get(key)).find((found) => found !== undefined);
 					if (storedId || earlier) matched++;
 					if ((!storedId && !earlier) || policy === 'create') {
 						toCreate.push(record);
-						for (const key of keys[index]) if (!pending.has(key)) pending.set(key, record);
+						for (const key of fileKeys[index]) if (!pending.has(key)) pending.set(key, record);
 						outcomes.push('created');
 					} else if (policy === 'skip') {
 						outcomes.push('skipped');

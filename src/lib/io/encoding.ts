@@ -11,8 +11,8 @@
 export const IMPORT_ENCODINGS = ['utf-8', 'utf-16le', 'utf-16be', 'gb18030', 'big5'] as const;
 export type ImportEncoding = (typeof IMPORT_ENCODINGS)[number];
 
-/** How the encoding was settled: by a byte-order mark, by the bytes' shape, by a guess, or named by the person. */
-export type EncodingReason = 'bom' | 'utf8-valid' | 'utf16-zeros' | 'guess' | 'override';
+/** How the encoding was settled: by a byte-order mark, by the bytes' shape, by a guess, or named by the person; `xlsx`: a workbook's text is Unicode by definition. */
+export type EncodingReason = 'bom' | 'utf8-valid' | 'utf16-zeros' | 'guess' | 'override' | 'xlsx';
 
 export interface DetectedEncoding {
 	encoding: ImportEncoding;

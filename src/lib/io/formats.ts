@@ -2,7 +2,7 @@
 export const EXPORT_FORMATS = ['csv', 'json', 'xml', 'xlsx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-export const IMPORT_FORMATS = ['csv', 'tsv', 'json', 'xml'] as const;
+export const IMPORT_FORMATS = ['csv', 'tsv', 'json', 'xml', 'xlsx'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 /** The import format a file name suggests (`clients.TSV` → tsv), or null. */
