@@ -26,7 +26,10 @@ import { isRecordDoc, readRecord } from '../src/lib/model/record.ts';
 import { projectRecord } from '../src/lib/model/projection.ts';
 import {
 	byCurrency,
+	DAY_MS,
+	funnelIndex,
 	FUNNEL_STAGES,
+	QUARTER_HOUR,
 	STAGE_WEIGHTS,
 	type AnalyticsOptions,
 	type ChurnRow,
@@ -37,6 +40,7 @@ import {
 } from '../src/lib/analytics/aggregate.ts';
 import { STAGES } from '../src/lib/model/schema.ts';
 import { searchWhere } from './store/sql-store.ts';
+import { STAY_EDGES } from './store/migrations.ts';
 import type { Sql, SqlTx } from './store/types.ts';
 // Stored document bytes may be sealed (encryption at rest): opened here as the store opens them.
 import { openBytes } from './crypto/data-key.ts';
@@ -69,8 +73,8 @@ const REFRESH_CHUNK = 500;
 const MARK_SLACK_MS = 10_000;
 /** Activities kept per record: a bound on what one record can add to the tables. */
 const MAX_ACTIVITIES_PER_RECORD = 10_000;
-/** The buckets' step: every time zone's offset is a whole number of quarter hours. */
-export const QUARTER_MS = 900_000;
+/** The buckets' step, the shared module's: every time zone's offset is a whole number of quarter hours. */
+export const QUARTER_MS = QUARTER_HOUR;
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -139,8 +143,6 @@ const stageChanges = (records?: string) => `SELECT s.record_id, s.at, s.id, s.be
         UNION ALL
         SELECT record_id, at, -id, before, after FROM audit_pending WHERE workspace_id = $1 AND path = 'fields.stage' AND op IN ('set', 'unset')${records ? ` AND record_id = ANY(${records})` : ''}
       ) AS s`;
-
-const funnelIndex = (stage: string | null): number => (stage === null ? -1 : (FUNNEL_STAGES as readonly string[]).indexOf(stage));
 
 /** Writes the summaries of some records (one transaction): rows, then their stays. Exported for tests that write summaries without documents. */
 export async function writeSummaries(
@@ -241,6 +243,44 @@ export async function writeSummaries(
 	);
 }
 
+/** The UTC month (months since 1970) an instant falls in, and the instant a month starts. */
+const monthOf = (ms: number): number => {
+	const date = new Date(ms);
+	return (date.getUTCFullYear() - 1970) * 12 + date.getUTCMonth();
+};
+const monthStart = (month: number): number => Date.UTC(1970, month, 1);
+
+/**
+ * [from, to) for analytics_stay_counts: the whole UTC months inside it, the whole days of its
+ * partial months, and what is left at its ends (read from the stays themselves).
+ */
+export function splitMonths(fromMs: number, toMs: number): { months: { first: number; last: number }; days: { first: number; last: number }[]; ends: [number, number][] } {
+	const first = monthOf(fromMs) + (monthStart(monthOf(fromMs)) === fromMs ? 0 : 1);
+	const last = monthOf(toMs);
+	if (first >= last) {
+		const days = split(fromMs, toMs, DAY_MS);
+		return { months: { first: 0, last: 0 }, days: [days], ends: days.ends };
+	}
+	const head = split(fromMs, monthStart(first), DAY_MS);
+	const tail = split(monthStart(last), toMs, DAY_MS);
+	return { months: { first, last }, days: [head, tail], ends: [...head.ends, ...tail.ends] };
+}
+
+/**
+ * [from, to) as the whole steps inside it (`first` ≤ step < `last`, read from a counts table) and
+ * the partial steps at its ends (`ends`, read from the rows themselves); no whole step: all ends.
+ */
+export function split(fromMs: number, toMs: number, step: number): { first: number; last: number; ends: [number, number][] } {
+	const first = Math.ceil(fromMs / step);
+	const last = Math.floor(toMs / step);
+	if (first >= last) return { first: 0, last: 0, ends: fromMs < toMs ? [[fromMs, toMs]] : [] };
+	const ends: [number, number][] = [
+		[fromMs, first * step],
+		[last * step, toMs]
+	];
+	return { first, last, ends: ends.filter(([a, b]) => a < b) };
+}
+
 export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 	/** Per workspace: the latest `updated_at` read, so the next refresh looks only at documents changed since. */
 	const marks = new Map<string, number>();
@@ -337,6 +377,13 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 		const hasSegment = options.segment ? searchWhere(options.segment, [], nowMs).length > 0 : false;
 		/** Buckets answer ranges that start and end on quarter hours, for everyone's records or a person's; a segment needs the records. */
 		const fromBuckets = source === 'auto' && !hasSegment && fromMs % QUARTER_MS === 0 && toMs % QUARTER_MS === 0;
+		/** The counts tables (migration 16) answer any range; a segment needs the records themselves. */
+		const fromCounts = source === 'auto' && !hasSegment;
+		/** `column` in one of the [from, to) millisecond ranges. */
+		const within = (bind: Bind, column: string, ends: [number, number][]) =>
+			ends.length === 0
+				? 'false'
+				: `(${ends.map(([a, b]) => `(${column} >= ${bind(new Date(a).toISOString(), 'timestamptz')} AND ${column} < ${bind(new Date(b).toISOString(), 'timestamptz')})`).join(' OR ')})`;
 		const sees = (bind: Bind) => `(s.scope = '' OR s.scope = 'p:' || ${bind(viewer.id, 'text')} OR ${bind(viewer.admin, 'boolean')})`;
 		const inSegment = (bind: Bind, params: unknown[]) => {
 			if (!options.segment || !hasSegment) return '';
@@ -359,6 +406,27 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 		const msRange = (bind: Bind, column: string) => `${column} >= ${bind(fromMs, 'bigint')} AND ${column} < ${bind(toMs, 'bigint')}`;
 		const quarterRange = (bind: Bind) => `s.quarter >= ${quarterOf(bind(fromMs, 'bigint'))} AND s.quarter < ${quarterOf(bind(toMs, 'bigint'))}`;
 
+		type CustomerRow = {
+			part: 'dist' | 'top' | 'churn';
+			id: string | null;
+			name: string | null;
+			stage: string | null;
+			owner: string | null;
+			value: string | null;
+			currency: string | null;
+			last_ms: string | number | null;
+			freq: string | number | null;
+			recency: string | number | null;
+			r: number | null;
+			f: number | null;
+			m: number | null;
+			idle: string | number | null;
+			n: string | number | null;
+			/** Of a score's customers, those idle for churnDays or more (not lost). */
+			churned: string | number | null;
+			/** Customers per score, 3 to 15. */
+			scores: (string | number)[] | null;
+		};
 		type Part = { part: string; key: string | null; currency: string | null; n: string | number; valued: string | number; cents: string | null; weighted: string | null };
 		type Group = Pick<Part, 'key' | 'currency' | 'n' | 'valued' | 'cents'>;
 		const groupsOf = (rows: Group[], order?: readonly string[]): GroupTotal[] => {
@@ -383,6 +451,34 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 			timed('records', () =>
 				ask<Part>((bind, params) => {
 					const tz = bind(options.timeZone, 'text');
+					if (fromCounts) {
+						// Whole UTC days (quarter hours for weeks, close dates for the forecast) from the counts the
+						// triggers keep; the records created in the range's partial days at either end from their summaries.
+						const days = split(fromMs, toMs, DAY_MS);
+						const quarters = split(fromMs, toMs, QUARTER_MS);
+						const counts = (kinds: string, first: number, last: number) =>
+							`analytics_counts s WHERE s.workspace_id = ${bind(workspace, 'text')} AND s.kind IN (${kinds}) AND ${sees(bind)}
+							   AND s.at >= ${bind(first, 'bigint')} AND s.at < ${bind(last, 'bigint')}`;
+						const atEnds = (ends: [number, number][]) => `${visible(bind, params)} AND ${within(bind, 's.created_at', ends)}`;
+						return `SELECT p.part, p.key, p.currency, sum(p.n) AS n, sum(p.valued) AS valued, sum(p.cents) AS cents, sum(p.weighted) AS weighted FROM (
+						   SELECT s.kind AS part, s.key, s.currency, s.n, s.valued, s.cents, NULL::numeric AS weighted FROM ${counts(`'stage', 'owner', 'reached'`, days.first, days.last)}
+						   UNION ALL
+						   SELECT 'week', to_char(date_trunc('week', to_timestamp(s.at * 900) AT TIME ZONE ${tz}), 'YYYY-MM-DD'), NULL, s.n, 0, NULL, NULL
+						     FROM ${counts(`'quarter'`, quarters.first, quarters.last)}
+						   UNION ALL
+						   SELECT 'forecast', to_char(DATE '1970-01-01' + s.at::int, 'YYYY-MM'), s.currency, s.n, s.n, s.cents, s.weighted
+						     FROM ${counts(`'forecast'`, Math.floor(fromMs / DAY_MS), Math.floor(toMs / DAY_MS))}
+						   UNION ALL
+						   SELECT 'stage', s.stage, s.currency, 1, (s.cents IS NOT NULL)::int, COALESCE(s.cents, 0), NULL FROM ${atEnds(days.ends)}
+						   UNION ALL
+						   SELECT 'owner', s.owner, s.currency, 1, (s.cents IS NOT NULL)::int, COALESCE(s.cents, 0), NULL FROM ${atEnds(days.ends)} AND ${OPEN}
+						   UNION ALL
+						   SELECT 'reached', GREATEST(COALESCE(array_position(${funnelArray}, s.stage) - 1, -1), s.furthest)::text, NULL, 1, 0, 0, NULL FROM ${atEnds(days.ends)}
+						   UNION ALL
+						   SELECT 'week', to_char(date_trunc('week', s.created_at AT TIME ZONE ${tz}), 'YYYY-MM-DD'), NULL, 1, 0, NULL, NULL FROM ${atEnds(quarters.ends)}
+						 ) AS p
+						 GROUP BY 1, 2, 3 HAVING sum(p.n) <> 0`;
+					}
 					return `WITH s AS MATERIALIZED (
 					   SELECT s.stage, s.owner, s.value, s.currency, s.follow_up_at, (${range(bind, 's.created_at')}) AS created_in,
 					          CASE WHEN ${range(bind, 's.created_at')} THEN to_char(date_trunc('week', s.created_at AT TIME ZONE ${tz}), 'YYYY-MM-DD') END AS week,
@@ -403,15 +499,57 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 					  GROUP BY 2, 3`;
 				})
 			),
-			timed('daysInStage', () =>
-				ask<{ stage: string; median: string | number }>(
-					(bind, params) =>
-						`SELECT s.stage, percentile_cont(0.5) WITHIN GROUP (ORDER BY s.days) AS median
-						   FROM analytics_stays s
-						  WHERE s.workspace_id = ${bind(workspace, 'text')} AND ${sees(bind)} AND ${range(bind, 's.left_at')}${inSegment(bind, params)}
-						  GROUP BY s.stage`
-				)
-			),
+			timed('daysInStage', async () => {
+				if (!fromCounts)
+					return ask<{ stage: string; median: string | number }>(
+						(bind, params) =>
+							`SELECT s.stage, percentile_cont(0.5) WITHIN GROUP (ORDER BY s.days) AS median
+							   FROM analytics_stays s
+							  WHERE s.workspace_id = ${bind(workspace, 'text')} AND ${sees(bind)} AND ${range(bind, 's.left_at')}${inSegment(bind, params)}
+							  GROUP BY s.stage`
+					);
+				// The median without reading every stay: how many stays of each length bucket ended in the range
+				// (whole UTC days from analytics_stay_counts, the partial days at the ends from the stays), which
+				// bucket holds the middle one or two, then only that bucket's stays in order, through their index.
+				// One statement, so the counts and the stays are of one snapshot.
+				const rows = await ask<{ stage: string; k: string | number; days: number | string }>((bind) => {
+					const parts = splitMonths(fromMs, toMs);
+					const edges = `ARRAY[${STAY_EDGES.join(', ')}]::float8[]`;
+					const at = (unit: string, span: { first: number; last: number }) =>
+						`(s.unit = '${unit}' AND s.at >= ${bind(span.first, 'bigint')} AND s.at < ${bind(span.last, 'bigint')})`;
+					return `WITH hist AS (
+					   SELECT x.stage, x.bucket, sum(x.n)::bigint AS n FROM (
+					     SELECT s.stage, s.bucket, s.n FROM analytics_stay_counts s
+					      WHERE s.workspace_id = ${bind(workspace, 'text')} AND ${sees(bind)}
+					        AND (${[at('m', parts.months), ...parts.days.map((days) => at('d', days))].join(' OR ')})
+					     UNION ALL
+					     SELECT s.stage, width_bucket(s.days, ${edges})::smallint, 1 FROM analytics_stays s
+					      WHERE s.workspace_id = ${bind(workspace, 'text')} AND ${sees(bind)} AND ${within(bind, 's.left_at', parts.ends)}
+					   ) AS x GROUP BY 1, 2 HAVING sum(x.n) <> 0),
+					 cum AS (SELECT h.stage, h.bucket, h.n, (sum(h.n) OVER (PARTITION BY h.stage ORDER BY h.bucket))::bigint - h.n AS before,
+					                (sum(h.n) OVER (PARTITION BY h.stage))::bigint AS total FROM hist h),
+					 want AS (SELECT DISTINCT c.stage, c.bucket, c.before, t.k FROM cum c CROSS JOIN LATERAL (VALUES ((c.total - 1) / 2), (c.total / 2)) AS t(k)
+					           WHERE t.k >= c.before AND t.k < c.before + c.n),
+					 buckets AS MATERIALIZED (SELECT stage, bucket, before, min(k) AS first, max(k) AS last FROM want GROUP BY 1, 2, 3),
+					 -- Bucket 0 holds stays of length 0 only; any other is read from its first wanted place to its last.
+					 found AS MATERIALIZED (SELECT b.stage, b.bucket, b.first + row_number() OVER (PARTITION BY b.stage, b.bucket ORDER BY v.days) - 1 AS k, v.days
+					   FROM buckets b
+					  CROSS JOIN LATERAL (SELECT s.days FROM analytics_stays s
+					         WHERE b.bucket > 0 AND s.workspace_id = ${bind(workspace, 'text')} AND s.stage = b.stage
+					           AND s.days >= (ARRAY[${STAY_EDGES.join(', ')}]::float8[])[b.bucket]
+					           AND s.days < (ARRAY[${STAY_EDGES.join(', ')}, 'Infinity']::float8[])[b.bucket + 1]
+					           AND ${sees(bind)} AND ${range(bind, 's.left_at')}
+					         ORDER BY s.days OFFSET b.first - b.before LIMIT b.last - b.first + 1) AS v
+					 UNION ALL
+					 SELECT w.stage, w.bucket, w.k, 0 FROM want w WHERE w.bucket = 0)
+					 SELECT w.stage, w.k, f.days FROM want w JOIN found f ON f.stage = w.stage AND f.bucket = w.bucket AND f.k = w.k
+					 ORDER BY w.stage, w.k`;
+				});
+				const middle = new Map<string, number[]>();
+				for (const row of rows) (middle.get(row.stage) ?? middle.set(row.stage, []).get(row.stage)!).push(num(row.days));
+				// The shared module's median: the middle value, or the mean of the middle two.
+				return [...middle].map(([stage, values]) => ({ stage, median: values.length === 1 ? values[0] : (values[0] + values[1]) / 2 }));
+			}),
 			timed('wonLost', () =>
 				ask<{ month: string; won: string | number | null; lost: string | number | null }>((bind, params) =>
 					fromBuckets
@@ -439,58 +577,66 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 						    GROUP BY 1, 2`
 				)
 			),
-			timed('customers', () =>
-				ask<{
-					part: string;
-					id: string | null;
-					name: string | null;
-					stage: string | null;
-					owner: string | null;
-					value: string | null;
-					currency: string | null;
-					last_ms: string | number | null;
-					freq: string | number | null;
-					recency: string | number | null;
-					r: number | null;
-					f: number | null;
-					m: number | null;
-					idle: string | number | null;
-					n: string | number | null;
-				}>((bind, params) => {
-					const now = bind(nowMs, 'bigint');
+			timed('customers', () => {
+				const now = (bind: Bind) => bind(nowMs, 'bigint');
+				/**
+				 * Per summary `s`: its last activity up to now and activities in the range (binary search in the
+				 * sorted times: width_bucket counts the times ≤ a bound), days since then (recency) and idle days;
+				 * with `t` its currency's quintile boundaries, the R, F and M scores too.
+				 */
+				const scores = (bind: Bind, t?: string) => `CROSS JOIN LATERAL (SELECT s.activity_ms[NULLIF(width_bucket(${now(bind)}, s.activity_ms), 0)] AS last_ms,
+				          width_bucket(${bind(toMs - 1, 'bigint')}, s.activity_ms) - width_bucket(${bind(fromMs - 1, 'bigint')}, s.activity_ms) AS freq OFFSET 0) AS a
+				   CROSS JOIN LATERAL (SELECT (${now(bind)} - a.last_ms) / ${DAY_MS} AS recency,
+				          floor((${now(bind)} - COALESCE(a.last_ms, floor(EXTRACT(EPOCH FROM s.created_at) * 1000)::bigint))::float8 / ${DAY_MS})::bigint AS idle OFFSET 0) AS b${
+						t
+							? `
+				   CROSS JOIN LATERAL (SELECT CASE WHEN b.recency IS NULL THEN 1 WHEN b.recency <= 7 THEN 5 WHEN b.recency <= 30 THEN 4 WHEN b.recency <= 90 THEN 3 WHEN b.recency <= 180 THEN 2 ELSE 1 END AS r,
+				          CASE WHEN a.freq >= 20 THEN 5 WHEN a.freq >= 10 THEN 4 WHEN a.freq >= 5 THEN 3 WHEN a.freq >= 1 THEN 2 ELSE 1 END AS f,
+				          CASE WHEN s.cents IS NULL THEN 1 ELSE 1 + (s.cents > ${t}.t1)::int + (s.cents > ${t}.t2)::int + (s.cents > ${t}.t3)::int + (s.cents > ${t}.t4)::int END AS m
+				          OFFSET 0) AS x`
+							: ''
+					}`;
+				const valued = (bind: Bind, params: unknown[]) => `${visible(bind, params)} AND s.cents IS NOT NULL`;
+				// The value of a currency's `k`-th fifth: its ⌈k·n/5⌉-th smallest, read through the values' index (no sort).
+				// M is then 1 + the boundaries a value exceeds, which is the shared module's 1 + ⌊5 × (values smaller) / n⌋.
+				const boundary = (bind: Bind, params: unknown[], k: number) => `COALESCE(
+				     (SELECT s.cents FROM ${valued(bind, params)} AND s.currency = c.currency ORDER BY s.cents OFFSET (${k} * c.n + 4) / 5 - 1 LIMIT 1),
+				     (SELECT s.cents FROM ${valued(bind, params)} AND c.currency IS NULL AND s.currency IS NULL ORDER BY s.cents OFFSET (${k} * c.n + 4) / 5 - 1 LIMIT 1))`;
+				const NONE = `NULL::text AS id, NULL::text AS name, NULL::text AS stage, NULL::text AS owner, NULL::text AS value, NULL::text AS currency, NULL::bigint AS last_ms, NULL::bigint AS freq, NULL::bigint AS recency`;
+				const scored = ask<CustomerRow>((bind, params) => {
 					const limit = bind(options.listLimit, 'int');
-					const churnDays = bind(options.churnDays, 'int');
-					// Frequency and last activity by binary search in the sorted activity times (width_bucket counts the times ≤ a bound).
-					return `WITH v AS (SELECT s.record_id AS id, s.name, s.stage, s.owner, s.value, s.currency, s.created_at,
-					                   s.activity_ms[NULLIF(width_bucket(${now}, s.activity_ms), 0)] AS last_ms,
-					                   width_bucket(${bind(toMs - 1, 'bigint')}, s.activity_ms) - width_bucket(${bind(fromMs - 1, 'bigint')}, s.activity_ms) AS freq
-					              FROM ${visible(bind, params)}),
-					      base AS (SELECT v.*,
-					                      floor((${now} - v.last_ms) / 86400000.0)::bigint AS recency,
-					                      floor((${now} - COALESCE(v.last_ms, floor(EXTRACT(EPOCH FROM v.created_at) * 1000))) / 86400000.0)::bigint AS idle,
-					                      CASE WHEN v.value IS NULL THEN 1 ELSE LEAST(5, 1 + floor(5.0 * (rank() OVER (PARTITION BY v.currency, v.value IS NULL ORDER BY round(v.value * 100)) - 1)
-					                            / count(*) OVER (PARTITION BY v.currency, v.value IS NULL)))::int END AS m
-					                 FROM v),
-					      scored AS (SELECT base.*,
-					                        CASE WHEN recency IS NULL THEN 1 WHEN recency <= 7 THEN 5 WHEN recency <= 30 THEN 4 WHEN recency <= 90 THEN 3 WHEN recency <= 180 THEN 2 ELSE 1 END AS r,
-					                        CASE WHEN freq >= 20 THEN 5 WHEN freq >= 10 THEN 4 WHEN freq >= 5 THEN 3 WHEN freq >= 1 THEN 2 ELSE 1 END AS f
-					                   FROM base),
-					      -- The first few of each currency, each found by a top-N sort rather than ranking them all.
-					      top AS (SELECT t.* FROM (SELECT DISTINCT currency FROM scored WHERE value IS NOT NULL) c
-					                CROSS JOIN LATERAL (SELECT * FROM scored WHERE value IS NOT NULL AND currency IS NOT DISTINCT FROM c.currency
-					                                     ORDER BY round(value * 100) DESC, r + f + m DESC, id LIMIT ${limit}) t)
-					 SELECT 'dist' AS part, NULL::text AS id, NULL::text AS name, NULL::text AS stage, NULL::text AS owner, NULL::text AS value, NULL::text AS currency,
-					        NULL::bigint AS last_ms, NULL::bigint AS freq, NULL::bigint AS recency, NULL::int AS r, NULL::int AS f, (r + f + m)::int AS m, NULL::bigint AS idle, count(*) AS n
-					   FROM scored GROUP BY r + f + m
+					return `WITH c AS (SELECT s.currency, count(*) AS n FROM ${valued(bind, params)} GROUP BY s.currency),
+					      th AS MATERIALIZED (SELECT c.currency, ${[1, 2, 3, 4].map((k) => `${boundary(bind, params, k)} AS t${k}`).join(', ')} FROM c),
+					      -- The first few of each currency through the index, ties on value included, then ordered by score.
+					      top AS (SELECT t.* FROM th CROSS JOIN LATERAL (
+					                SELECT s.record_id, s.name, s.stage, s.owner, s.value, s.currency, a.last_ms, a.freq, b.recency, x.r, x.f, x.m, b.idle
+					                  FROM ((SELECT s.* FROM ${valued(bind, params)} AND s.currency = th.currency ORDER BY s.cents DESC FETCH FIRST (${limit}) ROWS WITH TIES)
+					                        UNION ALL
+					                        (SELECT s.* FROM ${valued(bind, params)} AND th.currency IS NULL AND s.currency IS NULL ORDER BY s.cents DESC FETCH FIRST (${limit}) ROWS WITH TIES)) AS s
+					                  ${scores(bind, 'th')}
+					                 ORDER BY s.cents DESC, x.r + x.f + x.m DESC, s.record_id LIMIT ${limit}) AS t)
+					 -- Customers per score (3…15) and the idle ones, one aggregate row (a count per score, not a sort of every row by score).
+					 SELECT 'dist' AS part, ${NONE}, NULL::int AS r, NULL::int AS f, NULL::int AS m, NULL::bigint AS idle, NULL::bigint AS n,
+					        count(*) FILTER (WHERE s.stage IS DISTINCT FROM 'lost' AND b.idle >= ${bind(options.churnDays, 'int')}) AS churned,
+					        ARRAY[${Array.from({ length: 13 }, (_, i) => `count(*) FILTER (WHERE x.r + x.f + x.m = ${i + 3})`).join(', ')}] AS scores
+					   FROM (SELECT s.* FROM ${visible(bind, params)}) AS s
+					   LEFT JOIN th ON th.currency = s.currency LEFT JOIN th AS tn ON s.currency IS NULL AND tn.currency IS NULL
+					   CROSS JOIN LATERAL (SELECT COALESCE(th.t1, tn.t1) AS t1, COALESCE(th.t2, tn.t2) AS t2, COALESCE(th.t3, tn.t3) AS t3, COALESCE(th.t4, tn.t4) AS t4) AS t
+					   ${scores(bind, 't')}
 					 UNION ALL
-					 SELECT 'top', id::text, name, stage, owner, value::text, currency, last_ms, freq, recency, r, f, m, idle, NULL FROM top
-					 UNION ALL
-					 SELECT * FROM (SELECT 'churn', id::text, name, stage, owner, value::text, currency, last_ms, freq, recency, r, f, m, idle, NULL::bigint AS n
-					   FROM scored WHERE stage IS DISTINCT FROM 'lost' AND idle >= ${churnDays} ORDER BY idle DESC, id LIMIT ${limit}) AS churn
-					 UNION ALL
-					 SELECT 'churnTotal', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, count(*) FROM scored WHERE stage IS DISTINCT FROM 'lost' AND idle >= ${churnDays}`;
-				})
-			)
+					 SELECT 'top', record_id::text, name, stage, owner, value::text, currency, last_ms, freq, recency, r, f, m, idle, NULL, NULL, NULL FROM top`;
+				});
+				// The churn list: the longest idle first, by a top-N sort (no score needed).
+				const churn = ask<CustomerRow>(
+					(bind, params) =>
+						`SELECT 'churn' AS part, s.record_id::text AS id, s.name, s.stage, s.owner, s.value::text AS value, s.currency, a.last_ms, a.freq, b.recency,
+						        NULL::int AS r, NULL::int AS f, NULL::int AS m, b.idle, NULL::bigint AS n, NULL::bigint AS churned, NULL::bigint[] AS scores
+						   FROM (SELECT s.* FROM ${visible(bind, params)}) AS s ${scores(bind)}
+						  WHERE s.stage IS DISTINCT FROM 'lost' AND b.idle >= ${bind(options.churnDays, 'int')}
+						  ORDER BY b.idle DESC, s.record_id LIMIT ${bind(options.listLimit, 'int')}`
+				);
+				return Promise.all([scored, churn]).then(([a, b]) => [...a, ...b]);
+			})
 		]);
 
 		const parts = (name: string) => partRows.filter((row) => row.part === name);
@@ -519,8 +665,10 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 		let churnTotal = 0;
 		const value = (text: string | null) => (text === null ? null : Number(text));
 		for (const row of customerRows) {
-			if (row.part === 'dist') scoreDistribution[num(row.m) - 3] = num(row.n);
-			else if (row.part === 'churnTotal') churnTotal = num(row.n);
+			if (row.part === 'dist') {
+				(row.scores ?? []).forEach((n, i) => (scoreDistribution[i] = num(n)));
+				churnTotal = num(row.churned);
+			}
 			else if (row.part === 'top')
 				topCustomers.push({
 					id: row.id!,

@@ -649,8 +649,176 @@ export const MIGRATIONS: readonly Migration[] = [
 				PRIMARY KEY (job_id, record_id)
 			);
 		`
+	},
+	{
+		version: 16,
+		name: 'the dashboard per chart: counts by creation day and quarter hour, forecast by close date, stays by day and length, values in order',
+		sql: `
+			-- At 100,000 records the dashboard still read every summary (pipeline, funnel, weeks,
+			-- forecast; a sort of all values for the monetary score) and every stay in the range
+			-- (median days in stage) on each answer (bench/analytics.ts). Kept here instead, by
+			-- triggers in the writer's transaction as the buckets are (migration 13), so a chart
+			-- reads a few rows per day of its range and only the records at its ends:
+			-- analytics_counts, what each summary contributes, per kind:
+			--   'stage' (key: stage), 'owner' (key: owner, open deals only), 'reached' (key: the
+			--   furthest funnel index) per UTC day of creation (at: days since 1970), per currency;
+			--   'quarter' per quarter hour of creation (at: quarter hours since 1970), for weeks in
+			--   any time zone; 'forecast' per expected close date (at: days since 1970) and currency,
+			--   open deals with a value, with the stage-weighted value rounded per deal.
+			ALTER TABLE analytics_summaries ADD COLUMN cents numeric GENERATED ALWAYS AS (round(value * 100)) STORED;
+			-- The values of a currency in order: the monetary score's quintile boundaries and the top list.
+			CREATE INDEX analytics_summaries_value ON analytics_summaries (workspace_id, currency, cents) INCLUDE (scope)
+				WHERE scope IS NOT NULL AND cents IS NOT NULL;
+			CREATE TABLE analytics_counts (
+				workspace_id text NOT NULL,
+				kind text NOT NULL,
+				scope text NOT NULL,
+				at bigint NOT NULL,
+				key text,
+				currency text,
+				n integer NOT NULL,
+				valued integer NOT NULL,
+				cents numeric NOT NULL,
+				weighted numeric NOT NULL,
+				UNIQUE NULLS NOT DISTINCT (workspace_id, kind, scope, at, key, currency)
+			);
+			-- Stays per stage, length bucket (width_bucket over STAY_EDGES, in days: zero, then a day
+			-- wide up to a month, five days up to a year, thirty beyond) and the UTC month ('m', months since
+			-- 1970) and day ('d', days since 1970) they ended, for the median: the bucket holding
+			-- the middle is found from these counts (whole months, then whole days at the range's
+			-- ends), then only that bucket's stays are read, in order (analytics_stays_length).
+			CREATE TABLE analytics_stay_counts (
+				workspace_id text NOT NULL,
+				stage text NOT NULL,
+				unit "char" NOT NULL,
+				at bigint NOT NULL,
+				bucket smallint NOT NULL,
+				scope text NOT NULL,
+				n integer NOT NULL,
+				PRIMARY KEY (workspace_id, stage, unit, at, bucket, scope)
+			);
+			CREATE INDEX analytics_stays_length ON analytics_stays (workspace_id, stage, days) INCLUDE (left_at, scope);
+
+			INSERT INTO analytics_counts (workspace_id, kind, scope, at, key, currency, n, valued, cents, weighted)
+			SELECT d.workspace_id, d.kind, d.scope, d.at, d.key, d.currency, sum(d.n)::int, sum(d.valued)::int, sum(d.cents), sum(d.weighted)
+			  FROM (${analyticsCountRows('analytics_summaries', 1)}) AS d
+			 GROUP BY 1, 2, 3, 4, 5, 6;
+			INSERT INTO analytics_stay_counts (workspace_id, stage, unit, at, bucket, scope, n)
+			SELECT d.workspace_id, d.stage, d.unit, d.at, d.bucket, d.scope, sum(d.n)::int FROM (${analyticsStayRows('analytics_stays', 1)}) AS d
+			 GROUP BY 1, 2, 3, 4, 5, 6;
+
+			CREATE FUNCTION analytics_counts_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF TG_OP = 'INSERT' THEN
+				${analyticsCountsUpsert(analyticsCountRows('new_rows', 1))}
+				ELSIF TG_OP = 'DELETE' THEN
+				${analyticsCountsUpsert(analyticsCountRows('old_rows', -1))}
+				ELSE
+				${analyticsCountsUpsert(`${analyticsCountRows('new_rows', 1)} UNION ALL ${analyticsCountRows('old_rows', -1)}`)}
+				END IF;
+				RETURN NULL;
+			END
+			$$;
+			CREATE TRIGGER analytics_counts_inserted AFTER INSERT ON analytics_summaries
+				REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_counts_follow();
+			CREATE TRIGGER analytics_counts_updated AFTER UPDATE ON analytics_summaries
+				REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_counts_follow();
+			CREATE TRIGGER analytics_counts_deleted AFTER DELETE ON analytics_summaries
+				REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_counts_follow();
+
+			CREATE FUNCTION analytics_stay_counts_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF TG_OP = 'INSERT' THEN
+				${analyticsStayCountsUpsert(analyticsStayRows('new_rows', 1))}
+				ELSIF TG_OP = 'DELETE' THEN
+				${analyticsStayCountsUpsert(analyticsStayRows('old_rows', -1))}
+				ELSE
+				${analyticsStayCountsUpsert(`${analyticsStayRows('new_rows', 1)} UNION ALL ${analyticsStayRows('old_rows', -1)}`)}
+				END IF;
+				RETURN NULL;
+			END
+			$$;
+			CREATE TRIGGER analytics_stay_counts_inserted AFTER INSERT ON analytics_stays
+				REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_stay_counts_follow();
+			CREATE TRIGGER analytics_stay_counts_updated AFTER UPDATE ON analytics_stays
+				REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_stay_counts_follow();
+			CREATE TRIGGER analytics_stay_counts_deleted AFTER DELETE ON analytics_stays
+				REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_stay_counts_follow();
+		`
 	}
 ];
+
+/**
+ * Migration 16's contribution of summary rows (a table or a trigger's transition table) to
+ * analytics_counts, each measure times `sign` (1 added, -1 taken away). Only visible rows
+ * (scope not null) count, as in the buckets. Written once here because the backfill and the
+ * three trigger branches must agree; a later change is a new migration, never an edit.
+ */
+function analyticsCountRows(rows: string, sign: 1 | -1): string {
+	const day = `floor(EXTRACT(EPOCH FROM r.created_at) / 86400)::bigint`;
+	const open = `r.stage IN ('lead', 'qualified', 'proposal', 'negotiation')`;
+	return `SELECT r.workspace_id, x.kind, r.scope, x.at, x.key, x.currency, ${sign} AS n, ${sign} * x.valued AS valued, ${sign} * x.cents AS cents, ${sign} * x.weighted AS weighted
+	  FROM ${rows} r CROSS JOIN LATERAL (
+	    SELECT 'stage' AS kind, ${day} AS at, r.stage AS key, r.currency, (r.cents IS NOT NULL)::int AS valued, COALESCE(r.cents, 0) AS cents, 0::numeric AS weighted
+	     WHERE r.created_at IS NOT NULL
+	    UNION ALL
+	    SELECT 'owner', ${day}, r.owner, r.currency, (r.cents IS NOT NULL)::int, COALESCE(r.cents, 0), 0 WHERE r.created_at IS NOT NULL AND ${open}
+	    UNION ALL
+	    SELECT 'reached', ${day}, GREATEST(COALESCE(array_position(ARRAY['lead', 'qualified', 'proposal', 'negotiation', 'won']::text[], r.stage) - 1, -1), r.furthest)::text, NULL, 0, 0, 0
+	     WHERE r.created_at IS NOT NULL
+	    UNION ALL
+	    SELECT 'quarter', floor(EXTRACT(EPOCH FROM r.created_at) / 900)::bigint, NULL, NULL, 0, 0, 0 WHERE r.created_at IS NOT NULL
+	    UNION ALL
+	    SELECT 'forecast', (r.follow_up_at - DATE '1970-01-01')::bigint, NULL, r.currency, 1, r.cents,
+	           round(r.cents * CASE r.stage WHEN 'lead' THEN 10 WHEN 'qualified' THEN 25 WHEN 'proposal' THEN 50 WHEN 'negotiation' THEN 75 END / 100.0)
+	     WHERE r.follow_up_at IS NOT NULL AND r.cents IS NOT NULL AND ${open}
+	  ) AS x
+	 WHERE r.scope IS NOT NULL`;
+}
+
+/** Adds a statement's contributions to analytics_counts, in key order (two writers lock rows in one order). */
+function analyticsCountsUpsert(contributions: string): string {
+	return `INSERT INTO analytics_counts AS c (workspace_id, kind, scope, at, key, currency, n, valued, cents, weighted)
+	SELECT d.workspace_id, d.kind, d.scope, d.at, d.key, d.currency, sum(d.n)::int, sum(d.valued)::int, sum(d.cents), sum(d.weighted)
+	  FROM (${contributions}) AS d
+	 GROUP BY 1, 2, 3, 4, 5, 6
+	HAVING sum(d.n) <> 0 OR sum(d.valued) <> 0 OR sum(d.cents) <> 0 OR sum(d.weighted) <> 0
+	 ORDER BY 1, 2, 3, 4, 5, 6
+	ON CONFLICT (workspace_id, kind, scope, at, key, currency) DO UPDATE
+	   SET n = c.n + EXCLUDED.n, valued = c.valued + EXCLUDED.valued, cents = c.cents + EXCLUDED.cents, weighted = c.weighted + EXCLUDED.weighted;`;
+}
+
+/**
+ * Migration 16's stay-length buckets, in days: width_bucket's edges (bucket i is [STAY_EDGES[i - 1],
+ * STAY_EDGES[i]), the last one unbounded). Bucket 0 holds the stays of length 0 only (a change at or
+ * before creation, clamped to 0; times are whole microseconds, 1.16e-11 days), often the most
+ * common length of an imported history, so a middle among them is known without reading them.
+ * Then a day wide up to a month, five days up to a year, thirty beyond.
+ */
+export const STAY_EDGES: readonly number[] = stayEdges();
+function stayEdges(): number[] {
+	const edges: number[] = [1e-11];
+	for (let d = 1; d <= 30; d++) edges.push(d);
+	for (let d = 35; d <= 365; d += 5) edges.push(d);
+	for (let d = 395; d <= 1095; d += 30) edges.push(d);
+	return edges;
+}
+
+/** Migration 16's stays per stage, length bucket, and UTC month and day they ended. */
+function analyticsStayRows(rows: string, sign: 1 | -1): string {
+	return `SELECT r.workspace_id, r.stage, u.unit, u.at, width_bucket(r.days, ARRAY[${stayEdges().join(', ')}]::float8[])::smallint AS bucket, r.scope, ${sign} AS n
+	  FROM ${rows} r CROSS JOIN LATERAL (
+	    SELECT 'd'::"char" AS unit, floor(EXTRACT(EPOCH FROM r.left_at) / 86400)::bigint AS at
+	    UNION ALL
+	    SELECT 'm'::"char", ((EXTRACT(YEAR FROM r.left_at AT TIME ZONE 'UTC') - 1970) * 12 + EXTRACT(MONTH FROM r.left_at AT TIME ZONE 'UTC') - 1)::bigint) AS u`;
+}
+
+function analyticsStayCountsUpsert(contributions: string): string {
+	return `INSERT INTO analytics_stay_counts AS c (workspace_id, stage, unit, at, bucket, scope, n)
+	SELECT d.workspace_id, d.stage, d.unit, d.at, d.bucket, d.scope, sum(d.n)::int FROM (${contributions}) AS d
+	 GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(d.n) <> 0 ORDER BY 1, 2, 3, 4, 5, 6
+	ON CONFLICT (workspace_id, stage, unit, at, bucket, scope) DO UPDATE SET n = c.n + EXCLUDED.n;`;
+}
 
 /** Any constant both engines agree on; it only has to differ from other advisory locks of the database. */
 const MIGRATION_LOCK = 0x6163636f7264; // 'accord'

@@ -165,6 +165,9 @@ const OPEN_STAGES = ['lead', 'qualified', 'proposal', 'negotiation'] as const;
 export const STAGE_WEIGHTS: Readonly<Record<string, number>> = { lead: 0.1, qualified: 0.25, proposal: 0.5, negotiation: 0.75 };
 
 export const DAY_MS = 86_400_000;
+
+/** A stage's place in FUNNEL_STAGES (-1: none, or lost). The server's summaries keep the furthest one a record's history reached. */
+export const funnelIndex = (stage: string | null): number => (stage === null ? -1 : (FUNNEL_STAGES as readonly string[]).indexOf(stage));
 export const MAX_CHURN_DAYS = 3650;
 export const MAX_LIST_LIMIT = 100;
 
@@ -215,7 +218,7 @@ type ZonedParts = { year: number; month: number; day: number; hour: number; week
  * are the same for every instant of one quarter hour: remembered per quarter hour, as
  * formatting an instant is costly and a million activities fall into far fewer of them.
  */
-const QUARTER_HOUR = 900_000;
+export const QUARTER_HOUR = 900_000;
 const partsCache = new Map<string, Map<number, ZonedParts>>();
 export function zonedParts(iso: string | number, timeZone: string): ZonedParts {
 	const ms = typeof iso === 'number' ? iso : Date.parse(iso);
@@ -351,7 +354,6 @@ export function computeDashboard(
 	for (const list of changesOf.values()) list.sort((a, b) => (a.at.length === b.at.length ? (a.at < b.at ? -1 : a.at > b.at ? 1 : 0) : Date.parse(a.at) - Date.parse(b.at)));
 
 	// Funnel: the furthest funnel stage each record created in the range reached (now or ever).
-	const funnelIndex = (stage: string | null) => (stage === null ? -1 : (FUNNEL_STAGES as readonly string[]).indexOf(stage));
 	const reached = FUNNEL_STAGES.map(() => 0);
 	for (const r of created) {
 		let furthest = funnelIndex(r.stage);
