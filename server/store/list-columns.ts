@@ -110,6 +110,8 @@ export function conditionSql(conditions: readonly FieldCondition[], params: unkn
 
 /** Built-in sorts whose column is on the row; the rest are read from list_fields and list_sort. */
 const ROW_COLUMN: Partial<Record<ListSort, string>> = { value: 'value', updatedAt: 'updated_at', createdAt: 'created_at' };
+/** Row columns that never hold NULL (migration 1): ordered as they are, as their indexes are. */
+const NOT_NULL_COLUMNS = new Set(['updated_at', 'created_at']);
 
 /**
  * The ORDER BY terms of a sort: a time or the value by its column; any other field by its
@@ -120,6 +122,9 @@ export function sortSql(sort: ListSort, descending: boolean, params: unknown[]):
 	if (readListSort(sort) === undefined) throw new Error(`cannot sort by ${JSON.stringify(sort.slice(0, 60))}`);
 	const direction = descending ? 'DESC' : 'ASC';
 	const column = ROW_COLUMN[sort];
+	// The times are NOT NULL: no NULLS LAST, which would make the order differ from the
+	// (workspace_id, updated_at DESC, id) index's and force a sort of every match.
+	if (column && NOT_NULL_COLUMNS.has(column)) return `${column} ${direction}`;
 	if (column) return `${column} ${direction} NULLS LAST`;
 	params.push(sort);
 	const key = `$${params.length}::text`;

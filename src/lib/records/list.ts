@@ -26,6 +26,15 @@ export interface ListQuery {
 
 export const DEFAULT_SORT: ListSort = 'updatedAt';
 
+/**
+ * A count as shown: `10000+` when the server stopped counting there (a broad search's
+ * count is capped, server/store/sql-store.ts), so the person is never told an exact
+ * number that is not one.
+ */
+export function shownTotal(total: number, capped: boolean | undefined): string | number {
+	return capped ? `${total}+` : total;
+}
+
 /** Newest first for times, largest first for money, A→Z otherwise. */
 export function defaultDirection(sort: ListSort): SortDirection {
 	return defaultSortDirection(sort);

@@ -34,13 +34,21 @@ export interface RecordQuery {
 	viewer?: { id: string; admin: boolean };
 	/** `q=`: a parsed search (src/lib/search); only records matching it are listed. */
 	search?: SearchQuery;
+	/**
+	 * Count the matches up to this many at most (never fewer than the page's end): past it
+	 * the page says `totalCapped`. Absent: a search's count stops at 10,000, a list without
+	 * one is counted whole.
+	 */
+	countUpTo?: number;
 }
 
 export type ListQuery = Omit<RecordQuery, 'workspace' | 'viewer'>;
 
 export interface RecordPage {
 	rows: RecordRow[];
+	/** How many match; with `totalCapped`, at least this many (the count stopped there). */
 	total: number;
+	totalCapped?: boolean;
 }
 
 export interface CreateRecordInput {

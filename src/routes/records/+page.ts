@@ -22,6 +22,8 @@ import type { PageLoad } from './$types';
 export interface ListPage {
 	rows: RecordRow[];
 	total: number;
+	/** The server stopped counting at `total`: at least that many match. */
+	totalCapped?: boolean;
 	/** The server could not read the search (`q`): why, in its words. */
 	searchError?: string;
 	/** From the local copy while its first catch-up has not finished: records are still arriving. */
@@ -122,7 +124,7 @@ export const load = (async ({ fetch, url, depends, parent }) => {
 		if (page.rows.length === 0 && page.total > 0 && query.page > 1) {
 			redirect(307, withSearch(listHref(query, { page: Math.max(1, Math.ceil(page.total / PAGE_SIZE)) }), q));
 		}
-		return { ...base, rows: page.rows, total: page.total, searchError: page.searchError ?? null, filling: page.filling ?? false, source, later };
+		return { ...base, rows: page.rows, total: page.total, totalCapped: page.totalCapped === true, searchError: page.searchError ?? null, filling: page.filling ?? false, source, later };
 	};
 
 	if (local && isHydrated()) {
