@@ -1,0 +1,235 @@
+/**
+ * The import's throughput target (issue 13): N generated rows of 15 columns (a quarter
+ * of them in Chinese) as one CSV, posted to `POST /api/import` of a real Accord server
+ * in its own process (API token, the body streamed as it is generated), on PGlite and
+ * on Postgres. Measured end to end: from the first byte sent to the answer, rows
+ * created per second, against the target of 5,000 rows/s; the server's RSS (read from
+ * /proc every 100 ms) grown over its settled RSS before, against 200 MB. As the
+ * physical reference, the same rows' projection (the 15 values, as text) is written
+ * into the same database by plain multi-row INSERTs of 250 rows (the import's batch),
+ * in the same run, and the ratio is reported. Prints a table, writes
+ * bench/results/import.json. Not part of npm test.
+ *
+ *   node --import tsx bench/import.ts [--rows 100000] [--store pglite|postgres|both] [--profile DIR]
+ *
+ * `--profile DIR` writes the server's CPU profile there (read it with bench/profile.ts).
+ *
+ * Postgres needs DATABASE_URL (a temporary database is made and dropped).
+ */
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import { ServerProcess } from './lib/server-process.ts';
+import { memory } from './lib/proc.ts';
+import { tempPostgresUrl } from '../tests/support/databases.ts';
+
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, store: { type: 'string', default: 'both' }, profile: { type: 'string' } } });
+const ROWS = Number(values.rows);
+if (!Number.isInteger(ROWS) || ROWS < 1) throw new Error('--rows must be a whole number');
+const STORES = values.store === 'both' ? ['pglite', 'postgres'] : [values.store!];
+const TARGET_ROWS_PER_S = 5000;
+const TARGET_RSS_MB = 200;
+const BATCH = 250;
+const MB = 1024 * 1024;
+
+const COLUMNS = ['name', 'company', 'title', 'email', 'phone', 'website', 'industry', 'stage', 'value', 'currency', 'country', 'city', 'address', 'tags', 'notes'] as const;
+
+/** Row i's 15 values: every fourth row in Chinese. */
+function row(i: number): string[] {
+	const zh = i % 4 === 0;
+	return [
+		zh ? `客户${i}` : `Customer ${i}`,
+		zh ? `华信科技${i % 997}有限公司` : `Company ${i % 997} Ltd`,
+		zh ? '销售经理' : 'Sales manager',
+		`c${i}@example.com`,
+		`+86 138 ${String(i % 10_000).padStart(4, '0')} ${String(i % 9_999).padStart(4, '0')}`,
+		`https://c${i % 500}.example.com`,
+		zh ? '制造业' : 'Manufacturing',
+		['lead', 'qualified', 'proposal', 'negotiation', 'won', 'lost'][i % 6],
+		String((i % 1000) * 100),
+		'CNY',
+		'CN',
+		zh ? '上海' : 'Shanghai',
+		zh ? `浦东新区世纪大道${i % 300}号` : `${i % 300} Century Avenue`,
+		`tag${i % 7}, batch${i % 3}`,
+		zh ? `第一次联系：展会 ${i}` : `First contact at the fair ${i}`
+	];
+}
+
+const csvLine = (cells: string[]): string => cells.map((c) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',');
+
+/** The CSV as a stream of 1,000-line chunks, made as it is sent. */
+function csvStream(): ReadableStream<Uint8Array> {
+	const encoder = new TextEncoder();
+	let next = 1;
+	return new ReadableStream<Uint8Array>({
+		start(controller) {
+			controller.enqueue(encoder.encode(`${COLUMNS.join(',')}\n`));
+		},
+		pull(controller) {
+			if (next > ROWS) return controller.close();
+			const lines: string[] = [];
+			for (const end = Math.min(ROWS, next + 999); next <= end; next++) lines.push(csvLine(row(next)));
+			controller.enqueue(encoder.encode(`${lines.join('\n')}\n`));
+		}
+	});
+}
+
+interface Query {
+	query(text: string, params?: unknown[]): Promise<unknown>;
+	close(): Promise<void>;
+}
+
+/** Plain multi-row INSERTs of the rows' 15 values into a table of their own in the same database: what writing the rows costs at the least. */
+async function referenceInsert(db: Query): Promise<number> {
+	await db.query(`DROP TABLE IF EXISTS bench_import_reference`);
+	await db.query(`CREATE TABLE bench_import_reference (${COLUMNS.map((c) => `${c} text`).join(', ')})`);
+	const started = performance.now();
+	for (let first = 1; first <= ROWS; first += BATCH) {
+		const count = Math.min(BATCH, ROWS - first + 1);
+		const params: string[] = [];
+		const tuples: string[] = [];
+		for (let k = 0; k < count; k++) {
+			const values = row(first + k);
+			tuples.push(`(${values.map((_, c) => `$${k * COLUMNS.length + c + 1}`).join(', ')})`);
+			params.push(...values);
+		}
+		await db.query(`INSERT INTO bench_import_reference (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`, params);
+	}
+	const seconds = (performance.now() - started) / 1000;
+	await db.query('DROP TABLE bench_import_reference');
+	return seconds;
+}
+
+interface StoreResult {
+	store: string;
+	rows: number;
+	created: number;
+	rejected: number;
+	seconds: number;
+	rowsPerSecond: number;
+	rssBeforeMB: number;
+	rssPeakMB: number;
+	rssGrowthMB: number;
+	referenceSeconds: number;
+	referenceRowsPerSecond: number;
+	/** Import time over the reference INSERTs' time. */
+	ratio: number;
+	rateMet: boolean;
+	memoryMet: boolean;
+	loadAverage: { start: number[]; end: number[] };
+}
+
+const load = () => os.loadavg().map((n) => Math.round(n * 10) / 10);
+
+async function measure(store: string): Promise<StoreResult> {
+	const loadStart = load();
+	const dataDir = mkdtempSync(path.join(os.tmpdir(), 'accord-bench-import-'));
+	const temp = store === 'postgres' ? await tempPostgresUrl() : null;
+	if (store === 'postgres' && !temp) throw new Error('--store postgres needs DATABASE_URL');
+	try {
+		const server = await ServerProcess.start(store === 'postgres' ? 'accord-pg' : 'accord', {
+			databaseUrl: temp?.url,
+			dataDir,
+			startTimeoutMs: 180_000,
+			nodeArgs: values.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] : []
+		});
+		let imported: { created: number; rejected: number; rowsRead: number };
+		let seconds: number;
+		let before: number;
+		let peak: number;
+		try {
+			before = (await server.settledRss()).rss;
+			peak = before;
+			const sampler = setInterval(() => (peak = Math.max(peak, memory(server.child.pid!).rss)), 100);
+			const started = performance.now();
+			const response = await fetch(`${server.info.httpUrl}/api/import?format=csv&policy=create`, {
+				method: 'POST',
+				headers: { 'content-type': 'text/csv', authorization: `Bearer ${server.info.token}` },
+				body: csvStream(),
+				duplex: 'half'
+			} as RequestInit);
+			const text = await response.text();
+			seconds = (performance.now() - started) / 1000;
+			clearInterval(sampler);
+			peak = Math.max(peak, memory(server.child.pid!).rss);
+			if (!response.ok) throw new Error(`the import answered ${response.status}: ${text.slice(0, 500)}`);
+			imported = JSON.parse(text) as typeof imported;
+		} finally {
+			await server.stop();
+		}
+		// The same database, now that the server has let go of it.
+		const db: Query =
+			store === 'postgres'
+				? await (async () => {
+						const client = new pg.Client({ connectionString: temp!.url });
+						await client.connect();
+						return { query: (text: string, params?: unknown[]) => client.query(text, params), close: () => client.end() };
+					})()
+				: await (async () => {
+						const lite = await PGlite.create(path.join(dataDir, 'pglite'));
+						return { query: (text: string, params?: unknown[]) => lite.query(text, params), close: () => lite.close() };
+					})();
+		let referenceSeconds: number;
+		try {
+			referenceSeconds = await referenceInsert(db);
+		} finally {
+			await db.close();
+		}
+		const rowsPerSecond = Math.round(imported.created / seconds);
+		const growth = Math.round((peak - before) / MB);
+		return {
+			store,
+			rows: ROWS,
+			created: imported.created,
+			rejected: imported.rejected,
+			seconds: Math.round(seconds * 10) / 10,
+			rowsPerSecond,
+			rssBeforeMB: Math.round(before / MB),
+			rssPeakMB: Math.round(peak / MB),
+			rssGrowthMB: growth,
+			referenceSeconds: Math.round(referenceSeconds * 10) / 10,
+			referenceRowsPerSecond: Math.round(ROWS / referenceSeconds),
+			ratio: Math.round((seconds / referenceSeconds) * 10) / 10,
+			rateMet: rowsPerSecond >= TARGET_ROWS_PER_S,
+			memoryMet: growth <= TARGET_RSS_MB,
+			loadAverage: { start: loadStart, end: load() }
+		};
+	} finally {
+		await temp?.drop();
+		rmSync(dataDir, { recursive: true, force: true });
+	}
+}
+
+const results: StoreResult[] = [];
+for (const store of STORES) results.push(await measure(store));
+
+const headers = ['store', 'rows', 'created', 'time', 'rows/s', `≥ ${TARGET_ROWS_PER_S} rows/s`, 'RSS growth', `≤ ${TARGET_RSS_MB} MB`, 'plain INSERT', 'import / INSERT', 'load (start → end)'];
+console.log(`\nImport of ${ROWS} CSV rows (15 columns, a quarter Chinese) through POST /api/import, ${os.cpus().length} cores:\n`);
+console.log(`| ${headers.join(' | ')} |\n|${headers.map(() => '---').join('|')}|`);
+for (const r of results) {
+	console.log(
+		`| ${[
+			r.store,
+			r.rows,
+			r.created,
+			`${r.seconds} s`,
+			r.rowsPerSecond,
+			r.rateMet ? 'met' : 'missed',
+			`${r.rssGrowthMB} MB (${r.rssBeforeMB} → ${r.rssPeakMB})`,
+			r.memoryMet ? 'met' : 'missed',
+			`${r.referenceSeconds} s (${r.referenceRowsPerSecond} rows/s)`,
+			`${r.ratio}×`,
+			`${r.loadAverage.start[0]} → ${r.loadAverage.end[0]}`
+		].join(' | ')} |`
+	);
+}
+const dir = path.resolve(import.meta.dirname, 'results');
+mkdirSync(dir, { recursive: true });
+writeFileSync(
+	path.join(dir, 'import.json'),
+	`${JSON.stringify({ rows: ROWS, targets: { rowsPerSecond: TARGET_ROWS_PER_S, rssGrowthMB: TARGET_RSS_MB }, machine: { cpus: os.cpus().length, node: process.version }, results, finishedAt: new Date().toISOString() }, null, 2)}\n`
+);
