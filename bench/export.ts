@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { openDatabase } from '../server/store/index.ts';
+import { openDatabase } from '../server/database.ts';
 import { createImportService } from '../server/import/service.ts';
 import { createExportService } from '../server/export/service.ts';
 import { EXPORT_FORMATS } from '../src/lib/io/formats.ts';

@@ -16,7 +16,7 @@ import { createLogger, type Logger } from './log.ts';
 import { MemoryBus } from './bus/memory.ts';
 import { RedisBus } from './bus/redis.ts';
 import type { Bus } from './bus/types.ts';
-import { openDatabase, type Database } from './store/index.ts';
+import { openDatabase, type Database } from './database.ts';
 import { Rooms } from './sync/rooms.ts';
 import { Connection } from './sync/connection.ts';
 import { onTaskError } from './sync/outbox.ts';

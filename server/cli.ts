@@ -19,7 +19,7 @@
 import { parseArgs } from 'node:util';
 import { isRole } from '../src/lib/access.ts';
 import { readConfig } from './config.ts';
-import { openDatabase } from './store/index.ts';
+import { openDatabase } from './database.ts';
 import { CommandError, exportCommand, importCommand } from './import/cli.ts';
 import { CommandFailed, backupCommand, restoreCommand, subjectExportCommand } from './backup/cli.ts';
 import { KeysCommandFailed, keysCommand, newKeyCommand } from './keys/cli.ts';

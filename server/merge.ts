@@ -36,6 +36,7 @@ import { ForbiddenError, type ChangedSinceMerge, type MergeService, type MergeVi
 import type { AuthStore, RecordAccess } from './store/auth-store.ts';
 import type { MergeRow, MergeStore, PlainRecord } from './store/merge-store.ts';
 import type { AuditDraft } from './audit/types.ts';
+import { stageInTransaction } from './audit/attributed-store.ts';
 import type { Rooms } from './sync/rooms.ts';
 import type { Room } from './sync/room.ts';
 
@@ -230,7 +231,7 @@ export function createMergeService({ merges, auth, rooms, workspace, audit, stag
 						? ids.map((recordId) => ({ workspace, recordId, at, actor: person, source: 'record-merge', relayedBy: null, path: 'merge', op: 'add', before: null, after: named, conflict: null }))
 						: [];
 					// Recorded first: a merge whose records change is always one that can be undone.
-					await merges.begin({ id: mergeId, workspace, survivor: survivorId, merged: mergedIds, before: Object.fromEntries(records.map((r) => [r.id, r])), by: person }, drafts);
+					await merges.begin({ id: mergeId, workspace, survivor: survivorId, merged: mergedIds, before: Object.fromEntries(records.map((r) => [r.id, r])), by: person }, stageInTransaction(drafts));
 					const by = { actor: person, source: 'record-merge' as const };
 					await held[0].transact(by, (doc) => applyToSurvivor(doc, planned.plan));
 					for (const room of held.slice(1)) {

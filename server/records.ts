@@ -36,8 +36,8 @@ import {
 import { canAdminister, canEdit, canSeeRecord, type Actor, type Role } from '../src/lib/access.ts';
 import type { AuditPerson, AuditSource } from '../src/lib/model/audit.ts';
 import type { AuthStore, RecordAccess } from './store/auth-store.ts';
-import type { AuditStore } from './store/audit-store.ts';
-import type { DocumentStore } from './store/types.ts';
+import type { AuditStore } from './audit/log-store.ts';
+import type { AttributedStore } from './audit/attributed-store.ts';
 import type { Rooms } from './sync/rooms.ts';
 import { jsonSafe } from './audit/hash.ts';
 import { createDuplicateFinder } from './duplicates.ts';
@@ -170,7 +170,7 @@ export function validateUpdate(
 }
 
 export interface RecordServiceDeps {
-	store: DocumentStore;
+	store: AttributedStore;
 	auth: AuthStore;
 	audit: AuditStore;
 	rooms: Rooms;

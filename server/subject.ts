@@ -13,9 +13,9 @@
 import * as Y from 'yjs';
 import { canonicalRecordId, readRecord, type CustomerRecord } from '../src/lib/model/record.ts';
 import type { AuditEntry, AuditPerson } from '../src/lib/model/audit.ts';
-import type { AuditFilter } from './store/audit-store.ts';
+import type { AuditFilter } from './audit/log-store.ts';
 import type { AuditPage } from '../src/lib/model/audit.ts';
-import type { Database } from './store/index.ts';
+import type { Database } from './database.ts';
 
 export const SUBJECT_EXPORT_FORMAT = 'accord-subject-export';
 /** A record's history beyond this many entries is cut (and the export says so): the file stays one a person can open. */

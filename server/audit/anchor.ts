@@ -1,7 +1,7 @@
 /**
  * Audit anchors: checkpoints of each workspace's hash chain, kept outside the database.
  *
- * The chain (audit-store.ts) proves that no entry was altered or removed *inside* it,
+ * The chain (log-store.ts) proves that no entry was altered or removed *inside* it,
  * but whoever owns the database can cut entries off its end and move `audit_heads` back
  * with them: what is left is a shorter chain that verifies. Only something the database
  * owner cannot rewrite remembers how long the chain was. So after a seal advances a
@@ -32,7 +32,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AccordConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
-import type { ChainHead } from '../store/audit-store.ts';
+import type { ChainHead } from './log-store.ts';
 
 export const ANCHOR_FILE_NAME = 'audit-anchors.jsonl';
 /** At most one batch of checkpoints this often (one line per workspace in it). */

@@ -7,7 +7,7 @@
  * more at shutdown.
  */
 import type { Logger } from '../log.ts';
-import type { AuditStore } from '../store/audit-store.ts';
+import type { AuditStore } from './log-store.ts';
 import { AnchorWriter, type AnchorConfig } from './anchor.ts';
 
 const INTERVAL_MS = 1_000;

@@ -5,18 +5,33 @@
  */
 import * as Y from 'yjs';
 import { canAdminister, canEdit, canSeeRecord, type Actor } from '../../src/lib/access.ts';
-import type { AuditEntry, AuditValue } from '../../src/lib/model/audit.ts';
+import type { AuditEntry, AuditPerson, AuditSource, AuditValue } from '../../src/lib/model/audit.ts';
 import { activitiesOf, canonicalRecordId, contactsOf, fieldsOf, metaOf, tagsOf } from '../../src/lib/model/record.ts';
 import type { Scalar } from '../../src/lib/model/schema.ts';
 import { ForbiddenError, type AuditQuery, type AuditService, type RestoreResult } from '../../src/lib/server/services.ts';
 import type { AuthStore } from '../store/auth-store.ts';
-import type { AuditFilter, AuditStore } from '../store/audit-store.ts';
-import type { Rooms } from '../sync/rooms.ts';
+import type { AuditFilter, AuditStore } from './log-store.ts';
+
+/** A record's live document, as a restore changes it (a room of server/sync/rooms.ts). */
+export interface LiveRecord {
+	transact(by: { actor: AuditPerson; source: AuditSource }, change: (doc: Y.Doc) => void): Promise<void>;
+}
+
+/**
+ * What a restore needs of the rooms (server/sync/rooms.ts, which the composition root
+ * passes in): the record's live document, and its updates stored. Named here rather
+ * than imported, so the audit does not depend on the sync folder that depends on it.
+ */
+export interface RestoreRooms<R extends LiveRecord = LiveRecord> {
+	acquire(recordId: string): Promise<R | null>;
+	release(room: R): void;
+	readonly writer: { flushed(recordId: string): Promise<void> };
+}
 
 export interface AuditServiceDeps {
 	audit: AuditStore;
 	auth: AuthStore;
-	rooms: Rooms;
+	rooms: RestoreRooms;
 	workspace: string;
 }
 

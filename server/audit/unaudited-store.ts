@@ -3,10 +3,10 @@
  * and updates are stored as always, their audit entries and client id bindings are not.
  * Callers keep passing what they would record, so turning the log off is one switch here.
  */
-import type { AuditStore } from '../store/audit-store.ts';
-import type { DocumentStore } from '../store/types.ts';
+import type { AuditStore } from './log-store.ts';
+import type { AttributedStore } from './attributed-store.ts';
 
-export function withoutAudit(store: DocumentStore): DocumentStore {
+export function withoutAudit(store: AttributedStore): AttributedStore {
 	return {
 		...store,
 		createDocument: (id, workspace, initialState, projection) => store.createDocument(id, workspace, initialState, projection),

@@ -17,7 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { randomBytes } from 'node:crypto';
 import type { AccordConfig } from '../config.ts';
-import { openDatabase } from '../store/index.ts';
+import { openDatabase } from '../database.ts';
 import { openPglite, openPostgres } from '../store/sql.ts';
 import type { Sql } from '../store/types.ts';
 import { storedSubjectSources, subjectExport } from '../subject.ts';

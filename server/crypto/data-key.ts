@@ -3,7 +3,7 @@
  * audit value goes through (AES-256-GCM, node:crypto).
  *
  * Why one module: the store seals on the way into the database and opens on the way out,
- * at a handful of places (server/store/sql-store.ts, audit-store.ts, analytics-store.ts);
+ * at a handful of places (server/store/sql-store.ts, server/audit/staging.ts and log-store.ts, analytics-store.ts);
  * rotation (server/keys/rotate.ts) and the start-up check read the same headers. Keeping
  * the format in one file keeps those places to one call each.
  *

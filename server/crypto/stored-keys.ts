@@ -8,7 +8,14 @@
  * is always the truth, after a crash too.
  */
 import { CLEAR_AUDIT_PATHS, DataKeyError, SEALED_PREFIX, isSealed, openWith, sealedAuditBytes, type DataKeyRing } from './data-key.ts';
-import type { Sql } from '../store/types.ts';
+
+/**
+ * The one thing read here of a connection (server/store/types.ts's `Sql` has it): named
+ * here so that the store, which seals with this folder's keys, is not imported back.
+ */
+interface Sql {
+	query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+}
 
 /** Where sealed values live: document bytes, and the audit log's values (sealed and staged). */
 export const BYTE_PLACES = [

@@ -1,6 +1,6 @@
 /**
  * An import's batch of records as documents, stored in one transaction
- * (`DocumentStore.createDocuments`): each record written into a new document exactly as
+ * (`AttributedStore.createDocuments`): each record written into a new document exactly as
  * the record service's `insert` writes one (its initial state under a fresh client id
  * bound to the importer, its list row, its `create` audit entry with source `import`),
  * but a batch costs a few statements instead of a few per record.
@@ -9,18 +9,18 @@ import * as Y from 'yjs';
 import { newId, readRecord, writeNewRecord, type NewRecord } from '../../src/lib/model/record.ts';
 import { projectRecord } from '../../src/lib/model/projection.ts';
 import type { AuditPerson, AuditSource } from '../../src/lib/model/audit.ts';
-import type { DocumentStore, NewDocument } from '../store/types.ts';
+import type { AttributedNewDocument, AttributedStore } from '../audit/attributed-store.ts';
 import { jsonSafe } from '../audit/hash.ts';
 
 /** Creates the records as new documents in one transaction; returns their ids in order. */
 export async function createRecordBatch(
-	store: Pick<DocumentStore, 'createDocuments'>,
+	store: Pick<AttributedStore, 'createDocuments'>,
 	records: readonly NewRecord[],
 	by: { actor: AuditPerson; source: AuditSource },
 	/** The import job creating them, named in each `create` entry of the audit log. */
 	job?: string
 ): Promise<string[]> {
-	const documents: NewDocument[] = records.map((record) => {
+	const documents: AttributedNewDocument[] = records.map((record) => {
 		const id = newId();
 		// Named by the record's id: left to itself, Y.Doc makes a random guid with 32 calls to crypto, about half of this function's own time in a profile of bench/import.ts; the guid is never stored.
 		const doc = new Y.Doc({ guid: id });
@@ -28,7 +28,7 @@ export async function createRecordBatch(
 		const created = readRecord(doc, id);
 		const at = record.createdAt ?? new Date().toISOString();
 		const after = jsonSafe({ fields: created.fields, tags: created.tags, ...(created.notes ? { notes: created.notes.length } : {}), ...(job ? { importJob: job } : {}) });
-		const document: NewDocument = {
+		const document: AttributedNewDocument = {
 			id,
 			workspace: record.workspace,
 			initialState: Y.encodeStateAsUpdate(doc),

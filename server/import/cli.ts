@@ -17,7 +17,7 @@ import type { ColumnMapping } from '../../src/lib/io/mapping.ts';
 import { parseQuery } from '../../src/lib/search/query.ts';
 import * as Y from 'yjs';
 import { fieldsDocumentId, readCatalog, BUILTIN_CATALOG, type FieldCatalog } from '../../src/lib/model/fields.ts';
-import type { Database } from '../store/index.ts';
+import type { Database } from '../database.ts';
 import { createExportService } from '../export/service.ts';
 import { createMergeService } from '../merge.ts';
 import { Rooms } from '../sync/rooms.ts';

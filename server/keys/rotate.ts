@@ -11,7 +11,7 @@
  * own headers, which the next run scans for again (stored-keys.ts), skipping rows already
  * under the newest key in SQL. `audit_log` refuses updates (a trigger); a batch disables
  * that trigger inside its own transaction only, so no other session ever sees it off, and
- * the chain's hashes are over the plain values (audit-store.ts), so `audit verify` passes
+ * the chain's hashes are over the plain values (server/audit/log-store.ts), so `audit verify` passes
  * before, during and after.
  */
 import { DataKeyError, CLEAR_AUDIT_PATHS, SEALED_PREFIX, installedDataKeys, openAuditValue, openBytes, sealWith, storedAuditJson, type DataKeyRing } from '../crypto/data-key.ts';

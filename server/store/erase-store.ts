@@ -6,24 +6,18 @@
  *   - documents (snapshot), document_updates (the Yjs log), records (the list row with its
  *     search tokens and duplicate keys), record_hidings, client_bindings and the analytics
  *     tables: deleted (the last ones by their foreign keys' ON DELETE CASCADE on documents);
- *   - audit_log: the entries about the record keep who, when, where and what kind of
- *     change, but their values become a tombstone (before, after: `{"$erased": true}`; a
- *     conflict's pair of values and people: null) and their salt is dropped; the chain
- *     still verifies through each entry's values hash (migration 12);
- *   - audit_pending (entries not sealed yet): the same tombstone, sealed later as it is;
+ *   - audit_log and audit_pending: their values become tombstones, by the work the
+ *     audit adds to the transaction (server/audit/erasure.ts), which also stages the
+ *     erasure's own entry;
  *   - record_merges: every merge naming the record is deleted (it holds the record's plain
  *     JSON before and after; such a merge can no longer be undone);
  *   - import_job_records: an import's note of the record (with its JSON before an update);
  *   - erased_records: the id, when and by whom, so browsers are told to drop their copies
- *     (catch-up `removed`) and the id is never created again (a trigger on documents);
- *   - the erasure's own audit entry (op `erase`, no values), staged in the same transaction.
+ *     (catch-up `removed`) and the id is never created again (a trigger on documents).
  * Nothing here knows about rooms or sockets: server/erase.ts does that around it.
  */
-import type { AuditPerson } from '../../src/lib/model/audit.ts';
-import { ERASED_VALUE } from '../audit/hash.ts';
-import type { AuditSource } from '../../src/lib/model/audit.ts';
-import { stageAudit } from './audit-store.ts';
-import type { Sql } from './types.ts';
+import type { AuditPerson, AuditSource } from '../../src/lib/model/audit.ts';
+import type { Sql, SqlTx } from './types.ts';
 
 /** What an erasure found: the records erased, and the ids given that name no record of the workspace. */
 export interface ErasedRecords {
@@ -37,11 +31,21 @@ export interface ErasedId {
 	erasedAt: string;
 }
 
-const TOMBSTONE = JSON.stringify(ERASED_VALUE);
-/** A value that said something becomes the tombstone; a null said nothing and stays null. */
-const erasedValue = (column: string) => `CASE WHEN ${column} IS NULL THEN NULL ELSE $2::jsonb END`;
+/** One erasure, as the work added to its transaction sees it. */
+export interface Erasure {
+	workspace: string;
+	/** The records erased (canonical ids). */
+	erased: readonly string[];
+	/** When (ISO), as `erased_records` has it. */
+	at: string;
+	by: AuditPerson;
+	source: AuditSource;
+}
 
-export function createEraseStore(sql: Sql) {
+/** More work for an erasure's transaction, run after its own statements: both or neither (the audit's: server/audit/erasure.ts). */
+export type AlsoOnErasure = (tx: SqlTx, erasure: Erasure) => Promise<void>;
+
+export function createEraseStore(sql: Sql, also?: AlsoOnErasure) {
 	return {
 		/**
 		 * Erases these records (canonical ids) of `workspace`, recording who did it and how.
@@ -67,27 +71,12 @@ export function createEraseStore(sql: Sql) {
 					 SELECT id, $2, $3::timestamptz, $4 FROM unnest($1::uuid[]) AS id`,
 					[erased, workspace, when, by.id]
 				);
-				await tx.query(
-					`UPDATE audit_log SET before = ${erasedValue('before')}, after = ${erasedValue('after')}, conflict = NULL,
-					        values_salt = NULL, erased_at = $3::timestamptz
-					  WHERE record_id = ANY($1::uuid[]) AND erased_at IS NULL`,
-					[erased, TOMBSTONE, when]
-				);
-				await tx.query(
-					`UPDATE audit_pending SET before = ${erasedValue('before')}, after = ${erasedValue('after')}, conflict = NULL,
-					        coalesce_key = NULL
-					  WHERE record_id = ANY($1::uuid[])`,
-					[erased, TOMBSTONE]
-				);
 				await tx.query('DELETE FROM record_merges WHERE survivor_id = ANY($1::uuid[]) OR merged_ids && $1::uuid[]', [erased]);
 				// An import job's note of the record (and its JSON before the import changed it): that job's undo leaves it alone.
 				await tx.query('DELETE FROM import_job_records WHERE record_id = ANY($1::uuid[])', [erased]);
 				// Cascades to document_updates, records (and record_hidings), client_bindings and the analytics rows.
 				await tx.query('DELETE FROM documents WHERE id = ANY($1::uuid[])', [erased]);
-				await stageAudit(
-					tx,
-					erased.map((recordId) => ({ workspace, recordId, at: when, actor: by, source, relayedBy: null, path: 'record', op: 'erase' as const, before: null, after: null, conflict: null }))
-				);
+				await also?.(tx, { workspace, erased, at: when, by, source });
 				return { erased, missing };
 			});
 		},

@@ -1,15 +1,13 @@
 /**
  * The merges table (migration 10): what each merge named and every record's plain JSON
  * before and after it, so an admin can undo it. Written with the merge's own audit
- * entries in one transaction, so a merge is never recorded without its entries nor the
+ * entries in one transaction (work the audit adds: `also`), so a merge is never recorded without its entries nor the
  * other way round (an undo's entry is staged once it is applied); an undo is claimed by a conditional update, so two admins (or two
  * instances) cannot both undo one merge.
  */
 import type { CustomerRecord } from '../../src/lib/model/record.ts';
 import type { AuditPerson } from '../../src/lib/model/audit.ts';
-import type { AuditDraft } from '../audit/types.ts';
-import { stageAudit } from './audit-store.ts';
-import type { Sql } from './types.ts';
+import type { AlsoInTransaction, Sql } from './types.ts';
 
 /** A record as GET /api/records/:id shows it, without `private` (which no merge changes). */
 export type PlainRecord = CustomerRecord;
@@ -61,15 +59,15 @@ function fromRow(row: Row): MergeRow {
 
 export function createMergeStore(sql: Sql) {
 	return {
-		/** Records a merge about to be applied, with its audit entries. */
-		async begin(merge: { id: string; workspace: string; survivor: string; merged: string[]; before: Record<string, PlainRecord>; by: AuditPerson }, drafts: readonly AuditDraft[]): Promise<void> {
+		/** Records a merge about to be applied, with `also` (its audit entries) in the same transaction. */
+		async begin(merge: { id: string; workspace: string; survivor: string; merged: string[]; before: Record<string, PlainRecord>; by: AuditPerson }, also?: AlsoInTransaction): Promise<void> {
 			await sql.transaction(async (tx) => {
 				await tx.query(
 					`INSERT INTO record_merges (id, workspace_id, survivor_id, merged_ids, before, merged_by, merged_by_name)
 					 VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 					[merge.id, merge.workspace, merge.survivor, merge.merged, JSON.stringify(merge.before), merge.by.id, merge.by.name]
 				);
-				await stageAudit(tx, drafts);
+				await also?.(tx);
 			});
 		},
 

@@ -19,8 +19,7 @@ import { DUPLICATE_KEYS_VERSION, duplicateKeys } from '../../src/lib/model/dupli
 import { backfillDuplicateKeys, duplicateCandidates, duplicateGroups, storedDuplicateKeys } from './duplicate-store.ts';
 import { batchedReads } from './batched-reads.ts';
 import { LIST_COLUMNS_VERSION, backfillListColumns, conditionSql, listColumnsOf, listColumnsOfRow, sortSql } from './list-columns.ts';
-import type { AppendedUpdate, DocumentStore, Sql, SqlTx, StoredDocument } from './types.ts';
-import { bindClients, insertBindings, loadBindings, lookupBindings, stageAudit, type PendingBinding } from './audit-store.ts';
+import type { AlsoInTransaction, AppendedUpdate, DocumentStore, NewDocument, Sql, SqlTx, StoredDocument } from './types.ts';
 // Document bytes are sealed on the way in and opened on the way out (encryption at rest).
 import { openBytes, sealBytes } from '../crypto/data-key.ts';
 
@@ -81,13 +80,19 @@ const PROJECTION_COLUMNS =
 /** What the projection writes: the row, and the record's search tokens (never read back into rows). */
 const PROJECTION_WRITE_COLUMNS = `${PROJECTION_COLUMNS}, search_tokens, search_prefixes, search_version, duplicate_keys, duplicate_version, list_fields, list_sort, last_activity_at, list_version`;
 
+/** The writes take `also` as a last argument the interface does not show: callers give it through `alsoInTransaction`. */
+interface WritesAlso extends DocumentStore {
+	createDocument(id: string, workspace: string, initialState: Uint8Array, projection: RecordRow | null, also?: AlsoInTransaction): Promise<void>;
+	createDocuments(documents: readonly NewDocument[], also?: AlsoInTransaction): Promise<void>;
+	appendUpdates(batch: readonly AppendedUpdate[], also?: AlsoInTransaction): Promise<Map<string, number>>;
+}
+
 export function createSqlStore(sql: Sql): DocumentStore {
 	const projections = projectionBatcher(sql);
 	const documents = batchedReads((ids) => readDocuments(sql, ids));
-	const bindings = batchedReads((ids) => loadBindings(sql, ids));
 	let backfill: Promise<unknown> | undefined;
 	let closing = false;
-	return {
+	const store: WritesAlso = {
 		kind: sql.kind,
 
 		async migrate() {
@@ -114,7 +119,7 @@ export function createSqlStore(sql: Sql): DocumentStore {
 			await ensureWorkspace(sql, id, name);
 		},
 
-		async createDocument(id, workspace, initialState, projection, audit) {
+		async createDocument(id, workspace, initialState, projection, also) {
 			if (!isDocumentId(id)) throw new Error(`not a document id: ${JSON.stringify(id)}`);
 			if (projection && (projection.id !== id || projection.workspace !== workspace)) {
 				throw new Error(`the projection of document ${id} must carry the same id and workspace`);
@@ -129,14 +134,11 @@ export function createSqlStore(sql: Sql): DocumentStore {
 				if (created.length === 0) throw new Error(`document ${id} already exists`);
 				await tx.query('INSERT INTO document_updates (document_id, seq, update) VALUES ($1, 1, $2)', [id, sealBytes(initialState)]);
 				if (projection) await writeProjections(tx, [projection]);
-				if (audit) {
-					await bindClients(tx, id, [audit.binding.client], audit.binding.person);
-					await stageAudit(tx, audit.drafts);
-				}
+				await also?.(tx);
 			});
 		},
 
-		async createDocuments(batch) {
+		async createDocuments(batch, also) {
 			if (batch.length === 0) return;
 			for (const doc of batch) {
 				if (!isDocumentId(doc.id)) throw new Error(`not a document id: ${JSON.stringify(doc.id)}`);
@@ -157,14 +159,7 @@ export function createSqlStore(sql: Sql): DocumentStore {
 					batch.flatMap((doc) => [doc.id, sealBytes(doc.initialState)])
 				);
 				await writeProjections(tx, batch.map((doc) => doc.projection));
-				await insertBindings(
-					tx,
-					batch.flatMap((doc) => (doc.audit ? [{ documentId: doc.id, client: doc.audit.binding.client, person: doc.audit.binding.person }] : []))
-				);
-				await stageAudit(
-					tx,
-					batch.flatMap((doc) => doc.audit?.drafts ?? [])
-				);
+				await also?.(tx);
 			});
 		},
 
@@ -178,22 +173,23 @@ export function createSqlStore(sql: Sql): DocumentStore {
 			return row?.workspace_id ?? null;
 		},
 
-		async appendUpdates(batch) {
+		async appendUpdates(batch, also) {
 			for (const { documentId } of batch) if (!isDocumentId(documentId)) throw new UnknownDocumentError(documentId);
 			if (batch.length === 0) return new Map();
 			return sql.transaction(async (tx) => {
 				const lastSeqs = await appendToDocuments(tx, batch);
-				// Bindings made while the database was away, before the entries that name them.
-				const bindings = new Map<string, PendingBinding>();
-				for (const item of batch) for (const b of item.bindings ?? []) bindings.set(`${item.documentId}:${b.client}`, { documentId: item.documentId, ...b });
-				await insertBindings(tx, [...bindings.values()]);
-				// The entries describing these updates, in the same transaction: both or neither.
-				await stageAudit(
-					tx,
-					batch.flatMap((item) => item.audit ?? [])
-				);
+				// What describes these updates (their audit entries), in the same transaction: both or neither.
+				await also?.(tx);
 				return lastSeqs;
 			});
+		},
+
+		alsoInTransaction(also) {
+			return {
+				createDocument: (id, workspace, initialState, projection) => store.createDocument(id, workspace, initialState, projection, also),
+				createDocuments: (batch) => store.createDocuments(batch, also),
+				appendUpdates: (batch) => store.appendUpdates(batch, also)
+			};
 		},
 
 		async compact(id, snapshot, upToSeq) {
@@ -282,19 +278,6 @@ export function createSqlStore(sql: Sql): DocumentStore {
 			return Number(row.count);
 		},
 
-		async loadBindings(documentId) {
-			return isDocumentId(documentId) ? ((await bindings(documentId)) ?? new Map()) : new Map();
-		},
-
-		async lookupBindings(documentId, clients) {
-			return isDocumentId(documentId) ? lookupBindings(sql, documentId, clients) : new Map();
-		},
-
-		async bindClients(documentId, clients, person) {
-			if (!isDocumentId(documentId)) throw new UnknownDocumentError(documentId);
-			return bindClients(sql, documentId, clients, person);
-		},
-
 		async close() {
 			closing = true;
 			await backfill;
@@ -302,6 +285,7 @@ export function createSqlStore(sql: Sql): DocumentStore {
 			await sql.close();
 		}
 	};
+	return store;
 }
 
 type Queryable = Pick<SqlTx, 'query'>;

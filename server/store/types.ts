@@ -4,9 +4,7 @@
  */
 import type { RecordRow } from '../../src/lib/model/projection.ts';
 import type { RecordPage, RecordQuery } from '../../src/lib/server/services.ts';
-import type { AuditPerson } from '../../src/lib/model/audit.ts';
 import type { RecordVisibility } from '../../src/lib/access.ts';
-import type { AuditDraft } from '../audit/types.ts';
 import type { DuplicateGroups, DuplicateViewer, KeyedRow } from './duplicate-store.ts';
 
 export type StoreKind = 'pglite' | 'postgres';
@@ -39,16 +37,6 @@ export interface StoredDocument {
 export interface AppendedUpdate {
 	documentId: string;
 	update: Uint8Array;
-	/** The audit entries describing the update: stored in the same transaction, or not at all. */
-	audit?: readonly AuditDraft[];
-	/** Client id bindings not stored yet (made while the database did not answer): stored with the update. */
-	bindings?: ReadonlyArray<{ client: number; person: AuditPerson }>;
-}
-
-/** What creating a document records: who wrote its initial state (their client id's binding) and the entries. */
-export interface CreationAudit {
-	binding: { client: number; person: AuditPerson };
-	drafts: readonly AuditDraft[];
 }
 
 /** One document of `createDocuments`: what `createDocument` takes. */
@@ -57,8 +45,18 @@ export interface NewDocument {
 	workspace: string;
 	initialState: Uint8Array;
 	projection: RecordRow;
-	audit?: CreationAudit;
 }
+
+/**
+ * More work for a write's own transaction, run after the write's statements: stored with
+ * the write, or neither is (it throws: all is rolled back). The store runs it without
+ * knowing what it is; the audit stages its entries and client id bindings this way
+ * (server/audit/attributed-store.ts).
+ */
+export type AlsoInTransaction = (tx: SqlTx) => Promise<void>;
+
+/** The writes that may carry work of their own into their transaction (`alsoInTransaction`). */
+export type DocumentWrites = Pick<DocumentStore, 'createDocument' | 'createDocuments' | 'appendUpdates'>;
 
 /** A record hidden from someone (see `recordsHiddenSince`). */
 export interface HiddenRecord extends RecordVisibility {
@@ -77,7 +75,7 @@ export interface DocumentStore {
 	 * Creates a document with its initial state and projection in one transaction; fails if
 	 * the id exists. No projection: a document that is not a record (a workspace's field definitions).
 	 */
-	createDocument(id: string, workspace: string, initialState: Uint8Array, projection: RecordRow | null, audit?: CreationAudit): Promise<void>;
+	createDocument(id: string, workspace: string, initialState: Uint8Array, projection: RecordRow | null): Promise<void>;
 	/**
 	 * Creates many documents in one transaction, all or none (an import's batch): the same
 	 * rows `createDocument` writes for each, in a few multi-row statements.
@@ -86,8 +84,10 @@ export interface DocumentStore {
 	loadDocument(id: string): Promise<StoredDocument | null>;
 	/** Which workspace a document belongs to, without loading it; null if there is no such document. */
 	documentWorkspace(id: string): Promise<string | null>;
-	/** Appends a batch of updates (any documents) and their audit entries in one transaction; returns each document's new last sequence. */
+	/** Appends a batch of updates (any documents) in one transaction; returns each document's new last sequence. */
 	appendUpdates(batch: readonly AppendedUpdate[]): Promise<Map<string, number>>;
+	/** The three writes above, each running `also` in its transaction after its own statements. */
+	alsoInTransaction(also: AlsoInTransaction): DocumentWrites;
 	/** Replaces the updates up to `upToSeq` by `snapshot` (which covers at least them). */
 	compact(id: string, snapshot: Uint8Array, upToSeq: number): Promise<void>;
 	/** Number of updates stored after the snapshot. */
@@ -115,11 +115,5 @@ export interface DocumentStore {
 	/** Records sharing each duplicate key (the workspace scan), visible to `viewer`; keys shared by more than `maxGroup` are skipped. */
 	duplicateGroups(workspace: string, viewer: DuplicateViewer, maxGroup: number): Promise<DuplicateGroups>;
 	countDocuments(workspace?: string): Promise<number>;
-	/** Every Yjs client id bound to a person on this document. */
-	loadBindings(documentId: string): Promise<Map<number, AuditPerson>>;
-	/** The bindings of these client ids (those that have one). */
-	lookupBindings(documentId: string, clients: readonly number[]): Promise<Map<number, AuditPerson>>;
-	/** Binds the unbound ones of these client ids to `person`; returns every one's binding. */
-	bindClients(documentId: string, clients: readonly number[], person: AuditPerson): Promise<Map<number, AuditPerson>>;
 	close(): Promise<void>;
 }

@@ -18,11 +18,11 @@ import { projectRecord } from '../../src/lib/model/projection.ts';
 import { SCHEMA_VERSION } from '../../src/lib/model/schema.ts';
 import { validateFields, type FieldLookup } from '../../src/lib/model/validate.ts';
 import type { RefusedMessage } from '../../src/lib/protocol/index.ts';
-import type { DocumentStore } from '../store/types.ts';
+import type { AttributedStore } from '../audit/attributed-store.ts';
 import { jsonSafe } from '../audit/hash.ts';
 
 export interface CreateFromSyncDeps {
-	store: Pick<DocumentStore, 'documentWorkspace' | 'createDocument' | 'bindClients'>;
+	store: Pick<AttributedStore, 'documentWorkspace' | 'createDocument' | 'bindClients'>;
 	/** Tells the workspace's tabs that a record's row appeared. */
 	announce(workspace: string, recordId: string): void;
 	/** The workspace's live field definitions, carrying its members (server/fields.ts), as every other writer is checked against. */

@@ -10,7 +10,7 @@ import { projectRecord } from '../../src/lib/model/projection.ts';
 import type { RecordVisibility } from '../../src/lib/access.ts';
 import { MessageType, WORKSPACE_CHANNEL_PREFIX, encodeFrame, isWorkspaceChannel } from '../../src/lib/protocol/index.ts';
 import type { Bus, BusHandler } from '../bus/types.ts';
-import type { DocumentStore } from '../store/types.ts';
+import type { AttributedStore } from '../audit/attributed-store.ts';
 import type { Logger } from '../log.ts';
 import { Room, type RoomHooks } from './room.ts';
 import { UpdateWriter } from './update-writer.ts';
@@ -19,7 +19,7 @@ import type { SyncLimits } from './limits.ts';
 import type { FieldLookup } from '../../src/lib/model/validate.ts';
 
 export interface RoomsOptions {
-	store: DocumentStore;
+	store: AttributedStore;
 	bus: Bus;
 	log: Logger;
 	idleUnloadMs: number;

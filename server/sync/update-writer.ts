@@ -5,13 +5,13 @@
  * that transaction. A failed write is retried (with backoff) until it succeeds; nothing
  * is reported as stored before it is.
  */
-import type { AppendedUpdate, DocumentStore } from '../store/types.ts';
+import type { AttributedStore, AttributedUpdate } from '../audit/attributed-store.ts';
 import type { Logger } from '../log.ts';
 import { UnknownDocumentError } from '../store/sql-store.ts';
 import type { AuditDraft } from '../audit/types.ts';
 import type { AuditPerson } from '../../src/lib/model/audit.ts';
 
-interface Pending extends AppendedUpdate {
+interface Pending extends AttributedUpdate {
 	resolve(seq: number): void;
 }
 
@@ -31,7 +31,7 @@ export class UpdateWriter {
 	storedCount = 0;
 
 	constructor(
-		private readonly store: DocumentStore,
+		private readonly store: Pick<AttributedStore, 'appendUpdates'>,
 		private readonly delayMs: number,
 		private readonly log: Logger
 	) {}

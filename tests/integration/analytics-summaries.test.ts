@@ -9,7 +9,7 @@
  * on Postgres when DATABASE_URL is set.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../../server/store/index.ts';
+import { openDatabase, type Database } from '../../server/database.ts';
 import { createAnalyticsStore, scopeOf, writeSummaries, type AnalyticsStore, type DocumentSummary } from '../../server/analytics-store.ts';
 import { computeDashboard, type AnalyticsOptions, type StageChange } from '../../src/lib/analytics/aggregate.ts';
 import { tempDir, tempPostgresUrl, type TempDir, type TempPostgres } from '../support/databases.ts';

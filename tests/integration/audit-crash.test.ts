@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { AuditEntry, AuditPage } from '../../src/lib/model/audit.ts';
 import { fieldsOf } from '../../src/lib/model/record.ts';
-import { openDatabase } from '../../server/store/index.ts';
+import { openDatabase } from '../../server/database.ts';
 import { tempDir, tempPostgresUrl, type TempDir, type TempPostgres } from '../support/databases.ts';
 import { REPO_ROOT, ServerProcess, apiJson, createRecordVia, yWebsocketClient } from '../support/processes.ts';
 import { eventually } from '../support/server.ts';

@@ -19,7 +19,7 @@ import { REPO_ROOT, ServerProcess, apiJson, createRecordVia, yWebsocketClient } 
 import { tempDir, tempPostgresUrl, type TempDir, type TempPostgres } from '../support/databases.ts';
 import { seedPgliteDataDir } from '../support/database-templates.ts';
 import { eventually, startTestServer } from '../support/server.ts';
-import { openDatabase, type Database } from '../../server/store/index.ts';
+import { openDatabase, type Database } from '../../server/database.ts';
 import { storedSubjectSources } from '../../server/subject.ts';
 import { checkBackupFile } from '../../server/backup/restore.ts';
 import type { CustomerRecord } from '../../src/lib/model/record.ts';

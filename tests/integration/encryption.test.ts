@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { RunningServer } from '../../server/http.ts';
-import { openDatabase } from '../../server/store/index.ts';
+import { openDatabase } from '../../server/database.ts';
 import { formatDataKey, installDataKeys, isSealed, keyId, newDataKey, parseDataKeys, sealedAuditBytes, sealedKeyId, type DataKeyRing } from '../../server/crypto/data-key.ts';
 import { REPO_ROOT } from '../support/processes.ts';
 import { apiFetch, createRecord, startTestServer, tempDataDir } from '../support/server.ts';

@@ -16,7 +16,7 @@ import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import { MessageType, encodeFrame } from '../../src/lib/protocol/index.ts';
 import { fieldsOf } from '../../src/lib/model/record.ts';
-import { openDatabase } from '../../server/store/index.ts';
+import { openDatabase } from '../../server/database.ts';
 import { tempDir, type TempDir } from '../support/databases.ts';
 import { ServerProcess, apiJson, createRecordVia, yWebsocketClient } from '../support/processes.ts';
 import { eventually } from '../support/server.ts';

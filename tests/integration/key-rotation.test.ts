@@ -14,7 +14,7 @@ import { tempPostgresUrl, type TempPostgres } from '../support/databases.ts';
 import { tempDataDir } from '../support/server.ts';
 import { formatDataKey, installDataKeys, newDataKey, parseDataKeys } from '../../server/crypto/data-key.ts';
 import { keyCensus, type KeyCensus } from '../../server/crypto/stored-keys.ts';
-import { openDatabase } from '../../server/store/index.ts';
+import { openDatabase } from '../../server/database.ts';
 import { seedPgliteDataDir } from '../support/database-templates.ts';
 import { newId, readRecord, setField, writeNewRecord } from '../../src/lib/model/record.ts';
 import { projectRecord } from '../../src/lib/model/projection.ts';

@@ -8,12 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { RecordRow } from '../../src/lib/model/projection.ts';
 import type { AuditDraft, PersonRef } from '../../server/audit/types.ts';
-import { openStore, type StoreOptions } from '../../server/store/index.ts';
+import { openStore, type StoreOptions } from '../../server/database.ts';
 import { MIGRATIONS, migrate } from '../../server/store/migrations.ts';
 import { createSqlStore, UnknownDocumentError } from '../../server/store/sql-store.ts';
 import { createAuthStore } from '../../server/store/auth-store.ts';
-import { createAuditStore } from '../../server/store/audit-store.ts';
+import { createAuditStore } from '../../server/audit/log-store.ts';
 import { openPglite, openPostgres } from '../../server/store/sql.ts';
+import { withAudit, type AttributedStore } from '../../server/audit/attributed-store.ts';
 import type { DocumentStore, Sql, SqlTx, StoredDocument } from '../../server/store/types.ts';
 import { tempDir, tempPostgresUrl } from '../support/databases.ts';
 
@@ -153,7 +154,7 @@ describe.each(engines)('document store on $name', (engine) => {
 	describe.skipIf(!engine.available)('', () => {
 		let database: Database;
 		let sql: Sql;
-		let store: DocumentStore;
+		let store: AttributedStore;
 		let firstMigration: number[];
 
 		async function create(workspace: string, doc: Y.Doc, overrides: Partial<RecordRow> = {}): Promise<string> {
@@ -171,7 +172,7 @@ describe.each(engines)('document store on $name', (engine) => {
 			database = await engine.create();
 			sql = await database.openSql();
 			firstMigration = await migrate(sql);
-			store = createSqlStore(sql);
+			store = withAudit(createSqlStore(sql), sql);
 		});
 
 		afterAll(async () => {
@@ -330,7 +331,7 @@ describe.each(engines)('document store on $name', (engine) => {
 			for (let i = 0; i < 40; i++) ids.push(await create(workspace, recordDoc({ name: `doc ${i}` })));
 			for (const id of ids) await store.bindClients(id, [1], { id: 'ada', name: 'Ada' });
 			const counted = counting(sql);
-			const countedStore = createSqlStore(counted.sql);
+			const countedStore = withAudit(createSqlStore(counted.sql), counted.sql);
 			const statementsFor = async (documents: string[]) => {
 				const before = counted.statements();
 				await countedStore.appendUpdates(
@@ -597,7 +598,7 @@ describe.each(engines)('document store on $name', (engine) => {
 			const ada = { id: 'ada', name: 'Ada' };
 			await store.bindClients(ids[0], [11, 12], ada);
 			const counted = counting(sql);
-			const countedStore = createSqlStore(counted.sql);
+			const countedStore = withAudit(createSqlStore(counted.sql), counted.sql);
 			const missing = randomUUID();
 			const [one, two, none] = await Promise.all([countedStore.loadDocument(ids[0].toUpperCase()), countedStore.loadDocument(ids[1]), countedStore.loadDocument(missing)]);
 			const bindings = await Promise.all([countedStore.loadBindings(ids[0]), countedStore.loadBindings(ids[1].toUpperCase()), countedStore.loadBindings(missing)]);

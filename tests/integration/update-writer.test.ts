@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { createLogger } from '../../server/log.ts';
-import { openStore } from '../../server/store/index.ts';
+import { openStore } from '../../server/database.ts';
 import type { AppendedUpdate, DocumentStore } from '../../server/store/types.ts';
 import { UpdateWriter } from '../../server/sync/update-writer.ts';
 import { bareRow, tempDir, type TempDir } from '../support/databases.ts';

@@ -20,7 +20,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import { MessageType, decodeRefused, encodeFrame, readFrameHeader } from '../../src/lib/protocol/index.ts';
-import { openDatabase } from '../../server/store/index.ts';
+import { openDatabase } from '../../server/database.ts';
 import { seedPgliteDataDir } from './database-templates.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -111,26 +111,9 @@ function folderCycles(arrows: readonly Arrow[]): { folders: string[]; arrows: Ar
 	}));
 }
 
-/**
- * Arrows that break the rules today and are being removed (issue 15: the audit moves
- * out of the store). Each is ignored by the check while it exists; one that is gone
- * fails the check until it is struck off here, so the list only shrinks.
- */
-const BEING_REMOVED = [
-	'server/store/audit-store.ts -> server/audit/hash.ts',
-	'server/store/audit-store.ts -> server/audit/changes.ts',
-	'server/store/audit-store.ts -> server/audit/types.ts',
-	'server/store/erase-store.ts -> server/audit/hash.ts',
-	'server/store/merge-store.ts -> server/audit/types.ts',
-	'server/store/types.ts -> server/audit/types.ts',
-	'server/audit/service.ts -> server/sync/rooms.ts',
-	'server/crypto/stored-keys.ts -> server/store/types.ts'
-];
-
 /** Every broken rule, one line each, naming the file and the import that breaks it. */
-function violations(files: ReadonlyMap<string, string>, beingRemoved: readonly string[] = []): string[] {
-	const all = arrowsOf(files);
-	const arrows = all.filter((a) => !beingRemoved.includes(`${a.from} -> ${a.to}`));
+function violations(files: ReadonlyMap<string, string>): string[] {
+	const arrows = arrowsOf(files);
 	const show = (a: Arrow) => `${a.from} imports ${a.to} ('${a.specifier}')`;
 	const found: string[] = [];
 	for (const a of arrows) {
@@ -139,9 +122,6 @@ function violations(files: ReadonlyMap<string, string>, beingRemoved: readonly s
 	}
 	for (const cycle of folderCycles(arrows)) {
 		found.push(`import cycle between ${cycle.folders.join(', ')}:\n${cycle.arrows.map((a) => `    ${show(a)}`).join('\n')}`);
-	}
-	for (const gone of beingRemoved.filter((b) => !all.some((a) => `${a.from} -> ${a.to}` === b))) {
-		found.push(`no longer imported, strike it off BEING_REMOVED: ${gone}`);
 	}
 	return found;
 }
@@ -163,7 +143,7 @@ describe('the import arrows of src/ and server/', () => {
 	it('keep the rules: src never imports server, the store never imports the audit, no cycles between server folders', () => {
 		const files = new Map([...sourceFiles('src'), ...sourceFiles('server')]);
 		expect(files.size).toBeGreaterThan(100);
-		expect(violations(files, BEING_REMOVED).join('\n')).toBe('');
+		expect(violations(files).join('\n')).toBe('');
 	});
 
 	it('reads the arrows it checks: the sync code imports the shared protocol, a component imports through $lib', () => {
@@ -187,10 +167,5 @@ describe('the import arrows of src/ and server/', () => {
 			"server/store must not import server/audit: server/store/s.ts imports server/audit/a.ts ('../audit/a.ts')",
 			"import cycle between server/audit, server/store:\n    server/store/s.ts imports server/audit/a.ts ('../audit/a.ts')\n    server/audit/a.ts imports server/store/s.ts ('../store/s.ts')"
 		]);
-	});
-
-	it('asks for an arrow that is gone to be struck off the list of those being removed', () => {
-		const files = new Map([['server/store/s.ts', 'export const s = 1;']]);
-		expect(violations(files, ['server/store/s.ts -> server/audit/a.ts'])).toEqual(['no longer imported, strike it off BEING_REMOVED: server/store/s.ts -> server/audit/a.ts']);
 	});
 });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { GENESIS_HASH, canonicalJson, cleanText, entryHash, jsonSafe, MAX_VALUE_CHARS, type SealedContent } from '../../server/audit/hash.ts';
-import { COALESCE_MAX_MS, COALESCE_WINDOW_MS, mergeDrafts, withinWindow } from '../../server/store/audit-store.ts';
+import { COALESCE_MAX_MS, COALESCE_WINDOW_MS, mergeDrafts, withinWindow } from '../../server/audit/staging.ts';
 import { csvCell } from '../../server/audit/service.ts';
 import { fieldFilter, parseAuditParams } from '../../src/lib/model/audit.ts';
 
