@@ -1,8 +1,22 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
 // Three levels, one runner. Integration and e2e tests start real servers (and a
 // real browser), so they run one file at a time to keep the 2-core machine calm.
+//
+// `npm test` (scripts/test.js) runs two vitest processes side by side and evens them
+// out by running a few integration files in the e2e lane's process: it names them in
+// ACCORD_TEST_INTEGRATION_ONLY for that process and in ACCORD_TEST_INTEGRATION_SKIP for
+// the other (comma-separated paths from the repository root). Unset, as for any other
+// vitest command, the integration project is every file under tests/integration.
+const listed = (name: string): string[] =>
+	(process.env[name] ?? '')
+		.split(',')
+		.map((file) => file.trim())
+		.filter(Boolean);
+const integrationOnly = listed('ACCORD_TEST_INTEGRATION_ONLY');
+const integrationSkip = listed('ACCORD_TEST_INTEGRATION_SKIP');
+
 export default defineConfig({
 	test: {
 		projects: [
@@ -11,7 +25,8 @@ export default defineConfig({
 			{
 				test: {
 					name: 'integration',
-					include: ['tests/integration/**/*.test.ts'],
+					include: integrationOnly.length > 0 ? integrationOnly : ['tests/integration/**/*.test.ts'],
+					exclude: [...configDefaults.exclude, ...integrationSkip],
 					testTimeout: 60_000,
 					hookTimeout: 120_000,
 					fileParallelism: false
