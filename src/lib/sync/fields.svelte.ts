@@ -10,52 +10,19 @@
  */
 import { BUILTIN_DEFINITIONS, type FieldDefinition } from '$lib/model/schema.ts';
 import { FieldCatalog, fieldsDocumentId, readDefinitions } from '$lib/model/fields.ts';
-import type { DocHandle } from './client.ts';
-import { syncClient } from './status.svelte.ts';
+import { FollowedDocument } from './followed-document.ts';
 
 class LiveFieldDefinitions {
 	/** The live list once the document is here; null before (and always during SSR). */
 	live = $state<FieldDefinition[] | null>(null);
-	private handle: DocHandle | null = null;
-	private users = 0;
-	private stop: (() => void) | null = null;
+	private readonly document = new FollowedDocument({ read: (doc) => (this.live = readDefinitions(doc)) });
 
 	/**
 	 * Keeps the definitions document open while at least one page uses it; returns the
 	 * function that gives it back (call from onMount / $effect).
 	 */
 	connect(workspace: string): () => void {
-		this.users++;
-		if (!this.handle) this.open(workspace);
-		let released = false;
-		return () => {
-			if (released) return;
-			released = true;
-			this.users--;
-			if (this.users === 0) this.close();
-		};
-	}
-
-	private open(workspace: string): void {
-		const handle = syncClient().open(fieldsDocumentId(workspace));
-		this.handle = handle;
-		const refresh = () => {
-			if (handle.ready) this.live = readDefinitions(handle.doc);
-		};
-		handle.doc.on('afterTransaction', refresh);
-		const offs = [handle.on('ready', refresh), handle.on('synced', refresh)];
-		refresh();
-		this.stop = () => {
-			handle.doc.off('afterTransaction', refresh);
-			for (const off of offs) off();
-		};
-	}
-
-	private close(): void {
-		this.stop?.();
-		this.stop = null;
-		this.handle?.release();
-		this.handle = null;
+		return this.document.use(fieldsDocumentId(workspace));
 	}
 }
 

@@ -7,8 +7,7 @@
  * brings them back to every tab, this one included.
  */
 import { readSharedViews, sortViews, viewsDocumentId, type SavedView, type ViewInput } from './views.ts';
-import type { DocHandle } from '$lib/sync/client.ts';
-import { syncClient } from '$lib/sync/status.svelte.ts';
+import { FollowedDocument } from '$lib/sync/followed-document.ts';
 
 export type ViewAnswer = { ok: true; view: SavedView } | { ok: false; message: string };
 
@@ -19,9 +18,8 @@ class LiveViews {
 	shared = $state<SavedView[] | null>(null);
 	/** This person's private views; null before the server (or this device's copy) answered. */
 	mine = $state<SavedView[] | null>(null);
-	private handle: DocHandle | null = null;
-	private users = 0;
-	private stop: (() => void) | null = null;
+	// Nobody writes it from a tab: the server refuses it, and nothing should wait for saves.
+	private readonly document = new FollowedDocument({ readOnly: true, read: (doc) => (this.shared = readSharedViews(doc)) });
 
 	/** Every view: private first, then shared. */
 	get all(): SavedView[] {
@@ -34,40 +32,7 @@ class LiveViews {
 
 	/** Keeps the shared document open while a page uses it; returns the function that gives it back. */
 	connect(workspace: string, person: string): () => void {
-		this.users++;
-		if (!this.handle) this.open(workspace, person);
-		let released = false;
-		return () => {
-			if (released) return;
-			released = true;
-			this.users--;
-			if (this.users === 0) this.close();
-		};
-	}
-
-	private open(workspace: string, person: string): void {
-		const handle = syncClient().open(viewsDocumentId(workspace));
-		// Nobody writes it from a tab: the server refuses it, and nothing should wait for saves.
-		handle.markReadOnly();
-		this.handle = handle;
-		const refresh = () => {
-			if (handle.ready) this.shared = readSharedViews(handle.doc);
-		};
-		handle.doc.on('afterTransaction', refresh);
-		const offs = [handle.on('ready', refresh), handle.on('synced', refresh)];
-		refresh();
-		this.stop = () => {
-			handle.doc.off('afterTransaction', refresh);
-			for (const off of offs) off();
-		};
-		void this.loadMine(person);
-	}
-
-	private close(): void {
-		this.stop?.();
-		this.stop = null;
-		this.handle?.release();
-		this.handle = null;
+		return this.document.use(viewsDocumentId(workspace), () => void this.loadMine(person));
 	}
 
 	/** Asks the server for this person's private views; offline, the last answer kept on this device. */
