@@ -148,11 +148,12 @@ export class ServerProcess {
 		return cpuMicros(this.pid);
 	}
 
-	async stop(): Promise<void> {
+	/** Asks the server to shut down (Accord stores what is pending first); killed if it has not within `timeoutMs` (+10 s). */
+	async stop(timeoutMs = 30_000): Promise<void> {
 		if (this.exited) return;
 		const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
 		try {
-			await this.call({ cmd: 'stop' }, 30_000);
+			await this.call({ cmd: 'stop' }, timeoutMs);
 		} catch {
 			// fall through to the signal
 		}
