@@ -318,6 +318,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 				bus: bus.kind,
 				documentsLoaded: rooms.loadedCount,
 				connections: connections.size,
+				pendingWrites: rooms.writer.pendingCount,
 				uptimeSeconds: Math.round((Date.now() - started) / 1000),
 				...(backups.health() ? { backup: backups.health() } : {})
 			};

@@ -78,6 +78,8 @@ export class Connection implements Peer {
 	/** Messages received and not handled yet, over all channels; the socket is not read while there are too many. */
 	private queued = 0;
 	private paused = false;
+	/** Not reading because the instance's update writer is saturated (see UpdateWriter). */
+	private waitingForStorage = false;
 
 	constructor(
 		private readonly socket: WebSocket,
@@ -175,6 +177,7 @@ export class Connection implements Peer {
 
 	private dispatch(data: RawData, isBinary: boolean): void {
 		if (this.closed) return;
+		this.holdWhileStorageCatchesUp();
 		if (!isBinary) return this.close(CloseCode.invalidPayload, 'Expected binary y-websocket messages, got text.');
 		const bytes = toUint8Array(data);
 		let documentName: string;
@@ -244,9 +247,25 @@ export class Connection implements Peer {
 				this.queued--;
 				if (this.paused && this.queued <= this.limits.maxQueuedMessages / 2) {
 					this.paused = false;
-					if (!this.closed) this.socket.resume();
+					if (!this.closed && !this.waitingForStorage) this.socket.resume();
 				}
 			});
+	}
+
+	/**
+	 * The instance's writer holds as many updates as it may: this message is handled (it
+	 * has been read), but the socket is not read again until the writer has caught up, so
+	 * every sender slows to what storage can take and nothing waits in memory unbounded.
+	 */
+	private holdWhileStorageCatchesUp(): void {
+		const writer = this.options.rooms.writer;
+		if (this.waitingForStorage || !writer.saturated) return;
+		this.waitingForStorage = true;
+		this.socket.pause();
+		void writer.whenRelieved().then(() => {
+			this.waitingForStorage = false;
+			if (!this.closed && !this.paused) this.socket.resume();
+		});
 	}
 
 	/** Hands a message to its room; a promise when the room must wait (binding client ids) before applying it. */

@@ -17,6 +17,12 @@ export interface SyncLimits {
 	awarenessQueryIntervalMs: number;
 	/** Messages of one connection received and not yet handled; past this the socket is not read until they are. */
 	maxQueuedMessages: number;
+	/**
+	 * Updates applied and waiting to be stored, over the whole instance; past this no
+	 * socket's messages are read until the writer has stored half of them (storage slower
+	 * than the edits coming in must not become memory). 0: no bound.
+	 */
+	maxPendingWrites: number;
 }
 
 export const DEFAULT_SYNC_LIMITS: Readonly<SyncLimits> = {
@@ -25,5 +31,6 @@ export const DEFAULT_SYNC_LIMITS: Readonly<SyncLimits> = {
 	maxPresencePerDocument: 1_000,
 	maxOutgoingBytes: 16 * 1024 * 1024,
 	awarenessQueryIntervalMs: 1_000,
-	maxQueuedMessages: 256
+	maxQueuedMessages: 256,
+	maxPendingWrites: 20_000
 };

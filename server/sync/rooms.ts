@@ -15,7 +15,7 @@ import type { Logger } from '../log.ts';
 import { Room, type RoomHooks } from './room.ts';
 import { UpdateWriter } from './update-writer.ts';
 import { recordNotice } from './record-notice.ts';
-import type { SyncLimits } from './limits.ts';
+import { DEFAULT_SYNC_LIMITS, type SyncLimits } from './limits.ts';
 import type { FieldLookup } from '../../src/lib/model/validate.ts';
 
 export interface RoomsOptions {
@@ -55,7 +55,7 @@ export class Rooms {
 	private closed = false;
 
 	constructor(private readonly options: RoomsOptions) {
-		this.writer = new UpdateWriter(options.store, options.commitDelayMs, options.log);
+		this.writer = new UpdateWriter(options.store, options.commitDelayMs, options.log, options.limits?.maxPendingWrites ?? DEFAULT_SYNC_LIMITS.maxPendingWrites);
 		options.bus.onResume(() => this.resynchronise());
 	}
 

@@ -4,6 +4,11 @@
  * per keystroke. Each update travels with its audit entries and is stored with them in
  * that transaction. A failed write is retried (with backoff) until it succeeds; nothing
  * is reported as stored before it is.
+ *
+ * The queue is bounded (`maxPending`): once it is full the writer is `saturated`, and
+ * connections stop reading their sockets until it has stored half of it (`whenRelieved`),
+ * so storage slower than the edits coming in (a loaded or unreachable database) pushes
+ * back on the senders through TCP instead of growing the server's memory.
  */
 import type { AttributedStore, AttributedUpdate } from '../audit/attributed-store.ts';
 import type { Logger } from '../log.ts';
@@ -25,6 +30,8 @@ export class UpdateWriter {
 	private retryDelayMs = 0;
 	private readonly tails = new Map<string, Promise<number>>();
 	private closed = false;
+	/** Connections waiting for the queue to fall back to half its bound. */
+	private relieved: Array<() => void> = [];
 	/** True while the last write attempt failed (the store is unreachable). */
 	failing = false;
 	/** Updates stored since start (for health and benchmarks). */
@@ -33,7 +40,9 @@ export class UpdateWriter {
 	constructor(
 		private readonly store: Pick<AttributedStore, 'appendUpdates'>,
 		private readonly delayMs: number,
-		private readonly log: Logger
+		private readonly log: Logger,
+		/** Updates waiting past which the writer is saturated (0: no bound). */
+		private readonly maxPending = 0
 	) {}
 
 	/** Resolves with the update's sequence number once it is durably stored, with its audit entries. */
@@ -60,6 +69,28 @@ export class UpdateWriter {
 
 	get pendingCount(): number {
 		return this.queue.length;
+	}
+
+	/** The queue is at its bound: connections should stop reading until `whenRelieved`. */
+	get saturated(): boolean {
+		return this.maxPending > 0 && this.queue.length >= this.maxPending;
+	}
+
+	/** Resolves once the queue is back to half its bound (at once when it is), or the writer closes. */
+	whenRelieved(): Promise<void> {
+		if (!this.underPressure()) return Promise.resolve();
+		return new Promise((resolve) => this.relieved.push(resolve));
+	}
+
+	private underPressure(): boolean {
+		return this.maxPending > 0 && !this.closed && this.queue.length > this.maxPending / 2;
+	}
+
+	private relieve(): void {
+		if (this.relieved.length === 0 || this.underPressure()) return;
+		const waiting = this.relieved;
+		this.relieved = [];
+		for (const resolve of waiting) resolve();
 	}
 
 	/**
@@ -111,6 +142,7 @@ export class UpdateWriter {
 			this.failing = true;
 		} finally {
 			this.writing = false;
+			this.relieve();
 			if (this.queue.length > 0 && !this.closed) this.schedule(true);
 		}
 	}
@@ -126,5 +158,6 @@ export class UpdateWriter {
 		}
 		this.closed = true;
 		if (this.timer) clearTimeout(this.timer);
+		this.relieve();
 	}
 }

@@ -285,6 +285,8 @@ export interface Health {
 	bus: 'memory' | 'redis' | 'redis-cluster';
 	documentsLoaded: number;
 	connections: number;
+	/** Updates applied and not yet stored; at ACCORD_MAX_PENDING_WRITES sockets stop being read until half are stored. */
+	pendingWrites: number;
 	uptimeSeconds: number;
 	/** Scheduled backups (ACCORD_BACKUP_DIR), when configured. A failed backup does not make the instance unhealthy: it still serves. */
 	backup?: BackupHealth;
