@@ -9,6 +9,8 @@ import {
 	validateFields
 } from '../../src/lib/model/validate.ts';
 import { refused, value } from '../support/validated.ts';
+import { STAGES, STAGE_NAMES } from '../../src/lib/model/schema.ts';
+import { stageLabel } from '../../src/lib/i18n/index.ts';
 
 describe('email', () => {
 	it('trims and lower-cases', () => {
@@ -79,6 +81,21 @@ describe('enum', () => {
 	it('folds case and whitespace to the canonical option', () => {
 		expect(value(validateField('stage', ' WON '))).toBe('won');
 		expect(value(validateField('currency', 'cny'))).toBe('CNY');
+	});
+
+	it('takes a built-in stage by the name the app gives it, in English or Chinese (as a Chinese spreadsheet writes it)', () => {
+		expect(value(validateField('stage', '已确认'))).toBe('qualified');
+		expect(value(validateField('stage', ' 赢单 '))).toBe('won');
+		expect(value(validateField('stage', 'negotiation'))).toBe('negotiation');
+		expect(value(validateField('stage', 'Negotiation'))).toBe('negotiation');
+		refused(validateField('stage', '赢'), 'enum');
+	});
+
+	it('names the stages as the app does in both languages', () => {
+		for (const stage of STAGES) {
+			expect(STAGE_NAMES[stage].en, stage).toBe(stageLabel(stage, 'en'));
+			expect(STAGE_NAMES[stage].zh, stage).toBe(stageLabel(stage, 'zh'));
+		}
 	});
 
 	it('refuses values outside the vocabulary, listing the options', () => {

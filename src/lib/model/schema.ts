@@ -22,6 +22,20 @@ export interface FieldSpec {
 
 export const STAGES = ['lead', 'qualified', 'proposal', 'negotiation', 'won', 'lost'] as const;
 export type Stage = (typeof STAGES)[number];
+/**
+ * The built-in stages' names as people write them, the app's own words for them
+ * (src/lib/i18n has the same; a unit test keeps the two equal). The built-in options
+ * carry no label of their own, so without these a file exported from a Chinese
+ * spreadsheet, or a REST client, could name a stage only by its key.
+ */
+export const STAGE_NAMES: Readonly<Record<Stage, { en: string; zh: string }>> = {
+	lead: { en: 'Lead', zh: '线索' },
+	qualified: { en: 'Qualified', zh: '已确认' },
+	proposal: { en: 'Proposal', zh: '方案' },
+	negotiation: { en: 'Negotiation', zh: '谈判' },
+	won: { en: 'Won', zh: '赢单' },
+	lost: { en: 'Lost', zh: '输单' }
+};
 
 export const CURRENCIES = ['CNY', 'USD', 'EUR', 'GBP', 'JPY', 'HKD', 'SGD'] as const;
 

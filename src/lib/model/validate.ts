@@ -7,7 +7,7 @@
  * (src/lib/model/fields.ts), so a record only ever holds normalised values.
  */
 import { getCountries, isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/min';
-import { ACTIVITY_KINDS, BUILTIN_DEFINITIONS, CUSTOM_FIELD_PREFIX, MAX_TAG_LENGTH, type FieldDefinition, type Scalar } from './schema.ts';
+import { ACTIVITY_KINDS, BUILTIN_DEFINITIONS, CUSTOM_FIELD_PREFIX, MAX_TAG_LENGTH, STAGE_NAMES, type FieldDefinition, type Scalar, type Stage } from './schema.ts';
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
 
@@ -295,9 +295,12 @@ function readNumber(raw: Scalar): number | null | undefined {
 /** The option a person means by `typed`: its key or either label, in any case and width. */
 function findOption(definition: FieldDefinition, typed: string): FieldDefinition['options'][number] | undefined {
 	const wanted = foldWidth(typed).normalize('NFC').trim().toLowerCase();
+	const named = (label: { en: string; zh: string }) => (label.en !== '' && label.en.toLowerCase() === wanted) || (label.zh !== '' && label.zh === typed.trim());
 	return (
 		definition.options.find((option) => option.key.toLowerCase() === wanted) ??
-		definition.options.find((option) => option.label.en.toLowerCase() === wanted || (option.label.zh !== '' && option.label.zh === typed.trim()))
+		definition.options.find((option) => named(option.label)) ??
+		// A built-in stage named as the app names it, in either language ("已确认", "Won").
+		(definition.builtin && definition.key === 'stage' ? definition.options.find((option) => option.key in STAGE_NAMES && named(STAGE_NAMES[option.key as Stage])) : undefined)
 	);
 }
 
