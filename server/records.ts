@@ -20,26 +20,24 @@ import {
 	type CustomerRecord,
 	type NewRecord
 } from '../src/lib/model/record.ts';
-import { projectRecord } from '../src/lib/model/projection.ts';
 import { MAX_NOTES_LENGTH, MAX_TAGS, type Scalar } from '../src/lib/model/schema.ts';
 import { normaliseTag, refuseNul, validateFields, type FieldErrors, type FieldLookup } from '../src/lib/model/validate.ts';
 import { fieldsDocumentId } from '../src/lib/model/fields.ts';
 import { viewsDocumentId } from '../src/lib/views/views.ts';
 import {
 	ForbiddenError,
-	type AdminService,
 	type CreateRecordInput,
 	type CreateRecordResult,
 	type RecordService,
 	type UpdateRecordInput
 } from '../src/lib/server/services.ts';
-import { canAdminister, canEdit, canSeeRecord, type Actor, type Role } from '../src/lib/access.ts';
+import { canAdminister, canEdit, canSeeRecord, type Actor } from '../src/lib/access.ts';
 import type { AuditPerson, AuditSource } from '../src/lib/model/audit.ts';
 import type { AuthStore, RecordAccess } from './store/auth-store.ts';
 import type { AuditStore } from './audit/log-store.ts';
 import type { AttributedStore } from './audit/attributed-store.ts';
 import type { Rooms } from './sync/rooms.ts';
-import { jsonSafe } from './audit/hash.ts';
+import { storeNewRecord } from './record-creation.ts';
 import { createDuplicateFinder } from './duplicates.ts';
 
 export function validateNewRecord(
@@ -214,16 +212,8 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 		writeNewRecord(doc, record);
 		const created = readRecord(doc, id);
 		const at = record.createdAt ?? new Date().toISOString();
-		const row = projectRecord(created, at);
 		const person = by?.actor ?? { id: record.createdBy, name: await nameOf(record.createdBy) };
-		const after = jsonSafe({ fields: created.fields, tags: created.tags, ...(created.notes ? { notes: created.notes.length } : {}) });
-		await store.createDocument(id, record.workspace, Y.encodeStateAsUpdate(doc), row, {
-			binding: { client: doc.clientID, person },
-			drafts: [
-				// When the record says it was created (an import's or the demo's date), so its history tells the same story.
-				{ workspace: record.workspace, recordId: id, at, actor: person, source: by?.source ?? 'import', relayedBy: null, path: 'record', op: 'create', before: null, after, conflict: null }
-			]
-		});
+		await storeNewRecord(store, doc, created, { workspace: record.workspace, at, person, source: by?.source ?? 'import', client: doc.clientID });
 		doc.destroy();
 		return id;
 	}
@@ -365,47 +355,6 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 			if (value) onRecordHidden(id, (other) => canSeeRecord(other, { ...access, private: true }));
 			rooms.announceRecordChanged(workspace, id);
 			return true;
-		}
-	};
-}
-
-export interface AdminEvents {
-	/** A person's role changed: their open sockets must act with the new one at once. */
-	roleChanged(userId: string, role: Role): void;
-	tokenRevoked(tokenId: string): void;
-}
-
-export function createAdminService(auth: AuthStore, workspace: string, events: AdminEvents): AdminService {
-	function requireAdmin(actor: Actor): void {
-		if (!canAdminister(actor) || actor.workspace !== workspace) {
-			throw new ForbiddenError('Only admins can manage members and API tokens.');
-		}
-	}
-	return {
-		async members(actor) {
-			requireAdmin(actor);
-			return (await auth.listMembers(workspace)).map((m) => ({ id: m.user.id, name: m.user.name, email: m.user.email, role: m.role, assignedBy: m.assignedBy }));
-		},
-		async setRole(actor, userId, role) {
-			requireAdmin(actor);
-			if (!(await auth.membership(workspace, userId))) return false;
-			await auth.setMembership(workspace, userId, role, actor.id);
-			events.roleChanged(userId, role);
-			return true;
-		},
-		async tokens(actor) {
-			requireAdmin(actor);
-			return (await auth.listApiTokens(workspace)).map(({ workspace: _w, ...token }) => token);
-		},
-		async createToken(actor, input) {
-			requireAdmin(actor);
-			return auth.createApiToken({ workspace, name: input.name, role: input.role, createdBy: actor.id });
-		},
-		async revokeToken(actor, id) {
-			requireAdmin(actor);
-			const revoked = await auth.revokeApiToken(workspace, id);
-			if (revoked) events.tokenRevoked(id);
-			return revoked;
 		}
 	};
 }

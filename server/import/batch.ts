@@ -10,7 +10,7 @@ import { newId, readRecord, writeNewRecord, type NewRecord } from '../../src/lib
 import { projectRecord } from '../../src/lib/model/projection.ts';
 import type { AuditPerson, AuditSource } from '../../src/lib/model/audit.ts';
 import type { AttributedNewDocument, AttributedStore } from '../audit/attributed-store.ts';
-import { jsonSafe } from '../audit/hash.ts';
+import { creationAudit } from '../record-creation.ts';
 
 /** Creates the records as new documents in one transaction; returns their ids in order. */
 export async function createRecordBatch(
@@ -27,16 +27,12 @@ export async function createRecordBatch(
 		writeNewRecord(doc, record);
 		const created = readRecord(doc, id);
 		const at = record.createdAt ?? new Date().toISOString();
-		const after = jsonSafe({ fields: created.fields, tags: created.tags, ...(created.notes ? { notes: created.notes.length } : {}), ...(job ? { importJob: job } : {}) });
 		const document: AttributedNewDocument = {
 			id,
 			workspace: record.workspace,
 			initialState: Y.encodeStateAsUpdate(doc),
 			projection: projectRecord(created, at),
-			audit: {
-				binding: { client: doc.clientID, person: by.actor },
-				drafts: [{ workspace: record.workspace, recordId: id, at, actor: by.actor, source: by.source, relayedBy: null, path: 'record', op: 'create', before: null, after, conflict: null }]
-			}
+			audit: creationAudit(created, { workspace: record.workspace, at, person: by.actor, source: by.source, client: doc.clientID, ...(job ? { importJob: job } : {}) })
 		};
 		doc.destroy();
 		return document;

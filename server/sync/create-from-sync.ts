@@ -14,12 +14,11 @@
 import * as Y from 'yjs';
 import { canEdit, type Actor } from '../../src/lib/access.ts';
 import { canonicalRecordId, isRecordDoc, readRecord } from '../../src/lib/model/record.ts';
-import { projectRecord } from '../../src/lib/model/projection.ts';
 import { SCHEMA_VERSION } from '../../src/lib/model/schema.ts';
 import { validateFields, type FieldLookup } from '../../src/lib/model/validate.ts';
 import type { RefusedMessage } from '../../src/lib/protocol/index.ts';
 import type { AttributedStore } from '../audit/attributed-store.ts';
-import { jsonSafe } from '../audit/hash.ts';
+import { storeNewRecord } from '../record-creation.ts';
 
 export interface CreateFromSyncDeps {
 	store: Pick<AttributedStore, 'documentWorkspace' | 'createDocument' | 'bindClients'>;
@@ -61,14 +60,8 @@ export function createFromSync({ store, announce, definitions }: CreateFromSyncD
 			if (clients.length === 0) return invalid('it is empty.');
 			const person = { id: actor.id, name: actor.name };
 			const at = new Date().toISOString();
-			const after = jsonSafe({ fields: record.fields, tags: record.tags, ...(record.notes ? { notes: record.notes.length } : {}) });
 			try {
-				await store.createDocument(id, actor.workspace, Y.encodeStateAsUpdate(doc), projectRecord(record, at), {
-					binding: { client: clients[0], person },
-					drafts: [
-						{ workspace: actor.workspace, recordId: id, at, actor: person, source: actor.id.startsWith('token:') ? 'api' : 'ui', relayedBy: null, path: 'record', op: 'create', before: null, after, conflict: null }
-					]
-				});
+				await storeNewRecord(store, doc, record, { workspace: actor.workspace, at, person, source: actor.id.startsWith('token:') ? 'api' : 'ui', client: clients[0] });
 			} catch (error) {
 				// Created meanwhile by another connection (the same client on two sockets): fine.
 				if ((await store.documentWorkspace(id)) !== null) return null;
