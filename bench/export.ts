@@ -19,36 +19,17 @@ import { createImportService } from '../server/import/service.ts';
 import { createExportService } from '../server/export/service.ts';
 import { EXPORT_FORMATS } from '../src/lib/io/formats.ts';
 import { tempPostgresUrl } from '../tests/support/databases.ts';
+import { CUSTOMER_COLUMNS, csvLine, customerRow } from './lib/customers.ts';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '100000' }, store: { type: 'string' } } });
 const COUNT = Number(values.records);
 const STORE = values.store ?? (process.env.DATABASE_URL ? 'postgres' : 'pglite');
 const MB = 1024 * 1024;
 
-/** One generated customer as a CSV line: 15 columns, every fourth in Chinese. */
-function customer(i: number): string {
-	const zh = i % 4 === 0;
-	const cells = [
-		zh ? `客户${i}` : `Customer ${i}`,
-		zh ? `华信科技${i % 997}有限公司` : `Company ${i % 997} Ltd`,
-		zh ? '销售经理' : 'Sales manager',
-		`c${i}@example.com`,
-		`+86 138 ${String(i % 10_000).padStart(4, '0')} ${String(i % 9_999).padStart(4, '0')}`,
-		`https://c${i % 500}.example.com`,
-		zh ? '制造业' : 'Manufacturing',
-		['lead', 'qualified', 'proposal', 'negotiation', 'won', 'lost'][i % 6],
-		String((i % 1000) * 100),
-		'CNY',
-		'CN',
-		zh ? '上海' : 'Shanghai',
-		zh ? `浦东新区世纪大道${i % 300}号` : `${i % 300} Century Avenue`,
-		`tag${i % 7}, batch${i % 3}`,
-		zh ? `第一次联系：展会 ${i}` : `First contact at the fair ${i}`
-	];
-	return cells.map((c) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',');
-}
+/** One generated customer as a CSV line (the rows bench/import.ts reads too). */
+const customer = (i: number): string => csvLine(customerRow(i));
 
-const HEADER = 'name,company,title,email,phone,website,industry,stage,value,currency,country,city,address,tags,notes\n';
+const HEADER = `${CUSTOMER_COLUMNS.join(',')}\n`;
 
 async function* csvBytes(): AsyncGenerator<Uint8Array> {
 	const encoder = new TextEncoder();

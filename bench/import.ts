@@ -28,6 +28,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { ServerProcess } from './lib/server-process.ts';
 import { memory } from './lib/proc.ts';
 import { tempPostgresUrl } from '../tests/support/databases.ts';
+import { CUSTOMER_COLUMNS, csvLine, customerRow } from './lib/customers.ts';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, store: { type: 'string', default: 'both' }, profile: { type: 'string' } } });
 const ROWS = Number(values.rows);
@@ -38,31 +39,8 @@ const TARGET_RSS_MB = 200;
 const BATCH = 250;
 const MB = 1024 * 1024;
 
-const COLUMNS = ['name', 'company', 'title', 'email', 'phone', 'website', 'industry', 'stage', 'value', 'currency', 'country', 'city', 'address', 'tags', 'notes'] as const;
-
-/** Row i's 15 values: every fourth row in Chinese. */
-function row(i: number): string[] {
-	const zh = i % 4 === 0;
-	return [
-		zh ? `客户${i}` : `Customer ${i}`,
-		zh ? `华信科技${i % 997}有限公司` : `Company ${i % 997} Ltd`,
-		zh ? '销售经理' : 'Sales manager',
-		`c${i}@example.com`,
-		`+86 138 ${String(i % 10_000).padStart(4, '0')} ${String(i % 9_999).padStart(4, '0')}`,
-		`https://c${i % 500}.example.com`,
-		zh ? '制造业' : 'Manufacturing',
-		['lead', 'qualified', 'proposal', 'negotiation', 'won', 'lost'][i % 6],
-		String((i % 1000) * 100),
-		'CNY',
-		'CN',
-		zh ? '上海' : 'Shanghai',
-		zh ? `浦东新区世纪大道${i % 300}号` : `${i % 300} Century Avenue`,
-		`tag${i % 7}, batch${i % 3}`,
-		zh ? `第一次联系：展会 ${i}` : `First contact at the fair ${i}`
-	];
-}
-
-const csvLine = (cells: string[]): string => cells.map((c) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',');
+const COLUMNS = CUSTOMER_COLUMNS;
+const row = customerRow;
 
 /** The CSV in 1,000-line chunks, made as it is sent. */
 function* csvChunks(): Generator<Buffer> {
