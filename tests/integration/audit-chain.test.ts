@@ -200,12 +200,19 @@ describe.each(engines)('the audit log on $name', (engine) => {
 		const sql = await rawSql();
 		try {
 			const folded = await sql.transaction(async (tx) => {
+				// This transaction's own counts: a HOT update is one that touched no index. Taken
+				// as a difference: on PGlite the connection is the open database's own, and counts
+				// of its earlier transactions may not have been flushed out of these yet.
+				const counts = async () => {
+					const [row] = await tx.query<{ updated: number; hot: number }>(
+						`SELECT n_tup_upd AS updated, n_tup_hot_upd AS hot FROM pg_stat_xact_user_tables WHERE relname = 'audit_pending'`
+					);
+					return { updated: Number(row?.updated ?? 0), hot: Number(row?.hot ?? 0) };
+				};
+				const before = await counts();
 				await stageAudit(tx, [draft(id, { at: at(500), path: 'fields.city', before: 'B', after: 'C' })]);
-				// This transaction's own counts: a HOT update is one that touched no index.
-				const [counts] = await tx.query<{ updated: number; hot: number }>(
-					`SELECT n_tup_upd AS updated, n_tup_hot_upd AS hot FROM pg_stat_xact_user_tables WHERE relname = 'audit_pending'`
-				);
-				return { updated: Number(counts.updated), hot: Number(counts.hot) };
+				const after = await counts();
+				return { updated: after.updated - before.updated, hot: after.hot - before.hot };
 			});
 			expect(folded).toEqual({ updated: 1, hot: 1 });
 		} finally {
