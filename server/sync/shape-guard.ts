@@ -76,9 +76,19 @@ export function valueBefore(tr: Y.Transaction, map: AnyType, key: string): { val
 
 /** New items (not deleted) directly in a list type (an array, a text, or a map's keyless part). */
 function newListItems(tr: Y.Transaction, type: AnyType): Y.Item[] {
+	// Read from the structs this transaction added (each client's clocks from its state
+	// before the transaction on), not by walking the list: a record's notes or activities
+	// hold thousands of items, and each keystroke adds one. Items are merged only once the
+	// transaction ends, so every new one is still a struct of its own here.
 	const found: Y.Item[] = [];
-	for (let item = type._start; item !== null; item = item.right) {
-		if (!item.deleted && !existedBefore(tr, item)) found.push(item);
+	for (const [client, structs] of tr.doc.store.clients) {
+		const before = tr.beforeState.get(client) ?? 0;
+		const last = structs[structs.length - 1];
+		if (last.id.clock + last.length <= before) continue;
+		for (let i = before === 0 ? 0 : Y.findIndexSS(structs, before); i < structs.length; i++) {
+			const struct = structs[i];
+			if (struct instanceof Y.Item && !struct.deleted && struct.parent === type && struct.parentSub === null && !existedBefore(tr, struct)) found.push(struct);
+		}
 	}
 	return found;
 }

@@ -110,6 +110,31 @@ describe('the shape guard', () => {
 		expect(activitiesOf(server).length).toBe(0);
 	});
 
+	it('finds what one update adds among long notes and many activities written by other clients', () => {
+		const { server, client, bystander, push } = setup();
+		// Text and entries from several writers, each its own run of items, before the bad update.
+		for (let writer = 0; writer < 5; writer++) {
+			const other = new Y.Doc();
+			Y.applyUpdate(other, Y.encodeStateAsUpdate(server));
+			const before = Y.encodeStateVector(other);
+			notesOf(other).insert(notesOf(other).length, `Writer ${writer} wrote this line.\n`);
+			for (let i = 0; i < 40; i++) activitiesOf(other).push([new Y.Map<Scalar>([['subject', `Call ${writer}-${i}`]])]);
+			expect(push(() => Y.applyUpdate(client, Y.encodeStateAsUpdate(other, before)))).toEqual([]);
+		}
+		const notes = notesOf(server).toString();
+		const repairs = push((doc) => {
+			notesOf(doc).insertEmbed(40, { image: 'x' });
+			notesOf(doc).insert(0, 'Top. ');
+			activitiesOf(doc).insert(100, ['not an activity' as unknown as Y.Map<Scalar>]);
+		});
+		expect(repairs).toHaveLength(2);
+		for (const doc of [server, client, bystander]) {
+			expect(notesOf(doc).toString()).toBe(`Top. ${notes}`);
+			expect(activitiesOf(doc).length).toBe(200);
+			expect(activitiesOf(doc).toArray().every((entry) => entry instanceof Y.Map)).toBe(true);
+		}
+	});
+
 	it('stores a valid coded value in its normal form on every replica, and reports nothing', () => {
 		const { server, client, bystander, push } = setup();
 		expect(

@@ -1,0 +1,93 @@
+/**
+ * A record's list row (search tokens, duplicate keys, list columns) is re-made from its
+ * document after changes, at most about once a second while someone keeps typing: under
+ * steady editing, re-making it after every short pause was the largest cost of an update
+ * (see PROJECTION_MIN_INTERVAL_MS in server/sync/rooms.ts). The row must still end equal
+ * to the record once the typing stops, and the first change after a quiet spell must
+ * still reach the row quickly.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import WebSocket from 'ws';
+import * as encoding from 'lib0/encoding';
+import * as syncProtocol from 'y-protocols/sync';
+import type { RunningServer } from '../../server/http.ts';
+import type { RecordRow } from '../../src/lib/model/projection.ts';
+import { apiFetch, createRecord, eventually, startTestServer, tempDataDir, wsUrl } from '../support/server.ts';
+
+function updateMessage(update: Uint8Array): Uint8Array {
+	const encoder = encoding.createEncoder();
+	encoding.writeVarUint(encoder, 0);
+	syncProtocol.writeUpdate(encoder, update);
+	return encoding.toUint8Array(encoder);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('the pace of list-row refreshes', () => {
+	let server: RunningServer;
+	let data: { dir: string; remove(): void };
+	/** Rows written through the live path's projection refresh, per record id, with when. */
+	const writes = new Map<string, number[]>();
+
+	beforeAll(async () => {
+		data = tempDataDir();
+		server = await startTestServer({ dataDir: data.dir });
+		// Counted where the rooms hand the row to the store: the real store writes it as before.
+		const store = server.accord.database.documents;
+		const write = store.upsertProjection.bind(store);
+		store.upsertProjection = (row: RecordRow) => {
+			const list = writes.get(row.id) ?? [];
+			list.push(Date.now());
+			writes.set(row.id, list);
+			return write(row);
+		};
+	});
+	afterAll(async () => {
+		await server?.close();
+		data?.remove();
+	});
+
+	it('re-makes a row being edited ten times a second at most about once a second, and ends equal to the record', async () => {
+		const id = await createRecord(server, { name: 'Paced' });
+		const socket = new WebSocket(wsUrl(server, `/y/${id}`));
+		await new Promise((resolve, reject) => {
+			socket.once('open', resolve);
+			socket.once('error', reject);
+		});
+		const doc = new Y.Doc();
+		doc.on('update', (update: Uint8Array) => socket.send(updateMessage(update)));
+
+		const started = Date.now();
+		for (let i = 1; i <= 30; i++) {
+			doc.getMap('fields').set('city', `City ${i}`);
+			await sleep(100);
+		}
+		const typed = Date.now() - started;
+
+		const row = async () => (await (await apiFetch(`${server.url}/api/records?q=${encodeURIComponent('city:30')}`)).json()) as { rows: { id: string }[] };
+		await eventually(async () => (await row()).rows.some((r) => r.id === id), 'the row to reach the last value', 10_000);
+		socket.close();
+
+		const during = (writes.get(id) ?? []).filter((at) => at <= started + typed);
+		// Every 150 ms pause used to re-make it: about 15 times in these 3 seconds.
+		expect(during.length).toBeGreaterThan(0);
+		expect(during.length).toBeLessThanOrEqual(Math.ceil(typed / 1_000) + 1);
+	}, 30_000);
+
+	it('re-makes the row of a record quiet for a while soon after its next change', async () => {
+		const id = await createRecord(server, { name: 'Quiet' });
+		await sleep(1_200);
+		const before = (writes.get(id) ?? []).length;
+		const socket = new WebSocket(wsUrl(server, `/y/${id}`));
+		await new Promise((resolve, reject) => {
+			socket.once('open', resolve);
+			socket.once('error', reject);
+		});
+		const doc = new Y.Doc();
+		doc.on('update', (update: Uint8Array) => socket.send(updateMessage(update)));
+		doc.getMap('fields').set('city', 'Hangzhou');
+		await eventually(() => (writes.get(id) ?? []).length > before, 'the row to be re-made', 5_000);
+		socket.close();
+	}, 30_000);
+});
