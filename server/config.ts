@@ -164,7 +164,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 			maxOutgoingBytes: integer('ACCORD_MAX_OUTGOING_BYTES', env.ACCORD_MAX_OUTGOING_BYTES, DEFAULT_SYNC_LIMITS.maxOutgoingBytes, 64 * 1024),
 			awarenessQueryIntervalMs: integer('ACCORD_AWARENESS_QUERY_INTERVAL_MS', env.ACCORD_AWARENESS_QUERY_INTERVAL_MS, DEFAULT_SYNC_LIMITS.awarenessQueryIntervalMs),
 			maxQueuedMessages: integer('ACCORD_MAX_QUEUED_MESSAGES', env.ACCORD_MAX_QUEUED_MESSAGES, DEFAULT_SYNC_LIMITS.maxQueuedMessages, 1),
-			maxPendingWrites: integer('ACCORD_MAX_PENDING_WRITES', env.ACCORD_MAX_PENDING_WRITES, DEFAULT_SYNC_LIMITS.maxPendingWrites, 0)
+			maxPendingWrites: integer('ACCORD_MAX_PENDING_WRITES', env.ACCORD_MAX_PENDING_WRITES, DEFAULT_SYNC_LIMITS.maxPendingWrites, 0),
+			pingIntervalMs: integer('ACCORD_PING_INTERVAL_MS', env.ACCORD_PING_INTERVAL_MS, DEFAULT_SYNC_LIMITS.pingIntervalMs, 100)
 		},
 		logLevel: logLevel as AccordConfig['logLevel'],
 		publicUrl: publicUrl(env.PUBLIC_URL),

@@ -32,8 +32,6 @@ import { canonicalRecordId } from '../../src/lib/model/record.ts';
 
 let nextPeerId = 1;
 
-const PING_INTERVAL_MS = 30_000;
-
 interface Channel {
 	room: Promise<Room | null>;
 	/** Messages of one document are handled one after the other. */
@@ -97,10 +95,18 @@ export class Connection implements Peer {
 		socket.on('error', (error) => options.log.debug('socket error', { peer: this.id, error: error.message }));
 		socket.on('pong', () => (this.alive = true));
 		this.pinger = setInterval(() => {
+			// While this server does not read the socket (its own backpressure: messages
+			// queued, or storage catching up), the peer's answer cannot be read either.
+			// Closing it then would drop a live client for the server's slowness, and its
+			// unacknowledged edits would come again on reconnect into the same backlog.
+			if (this.paused || this.waitingForStorage) {
+				this.alive = true;
+				return;
+			}
 			if (!this.alive) return socket.terminate();
 			this.alive = false;
 			socket.ping();
-		}, PING_INTERVAL_MS);
+		}, this.limits.pingIntervalMs);
 		if (options.documentName !== undefined) this.open(options.documentName);
 	}
 

@@ -23,6 +23,12 @@ export interface SyncLimits {
 	 * than the edits coming in must not become memory). 0: no bound.
 	 */
 	maxPendingWrites: number;
+	/**
+	 * How often each socket is pinged; one that has not answered the previous ping is
+	 * closed (a peer gone without a word). Skipped while the server itself is not reading
+	 * the socket (the two bounds above): the answer cannot be read then.
+	 */
+	pingIntervalMs: number;
 }
 
 export const DEFAULT_SYNC_LIMITS: Readonly<SyncLimits> = {
@@ -32,5 +38,6 @@ export const DEFAULT_SYNC_LIMITS: Readonly<SyncLimits> = {
 	maxOutgoingBytes: 16 * 1024 * 1024,
 	awarenessQueryIntervalMs: 1_000,
 	maxQueuedMessages: 256,
-	maxPendingWrites: 20_000
+	maxPendingWrites: 20_000,
+	pingIntervalMs: 30_000
 };

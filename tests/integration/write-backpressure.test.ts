@@ -4,6 +4,8 @@
  * database cut away, a client keeps editing: the updates waiting to be stored stop at
  * ACCORD_MAX_PENDING_WRITES (the socket is no longer read; TCP holds the rest on the
  * client's side), and once the database is back every edit is stored and acknowledged.
+ * The socket stays open meanwhile: the keep-alive, pinging far more often here than the
+ * database is away, does not take the unread answers for a dead client.
  * Real processes: an Accord server on Postgres through a TCP proxy the test can cut.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +17,8 @@ import { ServerProcess, SyncTestClient, TcpProxy, createRecordVia, createTokenWi
 const DATABASE_URL = process.env.DATABASE_URL;
 const BOUND = 20;
 const EDITS = 150;
+/** Keep-alive pings this often: the database stays away for about ten of them. */
+const PING_MS = 250;
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -36,7 +40,7 @@ describe.skipIf(!DATABASE_URL)('the update writer is bounded', () => {
 		const target = new URL(database.url);
 		const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
 		cleanups.push(() => proxy.close());
-		const server = await ServerProcess.start('accord', { databaseUrl: viaPort(database.url, proxy.port), env: { ACCORD_MAX_PENDING_WRITES: String(BOUND) } });
+		const server = await ServerProcess.start('accord', { databaseUrl: viaPort(database.url, proxy.port), env: { ACCORD_MAX_PENDING_WRITES: String(BOUND), ACCORD_PING_INTERVAL_MS: String(PING_MS) } });
 		cleanups.push(() => server.kill('SIGKILL'));
 		const token = await createTokenWithCli(database.url);
 		const id = await createRecordVia(server, token, { name: 'Slow Storage GmbH' });
@@ -68,11 +72,13 @@ describe.skipIf(!DATABASE_URL)('the update writer is bounded', () => {
 		expect(mostWaiting, `updates waiting to be stored, with ${EDITS} sent while the database was away`).toBeLessThanOrEqual(BOUND + 10);
 		expect(made.filter((s) => client.acked.has(s)), 'nothing acknowledged while the database is away').toEqual([]);
 
+		expect(client.connected, `the socket is still open after ${EDITS} edits and about 10 keep-alive intervals without storage`).toBe(true);
 		await proxy.restore();
 		await eventually(() => made.every((s) => client.acked.has(s)), 'every edit to be acknowledged once the database is back', 60_000);
 		const stored = activitiesOf((await storedDocument(database.url, id))!)
 			.toArray()
 			.map((item) => String(item.get('subject')));
 		expect(stored.sort()).toEqual([...made].sort());
+		expect(client.connected, 'the socket is still open once storage caught up').toBe(true);
 	});
 });
