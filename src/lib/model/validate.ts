@@ -129,8 +129,25 @@ export function normaliseEmail(raw: string): Validated<string> {
 	return ok(email);
 }
 
+/** Phones read lately, by country and text: parsing one costs tens of microseconds, and the same few are read again and again. */
+const PHONES_REMEMBERED = 2_000;
+const phonesRead = new Map<string, Validated<string>>();
+
 export function normalisePhone(raw: string, context: ValidationContext = {}): Validated<string> {
 	const country = foldWidth(context.country ?? '').trim().toUpperCase();
+	// The live path checks a record's phone at every change of the record's fields, and
+	// its duplicate keys are derived again at every refresh of its row: remembered (the
+	// answer depends on nothing else; results are frozen, so sharing them is safe).
+	const key = `${country}\u0001${raw}`;
+	const known = phonesRead.get(key);
+	if (known) return known;
+	const answer = Object.freeze(readPhone(raw, country));
+	if (phonesRead.size >= PHONES_REMEMBERED) phonesRead.delete(phonesRead.keys().next().value as string);
+	phonesRead.set(key, answer);
+	return answer;
+}
+
+function readPhone(raw: string, country: string): Validated<string> {
 	// A country without a numbering plan (Antarctica) reads only international numbers.
 	const phone = parsePhoneNumberFromString(foldWidth(raw).trim(), isSupportedCountry(country) ? country : undefined);
 	if (!phone || !phone.isPossible()) {
