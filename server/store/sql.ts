@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
-import type { PgliteErrorFields, PgliteReply, PgliteRequest, PgliteThreadData } from './pglite-thread.ts';
+import type { PgliteErrorFields, PgliteReply, PgliteRequest, PgliteThreadData } from './pglite-protocol.ts';
 import type { Sql, SqlTx } from './types.ts';
 
 /** An error PGlite reported, with Postgres's fields (`code`, `detail`, `constraint`, …) as node-postgres has them. */
@@ -43,13 +43,14 @@ interface Pending {
 }
 
 /**
- * Embedded PGlite in its own worker thread (server/store/pglite-thread.ts), so SQL
+ * Embedded PGlite in its own worker thread (server/store/pglite-thread.js), so SQL
  * never runs on the thread that serves the sockets. Same semantics as PGlite itself:
  * one connection, a transaction holds it and other queries wait for it to end.
  */
 export async function openPglite(dataDir: string): Promise<Sql> {
 	await mkdir(dataDir, { recursive: true });
-	const worker = new Worker(bootstrap(), { eval: true, execArgv: [], workerData: { dataDir } satisfies PgliteThreadData });
+	// Plain JavaScript, loaded by Node as it is (no TypeScript loader in the worker: see its header).
+	const worker = new Worker(new URL('./pglite-thread.js', import.meta.url), { execArgv: [], workerData: { dataDir } satisfies PgliteThreadData });
 	// Like PGlite on the main thread, an idle database does not keep the process alive;
 	// a call in flight does (see `call`).
 	worker.unref();
@@ -77,7 +78,8 @@ export async function openPglite(dataDir: string): Promise<Sql> {
 		const call = pending.get(message.id);
 		if (!call) return;
 		pending.delete(message.id);
-		if (pending.size === 0) worker.unref();
+		// While closing it stays referenced until it has exited (see `close`).
+		if (pending.size === 0 && !closing) worker.unref();
 		if (message.ok) {
 			call.resolve(message.rows);
 		} else {
@@ -145,6 +147,10 @@ export async function openPglite(dataDir: string): Promise<Sql> {
 				try {
 					if (!dead) await call({ op: 'close' });
 				} finally {
+					// Held until the worker has exited: unreferenced, a process whose last work is this
+					// close could end first, its `await` never settled (exit code 13 from the command
+					// line, when a late query's reply had unreferenced the worker after the close's own).
+					worker.ref();
 					await worker.terminate();
 					dead ??= new Error('PGlite is closed');
 				}
@@ -152,20 +158,6 @@ export async function openPglite(dataDir: string): Promise<Sql> {
 			return closing;
 		}
 	};
-}
-
-/**
- * The worker's first code: it loads the TypeScript module through tsx's API. A worker
- * gets no vite transform (vitest) and, on Node 20, `--import tsx` skips worker threads,
- * so it registers tsx itself; by absolute paths, so the cwd does not matter.
- */
-function bootstrap(): string {
-	const [pglite, tsx] = [import.meta.resolve('@electric-sql/pglite'), import.meta.resolve('tsx/esm/api')];
-	const thread = new URL('./pglite-thread.ts', import.meta.url).href;
-	// PGlite (plain JS, most of the loading) first, past tsx's hooks: that halves the start.
-	return `import(${JSON.stringify(pglite)})
-		.then(() => import(${JSON.stringify(tsx)}))
-		.then((api) => { api.register(); return import(${JSON.stringify(thread)}); });`;
 }
 
 /**

@@ -4,12 +4,16 @@
  * wait for, Postgres's errors, the types of values) and must keep the event loop free
  * while SQL runs, which is why the thread exists.
  */
+import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../server/store/sql.ts';
 import type { Sql } from '../../server/store/types.ts';
+import { seedPgliteDataDir } from '../support/database-templates.ts';
 import { tempDir, type TempDir } from '../support/databases.ts';
+
+const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
 describe('PGlite in its worker thread', () => {
 	let dir: TempDir;
@@ -151,6 +155,33 @@ describe('PGlite in its worker thread', () => {
 
 		sql = await openPglite(join(dir.path, 'pglite'));
 		expect(await sql.query('SELECT name FROM items WHERE id = 20')).toEqual([{ name: 'survives' }]);
+	});
+
+	it('keeps a process whose last work is closing it alive until the thread has exited, a late query notwithstanding', async () => {
+		// The command line's shape: open, work, close as the last `await`. A query sent after
+		// the close is answered after it; that answer once unreferenced the thread while the
+		// close still waited for it to exit, so the process could end first with its top-level
+		// await unsettled (exit code 13, about two runs in three). Three processes at once.
+		const script = (dataDir: string) => `
+			import { openPglite } from ${JSON.stringify(join(REPO_ROOT, 'server/store/sql.ts'))};
+			const sql = await openPglite(${JSON.stringify(join(dataDir, 'pglite'))});
+			await sql.query('SELECT 1');
+			const closed = sql.close();
+			sql.query('SELECT 2').catch(() => undefined);
+			await closed;
+			process.stdout.write('closed');`;
+		const runs = await Promise.all(
+			[1, 2, 3].map(async (n) => {
+				const dataDir = join(dir.path, `closing-${n}`);
+				await seedPgliteDataDir(dataDir);
+				return new Promise<{ code: number | null; stdout: string }>((done) => {
+					const child = execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script(dataDir)], { cwd: REPO_ROOT, timeout: 60_000 }, (_error, stdout) =>
+						done({ code: child.exitCode, stdout })
+					);
+				});
+			})
+		);
+		expect(runs).toEqual([1, 2, 3].map(() => ({ code: 0, stdout: 'closed' })));
 	});
 
 	it('fails to open a directory that is not a database instead of hanging', async () => {
