@@ -8,7 +8,10 @@
  * /proc every 100 ms) grown over its settled RSS before, against 200 MB. As the
  * physical reference, the same rows' projection (the 15 values, as text) is written
  * into the same database by plain multi-row INSERTs of 250 rows (the import's batch),
- * in the same run, and the ratio is reported. Prints a table, writes
+ * in the same run, and the ratio is reported. Where the time went: the CPU the server
+ * process used during the import and, on Postgres, the CPU of the database's backends
+ * serving it (read from /proc), both per row, so a run on a loaded machine still says
+ * what a row costs. Prints a table, writes
  * bench/results/import.json. Not part of npm test.
  *
  *   node --import tsx bench/import.ts [--rows 100000] [--store pglite|postgres|both] [--profile DIR]
@@ -26,7 +29,7 @@ import { Readable } from 'node:stream';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { ServerProcess } from './lib/server-process.ts';
-import { memory } from './lib/proc.ts';
+import { cpuMicros, memory } from './lib/proc.ts';
 import { tempPostgresUrl } from '../tests/support/databases.ts';
 import { CUSTOMER_COLUMNS, csvLine, customerRow } from './lib/customers.ts';
 
@@ -108,7 +111,25 @@ interface StoreResult {
 	ratio: number;
 	rateMet: boolean;
 	memoryMet: boolean;
+	/** CPU the server process used during the import (PGlite's database included: it runs in the process). */
+	serverCpuSeconds: number;
+	/** On Postgres, CPU of the database's backends connected to the import's database during it (null on PGlite). */
+	databaseCpuSeconds: number | null;
+	/** Server plus database CPU per created row. */
+	cpuMsPerRow: number;
 	loadAverage: { start: number[]; end: number[] };
+}
+
+/** The Postgres backends of a database (its connections' server processes), for their CPU time. */
+async function backendPids(url: string): Promise<number[]> {
+	const client = new pg.Client({ connectionString: url });
+	await client.connect();
+	try {
+		const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+		return rows.map((r) => r.pid);
+	} finally {
+		await client.end();
+	}
 }
 
 const load = () => os.loadavg().map((n) => Math.round(n * 10) / 10);
@@ -129,10 +150,14 @@ async function measure(store: string): Promise<StoreResult> {
 		let seconds: number;
 		let before: number;
 		let peak: number;
+		let serverCpu: number;
+		let databaseCpu: number | null = null;
 		try {
 			before = (await server.settledRss()).rss;
 			peak = before;
 			const sampler = setInterval(() => (peak = Math.max(peak, memory(server.child.pid!).rss)), 100);
+			const backendsBefore = temp ? new Map((await backendPids(temp.url)).map((pid) => [pid, cpuMicros(pid)])) : null;
+			const cpuBefore = cpuMicros(server.child.pid!);
 			const started = performance.now();
 			// As the import page sends it: a job (the upload spooled, then imported on the server), followed until it is done.
 			const { status, text } = await postCsv(`${server.info.httpUrl}/api/import?format=csv&policy=create&job=1&name=bench.csv`, server.info.token!);
@@ -146,6 +171,13 @@ async function measure(store: string): Promise<StoreResult> {
 				if (job.status !== 'running') break;
 			}
 			seconds = (performance.now() - started) / 1000;
+			serverCpu = (cpuMicros(server.child.pid!) - cpuBefore) / 1e6;
+			if (temp && backendsBefore) {
+				// Backends opened during the import count whole (they did nothing before it).
+				let micros = 0;
+				for (const pid of await backendPids(temp.url)) micros += cpuMicros(pid) - (backendsBefore.get(pid) ?? 0);
+				databaseCpu = micros / 1e6;
+			}
 			clearInterval(sampler);
 			peak = Math.max(peak, memory(server.child.pid!).rss);
 			if (job.status !== 'done' || !job.report) throw new Error(`the import job ended ${job.status}: ${JSON.stringify(job.report).slice(0, 500)}`);
@@ -186,6 +218,9 @@ async function measure(store: string): Promise<StoreResult> {
 			referenceSeconds: Math.round(referenceSeconds * 10) / 10,
 			referenceRowsPerSecond: Math.round(ROWS / referenceSeconds),
 			ratio: Math.round((seconds / referenceSeconds) * 10) / 10,
+			serverCpuSeconds: Math.round(serverCpu * 10) / 10,
+			databaseCpuSeconds: databaseCpu === null ? null : Math.round(databaseCpu * 10) / 10,
+			cpuMsPerRow: Math.round(((serverCpu + (databaseCpu ?? 0)) * 1000 * 100) / Math.max(1, imported.created)) / 100,
 			rateMet: rowsPerSecond >= TARGET_ROWS_PER_S,
 			memoryMet: growth <= TARGET_RSS_MB,
 			loadAverage: { start: loadStart, end: load() }
@@ -199,7 +234,7 @@ async function measure(store: string): Promise<StoreResult> {
 const results: StoreResult[] = [];
 for (const store of STORES) results.push(await measure(store));
 
-const headers = ['store', 'rows', 'created', 'time', 'rows/s', `≥ ${TARGET_ROWS_PER_S} rows/s`, 'RSS growth', `≤ ${TARGET_RSS_MB} MB`, 'plain INSERT', 'import / INSERT', 'load (start → end)'];
+const headers = ['store', 'rows', 'created', 'time', 'rows/s', `≥ ${TARGET_ROWS_PER_S} rows/s`, 'RSS growth', `≤ ${TARGET_RSS_MB} MB`, 'plain INSERT', 'import / INSERT', 'CPU server + db', 'CPU ms/row', 'load (start → end)'];
 console.log(`\nImport of ${ROWS} CSV rows (15 columns, a quarter Chinese) through POST /api/import, ${os.cpus().length} cores:\n`);
 console.log(`| ${headers.join(' | ')} |\n|${headers.map(() => '---').join('|')}|`);
 for (const r of results) {
@@ -215,6 +250,8 @@ for (const r of results) {
 			r.memoryMet ? 'met' : 'missed',
 			`${r.referenceSeconds} s (${r.referenceRowsPerSecond} rows/s)`,
 			`${r.ratio}×`,
+			`${r.serverCpuSeconds} s + ${r.databaseCpuSeconds ?? '–'} s`,
+			r.cpuMsPerRow,
 			`${r.loadAverage.start[0]} → ${r.loadAverage.end[0]}`
 		].join(' | ')} |`
 	);

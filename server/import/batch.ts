@@ -12,15 +12,18 @@ import type { AuditPerson, AuditSource } from '../../src/lib/model/audit.ts';
 import type { AttributedNewDocument, AttributedStore } from '../audit/attributed-store.ts';
 import { creationAudit } from '../record-creation.ts';
 
-/** Creates the records as new documents in one transaction; returns their ids in order. */
-export async function createRecordBatch(
-	store: Pick<AttributedStore, 'createDocuments'>,
+/**
+ * The records as new documents, ready for `createDocuments`: ids, initial states, list
+ * rows and `create` entries. No database: an import builds a batch while the previous
+ * one is being written.
+ */
+export function buildRecordBatch(
 	records: readonly NewRecord[],
 	by: { actor: AuditPerson; source: AuditSource },
 	/** The import job creating them, named in each `create` entry of the audit log. */
 	job?: string
-): Promise<string[]> {
-	const documents: AttributedNewDocument[] = records.map((record) => {
+): AttributedNewDocument[] {
+	return records.map((record) => {
 		const id = newId();
 		// Named by the record's id: left to itself, Y.Doc makes a random guid with 32 calls to crypto, about half of this function's own time in a profile of bench/import.ts; the guid is never stored.
 		const doc = new Y.Doc({ guid: id });
@@ -37,6 +40,16 @@ export async function createRecordBatch(
 		doc.destroy();
 		return document;
 	});
+}
+
+/** Creates the records as new documents in one transaction; returns their ids in order. */
+export async function createRecordBatch(
+	store: Pick<AttributedStore, 'createDocuments'>,
+	records: readonly NewRecord[],
+	by: { actor: AuditPerson; source: AuditSource },
+	job?: string
+): Promise<string[]> {
+	const documents = buildRecordBatch(records, by, job);
 	await store.createDocuments(documents);
 	return documents.map((d) => d.id);
 }

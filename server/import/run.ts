@@ -151,8 +151,16 @@ class Cancelled extends Error {}
 /**
  * Writes a batch of valid rows by the policy (server/import/service.ts); on a dry run it
  * only finds the matches. Returns one outcome per row, in order.
+ *
+ * `ready` must be awaited before the batch touches the database (a read included): it
+ * settles once the previous batch is written, and throws when that batch failed or the
+ * import was cancelled meanwhile. What needs no database (building the records'
+ * documents and list rows) is done before it, while the previous batch is being written.
  */
-export type WriteBatch = (rows: ImportRow[], options: { dryRun: boolean; policy: DuplicatePolicy; matchOn: readonly MatchKind[]; externalId: string | null }) => Promise<BatchResult>;
+export type WriteBatch = (
+	rows: ImportRow[],
+	options: { dryRun: boolean; policy: DuplicatePolicy; matchOn: readonly MatchKind[]; externalId: string | null; ready: () => Promise<void> }
+) => Promise<BatchResult>;
 
 /** An import that cannot start: a mapping that does not make sense. Answered 400, nothing read. */
 export class ImportRequestError extends Error {
@@ -321,17 +329,44 @@ async function readAndWrite(
 	const externalField = options.externalId?.trim() || null;
 	const idHeaders = new Map<string, boolean>();
 	let batch: ImportRow[] = [];
+	/**
+	 * The batch being written, if any. Batches are written one after the other, in order,
+	 * but a batch's preparation (its documents, list rows and audit entries: CPU on this
+	 * thread) overlaps the previous batch's transaction (the database's CPU, another
+	 * process or thread), and the rows of the next batch are read and checked meanwhile.
+	 * At most three batches are held: one being written, one prepared and waiting, one
+	 * being read.
+	 */
+	let writing: Promise<void> | null = null;
 	const flush = async (): Promise<void> => {
 		if (batch.length === 0) return;
 		const rows = batch;
 		batch = [];
 		if (options.cancelled?.()) throw new Cancelled();
-		const result = await write(rows, { dryRun: options.dryRun, policy, matchOn, externalId: options.externalId?.trim() || null });
-		report.matched += result.matched;
-		if (options.dryRun) return;
-		for (const outcome of result.outcomes) report[outcome]++;
-		report.writtenThrough = rows[rows.length - 1].row;
-		options.progress?.(report);
+		const previous = writing;
+		const ready = async (): Promise<void> => {
+			await previous;
+			// Asked again once the previous batch is in: a cancel meanwhile stops before this one.
+			if (options.cancelled?.()) throw new Cancelled();
+		};
+		const current = write(rows, { dryRun: options.dryRun, policy, matchOn, externalId: options.externalId?.trim() || null, ready }).then((result) => {
+			report.matched += result.matched;
+			if (options.dryRun) return;
+			for (const outcome of result.outcomes) report[outcome]++;
+			report.writtenThrough = rows[rows.length - 1].row;
+			options.progress?.(report);
+		});
+		// Its failure is seen by whoever awaits it (the next batch's `ready`, or `settle`); never left unhandled.
+		current.catch(() => undefined);
+		writing = current;
+		// Read on only once the batch before this one is written (this one is on its way).
+		await previous;
+	};
+	/** Waits for the batch being written: its failure (or a cancel it saw) is the import's. */
+	const settle = async (): Promise<void> => {
+		const last = writing;
+		writing = null;
+		await last;
 	};
 
 	try {
@@ -373,19 +408,28 @@ async function readAndWrite(
 			if (batch.length >= IMPORT_BATCH) await flush();
 		}
 		await flush();
+		await settle();
 	} catch (error) {
-		if (error instanceof Cancelled) {
+		// A batch still being written ends before the import answers: nothing is written after the answer.
+		const unsettled = await settle().then(
+			() => null,
+			(failure: unknown) => failure
+		);
+		if (error instanceof Cancelled || unsettled instanceof Cancelled) {
 			report.cancelled = true;
 			report.mapping = mapping;
 			report.workbook = workbook;
 			return report;
 		}
+		if (unsettled !== null) throw unsettled;
 		if (!(error instanceof UnreadableFileError)) throw error;
 		// Whole batches only: what was read before the fault and is valid is kept (and said so).
-		await flush().catch((stop: unknown) => {
-			if (!(stop instanceof Cancelled)) throw stop;
-			report.cancelled = true;
-		});
+		await flush()
+			.then(settle)
+			.catch((stop: unknown) => {
+				if (!(stop instanceof Cancelled)) throw stop;
+				report.cancelled = true;
+			});
 		report.stoppedAt = { row: error.row, message: error.message };
 		if (report.rowsRead === 0) throw error;
 	}

@@ -28,7 +28,7 @@ import { ForbiddenError, type MergeService } from '../../src/lib/server/services
 import type { DocumentStore } from '../store/types.ts';
 import type { Rooms } from '../sync/rooms.ts';
 import { ImportRequestError, runImport, type BatchResult, type ImportOptions, type ImportReport, type ImportRow, type RowOutcome } from './run.ts';
-import { createRecordBatch } from './batch.ts';
+import { buildRecordBatch, createRecordBatch } from './batch.ts';
 import type { ExternalIdLookup } from './external-ids.ts';
 
 /** How often, at most, open lists hear that records arrived during an import. */
@@ -172,15 +172,21 @@ export function createImportService({ workspace, store, announce, definitions, r
 
 			async function writeBatch(
 				rows: ImportRow[],
-				{ dryRun, matchOn, externalId }: { dryRun: boolean; policy: DuplicatePolicy; matchOn: readonly MatchKind[]; externalId: string | null }
+				{ dryRun, matchOn, externalId, ready }: { dryRun: boolean; policy: DuplicatePolicy; matchOn: readonly MatchKind[]; externalId: string | null; ready: () => Promise<void> }
 			): Promise<BatchResult> {
 				// Creating regardless needs no look-up on a real run (the fast path of a first import); a dry run still counts the matches.
 				if (policy === 'create' && !dryRun) {
-					const ids = await createRecordBatch(store, rows.map((r) => r.record), by, options.job);
+					// Built while the previous batch is being written; stored once it is in.
+					const documents = buildRecordBatch(rows.map((r) => r.record), by, options.job);
+					await ready();
+					await store.createDocuments(documents);
+					const ids = documents.map((d) => d.id);
 					announced(ids);
 					await options.onWritten?.({ created: ids, updated: [], merges: [] });
 					return { outcomes: rows.map(() => 'created'), matched: 0 };
 				}
+				// Matches are looked up after the previous batch is in: a row may match a record it created.
+				await ready();
 				const keys = rows.map((row) => rowKeys(row.record.fields, matchOn));
 				const stored = await storedMatches(actor, rows, keys, matchOn, externalId);
 				// Within the file, a later row with the same external id is the same customer too (a key of its own, never sent to the store).
