@@ -32,9 +32,18 @@ export const CONTENT_TYPES: Record<ExportFormat, string> = {
 /** Columns of CSV and XLSX: the id, every schema field, tags, notes, custom fields as one JSON cell, then facts an import does not store. */
 export const TABLE_COLUMNS = ['id', ...FIELD_KEYS, 'tags', 'notes', 'custom', 'archived', 'createdAt', 'createdBy'] as const;
 
-function tableRow(record: CustomerRecord): Array<string | number | boolean> {
-	const custom = Object.fromEntries(Object.entries(record.fields).filter(([key]) => key.startsWith(CUSTOM_FIELD_PREFIX)));
-	return TABLE_COLUMNS.map((column) => {
+/**
+ * A table's columns: every column (TABLE_COLUMNS), or, for a view's export, the record's
+ * id and the view's fields in its order, custom fields each in a column of its own. The id
+ * stays first so that the file imports back onto the same records.
+ */
+export function tableColumns(chosen?: readonly string[]): readonly string[] {
+	return chosen && chosen.length > 0 ? ['id', ...chosen.filter((key) => key !== 'id')] : TABLE_COLUMNS;
+}
+
+function tableRow(record: CustomerRecord, columns: readonly string[]): Array<string | number | boolean> {
+	const custom = columns === TABLE_COLUMNS ? Object.fromEntries(Object.entries(record.fields).filter(([key]) => key.startsWith(CUSTOM_FIELD_PREFIX))) : {};
+	return columns.map((column) => {
 		switch (column) {
 			case 'id':
 				return record.id;
@@ -63,8 +72,8 @@ const encoder = new TextEncoder();
 /** Records per CSV chunk handed to papaparse (and per chunk of bytes sent). */
 const CSV_CHUNK = 200;
 
-async function* csv(records: AsyncIterable<CustomerRecord>): AsyncGenerator<Uint8Array> {
-	yield encoder.encode(`\ufeff${Papa.unparse([TABLE_COLUMNS as unknown as string[]], { newline: '\r\n' })}\r\n`);
+async function* csv(records: AsyncIterable<CustomerRecord>, columns: readonly string[]): AsyncGenerator<Uint8Array> {
+	yield encoder.encode(`\ufeff${Papa.unparse([[...columns]], { newline: '\r\n' })}\r\n`);
 	let rows: Array<Array<string | number | boolean>> = [];
 	const flush = () => {
 		const text = Papa.unparse(rows, { newline: '\r\n', escapeFormulae: false });
@@ -72,7 +81,7 @@ async function* csv(records: AsyncIterable<CustomerRecord>): AsyncGenerator<Uint
 		return encoder.encode(`${text}\r\n`);
 	};
 	for await (const record of records) {
-		rows.push(tableRow(record).map((cell) => (typeof cell === 'string' ? neutraliseCell(cell) : cell)));
+		rows.push(tableRow(record, columns).map((cell) => (typeof cell === 'string' ? neutraliseCell(cell) : cell)));
 		if (rows.length >= CSV_CHUNK) yield flush();
 	}
 	if (rows.length > 0) yield flush();
@@ -145,7 +154,7 @@ const XLSX_PARTS: Record<string, string> = {
  * are written as inline strings, which Excel, LibreOffice and every reader accept,
  * so nothing has to be collected before the first byte goes out.
  */
-async function* xlsx(records: AsyncIterable<CustomerRecord>): AsyncGenerator<Uint8Array> {
+async function* xlsx(records: AsyncIterable<CustomerRecord>, columns: readonly string[]): AsyncGenerator<Uint8Array> {
 	const out: Uint8Array[] = [];
 	let failure: Error | null = null;
 	const zip = new Zip((error, chunk) => {
@@ -161,7 +170,7 @@ async function* xlsx(records: AsyncIterable<CustomerRecord>): AsyncGenerator<Uin
 	zip.add(sheet);
 	sheet.push(
 		encoder.encode(
-			`<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>${sheetRow(TABLE_COLUMNS, 1)}`
+			`<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>${sheetRow(columns, 1)}`
 		)
 	);
 	let row = 1;
@@ -171,7 +180,7 @@ async function* xlsx(records: AsyncIterable<CustomerRecord>): AsyncGenerator<Uin
 		yield* out.splice(0);
 	};
 	for await (const record of records) {
-		pending.push(sheetRow(tableRow(record), ++row));
+		pending.push(sheetRow(tableRow(record, columns), ++row));
 		if (pending.length >= CSV_CHUNK) {
 			sheet.push(encoder.encode(pending.join('')));
 			pending = [];
@@ -183,15 +192,20 @@ async function* xlsx(records: AsyncIterable<CustomerRecord>): AsyncGenerator<Uin
 	yield* drain();
 }
 
-export function writeExport(format: ExportFormat, records: AsyncIterable<CustomerRecord>): AsyncGenerator<Uint8Array> {
+/**
+ * The file, written as `records` come. `columns` (a view's) shapes the tables (CSV, Excel);
+ * JSON and XML always carry whole records: they are the formats for moving records
+ * between systems, contacts, activities and notes included, which no list column shows.
+ */
+export function writeExport(format: ExportFormat, records: AsyncIterable<CustomerRecord>, columns?: readonly string[]): AsyncGenerator<Uint8Array> {
 	switch (format) {
 		case 'csv':
-			return csv(records);
+			return csv(records, tableColumns(columns));
 		case 'json':
 			return json(records);
 		case 'xml':
 			return xml(records);
 		case 'xlsx':
-			return xlsx(records);
+			return xlsx(records, tableColumns(columns));
 	}
 }

@@ -8,6 +8,7 @@ import * as Y from 'yjs';
 import { canAdminister, type Actor } from '../../src/lib/access.ts';
 import { readRecord, type CustomerRecord } from '../../src/lib/model/record.ts';
 import type { SearchQuery } from '../../src/lib/search/query.ts';
+import type { ListSort } from '../../src/lib/records/sort.ts';
 import type { DocumentStore } from '../store/types.ts';
 import type { Rooms } from '../sync/rooms.ts';
 import { CONTENT_TYPES, writeExport, type ExportFormat } from './formats.ts';
@@ -19,6 +20,11 @@ export interface ExportQuery {
 	format: ExportFormat;
 	search?: SearchQuery;
 	includeArchived?: boolean;
+	/** A view's columns (field keys, in order): CSV and Excel hold the id and these only. */
+	columns?: readonly string[];
+	/** A view's order; by name A→Z when absent. */
+	sort?: ListSort;
+	descending?: boolean;
 }
 
 export interface ExportFile {
@@ -35,7 +41,7 @@ export interface ExportDeps {
 }
 
 export interface ExportService {
-	/** Every visible record in name order, a page at a time. */
+	/** Every visible record in the query's order (name A→Z unless it says), a page at a time. */
 	records(actor: Actor, query: Omit<ExportQuery, 'format'>): AsyncGenerator<CustomerRecord>;
 	open(actor: Actor, query: ExportQuery): ExportFile;
 }
@@ -64,10 +70,12 @@ export function createExportService({ store, rooms, workspace }: ExportDeps): Ex
 				viewer: { id: actor.id, admin: canAdminister(actor) },
 				search: query.search,
 				includeArchived: query.includeArchived,
-				sort: 'name',
-				descending: false,
+				sort: query.sort ?? 'name',
+				descending: query.sort ? query.descending === true : false,
 				limit: EXPORT_PAGE,
-				offset
+				offset,
+				// Nothing here reads the total: counted only as far as this page needs.
+				countUpTo: offset + EXPORT_PAGE + 1
 			});
 			// Loaded together: the store batches reads asked for in one turn into one statement.
 			const loaded = await Promise.all(page.rows.map((row) => read(row.id)));
@@ -83,7 +91,7 @@ export function createExportService({ store, rooms, workspace }: ExportDeps): Ex
 			return {
 				contentType: CONTENT_TYPES[query.format],
 				filename: `accord-records-${stamp}.${query.format}`,
-				body: writeExport(query.format, records(actor, query))
+				body: writeExport(query.format, records(actor, query), query.columns)
 			};
 		}
 	};

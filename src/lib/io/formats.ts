@@ -5,6 +5,26 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 export const IMPORT_FORMATS = ['csv', 'tsv', 'json', 'xml', 'xlsx'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
+/** Most columns an export may name (a view's columns and its name). */
+export const MAX_EXPORT_COLUMNS = 50;
+
+/**
+ * An export's `columns=` (a view's columns, comma-separated field keys): each must be a
+ * field of the workspace (`known`), named once; the result is in the order given.
+ * Tables (CSV, Excel) then hold the record's id and these columns only.
+ */
+export function readExportColumns(text: string, known: ReadonlySet<string>): { ok: true; columns: string[] } | { ok: false; message: string } {
+	const keys = text
+		.split(',')
+		.map((key) => key.trim())
+		.filter((key) => key !== '' && key !== 'id');
+	if (keys.length === 0) return { ok: false, message: 'columns names no field; give field keys separated by commas, such as columns=name,company,stage.' };
+	if (keys.length > MAX_EXPORT_COLUMNS) return { ok: false, message: `columns names ${keys.length} fields; at most ${MAX_EXPORT_COLUMNS} can be exported as columns.` };
+	const unknown = keys.find((key) => !known.has(key));
+	if (unknown !== undefined) return { ok: false, message: `columns: this workspace has no field "${unknown.slice(0, 60)}".` };
+	return { ok: true, columns: [...new Set(keys)] };
+}
+
 /** The import format a file name suggests (`clients.TSV` → tsv), or null. */
 export function importFormatOfName(name: string): ImportFormat | null {
 	const extension = /\.([a-z]+)$/i.exec(name)?.[1]?.toLowerCase();

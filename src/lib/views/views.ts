@@ -187,10 +187,12 @@ export function segmentQuery(view: Pick<SavedView, 'query'>): string {
 	return view.query;
 }
 
-/** The export of a view: its records in `format`, its columns named (the export writes every field; see README). */
-export function viewExportHref(view: Pick<SavedView, 'query' | 'columns'>, format: 'csv' | 'json' | 'xlsx' | 'xml' = 'csv'): string {
+/** The export of a view: its records in `format` and in its order; CSV and Excel with its columns (the name first) and the id. */
+export function viewExportHref(view: Pick<SavedView, 'query' | 'columns'> & Partial<Pick<SavedView, 'sort' | 'dir'>>, format: 'csv' | 'json' | 'xlsx' | 'xml' = 'csv'): string {
 	const params = new URLSearchParams({ format });
 	if (view.query) params.set('q', view.query);
-	if (view.columns.length > 0) params.set('columns', ['name', ...view.columns].join(','));
+	if (view.columns.length > 0) params.set('columns', ['name', ...view.columns.filter((key) => key !== 'name')].join(','));
+	if (view.sort) params.set('sort', view.sort);
+	if (view.sort && view.dir) params.set('dir', view.dir);
 	return `/api/export?${params}`;
 }
