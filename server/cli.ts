@@ -20,12 +20,17 @@ import { parseArgs } from 'node:util';
 import { isRole } from '../src/lib/access.ts';
 import { readConfig } from './config.ts';
 import { openDatabase } from './database.ts';
-import { CommandError, exportCommand, importCommand } from './import/cli.ts';
-import { CommandFailed, backupCommand, restoreCommand, subjectExportCommand } from './backup/cli.ts';
-import { KeysCommandFailed, keysCommand, newKeyCommand } from './keys/cli.ts';
 import { DataKeyError, installDataKeys, readDataKeys } from './crypto/data-key.ts';
-import { EraseCommandFailed, subjectEraseCommand } from './erase.ts';
-import { anchorFileOf, anchorVerdict, checkAnchors, checkpointLine, checkpointOf, parseAnchor, type Anchor } from './audit/anchor.ts';
+import type { Anchor } from './audit/anchor.ts';
+
+// Each command's own modules are loaded when it runs, not at start: every run is a new
+// process, and the import's readers and parsers alone took about 0.7 s of CPU to load
+// for commands that never use them (tests start the command line hundreds of times).
+const importModules = () => import('./import/cli.ts');
+const backupModules = () => import('./backup/cli.ts');
+const keysModules = () => import('./keys/cli.ts');
+const eraseModules = () => import('./erase.ts');
+const anchorModules = () => import('./audit/anchor.ts');
 
 const USAGE = `Usage:
   npm run accord -- token create --role admin|editor|viewer --name NAME [--workspace ID]
@@ -166,6 +171,7 @@ async function fileCommand(
 	if (!file) fail(noun === 'import' ? 'Say which file to import: import FILE.' : 'Say where to write: export --format csv FILE (or - for standard output).');
 	const config = readConfig();
 	const workspace = values.workspace ?? config.defaultWorkspace;
+	const { CommandError, exportCommand, importCommand } = await importModules();
 	const database = await open(config);
 	try {
 		if (noun === 'import') {
@@ -219,6 +225,7 @@ async function dataCommand(positionals: string[], workspace: string | undefined,
 	} catch (error) {
 		fail((error as Error).message);
 	}
+	const { CommandFailed, backupCommand, restoreCommand, subjectExportCommand } = await backupModules();
 	try {
 		if (noun === 'backup') await backupCommand(config, first, server, process.stdout);
 		else if (noun === 'restore') await restoreCommand(config, first, process.stdout);
@@ -238,6 +245,7 @@ async function eraseCommand(ids: string[], only: string | undefined): Promise<vo
 	} catch (error) {
 		fail((error as Error).message);
 	}
+	const { EraseCommandFailed, subjectEraseCommand } = await eraseModules();
 	const database = await open(config);
 	try {
 		await subjectEraseCommand(database.erasure, database.documents, only ?? config.defaultWorkspace, ids, process.stdout);
@@ -252,6 +260,7 @@ async function eraseCommand(ids: string[], only: string | undefined): Promise<vo
 
 /** Recomputes each workspace's hash chain; exits 1 at the first entry that does not fit. */
 async function verifyAudit(config: ReturnType<typeof readConfig>, only: string | undefined, anchorText?: string): Promise<void> {
+	const { parseAnchor } = await anchorModules();
 	const byHand = anchorText === undefined ? [] : [parseAnchor(anchorText, only ?? config.defaultWorkspace)];
 	if (byHand.includes(null)) fail(`--anchor takes SEQ:HASH (an entry's seq and its 64 hex digit hash, as "audit anchor" prints them), not "${anchorText}".`);
 	const database = await open(config);
@@ -293,6 +302,7 @@ async function anchorsBroken(
 	only: string | undefined,
 	byHand: readonly Anchor[]
 ): Promise<boolean> {
+	const { anchorFileOf, anchorVerdict, checkAnchors } = await anchorModules();
 	const file = anchorFileOf(config);
 	const report = await checkAnchors(database.audit, { file, key: config.auditAnchorKey, only, byHand });
 	let broken = false;
@@ -313,6 +323,7 @@ async function anchorsBroken(
 
 /** Prints each workspace's chain head as an anchor line (signed with ACCORD_AUDIT_ANCHOR_KEY if set), to keep outside the database. */
 async function printAnchors(config: ReturnType<typeof readConfig>): Promise<void> {
+	const { checkpointLine, checkpointOf } = await anchorModules();
 	const database = await open(config);
 	try {
 		const db = await database.audit.identity();
@@ -333,6 +344,7 @@ await main(process.argv.slice(2));
 
 /** keys new | status | rotate (server/keys/cli.ts): a refusal is a sentence and exit code 1. */
 async function keysVerb(verb: string | undefined, values: { 'dry-run'?: boolean; batch?: string; pause?: string }): Promise<void> {
+	const { KeysCommandFailed, keysCommand, newKeyCommand } = await keysModules();
 	if (verb === 'new') return newKeyCommand(process.stdout);
 	if (verb !== 'status' && verb !== 'rotate') fail('Say what to do with the data keys: keys new, keys status or keys rotate [--dry-run].');
 	const count = (name: string, text: string | undefined, least: number): number | undefined => {

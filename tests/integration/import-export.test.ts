@@ -17,6 +17,7 @@ import { unzipSync, strFromU8 } from 'fflate';
 import type { RunningServer } from '../../server/http.ts';
 import type { CustomerRecord } from '../../src/lib/model/record.ts';
 import type { ImportReport } from '../../server/import/run.ts';
+import { seedPgliteDataDir } from '../support/database-templates.ts';
 import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/import');
@@ -565,9 +566,11 @@ describe('command line', () => {
 	it('imports with --dry-run and prints the JSON summary as its last line; exports to a file', async () => {
 		const data = mkdtempSync(path.join(os.tmpdir(), 'accord-cli-io-'));
 		try {
+			// A copy of the migrated template: the first command would otherwise make the database from nothing (initdb and every migration).
+			await seedPgliteDataDir(data);
 			const env = { ...process.env, DATA_DIR: data, DATABASE_URL: '', REDIS_URL: '', LOG_LEVEL: 'error' };
 			const run = promisify(execFile);
-			const cli = (args: string[]) => run('npx', ['tsx', 'server/cli.ts', ...args], { env, cwd: path.resolve(import.meta.dirname, '../..'), maxBuffer: 10 * 1024 * 1024 });
+			const cli = (args: string[]) => run(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], { env, cwd: path.resolve(import.meta.dirname, '../..'), maxBuffer: 10 * 1024 * 1024 });
 			const file = path.join(FIXTURES, 'customers-gbk.csv');
 			const dry = await cli(['import', file, '--dry-run']);
 			const summary = JSON.parse(dry.stdout.trim().split('\n').at(-1)!) as ImportReport;
