@@ -10,7 +10,7 @@ import * as Y from 'yjs';
 import { projectedFrom, type RecordRow } from '../../src/lib/model/projection.ts';
 import type { RecordPage, RecordQuery } from '../../src/lib/server/services.ts';
 import type { RecordVisibility } from '../../src/lib/access.ts';
-import { migrate } from './migrations.ts';
+import { migrateIfBehind } from './migrations-current.ts';
 import type { ComparisonOp, SearchQuery } from '../../src/lib/search/query.ts';
 import { SEARCH_VERSION } from '../../src/lib/search/tokenize.ts';
 import { recordSearchEntry } from '../../src/lib/search/record.ts';
@@ -96,7 +96,7 @@ export function createSqlStore(sql: Sql): DocumentStore {
 		kind: sql.kind,
 
 		async migrate() {
-			await migrate(sql);
+			await migrateIfBehind(sql);
 			// Rows projected before search existed (or by an older tokenizer) are indexed in
 			// the background, so a large workspace does not hold up the start.
 			backfill ??= backfillSearchTokens(sql, () => closing)

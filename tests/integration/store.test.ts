@@ -10,6 +10,7 @@ import type { RecordRow } from '../../src/lib/model/projection.ts';
 import type { AuditDraft, PersonRef } from '../../server/audit/types.ts';
 import { openStore, type StoreOptions } from '../../server/database.ts';
 import { MIGRATIONS, migrate } from '../../server/store/migrations.ts';
+import { migrateIfBehind } from '../../server/store/migrations-current.ts';
 import { createSqlStore, UnknownDocumentError } from '../../server/store/sql-store.ts';
 import { createAuthStore } from '../../server/store/auth-store.ts';
 import { createAuditStore } from '../../server/audit/log-store.ts';
@@ -187,6 +188,29 @@ describe.each(engines)('document store on $name', (engine) => {
 			const applied = await sql.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
 			expect(applied.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
 			expect(store.kind).toBe(engine.name);
+		});
+
+		it('opens a current database with one query of the ledger, and still applies what is missing', async () => {
+			const calls: string[] = [];
+			const counted: Sql = {
+				...sql,
+				query: (text, params) => (calls.push('query'), sql.query(text, params)),
+				transaction: (fn) => (calls.push('transaction'), sql.transaction(fn))
+			};
+			// Every start and command-line run: no lock, no transaction per migration.
+			expect(await migrateIfBehind(counted)).toEqual([]);
+			expect(calls).toEqual(['query']);
+			expect(await migrateIfBehind(counted, [])).toEqual([]);
+			// One migration not yet recorded: the walk runs, under its lock, and applies just that one.
+			const extra = { version: MIGRATIONS.at(-1)!.version + 1000, name: 'test only', sql: 'CREATE TABLE migrate_if_behind_probe (id integer)' };
+			try {
+				expect(await migrateIfBehind(counted, [...MIGRATIONS, extra])).toEqual([extra.version]);
+				expect(calls.filter((call) => call === 'transaction')).toHaveLength(MIGRATIONS.length + 1);
+				expect(await sql.query('SELECT count(*)::integer AS n FROM migrate_if_behind_probe')).toEqual([{ n: 0 }]);
+			} finally {
+				await sql.query('DROP TABLE IF EXISTS migrate_if_behind_probe');
+				await sql.query('DELETE FROM schema_migrations WHERE version = $1', [extra.version]);
+			}
 		});
 
 		it('round-trips a Yjs document and its projection', async () => {
