@@ -6,7 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import pg from 'pg';
+import type pg from 'pg';
 import type { PgliteErrorFields, PgliteReply, PgliteRequest, PgliteThreadData } from './pglite-protocol.ts';
 import type { Sql, SqlTx } from './types.ts';
 
@@ -182,12 +182,14 @@ const INT8_OID = 20;
  * and counts never will, and PGlite already returns numbers, so both engines agree.
  * Set per pool, not through the global `pg.types`, to leave other pools alone.
  */
-const types: pg.CustomTypesConfig = {
-	getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-		if (oid === INT8_OID && format !== 'binary') return parseInt8;
-		return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text');
-	}) as pg.CustomTypesConfig['getTypeParser']
-};
+function typesOf(driver: typeof pg): pg.CustomTypesConfig {
+	return {
+		getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+			if (oid === INT8_OID && format !== 'binary') return parseInt8;
+			return format === 'binary' ? driver.types.getTypeParser(oid, 'binary') : driver.types.getTypeParser(oid, 'text');
+		}) as pg.CustomTypesConfig['getTypeParser']
+	};
+}
 
 function parseInt8(text: string): number {
 	const value = Number(text);
@@ -202,7 +204,9 @@ export interface PostgresOptions {
 }
 
 export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<Sql> {
-	const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types });
+	// Loaded here, not at start: a process on the embedded database never needs the driver (about 0.2 s of CPU to load).
+	const { default: driver } = await import('pg');
+	const pool = new driver.Pool({ connectionString: url, max: options.max ?? 10, types: typesOf(driver) });
 	// Without a listener an idle connection's error would be an unhandled 'error'
 	// event and take the whole process down; the pool already discards that client.
 	pool.on('error', (error) => options.onError?.(error));
