@@ -1,7 +1,9 @@
 /**
  * The loaded rooms of this instance: loading documents on demand (subscribe to the
  * bus first, then load, then apply what arrived in between), storing their changes,
- * keeping projections current, compacting logs and unloading idle documents.
+ * keeping projections current, compacting logs and unloading idle documents. What happens
+ * to each update is the ordered list of steps of pipeline.ts, assembled here with what
+ * each step needs of this instance (writer, bus, binding store, projection schedule).
  */
 import * as Y from 'yjs';
 import * as syncProtocol from 'y-protocols/sync';
@@ -12,7 +14,10 @@ import { MessageType, WORKSPACE_CHANNEL_PREFIX, encodeFrame, isWorkspaceChannel 
 import type { Bus, BusHandler } from '../bus/types.ts';
 import type { AttributedStore } from '../audit/attributed-store.ts';
 import type { Logger } from '../log.ts';
-import { Room, type RoomHooks } from './room.ts';
+import { Room } from './room.ts';
+import { UpdatePipeline } from './pipeline.ts';
+import { receiveFromBus } from './messages.ts';
+import { publish } from './steps/publish.ts';
 import { UpdateWriter } from './update-writer.ts';
 import { recordNotice } from './record-notice.ts';
 import { DEFAULT_SYNC_LIMITS, type SyncLimits } from './limits.ts';
@@ -61,6 +66,7 @@ interface RoomState {
 
 export class Rooms {
 	readonly writer: UpdateWriter;
+	private readonly pipeline: UpdatePipeline;
 	private readonly rooms = new Map<string, Room>();
 	private readonly loading = new Map<string, Promise<Room | null>>();
 	private readonly state = new WeakMap<Room, RoomState>();
@@ -68,6 +74,24 @@ export class Rooms {
 
 	constructor(private readonly options: RoomsOptions) {
 		this.writer = new UpdateWriter(options.store, options.commitDelayMs, options.log, options.limits?.maxPendingWrites ?? DEFAULT_SYNC_LIMITS.maxPendingWrites);
+		const { store, log } = options;
+		// The life of one update (pipeline.ts): its steps, with what each needs of this instance.
+		this.pipeline = new UpdatePipeline({
+			writer: this.writer,
+			bus: options.bus,
+			bindings: {
+				bind: (documentId, clients, person) => store.bindClients(documentId, clients, person),
+				lookup: (documentId, clients) => store.lookupBindings(documentId, clients),
+				deferred: (documentId, clients, error) =>
+					log.warn('binding client ids is deferred to the next stored update', { room: documentId, clients, error: error.message }),
+				lookupFailed: (documentId, error) => log.debug('looking up client bindings failed', { room: documentId, error: error.message })
+			},
+			log,
+			audited: options.audit,
+			project: (room) => this.scheduleProjection(room),
+			stored: (room, seq) => this.afterStored(room, seq),
+			definitions: (workspace) => options.definitions?.(workspace)
+		});
 		options.bus.onResume(() => this.resynchronise());
 	}
 
@@ -116,7 +140,7 @@ export class Rooms {
 		if (isWorkspaceChannel(name)) {
 			const workspace = name.slice(WORKSPACE_CHANNEL_PREFIX.length);
 			if (!this.options.isWorkspace(workspace)) return null;
-			const room = new Room(name, workspace, false, this.hooks, this.options.audit, this.options.limits);
+			const room = new Room(name, workspace, false, this.pipeline, this.publishPresence, this.options.limits);
 			await this.attach(room, { lastSeq: 0, updatesSinceSnapshot: 0 }, []);
 			return room;
 		}
@@ -128,7 +152,7 @@ export class Rooms {
 		try {
 			const stored = await store.loadDocument(name);
 			if (!stored) return null;
-			const room = new Room(name, stored.workspace, true, this.hooks, this.options.audit, this.options.limits);
+			const room = new Room(name, stored.workspace, true, this.pipeline, this.publishPresence, this.options.limits);
 			room.load(stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates);
 			for (const [client, person] of await store.loadBindings(name)) room.bindings.set(client, person);
 			await this.attach(room, { lastSeq: stored.lastSeq, updatesSinceSnapshot: stored.updates.length }, early);
@@ -141,7 +165,7 @@ export class Rooms {
 	private async attach(room: Room, counts: { lastSeq: number; updatesSinceSnapshot: number }, early: Uint8Array[]): Promise<void> {
 		const busHandler: BusHandler = (message) => {
 			try {
-				const notice = room.receiveFromBus(message);
+				const notice = receiveFromBus(room, message);
 				// Another instance erased a record: this one drops it too, writing nothing back.
 				if (notice?.erased) void this.discard(notice.recordId);
 				// Another instance changed who may see a record: this one's peers on it follow.
@@ -164,39 +188,8 @@ export class Rooms {
 		this.rooms.set(room.name, room);
 	}
 
-	private readonly hooks: RoomHooks = {
-		persist: (room, update, audit, bindings, message) => {
-			void this.writer.enqueue(room.name, update, audit, bindings).then((seq) => {
-				if (seq === 0) return; // the document is gone
-				room.bindingsStored(bindings);
-				// Published once stored: an instance that got it from the bus never holds a
-				// change its origin may still lose (a client reconnecting there would not
-				// send it again), and one that opens the document meanwhile, subscribing
-				// before it loads, finds it either in the database or on the bus.
-				this.options.bus.publish(`doc:${room.name}`, message);
-				this.afterStored(room, seq);
-			});
-		},
-		bind: (room, clients, person) => this.options.store.bindClients(room.name, clients, person),
-		bindingDeferred: (room, clients, error) =>
-			this.options.log.warn('binding client ids is deferred to the next stored update', { room: room.name, clients, error: error.message }),
-		learn: (room, clients) => {
-			void this.options.store.lookupBindings(room.name, clients).then(
-				(found) => {
-					for (const [client, person] of found) if (!room.bindings.has(client)) room.bindings.set(client, person);
-				},
-				(error: Error) => this.options.log.debug('looking up client bindings failed', { room: room.name, error: error.message })
-			);
-		},
-		auditFailed: (room, error) => this.options.log.error('computing audit entries failed', { room: room.name, error: error.message, stack: error.stack }),
-		stored: (room) => this.writer.flushed(room.name),
-		publish: (room, message) => this.options.bus.publish(`doc:${room.name}`, message),
-		changed: (room, local) => {
-			// The field definitions document is no record: it has no list row.
-			if (local && room.persistent && !room.definitionsDocument && !room.viewsDocument) this.scheduleProjection(room);
-		},
-		definitions: (room) => this.options.definitions?.(room.workspace)
-	};
+	/** Publishes a room's presence to the other instances (not an update: those go through the pipeline's step 8). */
+	private readonly publishPresence = (room: Room, message: Uint8Array): void => publish(this.options.bus, room.name, message);
 
 	private afterStored(room: Room, seq: number): void {
 		const state = this.state.get(room);
