@@ -6,7 +6,10 @@
  *     transaction"; the audit uses it, never the other way round);
  *   - no import cycles between the folders of `server/` (the folder-level graph: one
  *     node per first-level folder such as `server/sync`; the files at `server/`'s root are
- *     the composition around them and are not nodes).
+ *     the composition around them and are not nodes);
+ *   - no import cycles among the files at `server/`'s root (`app.ts`, `records.ts`,
+ *     `fields.ts`, …): the composition root and the services it assembles import one
+ *     another one way only, so each can be read, and loaded, after what it uses.
  *
  * The imports are read with TypeScript's own pre-parser (`ts.preProcessFile`: static,
  * type-only, `export … from`, dynamic `import()`), already a dependency, so no import
@@ -63,12 +66,21 @@ function serverFolder(path: string): string | null {
 	return parts[0] === 'server' && parts.length > 2 ? `server/${parts[1]}` : null;
 }
 
-/** The cycles of the folder-level graph of `server/` (strongly connected parts of more than one folder), each with the arrows inside it. */
-function folderCycles(arrows: readonly Arrow[]): { folders: string[]; arrows: Arrow[] }[] {
+/** A file at `server/`'s root (`server/app.ts`), or null for anything else. */
+function serverRootFile(path: string): string | null {
+	const parts = path.split('/');
+	return parts[0] === 'server' && parts.length === 2 ? path : null;
+}
+
+/**
+ * The cycles of the graph whose nodes `nodeOf` names (null: no node): its strongly
+ * connected parts of more than one node, each with the arrows inside it.
+ */
+function cycles(arrows: readonly Arrow[], nodeOf: (path: string) => string | null): { nodes: string[]; arrows: Arrow[] }[] {
 	const edges = new Map<string, Set<string>>();
 	for (const a of arrows) {
-		const from = serverFolder(a.from);
-		const to = serverFolder(a.to);
+		const from = nodeOf(a.from);
+		const to = nodeOf(a.to);
 		if (from && to && from !== to) (edges.get(from) ?? edges.set(from, new Set()).get(from)!).add(to);
 	}
 	// Tarjan's algorithm: a handful of nodes, so recursion is fine.
@@ -101,12 +113,12 @@ function folderCycles(arrows: readonly Arrow[]): { folders: string[]; arrows: Ar
 		}
 	};
 	for (const v of [...edges.keys()].sort()) if (!index.has(v)) visit(v);
-	return parts.map((folders) => ({
-		folders,
+	return parts.map((nodes) => ({
+		nodes,
 		arrows: arrows.filter((a) => {
-			const from = serverFolder(a.from);
-			const to = serverFolder(a.to);
-			return from !== to && from !== null && to !== null && folders.includes(from) && folders.includes(to);
+			const from = nodeOf(a.from);
+			const to = nodeOf(a.to);
+			return from !== to && from !== null && to !== null && nodes.includes(from) && nodes.includes(to);
 		})
 	}));
 }
@@ -120,8 +132,11 @@ function violations(files: ReadonlyMap<string, string>): string[] {
 		if (under(a.from, 'src') && under(a.to, 'server')) found.push(`src must not import server: ${show(a)}`);
 		if (under(a.from, 'server/store') && under(a.to, 'server/audit')) found.push(`server/store must not import server/audit: ${show(a)}`);
 	}
-	for (const cycle of folderCycles(arrows)) {
-		found.push(`import cycle between ${cycle.folders.join(', ')}:\n${cycle.arrows.map((a) => `    ${show(a)}`).join('\n')}`);
+	for (const cycle of cycles(arrows, serverFolder)) {
+		found.push(`import cycle between ${cycle.nodes.join(', ')}:\n${cycle.arrows.map((a) => `    ${show(a)}`).join('\n')}`);
+	}
+	for (const cycle of cycles(arrows, serverRootFile)) {
+		found.push(`import cycle among server's root files ${cycle.nodes.join(', ')}:\n${cycle.arrows.map((a) => `    ${show(a)}`).join('\n')}`);
 	}
 	return found;
 }
@@ -140,7 +155,7 @@ function sourceFiles(folder: string): Map<string, string> {
 }
 
 describe('the import arrows of src/ and server/', () => {
-	it('keep the rules: src never imports server, the store never imports the audit, no cycles between server folders', () => {
+	it("keep the rules: src never imports server, the store never imports the audit, no cycles between server folders or among server's root files", () => {
 		const files = new Map([...sourceFiles('src'), ...sourceFiles('server')]);
 		expect(files.size).toBeGreaterThan(100);
 		expect(violations(files).join('\n')).toBe('');
@@ -149,6 +164,7 @@ describe('the import arrows of src/ and server/', () => {
 	it('reads the arrows it checks: the sync code imports the shared protocol, a component imports through $lib', () => {
 		const arrows = arrowsOf(new Map([...sourceFiles('src'), ...sourceFiles('server')]));
 		expect(arrows).toContainEqual(expect.objectContaining({ from: 'server/sync/room.ts', to: 'src/lib/protocol/index.ts' }));
+		expect(arrows).toContainEqual(expect.objectContaining({ from: 'server/app.ts', to: 'server/records.ts' }));
 		expect(arrows.some((a) => a.from.endsWith('.svelte') && a.specifier.startsWith('$lib/') && a.to.startsWith('src/lib/'))).toBe(true);
 	});
 
@@ -159,13 +175,16 @@ describe('the import arrows of src/ and server/', () => {
 			['server/store/s.ts', "export const s = 1;\nconst audit = await import('../audit/a.ts');"],
 			['server/audit/a.ts', "import type { S } from '../store/s.ts';"],
 			['server/x.ts', "import '../src/lib/a.ts'; import './sync/r.ts';"],
-			['server/sync/r.ts', "import '../x.ts';"]
+			['server/sync/r.ts', "import '../x.ts';"],
+			['server/p.ts', "import type { Q } from './q.ts';"],
+			['server/q.ts', "import { p } from './p.ts';"]
 		]);
 		expect(violations(files)).toEqual([
 			"src must not import server: src/lib/a.ts imports server/x.ts ('../../server/x.ts')",
 			"src must not import server: src/lib/b.svelte imports server/y.ts ('$lib/../../server/y.ts')",
 			"server/store must not import server/audit: server/store/s.ts imports server/audit/a.ts ('../audit/a.ts')",
-			"import cycle between server/audit, server/store:\n    server/store/s.ts imports server/audit/a.ts ('../audit/a.ts')\n    server/audit/a.ts imports server/store/s.ts ('../store/s.ts')"
+			"import cycle between server/audit, server/store:\n    server/store/s.ts imports server/audit/a.ts ('../audit/a.ts')\n    server/audit/a.ts imports server/store/s.ts ('../store/s.ts')",
+			"import cycle among server's root files server/p.ts, server/q.ts:\n    server/p.ts imports server/q.ts ('./q.ts')\n    server/q.ts imports server/p.ts ('./p.ts')"
 		]);
 	});
 });
