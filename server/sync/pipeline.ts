@@ -9,7 +9,7 @@
  *   4. audit entries    steps/audit-entries.ts    the transaction's field-level entries, while deleted values are still readable
  *   5. broadcast        steps/broadcast.ts        the (repaired) update to this instance's other connections
  *   6. persist          update-writer.ts          into the group commit, with its entries and the bindings not stored yet
- *   7. project          steps/project.ts          the record's list row is scheduled to be made again (once stored)
+ *   7. project          steps/project.ts          the record's list row is made again once stored, at most about once a second
  *   8. publish          steps/publish.ts          once stored: to the other instances, on the bus
  *   9. acknowledge      steps/acknowledge.ts      once stored: `saved` to the sender
  *

@@ -7,8 +7,7 @@
  */
 import * as Y from 'yjs';
 import * as syncProtocol from 'y-protocols/sync';
-import { canonicalRecordId, readRecord } from '../../src/lib/model/record.ts';
-import { projectRecord } from '../../src/lib/model/projection.ts';
+import { canonicalRecordId } from '../../src/lib/model/record.ts';
 import type { RecordVisibility } from '../../src/lib/access.ts';
 import { MessageType, WORKSPACE_CHANNEL_PREFIX, encodeFrame, isWorkspaceChannel } from '../../src/lib/protocol/index.ts';
 import type { Bus, BusHandler } from '../bus/types.ts';
@@ -18,6 +17,7 @@ import { Room } from './room.ts';
 import { UpdatePipeline } from './pipeline.ts';
 import { receiveFromBus } from './messages.ts';
 import { publish } from './steps/publish.ts';
+import { RowSchedule, remakeRow, type RowPorts } from './steps/project.ts';
 import { UpdateWriter } from './update-writer.ts';
 import { recordNotice } from './record-notice.ts';
 import { DEFAULT_SYNC_LIMITS, type SyncLimits } from './limits.ts';
@@ -40,33 +40,21 @@ export interface RoomsOptions {
 	definitions?(workspace: string): FieldLookup | undefined;
 }
 
-/** How long after a change its record's list row is re-made (changes meanwhile share it). */
-const PROJECTION_DELAY_MS = 150;
-/**
- * The least time between two re-makes of one record's row while it is being edited. Each
- * re-make reads the whole record, tokenizes it for search, derives its duplicate keys and
- * list columns and writes the row: under a team's steady typing (several changes a second
- * on every open record) re-making it after every 150 ms pause was the largest single cost
- * of an update. Once a second keeps lists, search and dashboards within about a second of
- * the record, which is what they promise; the record itself stays live through its document.
- */
-const PROJECTION_MIN_INTERVAL_MS = 1_000;
-
 interface RoomState {
 	busHandler: BusHandler;
 	updatesSinceSnapshot: number;
 	lastSeq: number;
 	compacting: boolean;
-	projectionTimer: ReturnType<typeof setTimeout> | null;
-	/** When this record's row was last re-made (0: not yet). */
-	projectedAt: number;
-	projection: Promise<void>;
+	/** Step 7's pace for this record's list row. */
+	rows: RowSchedule;
 	unloadTimer: ReturnType<typeof setTimeout> | null;
 }
 
 export class Rooms {
 	readonly writer: UpdateWriter;
 	private readonly pipeline: UpdatePipeline;
+	/** What re-making a record's list row (step 7) needs of this instance. */
+	private readonly rowPorts: RowPorts;
 	private readonly rooms = new Map<string, Room>();
 	private readonly loading = new Map<string, Promise<Room | null>>();
 	private readonly state = new WeakMap<Room, RoomState>();
@@ -75,6 +63,12 @@ export class Rooms {
 	constructor(private readonly options: RoomsOptions) {
 		this.writer = new UpdateWriter(options.store, options.commitDelayMs, options.log, options.limits?.maxPendingWrites ?? DEFAULT_SYNC_LIMITS.maxPendingWrites);
 		const { store, log } = options;
+		this.rowPorts = {
+			flushed: (documentId) => this.writer.flushed(documentId),
+			upsertProjection: (row) => store.upsertProjection(row),
+			announce: (workspace, recordId, visibility) => this.announceRecordChanged(workspace, recordId, visibility),
+			log
+		};
 		// The life of one update (pipeline.ts): its steps, with what each needs of this instance.
 		this.pipeline = new UpdatePipeline({
 			writer: this.writer,
@@ -88,7 +82,7 @@ export class Rooms {
 			},
 			log,
 			audited: options.audit,
-			project: (room) => this.scheduleProjection(room),
+			project: (room) => this.state.get(room)?.rows.schedule(),
 			stored: (room, seq) => this.afterStored(room, seq),
 			definitions: (workspace) => options.definitions?.(workspace)
 		});
@@ -180,9 +174,7 @@ export class Rooms {
 			busHandler,
 			...counts,
 			compacting: false,
-			projectionTimer: null,
-			projectedAt: 0,
-			projection: Promise.resolve(),
+			rows: new RowSchedule(() => remakeRow(room, this.rowPorts)),
 			unloadTimer: null
 		});
 		this.rooms.set(room.name, room);
@@ -214,32 +206,6 @@ export class Rooms {
 			this.options.log.warn('compaction failed; the log stays as it is', { room: room.name, error: (error as Error).message });
 		} finally {
 			state.compacting = false;
-		}
-	}
-
-	private scheduleProjection(room: Room): void {
-		const state = this.state.get(room);
-		if (!state || state.projectionTimer) return;
-		const delay = Math.max(PROJECTION_DELAY_MS, state.projectedAt + PROJECTION_MIN_INTERVAL_MS - Date.now());
-		state.projectionTimer = setTimeout(() => {
-			state.projectionTimer = null;
-			state.projectedAt = Date.now();
-			state.projection = state.projection.then(() => this.refreshProjection(room));
-		}, delay);
-	}
-
-	private async refreshProjection(room: Room): Promise<void> {
-		try {
-			await this.writer.flushed(room.name);
-			const record = readRecord(room.doc, room.name);
-			// The workspace is the document's row's, never what its meta says (the server owns both, the row decides).
-			const row = projectRecord({ ...record, meta: { ...record.meta, workspace: room.workspace } }, new Date().toISOString());
-			// The row as written says who may see the record (private is not in the document).
-			const visibility = await this.options.store.upsertProjection(row);
-			if (visibility) room.enforceVisibility(visibility);
-			this.announceRecordChanged(room.workspace, room.name, visibility);
-		} catch (error) {
-			this.options.log.warn('projection refresh failed', { room: room.name, error: (error as Error).message });
 		}
 	}
 
@@ -278,7 +244,7 @@ export class Rooms {
 			this.rooms.delete(name);
 			this.state.delete(room);
 			if (state) {
-				if (state.projectionTimer) clearTimeout(state.projectionTimer);
+				state.rows.stop();
 				if (state.unloadTimer) clearTimeout(state.unloadTimer);
 				await this.options.bus.unsubscribe(`doc:${name}`, state.busHandler);
 			}
@@ -334,14 +300,9 @@ export class Rooms {
 	private async settle(room: Room): Promise<void> {
 		const state = this.state.get(room);
 		if (!state) return;
-		if (state.projectionTimer) {
-			clearTimeout(state.projectionTimer);
-			state.projectionTimer = null;
-			state.projectedAt = Date.now();
-			state.projection = state.projection.then(() => this.refreshProjection(room));
-		}
+		state.rows.beginPending();
 		await this.writer.flushed(room.name);
-		await state.projection;
+		await state.rows.done;
 	}
 
 	/** After the bus came back: other instances may have missed our changes; send each open document's state (once stored). */

@@ -5,7 +5,7 @@
  * Each step can be understood, and broken, alone; the last tests run the steps together
  * through a room, in the order the pipeline promises.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
@@ -31,7 +31,7 @@ import { HeldEntries, ServerWrite, auditDrafts, entriesOf, senderOf } from '../.
 import { broadcastUpdate, updateMessage } from '../../server/sync/steps/broadcast.ts';
 import { acknowledge } from '../../server/sync/steps/acknowledge.ts';
 import { documentTopic, publish } from '../../server/sync/steps/publish.ts';
-import { changesListRow } from '../../server/sync/steps/project.ts';
+import { PROJECTION_DELAY_MS, PROJECTION_MIN_INTERVAL_MS, RowSchedule, changesListRow } from '../../server/sync/steps/project.ts';
 
 const ID = '0b6c1f8e-3a5d-4c1e-9f2a-7d8e9c0b1a2f';
 const alice: AuditPerson = { id: 'alice', name: 'Alice' };
@@ -140,7 +140,7 @@ function seededRecord(): Uint8Array {
 }
 
 /** A y-websocket sync message of type `syncType` (update or step 2), as a connection hands it to its room: positioned after its type. */
-function syncMessage(update: Uint8Array, syncType = syncProtocol.messageYjsUpdate): { type: number; decoder: decoding.Decoder } {
+function syncMessage(update: Uint8Array, syncType: number = syncProtocol.messageYjsUpdate): { type: number; decoder: decoding.Decoder } {
 	const encoder = encoding.createEncoder();
 	encoding.writeVarUint(encoder, MessageType.sync);
 	encoding.writeVarUint(encoder, syncType);
@@ -357,6 +357,35 @@ describe('step 7, project', () => {
 		expect(changesListRow({ ...record, definitionsDocument: true }, true)).toBe(false);
 		expect(changesListRow({ ...record, viewsDocument: true }, true)).toBe(false);
 		expect(changesListRow({ ...record, persistent: false }, true)).toBe(false);
+	});
+
+	it('re-makes a row once for the changes of a short spell, then at most once per interval; at once when settled; never once stopped', async () => {
+		vi.useFakeTimers();
+		try {
+			let remade = 0;
+			const rows = new RowSchedule(async () => void remade++);
+			rows.schedule();
+			rows.schedule();
+			await vi.advanceTimersByTimeAsync(PROJECTION_DELAY_MS);
+			expect(remade).toBe(1);
+			// Edited again at once: not before the interval since the last re-make has passed.
+			rows.schedule();
+			await vi.advanceTimersByTimeAsync(PROJECTION_DELAY_MS);
+			expect(remade).toBe(1);
+			await vi.advanceTimersByTimeAsync(PROJECTION_MIN_INTERVAL_MS - PROJECTION_DELAY_MS);
+			expect(remade).toBe(2);
+			// Settled (an unload, an answer that must be true of the list): what is pending begins now.
+			rows.schedule();
+			rows.beginPending();
+			await rows.done;
+			expect(remade).toBe(3);
+			rows.schedule();
+			rows.stop();
+			await vi.advanceTimersByTimeAsync(10 * PROJECTION_MIN_INTERVAL_MS);
+			expect(remade).toBe(3);
+		} finally {
+			vi.useRealTimers();
+		}
 	});
 });
 
