@@ -4,27 +4,39 @@
  * the cards of each column, counts and money totals per currency, and which column a
  * card moves to by keyboard. Pure functions over list rows (the local copy's rows).
  */
-import { CURRENCIES, STAGES } from './model/schema.ts';
+import { CURRENCIES, CUSTOM_FIELD_PREFIX, STAGES, type FieldDefinition } from './model/schema.ts';
 import type { RecordRow } from './model/projection.ts';
 
-/** What a board needs of a row: the list row (projection), as the local copy keeps it. */
-export type BoardRow = Pick<RecordRow, 'id' | 'name' | 'company' | 'stage' | 'owner' | 'value' | 'currency' | 'archived'>;
+/** What a board needs of a row: the list row (projection), as the local copy keeps it (custom values included). */
+export type BoardRow = Pick<RecordRow, 'id' | 'name' | 'company' | 'stage' | 'owner' | 'value' | 'currency' | 'archived'> & Pick<Partial<RecordRow>, 'custom'>;
 
 /**
- * The fields a board can be grouped by: select (enum) fields and the owner, as far as a
- * list row carries them (the projection has `stage`, `currency` and `owner`). Stage first:
- * it is the pipeline. Custom select fields join here once they have definitions.
+ * The built-in fields a board can be grouped by: stage (the pipeline, first), the owner
+ * and the currency. Besides these, each of the workspace's own select fields (`x_…`) is a
+ * pipeline of its own (a renewals pipeline, a partner programme's stages…): see
+ * `groupableFields`.
  */
 export const GROUP_BY_FIELDS = ['stage', 'owner', 'currency'] as const;
-export type GroupBy = (typeof GROUP_BY_FIELDS)[number];
+/** A built-in of GROUP_BY_FIELDS or the key of a custom select field. */
+export type GroupBy = string;
 
-export function isGroupBy(value: unknown): value is GroupBy {
-	return typeof value === 'string' && (GROUP_BY_FIELDS as readonly string[]).includes(value);
+/** Custom select fields a board may be grouped by: not retired, with at least one option. */
+function isPipelineField(definition: FieldDefinition): boolean {
+	return definition.key.startsWith(CUSTOM_FIELD_PREFIX) && definition.type === 'select' && !definition.retired && definition.options.some((option) => !option.retired);
 }
 
-/** The group-by of a `?by=` parameter: stage unless it names another groupable field. */
-export function readGroupBy(param: string | null): GroupBy {
-	return isGroupBy(param) ? param : 'stage';
+/** Every field this workspace's board may be grouped by: the built-ins, then its own select fields in their order. */
+export function groupableFields(definitions: readonly FieldDefinition[] = []): GroupBy[] {
+	return [...GROUP_BY_FIELDS, ...definitions.filter(isPipelineField).map((definition) => definition.key)];
+}
+
+export function isGroupBy(value: unknown, definitions: readonly FieldDefinition[] = []): value is GroupBy {
+	return typeof value === 'string' && groupableFields(definitions).includes(value);
+}
+
+/** The group-by of a `?by=` parameter: stage unless it names another groupable field of the workspace. */
+export function readGroupBy(param: string | null, definitions: readonly FieldDefinition[] = []): GroupBy {
+	return isGroupBy(param, definitions) ? param : 'stage';
 }
 
 /** A column's value: the field value its cards hold, or null for "not set". */
@@ -45,17 +57,20 @@ export interface BoardColumn<R extends BoardRow = BoardRow> {
 }
 
 export function valueOf(row: BoardRow, field: GroupBy): ColumnValue {
-	const value = row[field];
+	const value = field.startsWith(CUSTOM_FIELD_PREFIX) ? row.custom?.[field] : row[field as (typeof GROUP_BY_FIELDS)[number]];
 	return typeof value === 'string' && value !== '' ? value : null;
 }
 
 /**
  * The column values of a board, in order: the field's options (stages in pipeline
- * order, currencies, or the workspace's people for owner), then any other value some
- * row holds (an owner who left the workspace, say), then "not set" last.
+ * order, currencies, the workspace's people for owner, or a custom select field's
+ * options as its definition orders them, retired ones left out), then any other value
+ * some row holds (an owner who left the workspace, an option since retired), then "not
+ * set" last.
  */
-export function columnValues(field: GroupBy, rows: readonly BoardRow[], people: readonly { id: string }[] = []): ColumnValue[] {
-	const known: string[] = field === 'stage' ? [...STAGES] : field === 'currency' ? [...CURRENCIES] : people.map((p) => p.id);
+export function columnValues(field: GroupBy, rows: readonly BoardRow[], people: readonly { id: string }[] = [], definitions: readonly FieldDefinition[] = []): ColumnValue[] {
+	const options = (definitions.find((definition) => definition.key === field)?.options ?? []).filter((option) => !option.retired).map((option) => option.key);
+	const known: string[] = field === 'stage' ? [...STAGES] : field === 'currency' ? [...CURRENCIES] : field === 'owner' ? people.map((p) => p.id) : options;
 	const seen = new Set(known);
 	const extra = new Set<string>();
 	for (const row of rows) {
@@ -97,9 +112,9 @@ function byName(a: BoardRow, b: BoardRow): number {
 }
 
 /** The board: every column of `field` (empty ones included), archived rows left out. */
-export function buildBoard<R extends BoardRow>(rows: readonly R[], field: GroupBy, people: readonly { id: string }[] = []): BoardColumn<R>[] {
+export function buildBoard<R extends BoardRow>(rows: readonly R[], field: GroupBy, people: readonly { id: string }[] = [], definitions: readonly FieldDefinition[] = []): BoardColumn<R>[] {
 	const visible = rows.filter((row) => !row.archived);
-	const columns = new Map<ColumnValue, R[]>(columnValues(field, visible, people).map((value) => [value, []]));
+	const columns = new Map<ColumnValue, R[]>(columnValues(field, visible, people, definitions).map((value) => [value, []]));
 	for (const row of visible) columns.get(valueOf(row, field))?.push(row);
 	return [...columns.entries()].map(([value, cards]) => {
 		cards.sort(byName);

@@ -254,6 +254,56 @@ describe('the pipeline board, live between two people', () => {
 		}, 'the owner back');
 	});
 
+	it("groups by a workspace's own select field, a pipeline of its own, offered as soon as an admin adds it; a move sets it and the other board follows", async () => {
+		const created = await apiFetch(
+			`${server.url}/api/fields`,
+			{
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({
+					label: { en: 'Renewal', zh: '续约' },
+					type: 'select',
+					options: [{ label: { en: 'Notice given', zh: '已通知' } }, { label: { en: 'In talks', zh: '洽谈中' } }, { label: { en: 'Renewed', zh: '已续约' } }]
+				})
+			},
+			'admin'
+		);
+		expect(created.status).toBe(201);
+		const field = (await created.json()) as { key: string; options: { key: string }[] };
+		const [notice, talks, renewed] = field.options.map((option) => option.key);
+		const patched = await apiFetch(`${server.url}/api/records/${acme}`, {
+			method: 'PATCH',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ fields: { [field.key]: talks } })
+		});
+		expect(patched.status).toBe(200);
+		// Alice's open board offers the new field without a reload (the definitions are live).
+		await expect.poll(() => alice.getByTestId('board-group-by').locator('option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value)), { timeout: 10_000 }).toEqual(['stage', 'owner', 'currency', field.key]);
+		await alice.getByTestId('board-group-by').selectOption(field.key);
+		await alice.waitForURL((url) => url.searchParams.get('by') === field.key);
+		await openBoard(bob, server, `?by=${field.key}`);
+		for (const page of [alice, bob]) {
+			await page.waitForSelector(`[data-testid="board"][data-group-by="${field.key}"]`);
+			expect(await page.locator('[data-testid="board-column"]').evaluateAll((sections) => sections.map((s) => s.getAttribute('data-value')))).toEqual([notice, talks, renewed, '']);
+			await expect.poll(() => columnOf(page, acme), { timeout: 10_000, interval: 50 }).toBe(talks);
+		}
+		expect(await column(alice, renewed).locator('h2').innerText()).toBe('Renewed');
+		expect(await column(alice, '').getByTestId('board-count').getAttribute('data-count')).toBe(String(visibleCount - 1));
+
+		await card(alice, acme).focus();
+		await alice.keyboard.press(']');
+		await expect.poll(() => alice.getByTestId('board-announcement').innerText(), { timeout: 5_000 }).toBe('Moved Acme Pumps to Renewed.');
+		await expect.poll(() => columnOf(alice, acme), { timeout: 2_000, interval: 20 }).toBe(renewed);
+		await expect.poll(() => columnOf(bob, acme), { timeout: 5_000, interval: 50 }).toBe(renewed);
+		await eventually(async () => {
+			const record = (await (await apiFetch(`${server.url}/api/records/${acme}`)).json()) as { fields: Record<string, unknown> };
+			return record.fields[field.key] === renewed && record.fields.stage === 'lead';
+		}, 'the renewal stage to be stored, the pipeline stage unchanged');
+		// Back to the stage pipeline for the tests after this one.
+		await Promise.all([openBoard(alice, server), openBoard(bob, server)]);
+		for (const page of [alice, bob]) await eventually(async () => (await cardCount(page)) === visibleCount, 'the whole stage board again', 30_000);
+	});
+
 	it('works offline: the board opens from this device, a move is kept here and reaches the other board on reconnect', async () => {
 		await openBoard(alice, server);
 		await eventually(async () => (await cardCount(alice)) === visibleCount, 'the whole board');

@@ -4,7 +4,8 @@
  * across currencies), and the column a keyboard move lands in.
  */
 import { describe, expect, it } from 'vitest';
-import { buildBoard, columnValues, moveDirectionOfKey, moveTarget, readGroupBy, totalsByCurrency, type BoardRow } from '../../src/lib/board.ts';
+import { buildBoard, columnValues, groupableFields, moveDirectionOfKey, moveTarget, readGroupBy, totalsByCurrency, type BoardRow } from '../../src/lib/board.ts';
+import { BUILTIN_DEFINITIONS, type FieldDefinition, type FieldOption } from '../../src/lib/model/schema.ts';
 
 let n = 0;
 function row(fields: Partial<BoardRow>): BoardRow {
@@ -69,6 +70,55 @@ describe('board grouping', () => {
 		expect(readGroupBy('currency')).toBe('currency');
 		expect(readGroupBy('notes')).toBe('stage');
 		expect(readGroupBy(null)).toBe('stage');
+	});
+	describe("a workspace's own select field as a pipeline", () => {
+		const option = (key: string, retired = false): FieldOption => ({ key, label: { en: key, zh: key }, colour: 'grey', retired });
+		const custom = (key: string, type: FieldDefinition['type'], options: FieldOption[], retired = false): FieldDefinition => ({
+			key,
+			label: { en: key, zh: key },
+			type,
+			options,
+			retired,
+			order: 100,
+			builtin: false
+		});
+		const renewal = custom('x_renewal', 'select', [option('notice'), option('talks'), option('old', true), option('renewed')]);
+		const definitions = [
+			...BUILTIN_DEFINITIONS,
+			renewal,
+			custom('x_region', 'text', []),
+			custom('x_tags2', 'multiselect', [option('a')]),
+			custom('x_gone', 'select', [option('a')], true),
+			custom('x_empty', 'select', [option('a', true)])
+		];
+		const pipeline = [
+			row({ name: 'P1', custom: { x_renewal: 'talks' }, value: 100, currency: 'CNY' }),
+			row({ name: 'P2', custom: { x_renewal: 'talks' }, value: 50, currency: 'CNY' }),
+			row({ name: 'P3', custom: { x_renewal: 'renewed' } }),
+			row({ name: 'P4', custom: { x_renewal: 'old' } }),
+			row({ name: 'P5' })
+		];
+
+		it('offers the built-ins, then each select field that is not retired and has an option left', () => {
+			expect(groupableFields(definitions)).toEqual(['stage', 'owner', 'currency', 'x_renewal']);
+			expect(readGroupBy('x_renewal', definitions)).toBe('x_renewal');
+			for (const other of ['x_region', 'x_tags2', 'x_gone', 'x_empty', 'x_nowhere']) expect(readGroupBy(other, definitions)).toBe('stage');
+			// Without the definitions no custom field is known.
+			expect(readGroupBy('x_renewal')).toBe('stage');
+		});
+
+		it("makes its columns the field's options in order, a retired option only when a card holds it, and \"not set\" last", () => {
+			expect(columnValues('x_renewal', pipeline, [], definitions)).toEqual(['notice', 'talks', 'renewed', 'old', null]);
+			const board = buildBoard(pipeline, 'x_renewal', [], definitions);
+			expect(board.map((column) => [column.value, column.cards.map((card) => card.name)])).toEqual([
+				['notice', []],
+				['talks', ['P1', 'P2']],
+				['renewed', ['P3']],
+				['old', ['P4']],
+				[null, ['P5']]
+			]);
+			expect(board[1].totals).toEqual([{ currency: 'CNY', amount: 150 }]);
+		});
 	});
 });
 

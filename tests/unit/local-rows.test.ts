@@ -35,6 +35,19 @@ describe('the offline list rows', () => {
 		expect(changed.updatedAt).toBe('2026-12-06T23:00:00.000Z');
 	});
 
+	it("take a change of a custom field's value (a card moved on a custom pipeline), and keep the time when custom values did not change", () => {
+		const doc = recordDoc();
+		fieldsOf(doc).set('x_renewal', 'in_talks');
+		const first = rowOfDoc(ID, doc, null, '2026-12-01T10:00:00.000Z')!;
+		expect(first.custom).toEqual({ x_renewal: 'in_talks' });
+		fieldsOf(doc).set('x_renewal', 'renewed');
+		const moved = rowOfDoc(ID, doc, first, '2026-12-06T23:00:00.000Z')!;
+		expect(moved.custom).toEqual({ x_renewal: 'renewed' });
+		expect(moved.updatedAt).toBe('2026-12-06T23:00:00.000Z');
+		notesOf(doc).insert(0, 'not a column of the list');
+		expect(rowOfDoc(ID, doc, moved, '2026-12-07T08:00:00.000Z')).toBe(moved);
+	});
+
 	it('keep what only the server knows (private)', () => {
 		const doc = recordDoc();
 		const previous = { ...rowOfDoc(ID, doc, null)!, private: true };

@@ -74,9 +74,18 @@ export function rowOfDoc(id: string, doc: Y.Doc, previous: LocalRow | null, now 
 }
 
 function sameRowContent(a: LocalRow, b: LocalRow): boolean {
-	const { updatedAt: _a, ...restA } = a;
-	const { updatedAt: _b, ...restB } = b;
-	return JSON.stringify(restA, Object.keys(restA).sort()) === JSON.stringify(restB, Object.keys(restB).sort());
+	return rowContent(a) === rowContent(b);
+}
+
+/**
+ * A row without its time, as text with its keys in one order. The custom values are
+ * written apart: a replacer list of keys applies at every depth, so the row's own keys
+ * alone would have written `custom` as `{}`, and a change of a custom field only (a card
+ * moved on a custom pipeline) was taken for no change.
+ */
+function rowContent(row: LocalRow): string {
+	const { updatedAt: _, custom, ...rest } = row;
+	return `${JSON.stringify(rest, Object.keys(rest).sort())}\u0000${custom ? JSON.stringify(custom, Object.keys(custom).sort()) : ''}`;
 }
 
 let hydrated = false;
