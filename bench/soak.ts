@@ -30,7 +30,7 @@
  * Prints a table over time and writes bench/results/soak-<store>.json. Not part of npm test.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,9 +69,17 @@ const { values } = parseArgs({
 		store: { type: 'string', default: 'pglite' },
 		'cycle-seconds': { type: 'string' },
 		'sample-seconds': { type: 'string' },
-		rate: { type: 'string', default: '10' }
+		rate: { type: 'string', default: '10' },
+		/**
+		 * A directory: heap snapshots of the server before any client and once every client has
+		 * left and records unloaded (compare with bench/heap-diff.ts). None is taken under load:
+		 * writing one of a loaded server's heap stopped it for three minutes on a busy machine.
+		 */
+		'heap-snapshots': { type: 'string' }
 	}
 });
+const SNAPSHOT_DIR = values['heap-snapshots'] ? path.resolve(values['heap-snapshots']) : null;
+if (SNAPSHOT_DIR) mkdirSync(SNAPSHOT_DIR, { recursive: true });
 const MINUTES = Number(values.minutes);
 const STORE = values.store as 'pglite' | 'postgres';
 if (!(MINUTES >= 1 && MINUTES <= 240)) throw new Error('--minutes must be between 1 and 240');
@@ -280,7 +288,14 @@ try {
 	const handleState = async (): Promise<HandleState> => {
 		const r = await runtime(true);
 		const s = await stats();
-		return { resources: r.resources, fds: fdKinds(srv.pid, STORE === 'pglite' ? dataDir : null), portSockets: portSockets(port), documentsLoaded: s.documentsLoaded ?? NaN, connections: s.connections ?? NaN };
+		return {
+			resources: r.resources,
+			fds: fdKinds(srv.pid, STORE === 'pglite' ? dataDir : null),
+			portSockets: portSockets(port),
+			documentsLoaded: s.documentsLoaded ?? NaN,
+			connections: s.connections ?? NaN,
+			heapAfterGc: r.memory.heapUsed
+		};
 	};
 	/** Waits until no record is loaded and nothing waits to be stored (idle records unload after IDLE_UNLOAD_MS). */
 	const quiet = async (timeoutMs: number): Promise<void> => {
@@ -297,6 +312,15 @@ try {
 	const baseline = await handleState();
 	const baselineRss = memory(srv.pid).rss;
 	log(`baseline before any client: ${Object.values(baseline.resources).reduce((a, b) => a + b, 0)} handles, descriptors ${JSON.stringify(baseline.fds)}, RSS ${bytes(baselineRss)}`);
+	/** A heap snapshot of the server (with --heap-snapshots), named by when it was taken. */
+	const snapshot = async (name: string): Promise<void> => {
+		if (!SNAPSHOT_DIR) return;
+		const file = path.join(SNAPSHOT_DIR, `soak-${STORE}-${name}.heapsnapshot`);
+		const began = performance.now();
+		await srv.call<string>({ cmd: 'heapSnapshot', file });
+		log(`heap snapshot ${name}: ${file} (${bytes(statSync(file).size)}, ${ms(performance.now() - began, 0)})`);
+	};
+	await snapshot('1-baseline');
 
 	// Per record: every change any client's copy had (merged state vectors), and what its clients last saw.
 	const expected = new Map<string, { stateVector: Map<number, number>; content: string }>();
@@ -467,6 +491,7 @@ try {
 	await quiet(IDLE_UNLOAD_MS + 600_000);
 	sampling = false;
 	await sampling$;
+	await snapshot('2-after');
 	const end = await handleState();
 	const endRss = memory(srv.pid).rss;
 	const finalStats = await stats();

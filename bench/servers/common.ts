@@ -6,6 +6,7 @@
  */
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
 import * as Y from 'yjs';
 import { demoRecords } from '../../server/seed/demo-data.ts';
 import { writeNewRecord, type NewRecord } from '../../src/lib/model/record.ts';
@@ -37,6 +38,7 @@ export type Command =
 	| { cmd: 'runtime'; gc?: boolean }
 	| { cmd: 'profileStart' }
 	| { cmd: 'profileStop'; file: string }
+	| { cmd: 'heapSnapshot'; file: string }
 	| { cmd: 'stop' };
 
 export interface Handlers {
@@ -103,6 +105,11 @@ export function serve(info: ServerInfo, handlers: Handlers): void {
 						result = message.file;
 						break;
 					}
+					case 'heapSnapshot':
+						// After a full collection, so it holds what is still referenced (bench/heap-diff.ts compares two).
+						for (let i = 0; i < 3; i++) (globalThis as { gc?: () => void }).gc?.();
+						result = writeHeapSnapshot(message.file);
+						break;
 					case 'stop':
 						await handlers.stop();
 						process.send?.({ id: message.id, ok: true, result: null }, () => process.exit(0));

@@ -39,13 +39,20 @@ describe('soak verdict', () => {
 	});
 
 	it('fails a socket or a descriptor left behind, not the database files PostgreSQL keeps open', () => {
-		const baseline: HandleState = { resources: { TCPServerWrap: 1, PipeWrap: 2 }, fds: { socket: 6, pipe: 15, 'database file': 170 }, portSockets: 0, documentsLoaded: 0, connections: 0 };
+		const baseline: HandleState = { resources: { TCPServerWrap: 1, PipeWrap: 2 }, fds: { socket: 6, pipe: 15, 'database file': 170 }, portSockets: 0, documentsLoaded: 0, connections: 0, heapAfterGc: 48 * MB };
 		const clean: HandleState = { ...baseline, fds: { ...baseline.fds, 'database file': 210 } };
 		expect(handleChecks(baseline, clean).every((c) => c.pass)).toBe(true);
 		const leaked: HandleState = { ...baseline, resources: { ...baseline.resources, TCPSocketWrap: SOAK_BOUNDS.handleSlack + 1 }, fds: { ...baseline.fds, socket: 6 + SOAK_BOUNDS.fdSlack + 1 }, portSockets: 1 };
 		const failed = handleChecks(baseline, leaked).filter((c) => !c.pass);
 		expect(failed).toHaveLength(3);
 		expect(failed[0].value).toContain(`TCPSocketWrap +${SOAK_BOUNDS.handleSlack + 1}`);
+	});
+
+	it('fails a heap that keeps more than the slack once every client and record is gone', () => {
+		const baseline: HandleState = { resources: {}, fds: {}, portSockets: 0, documentsLoaded: 0, connections: 0, heapAfterGc: 48 * MB };
+		const check = (heap: number) => handleChecks(baseline, { ...baseline, heapAfterGc: heap }).find((c) => c.name.startsWith('heap after full GC'))!;
+		expect(check(48 * MB + SOAK_BOUNDS.retainedHeapSlackBytes).pass).toBe(true);
+		expect(check(48 * MB + SOAK_BOUNDS.retainedHeapSlackBytes + 1).pass).toBe(false);
 	});
 
 	it('counts the changes a database lacks', () => {
