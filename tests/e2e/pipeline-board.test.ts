@@ -304,6 +304,31 @@ describe('the pipeline board, live between two people', () => {
 		for (const page of [alice, bob]) await eventually(async () => (await cardCount(page)) === visibleCount, 'the whole stage board again', 30_000);
 	});
 
+	it("shows only a segment's records (a view's query, typed in the Segment box), and a record that joins or leaves it does so live", async () => {
+		const cardIds = async () => (await alice.locator('[data-testid="board-card"]').evaluateAll((cards) => cards.map((c) => c.getAttribute('data-id') ?? ''))).sort();
+		const bobs = async () => (await apiRows(server)).filter((row) => row.owner === 'bob' && !row.archived).map((row) => row.id).sort();
+		await alice.getByTestId('board-segment').fill('owner:bob');
+		await alice.waitForURL((url) => url.searchParams.get('q') === 'owner:bob');
+		await alice.waitForSelector('[data-testid="board"][data-segment="on"][data-segment-ready="true"]');
+		const want = await bobs();
+		expect(want.length).toBeGreaterThan(0);
+		expect(want).not.toContain(acme);
+		await expect.poll(cardIds, { timeout: 10_000 }).toEqual(want);
+		expect(await alice.getByTestId('board-segment-count').innerText()).toBe(`${want.length} records in this segment`);
+
+		const owner = (id: string, value: string) =>
+			apiFetch(`${server.url}/api/records/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fields: { owner: value } }) });
+		expect((await owner(acme, 'bob')).status).toBe(200);
+		await expect.poll(() => card(alice, acme).count(), { timeout: 10_000, interval: 50 }).toBe(1);
+		expect((await owner(acme, 'alice')).status).toBe(200);
+		await expect.poll(() => card(alice, acme).count(), { timeout: 10_000, interval: 50 }).toBe(0);
+
+		await alice.goto(`${server.url}/board?q=${encodeURIComponent('value>>')}`);
+		await alice.getByTestId('board-segment-invalid').waitFor({ timeout: 10_000 });
+		await openBoard(alice, server);
+		await eventually(async () => (await cardCount(alice)) === visibleCount, 'the whole board again', 30_000);
+	});
+
 	it('works offline: the board opens from this device, a move is kept here and reaches the other board on reconnect', async () => {
 		await openBoard(alice, server);
 		await eventually(async () => (await cardCount(alice)) === visibleCount, 'the whole board');
