@@ -20,6 +20,9 @@
  *
  * Buckets answer a range whose ends fall on quarter hours (every range the page asks); any
  * other range, and any segment, is answered from the summaries' arrays: the same numbers, slower.
+ * Customer value reads migration 17's narrow row per record (latest and earliest activities,
+ * the 5th, 10th and 20th from either end, value) and its value counts; a record whose
+ * activities do not let those columns decide its scores is read from its array.
  */
 import * as Y from 'yjs';
 import { isRecordDoc, readRecord } from '../src/lib/model/record.ts';
@@ -40,7 +43,7 @@ import {
 } from '../src/lib/analytics/aggregate.ts';
 import { STAGES } from '../src/lib/model/schema.ts';
 import { searchWhere } from './store/sql-store.ts';
-import { STAY_EDGES } from './store/migrations.ts';
+import { CENTS8_LIMIT, STAY_EDGES } from './store/migrations.ts';
 import type { Sql, SqlTx } from './store/types.ts';
 // Stored document bytes may be sealed (encryption at rest): opened here as the store opens them.
 import { openBytes } from './crypto/data-key.ts';
@@ -384,11 +387,12 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 			ends.length === 0
 				? 'false'
 				: `(${ends.map(([a, b]) => `(${column} >= ${bind(new Date(a).toISOString(), 'timestamptz')} AND ${column} < ${bind(new Date(b).toISOString(), 'timestamptz')})`).join(' OR ')})`;
-		const sees = (bind: Bind) => `(s.scope = '' OR s.scope = 'p:' || ${bind(viewer.id, 'text')} OR ${bind(viewer.admin, 'boolean')})`;
-		const inSegment = (bind: Bind, params: unknown[]) => {
+		/** Rows of table alias `alias` this person may see. */
+		const sees = (bind: Bind, alias = 's') => `(${alias}.scope = '' OR ${alias}.scope = 'p:' || ${bind(viewer.id, 'text')} OR ${bind(viewer.admin, 'boolean')})`;
+		const inSegment = (bind: Bind, params: unknown[], alias = 's') => {
 			if (!options.segment || !hasSegment) return '';
 			const conditions = searchWhere(options.segment, params, nowMs);
-			return ` AND s.record_id IN (SELECT id FROM records WHERE workspace_id = ${bind(workspace, 'text')} AND ${conditions.join(' AND ')})`;
+			return ` AND ${alias}.record_id IN (SELECT id FROM records WHERE workspace_id = ${bind(workspace, 'text')} AND ${conditions.join(' AND ')})`;
 		};
 		/** The summaries this person may see (in the segment), optionally with one of their arrays unnested as `ms`. */
 		const visible = (bind: Bind, params: unknown[], unnest?: 'activity_ms' | 'won_ms' | 'lost_ms') =>
@@ -424,8 +428,8 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 			n: string | number | null;
 			/** Of a score's customers, those idle for churnDays or more (not lost). */
 			churned: string | number | null;
-			/** Customers per score, 3 to 15. */
-			scores: (string | number)[] | null;
+			/** The total score (3 to 15) whose customers `n` counts. */
+			score: number | null;
 		};
 		type Part = { part: string; key: string | null; currency: string | null; n: string | number; valued: string | number; cents: string | null; weighted: string | null };
 		type Group = Pick<Part, 'key' | 'currency' | 'n' | 'valued' | 'cents'>;
@@ -603,10 +607,31 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 				     (SELECT s.cents FROM ${valued(bind, params)} AND s.currency = c.currency ORDER BY s.cents OFFSET (${k} * c.n + 4) / 5 - 1 LIMIT 1),
 				     (SELECT s.cents FROM ${valued(bind, params)} AND c.currency IS NULL AND s.currency IS NULL ORDER BY s.cents OFFSET (${k} * c.n + 4) / 5 - 1 LIMIT 1))`;
 				const NONE = `NULL::text AS id, NULL::text AS name, NULL::text AS stage, NULL::text AS owner, NULL::text AS value, NULL::text AS currency, NULL::bigint AS last_ms, NULL::bigint AS freq, NULL::bigint AS recency`;
-				const scored = ask<CustomerRow>((bind, params) => {
-					const limit = bind(options.listLimit, 'int');
-					return `WITH c AS (SELECT s.currency, count(*) AS n FROM ${valued(bind, params)} GROUP BY s.currency),
-					      th AS MATERIALIZED (SELECT c.currency, ${[1, 2, 3, 4].map((k) => `${boundary(bind, params, k)} AS t${k}`).join(', ')} FROM c),
+				/**
+				 * Each currency's boundaries (`th`: `key` the currency, '' for none, which the projection never stores as
+				 * a currency; `ta` the boundaries + 1 as bigints, clamped to cents8's range, for width_bucket) and its
+				 * first few by value (`top`). The boundaries from every visible summary's value in order (a segment, or
+				 * the reference reading), or from the value counts per bucket and one bucket's values (`counted`).
+				 */
+				const boundaries = (bind: Bind, params: unknown[], limit: string, counted = false) => {
+					const ws = counted ? bind(workspace, 'text') : '';
+					const thresholds = counted
+						? `h AS (SELECT v.currency, v.vbucket, sum(v.n)::bigint AS n FROM analytics_value_counts v WHERE v.workspace_id = ${ws} AND ${sees(bind, 'v')} GROUP BY 1, 2 HAVING sum(v.n) > 0),
+					      hc AS (SELECT h.currency, h.vbucket, h.n, (sum(h.n) OVER (PARTITION BY h.currency ORDER BY h.vbucket))::bigint - h.n AS before, (sum(h.n) OVER (PARTITION BY h.currency))::bigint AS total FROM h),
+					      -- The bucket holding each ⌈k·n/5⌉-th smallest value, and its place there.
+					      want AS (SELECT hc.currency, j.k, hc.vbucket, (j.k * hc.total + 4) / 5 - 1 - hc.before AS off
+					                 FROM hc CROSS JOIN (VALUES (1), (2), (3), (4)) AS j(k)
+					                WHERE (j.k * hc.total + 4) / 5 - 1 >= hc.before AND (j.k * hc.total + 4) / 5 - 1 < hc.before + hc.n),
+					      bound AS (SELECT w.currency, w.k, COALESCE(
+					                  (SELECT c.cents FROM analytics_customers c WHERE c.workspace_id = ${ws} AND c.currency = w.currency AND c.vbucket = w.vbucket AND c.cents IS NOT NULL AND ${sees(bind, 'c')} ORDER BY c.cents OFFSET w.off LIMIT 1),
+					                  (SELECT c.cents FROM analytics_customers c WHERE c.workspace_id = ${ws} AND w.currency IS NULL AND c.currency IS NULL AND c.vbucket = w.vbucket AND c.cents IS NOT NULL AND ${sees(bind, 'c')} ORDER BY c.cents OFFSET w.off LIMIT 1)) AS t
+					                  FROM want w),
+					      t0 AS (SELECT b.currency, ${[1, 2, 3, 4].map((k) => `max(b.t) FILTER (WHERE b.k = ${k}) AS t${k}`).join(', ')} FROM bound b GROUP BY b.currency)`
+						: `c AS (SELECT s.currency, count(*) AS n FROM ${valued(bind, params)} GROUP BY s.currency),
+					      t0 AS (SELECT c.currency, ${[1, 2, 3, 4].map((k) => `${boundary(bind, params, k)} AS t${k}`).join(', ')} FROM c)`;
+					const clamp = (t: string) => `LEAST(GREATEST(${t}, -${CENTS8_LIMIT}), ${CENTS8_LIMIT})::bigint + 1`;
+					return `${thresholds},
+					      th AS MATERIALIZED (SELECT t0.*, COALESCE(t0.currency, '') AS key, ARRAY[${[1, 2, 3, 4].map((k) => clamp(`t0.t${k}`)).join(', ')}] AS ta FROM t0),
 					      -- The first few of each currency through the index, ties on value included, then ordered by score.
 					      top AS (SELECT t.* FROM th CROSS JOIN LATERAL (
 					                SELECT s.record_id, s.name, s.stage, s.owner, s.value, s.currency, a.last_ms, a.freq, b.recency, x.r, x.f, x.m, b.idle
@@ -614,27 +639,100 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 					                        UNION ALL
 					                        (SELECT s.* FROM ${valued(bind, params)} AND th.currency IS NULL AND s.currency IS NULL ORDER BY s.cents DESC FETCH FIRST (${limit}) ROWS WITH TIES)) AS s
 					                  ${scores(bind, 'th')}
-					                 ORDER BY s.cents DESC, x.r + x.f + x.m DESC, s.record_id LIMIT ${limit}) AS t)
-					 -- Customers per score (3…15) and the idle ones, one aggregate row (a count per score, not a sort of every row by score).
-					 SELECT 'dist' AS part, ${NONE}, NULL::int AS r, NULL::int AS f, NULL::int AS m, NULL::bigint AS idle, NULL::bigint AS n,
-					        count(*) FILTER (WHERE s.stage IS DISTINCT FROM 'lost' AND b.idle >= ${bind(options.churnDays, 'int')}) AS churned,
-					        ARRAY[${Array.from({ length: 13 }, (_, i) => `count(*) FILTER (WHERE x.r + x.f + x.m = ${i + 3})`).join(', ')}] AS scores
-					   FROM (SELECT s.* FROM ${visible(bind, params)}) AS s
-					   LEFT JOIN th ON th.currency = s.currency LEFT JOIN th AS tn ON s.currency IS NULL AND tn.currency IS NULL
-					   CROSS JOIN LATERAL (SELECT COALESCE(th.t1, tn.t1) AS t1, COALESCE(th.t2, tn.t2) AS t2, COALESCE(th.t3, tn.t3) AS t3, COALESCE(th.t4, tn.t4) AS t4) AS t
-					   ${scores(bind, 't')}
+					                 ORDER BY s.cents DESC, x.r + x.f + x.m DESC, s.record_id LIMIT ${limit}) AS t)`;
+				};
+				const TOP = `SELECT 'top', record_id::text, name, stage, owner, value::text, currency, last_ms, freq, recency, r, f, m, idle, NULL, NULL, NULL FROM top`;
+
+				if (source === 'summaries') {
+					// Every summary's array read (the reference the narrow rows are tested against): one pass for the
+					// distribution and the churn count, one more for the churn list (a top-N sort).
+					const scored = ask<CustomerRow>((bind, params) => {
+						const limit = bind(options.listLimit, 'int');
+						return `WITH ${boundaries(bind, params, limit)}
+						 SELECT 'dist' AS part, ${NONE}, NULL::int AS r, NULL::int AS f, NULL::int AS m, NULL::bigint AS idle, count(*) AS n,
+						        count(*) FILTER (WHERE s.stage IS DISTINCT FROM 'lost' AND b.idle >= ${bind(options.churnDays, 'int')}) AS churned, x.r + x.f + x.m AS score
+						   FROM (SELECT s.* FROM ${visible(bind, params)}) AS s
+						   LEFT JOIN th AS t ON t.key = COALESCE(s.currency, '')
+						   ${scores(bind, 't')}
+						  GROUP BY x.r + x.f + x.m
+						 UNION ALL
+						 ${TOP}`;
+					});
+					const churn = ask<CustomerRow>(
+						(bind, params) =>
+							`SELECT 'churn' AS part, s.record_id::text AS id, s.name, s.stage, s.owner, s.value::text AS value, s.currency, a.last_ms, a.freq, b.recency,
+							        NULL::int AS r, NULL::int AS f, NULL::int AS m, b.idle, NULL::bigint AS n, NULL::bigint AS churned, NULL::int AS score
+							   FROM (SELECT s.* FROM ${visible(bind, params)}) AS s ${scores(bind)}
+							  WHERE s.stage IS DISTINCT FROM 'lost' AND b.idle >= ${bind(options.churnDays, 'int')}
+							  ORDER BY b.idle DESC, s.record_id LIMIT ${bind(options.listLimit, 'int')}`
+					);
+					return Promise.all([scored, churn]).then(([a, b]) => [...a, ...b]);
+				}
+
+				// From the narrow rows (migration 17): R, F, M and idle days from plain columns for every record whose
+				// activities allow it (none after now; all before the range's end, or all at or after its start), from
+				// the summary's array for the others, which the index on since_ms finds (their latest activity is after
+				// now or at or after the range's end). Exactly the shared module's scores either way.
+				/** The narrow rows this person may see (in the segment) as `c`. */
+				const rows = (bind: Bind, params: unknown[], join = '') =>
+					`analytics_customers c ${join} WHERE c.workspace_id = ${bind(workspace, 'text')} AND ${sees(bind, 'c')}${inSegment(bind, params, 'c')}`;
+				const scored = ask<CustomerRow>((bind, params) => {
+					const limit = bind(options.listLimit, 'int');
+					const at = (ms: number) => bind(ms, 'bigint');
+					const [nowAt, from, to] = [at(nowMs), at(fromMs), at(toMs)];
+					// The column decides when: no activity, or the latest is not after now and either all are before the range's end or all are at or after its start.
+					const plain = `(c.last_ms IS NULL OR (c.last_ms <= ${nowAt} AND (c.last_ms < ${to} OR c.first_ms >= ${from})))`;
+					// Recency ≤ d days ⟺ the last activity is after now − (d + 1) days (whole days, floored): R is 1 + the
+					// edges now − 181, 91, 31 and 8 days (+ 1 ms) at or before it; none (no activity) is 1.
+					const edges = bind(`{${[181, 91, 31, 8].map((days) => nowMs - days * DAY_MS + 1).join(',')}}`, 'bigint[]');
+					const r = `1 + COALESCE(width_bucket(c.last_ms, ${edges}), 0)`;
+					// At least k in the range ⟺ the k-th latest is at or after its start (all before its end), or the k-th earliest is before its end (all at or after its start).
+					const f = `CASE WHEN c.last_ms IS NULL THEN 1
+					                WHEN c.last_ms < ${to} THEN 1 + (c.last_ms >= ${from})::int + (c.l5 >= ${from})::int + (c.l10 >= ${from})::int + (c.l20 >= ${from})::int
+					                ELSE 1 + (c.first_ms < ${to})::int + (c.e5 < ${to})::int + (c.e10 < ${to})::int + (c.e20 < ${to})::int END`;
+					// M: 1 + the boundaries below the value (as bigints when it fits them, else as numeric).
+					const m = `CASE WHEN c.cents8 IS NOT NULL THEN 1 + width_bucket(c.cents8, t.ta) WHEN c.cents IS NULL THEN 1
+					                ELSE 1 + (c.cents > t.t1)::int + (c.cents > t.t2)::int + (c.cents > t.t3)::int + (c.cents > t.t4)::int END`;
+					const churnDays = bind(options.churnDays, 'int');
+					return `WITH ${boundaries(bind, params, limit, !hasSegment)},
+					      scored AS (
+					        SELECT ${r} + ${f} + ${m} AS score, NOT c.lost AND c.since_ms <= ${at(nowMs - options.churnDays * DAY_MS)} AS churned
+					          FROM ${rows(bind, params, `LEFT JOIN th AS t ON t.key = COALESCE(c.currency, '')`)} AND ${plain}
+					        UNION ALL
+					        SELECT x.r + x.f + x.m, s.stage IS DISTINCT FROM 'lost' AND b.idle >= ${churnDays}
+					          FROM (SELECT c.record_id FROM ${rows(bind, params)} AND c.since_ms >= ${at(Math.min(nowMs + 1, toMs))} AND NOT ${plain}) AS c
+					          JOIN analytics_summaries s ON s.record_id = c.record_id
+					          LEFT JOIN th AS t ON t.key = COALESCE(s.currency, '')
+					          ${scores(bind, 't')})
+					 SELECT 'dist' AS part, ${NONE}, NULL::int AS r, NULL::int AS f, NULL::int AS m, NULL::bigint AS idle, count(*) AS n,
+					        count(*) FILTER (WHERE churned) AS churned, score
+					   FROM scored GROUP BY score
 					 UNION ALL
-					 SELECT 'top', record_id::text, name, stage, owner, value::text, currency, last_ms, freq, recency, r, f, m, idle, NULL, NULL, NULL FROM top`;
+					 ${TOP}`;
 				});
-				// The churn list: the longest idle first, by a top-N sort (no score needed).
-				const churn = ask<CustomerRow>(
-					(bind, params) =>
-						`SELECT 'churn' AS part, s.record_id::text AS id, s.name, s.stage, s.owner, s.value::text AS value, s.currency, a.last_ms, a.freq, b.recency,
-						        NULL::int AS r, NULL::int AS f, NULL::int AS m, b.idle, NULL::bigint AS n, NULL::bigint AS churned, NULL::bigint[] AS scores
-						   FROM (SELECT s.* FROM ${visible(bind, params)}) AS s ${scores(bind)}
-						  WHERE s.stage IS DISTINCT FROM 'lost' AND b.idle >= ${bind(options.churnDays, 'int')}
-						  ORDER BY b.idle DESC, s.record_id LIMIT ${bind(options.listLimit, 'int')}`
-				);
+				// The churn list in idle order: the first few whose idle days the columns give (since_ms up to now),
+				// through the index, with every other of the last one's idle days (ties are ordered by id), and
+				// those whose latest activity is after now, from their arrays.
+				const churn = ask<CustomerRow>((bind, params) => {
+					const limit = bind(options.listLimit, 'int');
+					const nowAt = bind(nowMs, 'bigint');
+					return `WITH settled AS (SELECT c.since_ms FROM ${rows(bind, params)} AND NOT c.lost AND c.since_ms <= ${bind(nowMs - options.churnDays * DAY_MS, 'bigint')}
+					                          ORDER BY c.since_ms LIMIT ${limit}),
+					      idle AS (
+					        SELECT c.record_id, (${nowAt} - c.since_ms) / ${DAY_MS} AS idle, c.last_ms
+					          FROM ${rows(bind, params)} AND NOT c.lost
+					           AND c.since_ms <= ${nowAt} - (${nowAt} - (SELECT max(since_ms) FROM settled)) / ${DAY_MS} * ${DAY_MS}
+					        UNION ALL
+					        SELECT s.record_id, b.idle, a.last_ms
+					          FROM (SELECT c.record_id FROM ${rows(bind, params)} AND NOT c.lost AND c.since_ms > ${nowAt}) AS c
+					          JOIN analytics_summaries s ON s.record_id = c.record_id
+					          ${scores(bind)}
+					         WHERE b.idle >= ${bind(options.churnDays, 'int')}
+					        ORDER BY 2 DESC, 1 LIMIT ${limit})
+					 SELECT 'churn' AS part, s.record_id::text AS id, s.name, s.stage, s.owner, s.value::text AS value, s.currency, i.last_ms, NULL::bigint AS freq, NULL::bigint AS recency,
+					        NULL::int AS r, NULL::int AS f, NULL::int AS m, i.idle, NULL::bigint AS n, NULL::bigint AS churned, NULL::int AS score
+					   FROM idle i JOIN analytics_summaries s ON s.record_id = i.record_id`;
+				});
 				return Promise.all([scored, churn]).then(([a, b]) => [...a, ...b]);
 			})
 		]);
@@ -666,8 +764,8 @@ export function createAnalyticsStore(sql: Sql): AnalyticsStore {
 		const value = (text: string | null) => (text === null ? null : Number(text));
 		for (const row of customerRows) {
 			if (row.part === 'dist') {
-				(row.scores ?? []).forEach((n, i) => (scoreDistribution[i] = num(n)));
-				churnTotal = num(row.churned);
+				scoreDistribution[num(row.score) - 3] += num(row.n);
+				churnTotal += num(row.churned);
 			}
 			else if (row.part === 'top')
 				topCustomers.push({

@@ -11,6 +11,9 @@ export interface Migration {
 	sql: string;
 }
 
+/** Migration 17: values (in hundredths) at or beyond this size are kept only as numeric in analytics_customers (cents8 null). */
+export const CENTS8_LIMIT = '4000000000000000000';
+
 export const MIGRATIONS: readonly Migration[] = [
 	{
 		version: 1,
@@ -745,6 +748,89 @@ export const MIGRATIONS: readonly Migration[] = [
 			CREATE TRIGGER analytics_stay_counts_deleted AFTER DELETE ON analytics_stays
 				REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_stay_counts_follow();
 		`
+	},
+	{
+		version: 17,
+		name: 'customer value from one narrow row per visible record (last and first activity, the 5th, 10th and 20th from either end, value) and values counted per bucket',
+		sql: `
+			-- Customer value (R, F and M scores, the churn count and list) was the one chart still
+			-- reading every summary's activity array on each answer (bench/analytics.ts: about a
+			-- second on Postgres at 100,000 records, more on PGlite). R needs the last activity up
+			-- to now, F the activities in the range, counted only against 1, 5, 10 and 20, and
+			-- churn the last activity or the creation. So, per visible summary, one narrow row
+			-- of plain columns, kept by a trigger as the counts are (migration 16):
+			--   last_ms, first_ms: the latest and earliest activity (null: none);
+			--   since_ms: last_ms, or the creation when there is none (idle days count from it);
+			--   l5, l10, l20: the 5th, 10th and 20th latest activity; e5, e10, e20: the 5th, 10th and
+			--   20th earliest (a record with fewer has -2^63 and 2^63-1 there, never in a range).
+			-- When every activity is before the range's end, the activities in the range are
+			-- at least k exactly when the k-th latest is at or after its start; when every one
+			-- is at or after its start, when the k-th earliest is before its end. When none is
+			-- after now, the last activity up to now is last_ms. A record for which neither
+			-- holds (activities on both sides of the range, or after now) is read from its
+			-- summary's array as before (server/analytics-store.ts); the index on since_ms
+			-- finds those after now and gives the churn list in idle order.
+			-- The value as whole hundredths (cents8, bigint: compared without numeric arithmetic;
+			-- null beyond 4e18, where cents is compared instead) and its bucket (vbucket: 16 per
+			-- factor e of the amount, signed, 0 for zero; never decreasing as the value grows).
+			-- analytics_value_counts counts the values per currency, bucket and scope, so the
+			-- monetary score's quintile boundaries are found from a few hundred counts and one
+			-- bucket's values in order (analytics_customers_value) instead of every value.
+			CREATE TABLE analytics_customers (
+				record_id uuid PRIMARY KEY,
+				l5 bigint NOT NULL,
+				l10 bigint NOT NULL,
+				l20 bigint NOT NULL,
+				e5 bigint NOT NULL,
+				e10 bigint NOT NULL,
+				e20 bigint NOT NULL,
+				lost boolean NOT NULL,
+				since_ms bigint,
+				last_ms bigint,
+				first_ms bigint,
+				cents8 bigint,
+				vbucket integer,
+				workspace_id text NOT NULL,
+				scope text NOT NULL,
+				currency text,
+				cents numeric
+			);
+			CREATE INDEX analytics_customers_since ON analytics_customers (workspace_id, since_ms);
+			CREATE INDEX analytics_customers_value ON analytics_customers (workspace_id, currency, vbucket, cents) INCLUDE (scope) WHERE cents IS NOT NULL;
+			CREATE TABLE analytics_value_counts (
+				workspace_id text NOT NULL,
+				currency text,
+				vbucket integer NOT NULL,
+				scope text NOT NULL,
+				n integer NOT NULL,
+				UNIQUE NULLS NOT DISTINCT (workspace_id, currency, vbucket, scope)
+			);
+			INSERT INTO analytics_customers SELECT ${analyticsCustomerColumns('analytics_summaries')} ORDER BY 1;
+			INSERT INTO analytics_value_counts (workspace_id, currency, vbucket, scope, n)
+			SELECT workspace_id, currency, vbucket, scope, count(*) FROM analytics_customers WHERE cents IS NOT NULL GROUP BY 1, 2, 3, 4;
+
+			-- The narrow rows of the statement's old summaries go, its new ones come; the value
+			-- counts move by the difference, in key order (two writers lock rows in one order).
+			CREATE FUNCTION analytics_customers_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF TG_OP <> 'INSERT' THEN
+				${analyticsValueCountsUpsert(`SELECT c.workspace_id, c.currency, c.vbucket, c.scope, -1 AS n FROM analytics_customers c JOIN old_rows o ON o.record_id = c.record_id WHERE c.cents IS NOT NULL`)}
+				DELETE FROM analytics_customers c USING old_rows o WHERE c.record_id = o.record_id;
+				END IF;
+				IF TG_OP <> 'DELETE' THEN
+				INSERT INTO analytics_customers SELECT ${analyticsCustomerColumns('new_rows')} ORDER BY 1;
+				${analyticsValueCountsUpsert(`SELECT c.workspace_id, c.currency, c.vbucket, c.scope, 1 AS n FROM analytics_customers c JOIN new_rows r ON r.record_id = c.record_id WHERE c.cents IS NOT NULL`)}
+				END IF;
+				RETURN NULL;
+			END
+			$$;
+			CREATE TRIGGER analytics_customers_inserted AFTER INSERT ON analytics_summaries
+				REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_customers_follow();
+			CREATE TRIGGER analytics_customers_updated AFTER UPDATE ON analytics_summaries
+				REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_customers_follow();
+			CREATE TRIGGER analytics_customers_deleted AFTER DELETE ON analytics_summaries
+				REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_customers_follow();
+		`
 	}
 ];
 
@@ -818,6 +904,33 @@ function analyticsStayCountsUpsert(contributions: string): string {
 	SELECT d.workspace_id, d.stage, d.unit, d.at, d.bucket, d.scope, sum(d.n)::int FROM (${contributions}) AS d
 	 GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(d.n) <> 0 ORDER BY 1, 2, 3, 4, 5, 6
 	ON CONFLICT (workspace_id, stage, unit, at, bucket, scope) DO UPDATE SET n = c.n + EXCLUDED.n;`;
+}
+
+/**
+ * Migration 17's narrow row of a summary (a table or a trigger's transition table), in
+ * analytics_customers' column order; visible summaries only. The activity array is sorted
+ * and 1-based (server/analytics-store.ts writes it so): a[n] is the latest, a[n - 4] the 5th
+ * latest, a[5] the 5th earliest; an index past either end gives null, hence the sentinels.
+ */
+function analyticsCustomerColumns(rows: string): string {
+	const a = 'r.activity_ms';
+	const n = `cardinality(${a})`;
+	const latest = (k: number) => `COALESCE(${a}[${n} - ${k - 1}], '-9223372036854775808'::bigint)`;
+	const earliest = (k: number) => `COALESCE(${a}[${k}], '9223372036854775807'::bigint)`;
+	return `r.record_id, ${latest(5)}, ${latest(10)}, ${latest(20)}, ${earliest(5)}, ${earliest(10)}, ${earliest(20)},
+	       COALESCE(r.stage = 'lost', false), COALESCE(${a}[${n}], floor(EXTRACT(EPOCH FROM r.created_at) * 1000)::bigint), ${a}[${n}], ${a}[1],
+	       CASE WHEN abs(r.cents) < ${CENTS8_LIMIT} THEN r.cents::bigint END,
+	       CASE WHEN r.cents = 0 THEN 0 ELSE sign(r.cents)::int * (1 + floor(ln(abs(r.cents)) * 16)::int) END,
+	       r.workspace_id, r.scope, r.currency, r.cents
+	  FROM ${rows} r WHERE r.scope IS NOT NULL`;
+}
+
+/** Migration 17's value counts moved by some rows' contributions (n: 1 or -1 each). */
+function analyticsValueCountsUpsert(contributions: string): string {
+	return `INSERT INTO analytics_value_counts AS v (workspace_id, currency, vbucket, scope, n)
+	SELECT d.workspace_id, d.currency, d.vbucket, d.scope, sum(d.n)::int FROM (${contributions}) AS d
+	 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+	ON CONFLICT (workspace_id, currency, vbucket, scope) DO UPDATE SET n = v.n + EXCLUDED.n;`;
 }
 
 /** Any constant both engines agree on; it only has to differ from other advisory locks of the database. */
