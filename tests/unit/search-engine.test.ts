@@ -219,3 +219,165 @@ describe('the first screen of a broad search', { timeout: 120_000 }, () => {
 		}
 	});
 });
+
+/**
+ * The saved base as a plain inverted index (token → ids), checked as it is read: tokens in
+ * strictly ascending code-unit order, each ended by U+0000, each with at least one record
+ * number, every list strictly ascending, every number a record.
+ */
+function baseOf(index: RecordSearchIndex): Map<string, string[]> {
+	const saved = index.save(SEARCH_VERSION);
+	const facts = JSON.parse(saved.facts) as { id: string }[];
+	const out = new Map<string, string[]>();
+	// Collected rather than asserted one by one: thousands of postings are read.
+	const wrong: string[] = [];
+	let previous: string | null = null;
+	for (let i = 0; i + 1 < saved.starts.length; i++) {
+		if (saved.terms.charCodeAt(saved.starts[i + 1] - 1) !== 0) wrong.push(`token ${i} not ended`);
+		const token = saved.terms.slice(saved.starts[i], saved.starts[i + 1] - 1);
+		if (previous !== null && !(previous < token)) wrong.push(`${JSON.stringify(previous)} before ${JSON.stringify(token)}`);
+		previous = token;
+		const numbers = [...saved.postings.subarray(saved.offsets[i], saved.offsets[i + 1])];
+		if (numbers.length === 0) wrong.push(`${token}: no records`);
+		for (let k = 1; k < numbers.length; k++) if (numbers[k] <= numbers[k - 1]) wrong.push(`${token}: ${numbers[k - 1]} then ${numbers[k]}`);
+		for (const n of numbers) if (!(n >= 1 && n <= facts.length)) wrong.push(`${token}: no record ${n}`);
+		out.set(token, numbers.map((n) => facts[n - 1]?.id ?? `#${n}`));
+	}
+	if (saved.starts[saved.starts.length - 1] !== saved.terms.length) wrong.push('the last start is not the vocabulary\'s length');
+	if (saved.offsets[saved.offsets.length - 1] !== saved.postings.length) wrong.push('the last offset is not the postings\' length');
+	expect(wrong.slice(0, 10)).toEqual([]);
+	return out;
+}
+
+/** What the base must hold for these records' current tokens: token → ids, in the order the records were last put. */
+function expectedBase(current: Map<string, readonly string[]>): Map<string, string[]> {
+	const out = new Map<string, string[]>();
+	for (const [id, tokens] of current) {
+		for (const token of new Set(tokens)) {
+			const ids = out.get(token);
+			if (ids) ids.push(id);
+			else out.set(token, [id]);
+		}
+	}
+	return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+describe('merging the delta into the base', { timeout: 60_000 }, () => {
+	// Tokens whose order is easy to get wrong: scoped and not, prefixes of each other, Han,
+	// full-width, and characters beyond the BMP (surrogate pairs sort below U+E000–U+FFFF in code units).
+	const POOL = ['a', 'ab', 'abc', 'abd', 'b', 'city:深圳', 'city:上海', 'company:acme', 'company:a', 'contact:li', 'name:张伟', '张', '张伟', '伟', '深圳', 'ｚ', '𠀀', '𠀀a', 'zz', 'z', '1234', '8000', 'x_region:华南', 'li.na@mail.huaxin.cn', 'huaxin.cn', 'é'];
+	const rng = (() => {
+		let a = 7;
+		return () => {
+			a = (a + 0x6d2b79f5) >>> 0;
+			let t = Math.imul(a ^ (a >>> 15), a | 1);
+			t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+			return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+		};
+	})();
+	const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+	const record = (i: number): CustomerRecord => ({ id: id(i), fields: { name: `R${i}` }, tags: [], contacts: [], activities: [], notes: '', meta: { schema: 1, workspace: 'ws', createdAt: '2026-01-01T00:00:00.000Z', createdBy: 'alice', archived: false } });
+	/** Some of the pool and some tokens of the record's own (a few shared with its neighbours). */
+	const tokensOf = (i: number, version: number): string[] => [...POOL.filter(() => rng() < 0.3), `own${i}v${version}`, `near${Math.floor(i / 3)}`, `ver${version}`];
+
+	it('from nothing, onto a base, and with dead records: the base holds exactly the current tokens of the live records', () => {
+		const index = new RecordSearchIndex();
+		const current = new Map<string, readonly string[]>();
+		const put = (i: number, version: number) => {
+			const tokens = tokensOf(i, version);
+			index.putEntry(record(i), tokens, []);
+			current.delete(id(i));
+			current.set(id(i), tokens);
+		};
+		for (let i = 0; i < 300; i++) put(i, 1);
+		index.merge();
+		expect(baseOf(index)).toEqual(expectedBase(current));
+		// A delta that shares tokens with the base, brings new ones, edits records of the base (their old numbers dead) and removes some.
+		for (let i = 250; i < 400; i++) put(i, 2);
+		for (let i = 0; i < 300; i += 7) {
+			index.remove(id(i));
+			current.delete(id(i));
+		}
+		index.merge();
+		expect(baseOf(index)).toEqual(expectedBase(current));
+		// Tokens left with no live record are gone from the vocabulary.
+		expect(baseOf(index).has('own0v1')).toBe(false);
+		// Only removals: the base shrinks, no delta.
+		for (let i = 1; i < 400; i += 2) {
+			index.remove(id(i));
+			current.delete(id(i));
+		}
+		index.merge();
+		expect(baseOf(index)).toEqual(expectedBase(current));
+		for (const i of current.keys()) index.remove(i);
+		index.merge();
+		expect(baseOf(index).size).toBe(0);
+		expect(index.size).toBe(0);
+	});
+
+	it('through the merges that puts start on their own', () => {
+		const index = new RecordSearchIndex();
+		const current = new Map<string, readonly string[]>();
+		// Wide records, so the delta passes the size at which a put merges it (and the base) more than once.
+		const wide = (i: number, version: number) => [...tokensOf(i, version), ...Array.from({ length: 120 }, (_, k) => `w${(i * 31 + k * 7) % 997}`)];
+		for (let i = 0; i < 200; i++) {
+			const tokens = wide(i, 1);
+			index.putEntry(record(i), tokens, []);
+			current.set(id(i), tokens);
+		}
+		index.merge();
+		const first = index.version;
+		for (let round = 2; round < 14; round++) {
+			for (let i = 0; i < 200; i += 1 + (round % 3)) {
+				const tokens = wide(i, round);
+				index.putEntry(record(i), tokens, []);
+				current.delete(id(i));
+				current.set(id(i), tokens);
+			}
+		}
+		expect(index.version, 'merges started by puts').toBeGreaterThan(first + 1);
+		index.merge();
+		expect(baseOf(index)).toEqual(expectedBase(current));
+		expect(index.size).toBe(200);
+	});
+
+	it('loads what it saved after merges into the same base', () => {
+		const index = new RecordSearchIndex();
+		for (let i = 0; i < 120; i++) index.putEntry(record(i), tokensOf(i, 1), []);
+		index.merge();
+		for (let i = 60; i < 180; i++) index.putEntry(record(i), tokensOf(i, 2), []);
+		index.merge();
+		const loaded = RecordSearchIndex.load(structuredClone(index.save(SEARCH_VERSION)), SEARCH_VERSION)!;
+		expect(baseOf(loaded)).toEqual(baseOf(index));
+	});
+});
+
+describe('a record with more prefixes than the tokenizer indexes', { timeout: 60_000 }, () => {
+	// About 1,200 distinct words of 12 letters: far past MAX_RECORD_PREFIXES' 8,000 prefixes, so only the first words' prefixes are indexed.
+	const words = Array.from({ length: 1_200 }, (_, i) => `w${String.fromCharCode(97 + (i % 26), 97 + (Math.floor(i / 26) % 26), 97 + (Math.floor(i / 676) % 26))}longword${i % 10}`);
+	const wide: CustomerRecord = { ...extra, id: '22222222-2222-4222-8222-222222222222', fields: { name: 'Wide Notes' }, notes: words.join(' '), contacts: [], activities: [], tags: [] };
+
+	it('is found by a prefix only where the shared matcher finds it, when indexed by `put` (its prefixes made by the index)', () => {
+		const ready = [searchable(wide), searchable(extra)];
+		expect(recordSearchEntry(wide).prefixes.length).toBeGreaterThanOrEqual(8_000);
+		const index = new RecordSearchIndex();
+		index.put(wide);
+		index.put(extra);
+		const merged = new RecordSearchIndex();
+		merged.put(wide);
+		merged.put(extra);
+		merged.merge();
+		// The first word's prefixes are indexed; the last words' are past the cap (found whole, not by a prefix).
+		const texts = [words[0].slice(0, 6), words[words.length - 1].slice(0, 6), words[words.length - 1], words[words.length - 2].slice(0, 9), 'wide', 'w'];
+		let someFound = false;
+		let someNot = false;
+		for (const text of texts) {
+			const q = query(text);
+			const expected = ready.filter((s) => matches(q, s)).map((s) => s.record.id).sort();
+			if (expected.includes(wide.id)) someFound = true;
+			else someNot = true;
+			for (const [state, stateIndex] of [['delta', index], ['merged', merged]] as const) expect(stateIndex.search(q, { allIds: true }).ids!.sort(), `${state}: ${text}`).toEqual(expected);
+		}
+		expect(someFound && someNot, 'the cap decides some of these').toBe(true);
+	});
+});

@@ -19,10 +19,14 @@
  *   and with it every garbage collection's work, small. The base is also the saved form:
  *   IndexedDB's structured clone copies a string and typed arrays as blocks, and loading
  *   them makes no object per token;
- * - the delta: what was indexed since the base was made, in a Map. An edit adds the record
- *   again under a new number and marks the old one dead, so no per-record list of terms is
- *   kept. When the delta (or the dead) grows past a share of the base, both are merged
- *   into a new base, the dead left out and the live renumbered in order.
+ * - the delta: what was indexed since the base was made: a Map from token to a small
+ *   number, and each token's record numbers chained through one typed array (a first
+ *   build puts every record here: 13 million postings at 100,000 records, which as a
+ *   million growing arrays made garbage collection the largest share of the build). An
+ *   edit adds the record again under a new number and marks the old one dead, so no
+ *   per-record list of terms is kept. When the delta (or the dead) grows past a share of
+ *   the base, both are merged into a new base in one pass (each token's numbers copied
+ *   once, the dead left out and the live renumbered in order).
  *
  * Only the base is saved (`save`), and only when a merge made a new one: an edit does not
  * rewrite a hundred megabytes. A record changed since is in the saved base with its old
@@ -38,7 +42,7 @@ import type { Scalar } from '../model/schema.ts';
 import { compares, parseQuery, type ColumnFilter, type SearchQuery, type TokenMatch } from './query.ts';
 import type { FieldDefinition } from '../model/schema.ts';
 import { conditionFacts, conditionHolds, type ConditionFacts } from './match.ts';
-import { recordSearchEntry } from './record.ts';
+import { mayCapPrefixes, recordTokens, tokenPrefixes } from './record.ts';
 import { isPureHan, MAX_RECORD_PREFIXES } from './tokenize.ts';
 
 /** Which layout of the saved index this is; a saved index of another layout is rebuilt. */
@@ -128,7 +132,7 @@ export interface SavedIndex {
 
 const text = (value: Scalar | undefined): string | null => (typeof value === 'string' && value !== '' ? value : null);
 
-function factsOf(record: CustomerRecord, prefixes: readonly string[], stamp: string, updatedAt: string | null): RecordFacts {
+function factsOf(record: CustomerRecord, capped: readonly string[] | null, stamp: string, updatedAt: string | null): RecordFacts {
 	const f = record.fields;
 	return {
 		...conditionFacts(record, updatedAt),
@@ -143,7 +147,7 @@ function factsOf(record: CustomerRecord, prefixes: readonly string[], stamp: str
 		tags: [...record.tags],
 		archived: record.meta.archived === true,
 		stamp,
-		...(prefixes.length >= MAX_RECORD_PREFIXES ? { cappedPrefixes: [...prefixes] } : {})
+		...(capped ? { cappedPrefixes: [...capped] } : {})
 	};
 }
 
@@ -198,6 +202,18 @@ function lowerBoundOf(sorted: readonly string[], key: string, low = 0): number {
 	return low;
 }
 
+/** Two ascending arrays as one ascending array, in one pass. */
+function mergeSorted(a: readonly string[], b: readonly string[]): string[] {
+	const out = new Array<string>(a.length + b.length);
+	let i = 0;
+	let j = 0;
+	let k = 0;
+	while (i < a.length && j < b.length) out[k++] = b[j] < a[i] ? b[j++] : a[i++];
+	while (i < a.length) out[k++] = a[i++];
+	while (j < b.length) out[k++] = b[j++];
+	return out;
+}
+
 /** Record flags, by number. */
 const LIVE = 1;
 const ARCHIVED = 2;
@@ -206,14 +222,31 @@ const CAPPED = 4;
 
 const EMPTY = new Uint32Array(0);
 
+/** A copy of `array` with room for `size` entries (the rest zero). */
+function grown(array: Uint32Array, size: number) {
+	const bigger = new Uint32Array(size);
+	bigger.set(array);
+	return bigger;
+}
+
 export class RecordSearchIndex {
 	// ---- the base (immutable between merges)
 	private vocabulary = '';
 	private starts: Uint32Array = new Uint32Array(1);
 	private offsets: Uint32Array = new Uint32Array(1);
 	private postings: Uint32Array = EMPTY;
-	// ---- the delta
-	private readonly delta = new Map<string, number[]>();
+	// ---- the delta: tokens numbered in the order first seen; each token's record numbers a
+	// chain of slots in one typed array, so a delta of a million tokens is a Map of small
+	// integers and two typed arrays, not a million growing arrays for every garbage
+	// collection to walk (and their growth to copy). What is read together is side by side:
+	// one cache line per token and per slot, not one per array.
+	private readonly delta = new Map<string, number>();
+	private deltaTerms: string[] = [];
+	/** By delta token t: its first slot (0: none) at 3t, its last at 3t + 1, how many at 3t + 2. */
+	private deltaTokens = new Uint32Array(3 * 256);
+	/** By slot s (from 1): the record number at 2s, the same token's next slot at 2s + 1 (0: the last). */
+	private deltaSlots = new Uint32Array(2 * 1024);
+	/** Slots used, which is the postings in the delta. */
 	private deltaPostings = 0;
 	/** Delta tokens with prefixes, sorted (for prefix ranges), and those added since. */
 	private deltaSorted: string[] = [];
@@ -275,16 +308,20 @@ export class RecordSearchIndex {
 	 * row's time (what `updated>` compares; the document does not hold it).
 	 */
 	put(record: CustomerRecord, stamp = '', updatedAt: string | null = null): void {
-		const entry = recordSearchEntry(record);
-		this.putEntry(record, entry.tokens, entry.prefixes, stamp, updatedAt);
+		this.putEntry(record, recordTokens(record), undefined, stamp, updatedAt);
 	}
 
-	/** Indexes a record whose tokens (and the prefixes the tokenizer indexes for them) were already made. */
-	putEntry(record: CustomerRecord, tokens: readonly string[], prefixes: readonly string[], stamp = '', updatedAt: string | null = null): void {
+	/**
+	 * Indexes a record whose tokens were already made. `prefixes`, the ones the tokenizer
+	 * indexes for them, only say whether the record has more than MAX_RECORD_PREFIXES; when
+	 * not given they are made only for a record that may (mayCapPrefixes).
+	 */
+	putEntry(record: CustomerRecord, tokens: readonly string[], prefixes?: readonly string[], stamp = '', updatedAt: string | null = null): void {
 		this.tombstone(record.id);
 		const n = this.nextNumber++;
 		this.numberOf.set(record.id, n);
-		const facts = factsOf(record, prefixes, stamp, updatedAt);
+		const all = prefixes ?? (mayCapPrefixes(tokens) ? tokenPrefixes(tokens) : null);
+		const facts = factsOf(record, all && all.length >= MAX_RECORD_PREFIXES ? all : null, stamp, updatedAt);
 		this.facts[n] = facts;
 		if (this.flags.length <= n) {
 			const grown = new Uint8Array(Math.max(1024, n * 2));
@@ -292,15 +329,28 @@ export class RecordSearchIndex {
 			this.flags = grown;
 		}
 		this.flags[n] = LIVE | (facts.archived ? ARCHIVED : 0) | (facts.cappedPrefixes ? CAPPED : 0);
+		if (this.deltaSlots.length < 2 * (this.deltaPostings + tokens.length + 1)) this.deltaSlots = grown(this.deltaSlots, Math.max(this.deltaSlots.length * 2, 2 * (this.deltaPostings + tokens.length + 1)));
+		const slots = this.deltaSlots;
+		let slot = this.deltaPostings;
 		for (const token of tokens) {
-			const list = this.delta.get(token);
-			if (list) list.push(n);
-			else {
-				this.delta.set(token, [n]);
+			let t = this.delta.get(token);
+			if (t === undefined) {
+				t = this.deltaTerms.length;
+				this.delta.set(token, t);
+				this.deltaTerms.push(token);
+				if (this.deltaTokens.length < 3 * (t + 1)) this.deltaTokens = grown(this.deltaTokens, 3 * 2 * (t + 1));
 				if (hasPrefixes(token, token.indexOf(':') + 1)) this.deltaUnsorted.push(token);
 			}
+			slot++;
+			slots[2 * slot] = n;
+			slots[2 * slot + 1] = 0;
+			const info = this.deltaTokens;
+			if (info[3 * t + 2] === 0) info[3 * t] = slot;
+			else slots[2 * info[3 * t + 1] + 1] = slot;
+			info[3 * t + 1] = slot;
+			info[3 * t + 2]++;
 		}
-		this.deltaPostings += tokens.length;
+		this.deltaPostings = slot;
 		if (this.postings.length > 0 && this.deltaPostings > DELTA_MIN && this.deltaPostings > this.postings.length) this.merge();
 	}
 
@@ -343,16 +393,17 @@ export class RecordSearchIndex {
 			renumber[n] = facts.length;
 			facts.push(kept);
 		}
-		const deltaTerms = [...this.delta.keys()].sort();
+		// Sorted in place: the delta is emptied below, and its tokens' numbers are in the Map.
+		const deltaTerms = this.deltaTerms.sort();
 		const oldCount = this.termCount;
 		const most = oldCount + deltaTerms.length;
-		// The new vocabulary in pieces: runs of kept base tokens (one slice each, their ends included) and delta tokens.
+		// The new vocabulary in pieces, joined by the tokens' end: runs of kept base tokens (one slice each, their ends inside included) and delta tokens.
 		const pieces: string[] = [];
 		let length = 0;
 		let runFrom = -1;
 		const endRun = (i: number) => {
 			if (runFrom < 0) return;
-			pieces.push(this.vocabulary.slice(this.starts[runFrom], this.starts[i]));
+			pieces.push(this.vocabulary.slice(this.starts[runFrom], this.starts[i] - 1));
 			runFrom = -1;
 		};
 		const starts = new Uint32Array(most + 1);
@@ -372,8 +423,9 @@ export class RecordSearchIndex {
 				}
 			}
 			if (order >= 0) {
-				for (const number of this.delta.get(deltaTerms[j])!) {
-					const n = renumber[number];
+				const slots = this.deltaSlots;
+				for (let slot = this.deltaTokens[3 * this.delta.get(deltaTerms[j])!]; slot !== 0; slot = slots[2 * slot + 1]) {
+					const n = renumber[slots[2 * slot]];
 					if (n !== 0) postings[at++] = n;
 				}
 			}
@@ -384,7 +436,7 @@ export class RecordSearchIndex {
 			if (kept) {
 				starts[count] = length;
 				length += order < 0 ? this.starts[i + 1] - this.starts[i] : deltaTerms[j].length + 1;
-				if (order >= 0) pieces.push(deltaTerms[j], TERM_END);
+				if (order >= 0) pieces.push(deltaTerms[j]);
 				count++;
 				offsets[count] = at;
 			}
@@ -393,14 +445,12 @@ export class RecordSearchIndex {
 		}
 		endRun(i);
 		starts[count] = length;
-		this.vocabulary = pieces.join('');
-		this.starts = starts.slice(0, count + 1);
-		this.offsets = offsets.slice(0, count + 1);
-		this.postings = postings.slice(0, at);
-		this.delta.clear();
-		this.deltaPostings = 0;
-		this.deltaSorted = [];
-		this.deltaUnsorted = [];
+		this.vocabulary = count === 0 ? '' : pieces.join(TERM_END) + TERM_END;
+		// Copied only when dead records or tokens left room at the end (a copy of 50 MB is garbage to collect).
+		this.starts = count === most ? starts : starts.slice(0, count + 1);
+		this.offsets = count === most ? offsets : offsets.slice(0, count + 1);
+		this.postings = at === postings.length ? postings : postings.slice(0, at);
+		this.clearDelta();
 		this.facts = facts;
 		this.baseFacts = facts.slice(1) as RecordFacts[];
 		this.baseVersion++;
@@ -412,6 +462,23 @@ export class RecordSearchIndex {
 		this.marks = new Uint32Array(0);
 		this.mark = 0;
 		this.scratch = [];
+	}
+
+	private clearDelta(): void {
+		this.delta.clear();
+		this.deltaTerms = [];
+		this.deltaTokens = new Uint32Array(3 * 256);
+		this.deltaSlots = new Uint32Array(2 * 1024);
+		this.deltaPostings = 0;
+		this.deltaSorted = [];
+		this.deltaUnsorted = [];
+	}
+
+	/** Delta token t's record numbers, ascending (they were put in that order), from `out[at]`; where they end. */
+	private deltaInto(t: number, out: Uint32Array, at: number): number {
+		const slots = this.deltaSlots;
+		for (let slot = this.deltaTokens[3 * t]; slot !== 0; slot = slots[2 * slot + 1]) out[at++] = slots[2 * slot];
+		return at;
 	}
 
 	private adopt(n: number, facts: RecordFacts): void {
@@ -483,12 +550,11 @@ export class RecordSearchIndex {
 	private postingsOf(token: string): Uint32Array {
 		const i = this.lowerBound(token);
 		const base = i < this.termCount && this.compareTerm(i, token) === 0 ? this.postings.subarray(this.offsets[i], this.offsets[i + 1]) : EMPTY;
-		const added = this.delta.get(token);
-		if (!added) return base;
-		if (base.length === 0) return Uint32Array.from(added);
-		const both = new Uint32Array(base.length + added.length);
+		const t = this.delta.get(token);
+		if (t === undefined) return base;
+		const both = new Uint32Array(base.length + this.deltaTokens[3 * t + 2]);
 		both.set(base);
-		both.set(added, base.length);
+		this.deltaInto(t, both, base.length);
 		return both;
 	}
 
@@ -535,14 +601,17 @@ export class RecordSearchIndex {
 		}
 		if (this.delta.size > 0) {
 			if (this.deltaUnsorted.length > UNSORTED_MAX) {
-				this.deltaSorted = [...this.deltaSorted, ...this.deltaUnsorted].sort();
+				// Only the new ones are sorted; the two sorted runs are then merged in one pass.
+				this.deltaSorted = mergeSorted(this.deltaSorted, this.deltaUnsorted.sort());
 				this.deltaUnsorted = [];
 			}
-			const sameScope = (token: string) => token.startsWith(prefix) && token.indexOf(':') === colon;
-			for (let d = lowerBoundOf(this.deltaSorted, prefix); d < this.deltaSorted.length && this.deltaSorted[d].startsWith(prefix); d++) {
-				if (sameScope(this.deltaSorted[d])) for (const n of this.delta.get(this.deltaSorted[d])!) take(n);
-			}
-			for (const token of this.deltaUnsorted) if (sameScope(token)) for (const n of this.delta.get(token)!) take(n);
+			const slots = this.deltaSlots;
+			const takeToken = (token: string) => {
+				if (!token.startsWith(prefix) || token.indexOf(':') !== colon) return;
+				for (let slot = this.deltaTokens[3 * this.delta.get(token)!]; slot !== 0; slot = slots[2 * slot + 1]) take(slots[2 * slot]);
+			};
+			for (let d = lowerBoundOf(this.deltaSorted, prefix); d < this.deltaSorted.length && this.deltaSorted[d].startsWith(prefix); d++) takeToken(this.deltaSorted[d]);
+			for (const token of this.deltaUnsorted) takeToken(token);
 		}
 		return out;
 	}

@@ -92,6 +92,21 @@ export function tokenPrefixes(tokens: readonly string[]): string[] {
 	return [...out].slice(0, MAX_RECORD_PREFIXES);
 }
 
+/**
+ * Whether `tokens` may have MAX_RECORD_PREFIXES indexed prefixes or more: a bound (each
+ * token counted as up to PREFIX_MAX of its UTF-16 units, never fewer than its characters),
+ * so that the browser's index makes a record's prefixes (hundreds of short strings, only
+ * to learn whether the cap applies) just for a record that may reach the cap.
+ */
+export function mayCapPrefixes(tokens: readonly string[]): boolean {
+	let most = 0;
+	for (const token of tokens) {
+		most += Math.min(token.length - token.indexOf(':') - 1, PREFIX_MAX);
+		if (most >= MAX_RECORD_PREFIXES) return true;
+	}
+	return false;
+}
+
 /** What the list row stores for search: the tokens and their indexed prefixes. */
 export function recordSearchEntry(record: CustomerRecord): { tokens: string[]; prefixes: string[] } {
 	const tokens = recordTokens(record);
