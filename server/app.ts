@@ -1,14 +1,12 @@
 /**
  * Assembles one Accord instance: database, bus, rooms, identity, services, and the
- * WebSocket endpoints. Used by the production entry (server/http.ts) and by `vite dev`
- * alike, so both run the same server.
+ * WebSocket endpoints (server/sync/socket-server.ts). Used by the production entry
+ * (server/http.ts) and by `vite dev` alike, so both run the same server.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { WebSocketServer } from 'ws';
 import { canSeeRecord, type Actor } from '../src/lib/access.ts';
-import { canonicalRecordId } from '../src/lib/model/record.ts';
 import { WORKSPACE_CHANNEL_PREFIX } from '../src/lib/protocol/index.ts';
 import { ForbiddenError, provideServices, type AccordServices, type Authenticated, type Health } from '../src/lib/server/services.ts';
 import type { AccordConfig } from './config.ts';
@@ -18,7 +16,8 @@ import { RedisBus } from './bus/redis.ts';
 import type { Bus } from './bus/types.ts';
 import { openDatabase, type Database } from './database.ts';
 import { Rooms } from './sync/rooms.ts';
-import { Connection } from './sync/connection.ts';
+import type { Connection } from './sync/connection.ts';
+import { SocketServer } from './sync/socket-server.ts';
 import { onTaskError } from './sync/outbox.ts';
 import { createCatchUp } from './sync/catch-up.ts';
 import { createFromSync } from './sync/create-from-sync.ts';
@@ -33,7 +32,7 @@ import { seedDemoWorkspace } from './seed/seed.ts';
 import { createAuthService, DEV_ISSUER_ID, roleFromClaims } from './auth/auth-service.ts';
 import { createDevIdp, DEV_USERS } from './auth/dev-idp.ts';
 import { createOidcClient } from './auth/oidc-client.ts';
-import { credentialsOf, SESSION_COOKIE } from './auth/credentials.ts';
+import { SESSION_COOKIE } from './auth/credentials.ts';
 import { createAuditService } from './audit/service.ts';
 import { createExportService } from './export/service.ts';
 import { createImportService } from './import/service.ts';
@@ -69,40 +68,6 @@ export { SESSION_COOKIE };
 
 const DEV_IDP_PATH = '/idp';
 const DEV_CLIENT_ID = 'accord-dev';
-/** How often open sockets are checked against sessions and tokens ended elsewhere. */
-const SESSION_SWEEP_MS = 30_000;
-
-function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
-	if (socket.destroyed) return;
-	const body = JSON.stringify({ message: reason });
-	const text = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Bad Request';
-	socket.end(
-		`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
-	);
-}
-
-type UpgradeTarget = { url: URL; documentName: string | undefined } | { refused: string; status: number };
-
-/**
- * Which endpoint an upgrade asks for: `/sync`, or `/y/<id>` with the id in its canonical
- * spelling (so `/y/ABC…` joins the same room as `/y/abc…`). Null: not ours. A path that
- * does not decode (`/y/%ZZ`) or names no record is refused, never thrown.
- */
-export function upgradeTarget(rawUrl: string | undefined): UpgradeTarget | null {
-	const url = new URL(rawUrl ?? '/', 'http://localhost');
-	if (url.pathname === '/sync') return { url, documentName: undefined };
-	if (!url.pathname.startsWith('/y/')) return null;
-	let name: string;
-	try {
-		name = decodeURIComponent(url.pathname.slice(3));
-	} catch {
-		return { refused: 'This record address is not valid (bad percent-encoding); record ids are UUIDs such as /y/0b6c…', status: 400 };
-	}
-	const canonical = canonicalRecordId(name);
-	if (canonical === null) return { refused: `${JSON.stringify(name.slice(0, 80))} is not a record id.`, status: 404 };
-	return { url, documentName: canonical };
-}
-
 export async function createAccord(config: AccordConfig & { publicUrl: string }, log: Logger = createLogger(config.logLevel)): Promise<Accord> {
 	const started = Date.now();
 	const development = !config.oidc.issuer;
@@ -164,9 +129,9 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		}
 	});
 
-	const connections = new Set<Connection>();
+	// The WebSocket endpoints (made below, once what they need exists): what ends someone's access reaches their open sockets.
 	function closeWhere(match: (connection: Connection) => boolean, reason: string): void {
-		for (const connection of connections) if (match(connection)) connection.close(4401, reason);
+		sockets.closeWhere(match, reason);
 	}
 
 	// Identity: the configured provider, or the development one mounted under /idp.
@@ -218,7 +183,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		rooms,
 		workspace,
 		onRecordHidden: (id, canSee) => {
-			for (const connection of connections) if (!canSee(connection.actor)) connection.evict(id);
+			for (const connection of sockets.connections) if (!canSee(connection.actor)) connection.evict(id);
 		},
 		definitions: () => fields.catalog(),
 		membersCurrent: () => fields.membersCurrent(),
@@ -269,7 +234,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		auth,
 		admin: createAdminService(authStore, workspace, {
 			roleChanged: (userId, role) => {
-				for (const connection of connections) if (connection.actor.id === userId) connection.setRole(role);
+				for (const connection of sockets.connections) if (connection.actor.id === userId) connection.setRole(role);
 			},
 			tokenRevoked: (tokenId) => closeWhere((c) => c.auth.tokenId === tokenId, 'This API token was revoked.')
 		}),
@@ -318,7 +283,7 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 				store: store.kind,
 				bus: bus.kind,
 				documentsLoaded: rooms.loadedCount,
-				connections: connections.size,
+				connections: sockets.connections.size,
 				pendingWrites: rooms.writer.pendingCount,
 				uptimeSeconds: Math.round((Date.now() - started) / 1000),
 				...(backups.health() ? { backup: backups.health() } : {})
@@ -337,110 +302,19 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 	const createRecord = createFromSync({ store, announce: (ws, id) => rooms.announceRecordChanged(ws, id), definitions: () => fields.catalog() });
 	const catchUp = createCatchUp(store, { erasedSince: (ws, since) => database.erasure.erasedSince(ws, since) });
 
-	// Sessions end on expiry, sign-out or revocation, possibly on another instance: check open sockets now and then.
-	const sweep = setInterval(() => {
-		void (async () => {
-			const now = Date.now();
-			closeWhere((c) => c.auth.expiresAt !== undefined && c.auth.expiresAt.getTime() <= now, 'Your session has expired; sign in again.');
-			const hashes = [...new Set([...connections].flatMap((c) => (c.auth.sessionHash ? [c.auth.sessionHash] : [])))];
-			const tokenIds = [...new Set([...connections].flatMap((c) => (c.auth.tokenId ? [c.auth.tokenId] : [])))];
-			const [liveSessions, liveTokens] = await Promise.all([authStore.liveSessions(hashes), authStore.liveTokenIds(tokenIds)]);
-			// Roles changed on another instance (or by the provider's groups at a new sign-in) apply here too.
-			for (const connection of connections) {
-				const role = connection.auth.sessionHash ? liveSessions.get(connection.auth.sessionHash) : undefined;
-				if (role && role !== connection.actor.role) connection.setRole(role);
-			}
-			closeWhere(
-				(c) => (c.auth.sessionHash !== undefined && !liveSessions.has(c.auth.sessionHash)) || (c.auth.tokenId !== undefined && !liveTokens.has(c.auth.tokenId)),
-				'Your session has ended; sign in again.'
-			);
-		})().catch((error: Error) => log.warn('session sweep failed', { error: error.message }));
-	}, SESSION_SWEEP_MS);
-	sweep.unref();
-
-	const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes, perMessageDeflate: false });
-
-	function accept(request: IncomingMessage, socket: Duplex, head: Buffer, authenticated: Authenticated, documentName: string | undefined): void {
-		wss.handleUpgrade(request, socket, head, (ws) => {
-			const connection: Connection = new Connection(ws, socket, {
-				rooms,
-				log,
-				auth: authenticated,
-				mayOpen,
-				createRecord,
-				catchUp,
-				documentName,
-				limits: config.limits,
-				onClose: () => connections.delete(connection)
-			});
-			connections.add(connection);
-			if (authenticated.expiresAt) {
-				const remaining = authenticated.expiresAt.getTime() - Date.now();
-				// Timers past ~24 days overflow; the sweep catches those.
-				if (remaining < 2 ** 31 - 1) {
-					const timer = setTimeout(() => connection.close(4401, 'Your session has expired; sign in again.'), Math.max(0, remaining));
-					timer.unref();
-					ws.once('close', () => clearTimeout(timer));
-				}
-			}
-		});
-	}
-
-	const publicOrigin = new URL(config.publicUrl).origin;
-	function sameOrigin(origin: string, request: IncomingMessage): boolean {
-		if (origin === publicOrigin) return true;
-		const host = request.headers.host;
-		return host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
-	}
-
-	/**
-	 * Everything on the upgrade path is untrusted (path, headers, timing): any failure is
-	 * answered on this socket alone, never thrown to the HTTP server (an exception there
-	 * would end the process and every edit not yet stored).
-	 */
-	function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-		socket.on('error', () => socket.destroy());
-		let target: UpgradeTarget | null;
-		try {
-			target = upgradeTarget(request.url);
-		} catch (error) {
-			log.warn('refused an upgrade that could not be read', { error: (error as Error).message });
-			refuseUpgrade(socket, 400, 'This address could not be read; connect to /sync or /y/<record id>.');
-			return true;
-		}
-		if (target === null) return false;
-		if ('refused' in target) {
-			refuseUpgrade(socket, target.status, target.refused);
-			return true;
-		}
-		const { url, documentName } = target;
-		// A browser on another site can open a WebSocket with our cookie attached; only API
-		// tokens (which such a page does not have) may connect from elsewhere.
-		const origin = request.headers.origin;
-		const credentials = credentialsOf(request.headers, url);
-		if (origin !== undefined && !credentials.apiToken && !sameOrigin(origin, request)) {
-			refuseUpgrade(socket, 403, 'Cross-site WebSocket refused: connect from Accord itself, or use an API token.');
-			return true;
-		}
-		// Authenticated before the upgrade: no document data reaches anyone who is not signed in.
-		void auth
-			.authenticate(credentials)
-			.then(
-				(authenticated) => {
-					if (!authenticated) return refuseUpgrade(socket, 401, 'Sign in first, or pass an API token as ?token= or an Authorization: Bearer header.');
-					accept(request, socket, head, authenticated, documentName);
-				},
-				(error: Error) => {
-					log.error('authenticating a socket failed', { error: error.message });
-					refuseUpgrade(socket, 503, 'The server cannot check your sign-in right now; try again in a moment.');
-				}
-			)
-			.catch((error: Error) => {
-				log.error('accepting a socket failed', { error: error.message });
-				socket.destroy();
-			});
-		return true;
-	}
+	const sockets = new SocketServer({
+		rooms,
+		log,
+		maxMessageBytes: config.maxMessageBytes,
+		limits: config.limits,
+		publicUrl: config.publicUrl,
+		authenticate: (credentials) => auth.authenticate(credentials),
+		mayOpen,
+		createRecord,
+		catchUp,
+		liveSessions: (hashes) => authStore.liveSessions(hashes),
+		liveTokenIds: (ids) => authStore.liveTokenIds(ids)
+	});
 
 	function handleHttp(request: IncomingMessage, response: ServerResponse): boolean {
 		const path = (request.url ?? '/').split('?')[0];
@@ -471,11 +345,9 @@ export async function createAccord(config: AccordConfig & { publicUrl: string },
 		rooms,
 		services,
 		handleHttp,
-		handleUpgrade,
+		handleUpgrade: (request, socket, head) => sockets.handleUpgrade(request, socket, head),
 		async close() {
-			clearInterval(sweep);
-			for (const connection of connections) connection.close(1001, 'The server is shutting down.');
-			wss.close();
+			sockets.close('The server is shutting down.');
 			fields.close();
 			await importJobs.close();
 			await rooms.close();
