@@ -39,6 +39,54 @@ async function barValues(page: Page, chart: string): Promise<{ categories: strin
 	};
 }
 
+/**
+ * What a person sees without pointing at anything: the segment box's example is not cut
+ * off; every funnel step's words are white only inside their bar and dark beside or under
+ * it, within the drawing; every bar chart's legend shows totals, not dashes.
+ */
+async function readable(page: Page, where: string): Promise<void> {
+	await page.mouse.move(1, 1);
+	const room = await page.getByTestId('dashboard-segment').evaluate((input: HTMLInputElement) => {
+		const style = getComputedStyle(input);
+		const context = document.createElement('canvas').getContext('2d')!;
+		context.font = style.font;
+		const inner = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+		return { inner, text: context.measureText(input.placeholder).width };
+	});
+	expect(room.text, `${where}: the segment's example`).toBeLessThanOrEqual(room.inner);
+	const steps = await page.locator('[data-testid="funnel-svg"]').evaluate((svg: SVGSVGElement) =>
+		[...svg.querySelectorAll('g[data-place]')].map((g) => {
+			const bar = (g.querySelector('rect') as SVGRectElement).getBBox();
+			const words = g.querySelector('text.value') as SVGTextElement;
+			const box = words.getBBox();
+			const name = (g.querySelector('text.stage') as SVGTextElement).getBBox();
+			return { place: g.getAttribute('data-place'), bar: { x: bar.x, y: bar.y, right: bar.x + bar.width, bottom: bar.y + bar.height }, words: { x: box.x, y: box.y, right: box.x + box.width }, name: { x: name.x, right: name.x + name.width }, fill: getComputedStyle(words).fill, width: svg.viewBox.baseVal.width };
+		})
+	);
+	expect(steps.length, where).toBe(5);
+	for (const step of steps) {
+		const label = `${where}: funnel words ${JSON.stringify(step)}`;
+		expect(step.words.right, label).toBeLessThanOrEqual(step.width + 0.5);
+		// The stage's name whole, left of its bar.
+		expect(step.name.x, label).toBeGreaterThanOrEqual(0);
+		expect(step.name.right, label).toBeLessThanOrEqual(step.bar.x);
+		if (step.place === 'inside') {
+			expect(step.fill, label).toBe('rgb(255, 255, 255)');
+			expect(step.words.x, label).toBeGreaterThanOrEqual(step.bar.x);
+			expect(step.words.right, label).toBeLessThanOrEqual(step.bar.right);
+		} else {
+			expect(step.fill, label).toBe('rgb(27, 36, 48)');
+			// Clear of the bar: after its end, or under it.
+			expect(step.words.x >= step.bar.right || step.words.y >= step.bar.bottom, label).toBe(true);
+		}
+	}
+	for (const chart of BAR_CHARTS) {
+		const values = await page.getByTestId(chart).locator('.u-legend .u-value').allInnerTexts();
+		expect(values.length, `${where}: ${chart}`).toBeGreaterThan(1);
+		expect(values.filter((v) => v.trim() === '–' || v.trim() === ''), `${where}: ${chart} legend ${JSON.stringify(values)}`).toEqual([]);
+	}
+}
+
 describe('the analytics dashboard, live and offline', () => {
 	let server: RunningServer;
 	let browser: Browser;
@@ -171,11 +219,15 @@ describe('the analytics dashboard, live and offline', () => {
 
 	it('looks right in English and Chinese, on a desktop and at phone width (screenshots)', async () => {
 		await bob.setViewportSize({ width: 1280, height: 1600 });
+		await readable(bob, 'English, 1280 px');
+		expect(await bob.getByTestId('bars-pipeline-stage').locator('.u-legend .u-value').first().innerText()).toBe('Total');
 		await bob.screenshot({ path: screenshotPath('dashboard-en.png'), fullPage: false });
 		const wang = await pageAs(browser, server, 'wang.fang', { locale: 'zh-CN', viewport: { width: 1280, height: 1600 } });
 		await openDashboard(wang, server);
 		expect(await wang.locator('h1').innerText()).toBe('数据仪表盘');
 		expect(await wang.getByTestId('chart-funnel').locator('h2').innerText()).toBe('阶段漏斗');
+		await readable(wang, 'Chinese, 1280 px');
+		expect(await wang.getByTestId('bars-pipeline-stage').locator('.u-legend .u-value').first().innerText()).toBe('合计');
 		await wang.screenshot({ path: screenshotPath('dashboard-zh.png'), fullPage: false });
 		for (const [page, name] of [
 			[bob, 'dashboard-en-phone.png'],
@@ -186,6 +238,7 @@ describe('the analytics dashboard, live and offline', () => {
 			// The charts resized to the narrow screen.
 			const width = await page.getByTestId('bars-pipeline-stage').locator('canvas').first().evaluate((c) => c.getBoundingClientRect().width);
 			expect(width).toBeLessThanOrEqual(390);
+			await readable(page, `${name}, 390 px`);
 			await page.screenshot({ path: screenshotPath(name), fullPage: false });
 			// Further down: the funnel and the bar charts at phone width.
 			await page.getByTestId('chart-funnel').scrollIntoViewIfNeeded();
