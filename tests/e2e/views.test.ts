@@ -6,6 +6,7 @@
  * and export are the segment's; the palette opens a view by keyboard; `/records?page=99`
  * lands on the last page. Screenshots in English, in Chinese and at phone width.
  */
+import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/http.ts';
@@ -79,6 +80,20 @@ describe('saved views shared live', () => {
 		const href = await alice.getByTestId('view-export').getAttribute('href');
 		const exported = await apiFetch(`${server.url}${href!.replace('format=csv', 'format=json')}`);
 		expect((JSON.parse(await exported.text()) as unknown[]).length).toBe(3);
+		// As a table: the id, then the view's columns with the name first, in the view's order.
+		const table = Papa.parse<string[]>((await (await apiFetch(`${server.url}${href!}`)).text()).replace(/^\ufeff/, '').trimEnd(), { newline: '\r\n' }).data;
+		expect(table[0].slice(0, 2)).toEqual(['id', 'name']);
+		expect(table.slice(1).map((row) => row[1]).join(',')).toBe('陈静,高明,黄磊');
+		// The segment's board: the same three records.
+		const boardHref = await alice.getByTestId('view-board').getAttribute('href');
+		const board = await alice.context().newPage();
+		try {
+			await board.goto(`${server.url}${boardHref!}`);
+			await board.waitForSelector('[data-testid="board"][data-segment="on"][data-segment-ready="true"]', { timeout: 30_000 });
+			await expect.poll(() => board.locator('[data-testid="board-card"]').count(), { timeout: 15_000 }).toBe(3);
+		} finally {
+			await board.close();
+		}
 	});
 
 	it('follows the owner’s change of the view live', async () => {
