@@ -9,7 +9,7 @@
  *                [--anchor SEQ:HASH]                           and every anchor of its end (the anchor file's, and one given by hand)
  *   audit anchor                                               prints each workspace's chain head as an anchor line, to keep elsewhere
  *   import FILE [--dry-run] [--format] [--encoding] [--mapping JSON] [--policy P] [--match-on K,…] [--workspace ID]   prints the JSON summary as its last line
- *   export --format=csv|json|xml|xlsx FILE [--query Q] [--include-archived] [--workspace ID]
+ *   export --format=csv|json|xml|xlsx FILE [--query Q] [--columns a,b] [--sort FIELD [--dir asc|desc]] [--include-archived] [--workspace ID]
  *   backup FILE [--server URL]                                 one consistent, compressed (encrypted with a key) backup file (server/backup)
  *   restore FILE                                               into an empty database
  *   subject export RECORD_ID [--workspace ID]                  everything held about one customer, as JSON on stdout
@@ -43,7 +43,7 @@ const USAGE = `Usage:
                    [--mapping '{"Column": "field"}'] [--delimiter ';'] [--workspace ID]   (the JSON summary is the last line)
                    [--sheet NAME|N] [--header-row N]   (a workbook's sheet and the row of its column names)
                    [--policy skip|update|merge|create] [--match-on id,email,phone,domain] [--external-id x_field]   (rows matching a record already there)
-  npm run accord -- export --format csv|json|xml|xlsx FILE [--query "stage:lead"] [--include-archived] [--workspace ID]   (FILE - : standard output)
+  npm run accord -- export --format csv|json|xml|xlsx FILE [--query "stage:lead"] [--columns name,stage,x_region] [--sort value --dir desc] [--include-archived] [--workspace ID]   (FILE - : standard output; --columns shapes CSV and Excel)
   npm run accord -- backup FILE [--server URL]      (with --server: taken by the running server; ACCORD_TOKEN holds an admin token)
   npm run accord -- restore FILE                    (into an empty database only)
   npm run accord -- subject export RECORD_ID [--workspace ID] > file.json
@@ -82,6 +82,9 @@ async function main(argv: string[]): Promise<void> {
 				'external-id': { type: 'string' },
 				query: { type: 'string' },
 				'include-archived': { type: 'boolean' },
+				columns: { type: 'string' },
+				sort: { type: 'string' },
+				dir: { type: 'string' },
 				batch: { type: 'string' },
 				pause: { type: 'string' }
 			}
@@ -166,6 +169,9 @@ async function fileCommand(
 		'external-id'?: string;
 		query?: string;
 		'include-archived'?: boolean;
+		columns?: string;
+		sort?: string;
+		dir?: string;
 	}
 ): Promise<void> {
 	if (!file) fail(noun === 'import' ? 'Say which file to import: import FILE.' : 'Say where to write: export --format csv FILE (or - for standard output).');
@@ -190,7 +196,16 @@ async function fileCommand(
 				externalId: values['external-id']
 			});
 		} else {
-			await exportCommand(database, { file, workspace, format: values.format, query: values.query, includeArchived: values['include-archived'] === true });
+			await exportCommand(database, {
+				file,
+				workspace,
+				format: values.format,
+				query: values.query,
+				includeArchived: values['include-archived'] === true,
+				columns: values.columns,
+				sort: values.sort,
+				dir: values.dir
+			});
 		}
 	} catch (error) {
 		if (error instanceof CommandError) fail(error.message);

@@ -12,7 +12,8 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { Actor } from '../../src/lib/access.ts';
 import { parseEncodingName } from '../../src/lib/io/encoding.ts';
-import { EXPORT_FORMATS, IMPORT_FORMATS, importFormatOfName, type ExportFormat, type ImportFormat } from '../../src/lib/io/formats.ts';
+import { EXPORT_FORMATS, IMPORT_FORMATS, importFormatOfName, readExportColumns, type ExportFormat, type ImportFormat } from '../../src/lib/io/formats.ts';
+import { defaultSortDirection, readListSort } from '../../src/lib/records/sort.ts';
 import type { ColumnMapping } from '../../src/lib/io/mapping.ts';
 import { parseQuery } from '../../src/lib/search/query.ts';
 import * as Y from 'yjs';
@@ -138,15 +139,27 @@ export interface ExportCommand {
 	format?: string;
 	query?: string;
 	includeArchived: boolean;
+	/** A view's columns, comma-separated field keys: CSV and Excel hold the id and these only. */
+	columns?: string;
+	/** A field to sort by (by name when absent), and its direction (the field's own default when absent). */
+	sort?: string;
+	dir?: string;
 }
 
 export async function exportCommand(database: Database, command: ExportCommand): Promise<void> {
 	const format = (command.format ?? /\.([a-z]+)$/i.exec(command.file)?.[1]?.toLowerCase()) as ExportFormat | undefined;
 	if (!format || !(EXPORT_FORMATS as readonly string[]).includes(format)) throw new CommandError(`--format must be one of ${EXPORT_FORMATS.join(', ')}.`);
-	const search = command.query ? parseQuery(command.query) : null;
+	const catalog = await storedCatalog(database, command.workspace);
+	const search = command.query ? parseQuery(command.query, { fields: catalog.all }) : null;
 	if (search && !search.ok) throw new CommandError(`--query: ${search.message}`);
+	const columns = command.columns === undefined ? null : readExportColumns(command.columns, new Set(catalog.all.map((field) => field.key)));
+	if (columns && !columns.ok) throw new CommandError(`--${columns.message}`);
+	const sort = readListSort(command.sort);
+	if (command.sort !== undefined && sort === undefined) throw new CommandError(`--sort: there is no field "${command.sort.slice(0, 60)}" to sort by.`);
+	if (command.dir !== undefined && command.dir !== 'asc' && command.dir !== 'desc') throw new CommandError('--dir must be asc or desc.');
+	const descending = sort ? (command.dir ?? defaultSortDirection(sort)) === 'desc' : undefined;
 	const exports = createExportService({ store: database.documents, workspace: command.workspace });
-	const file = exports.open(cliActor(command.workspace), { format, search: search?.query, includeArchived: command.includeArchived });
+	const file = exports.open(cliActor(command.workspace), { format, search: search?.query, includeArchived: command.includeArchived, columns: columns?.columns, sort, descending });
 	const out = command.file === '-' ? process.stdout : createWriteStream(command.file);
 	let bytes = 0;
 	for await (const chunk of file.body) {
