@@ -43,11 +43,20 @@ const engines = [
 
 /** Records as an import makes them: Chinese and English names, phones, sites, a custom field, tags, notes, a number and a missing value. */
 function records(): NewRecord[] {
-	const inputs = [
+	const inputs: Array<{ fields: Record<string, string | number | null>; tags: string[]; notes: string }> = [
 		{ fields: { name: '客户 张伟', company: '华信科技有限公司', email: 'zhang@example.com', phone: '+86 138 0013 8000', website: 'https://huaxin.example.cn', stage: 'won', value: 12000, city: '上海', x_source: '展会' }, tags: ['vip', '重点'], notes: '第一次联系：展会。再次跟进！' },
 		{ fields: { name: 'Ada Lovelace', company: 'Analytical Engines Ltd', email: 'ada@example.org', phone: '+44 20 7946 0958', country: 'GB' }, tags: ['prospect'], notes: '' },
 		{ fields: { name: 'Müller & Söhne', company: null, value: 0 }, tags: [], notes: 'Quote "special" characters, a backslash \\ and an emoji 🎉.' }
 	];
+	// Enough more that the batch's rows take several statements (each carries about 100 KB of JSON).
+	for (let i = 1; i <= 60; i++) {
+		const zh = i % 4 === 0;
+		inputs.push({
+			fields: { name: zh ? `客户${i}` : `Customer ${i}`, company: zh ? `华信科技${i}有限公司` : `Company ${i} Ltd`, email: `c${i}@example.com`, phone: `+86 138 ${String(1000 + i)} ${String(2000 + i)}`, website: `https://c${i}.example.com`, stage: 'lead', value: i * 100, city: zh ? '上海' : 'Shanghai', x_source: 'fair' },
+			tags: [`tag${i % 7}`],
+			notes: zh ? `第一次联系：展会 ${i}` : `First contact at the fair ${i}`
+		});
+	}
 	return inputs.map((input) => {
 		const validated = validateNewRecord(input, 'ws', 'u1');
 		if (!validated.ok) throw new Error(JSON.stringify(validated.errors));
