@@ -344,7 +344,11 @@ export interface ExportFileView {
  * Node entry itself, at `/api/import`, so an upload is never capped at the API's body limit.)
  */
 export interface RecordExportService {
-	open(actor: Actor, query: { format: ExportFormat; search?: SearchQuery; includeArchived?: boolean }): ExportFileView;
+	/** `columns` (a view's field keys) shapes CSV and Excel; `sort` and `descending` give the view's order (by name when absent). */
+	open(
+		actor: Actor,
+		query: { format: ExportFormat; search?: SearchQuery; includeArchived?: boolean; columns?: readonly string[]; sort?: ListSort; descending?: boolean }
+	): ExportFileView;
 }
 
 /**
