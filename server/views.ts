@@ -2,7 +2,7 @@
  * Saved views on the server (see src/lib/views/views.ts for what a view is and who may do
  * what). Private views are rows of `private_views` (migration 14), read only by their
  * owner. Shared views are entries of the workspace's views document, written here alone
- * (the sync path refuses anyone's update to it: server/sync/room.ts) in one transaction
+ * (the sync path refuses anyone's update to it: server/sync/steps/authorise.ts) in one transaction
  * of the live document, so every open list sees a change as it happens, on every
  * instance (through the bus like any document). The document is loaded for each call and
  * given back afterwards, so it does not stay in memory while nobody uses it.

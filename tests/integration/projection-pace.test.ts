@@ -2,7 +2,7 @@
  * A record's list row (search tokens, duplicate keys, list columns) is re-made from its
  * document after changes, at most about once a second while someone keeps typing: under
  * steady editing, re-making it after every short pause was the largest cost of an update
- * (see PROJECTION_MIN_INTERVAL_MS in server/sync/rooms.ts). The row must still end equal
+ * (see PROJECTION_MIN_INTERVAL_MS in server/sync/steps/project.ts). The row must still end equal
  * to the record once the typing stops, and the first change after a quiet spell must
  * still reach the row quickly.
  */
