@@ -4,11 +4,8 @@
  * file imports back onto the same records. JSON stays whole records. A column or sort
  * that is not the workspace's is answered with a sentence naming it.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Papa from 'papaparse';
 import { unzipSync, strFromU8 } from 'fflate';
@@ -17,7 +14,7 @@ import type { CustomerRecord } from '../../src/lib/model/record.ts';
 import type { ImportReport } from '../../server/import/run.ts';
 import { viewExportHref } from '../../src/lib/views/views.ts';
 import { apiFetch, createRecord, startTestServer, tempDataDir } from '../support/server.ts';
-import { seedPgliteDataDir } from '../support/database-templates.ts';
+import { cliOnPglite } from '../support/cli.ts';
 
 describe('export of a view', () => {
 	let server: RunningServer;
@@ -107,13 +104,9 @@ describe('export of a view', () => {
 
 describe('export of a view from the command line', () => {
 	it('takes --columns, --sort and --query, and names a column the workspace does not have', async () => {
-		const data = mkdtempSync(path.join(os.tmpdir(), 'accord-cli-view-'));
+		const { dir, cli, remove } = await cliOnPglite('accord-cli-view-');
 		try {
-			await seedPgliteDataDir(data);
-			const env = { ...process.env, DATA_DIR: data, DATABASE_URL: '', REDIS_URL: '', LOG_LEVEL: 'error' };
-			const run = promisify(execFile);
-			const cli = (args: string[]) => run(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], { env, cwd: path.resolve(import.meta.dirname, '../..'), maxBuffer: 10 * 1024 * 1024 });
-			const file = path.join(data, 'in.csv');
+			const file = path.join(dir, 'in.csv');
 			writeFileSync(file, 'name,stage,value,city\nLow Lead,lead,100,Leeds\nHigh Lead,lead,900,York\nWon One,won,500,Bath\n');
 			expect(JSON.parse((await cli(['import', file])).stdout.trim().split('\n').at(-1)!)).toMatchObject({ created: 3 });
 			const out = await cli(['export', '--format=csv', '-', '--columns', 'name,value', '--sort', 'value', '--dir', 'desc', '--query', 'stage:lead']);
@@ -125,7 +118,7 @@ describe('export of a view from the command line', () => {
 			]);
 			await expect(cli(['export', '--format=csv', '-', '--columns', 'name,x_nowhere'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('no field "x_nowhere"') });
 		} finally {
-			rmSync(data, { recursive: true, force: true });
+			remove();
 		}
 	}, 300_000);
 });

@@ -9,17 +9,14 @@
  * the limits or past what they declare) each get a clear refusal while the server
  * keeps serving.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zipSync, strToU8 } from 'fflate';
 import type { RunningServer } from '../../server/http.ts';
 import type { CustomerRecord } from '../../src/lib/model/record.ts';
 import type { ImportReport } from '../../server/import/run.ts';
-import { seedPgliteDataDir } from '../support/database-templates.ts';
+import { cliOnPglite } from '../support/cli.ts';
 import { apiFetch, eventually, startTestServer, tempDataDir } from '../support/server.ts';
 import { buildXlsx, type FixtureSheet } from '../support/xlsx-fixture.ts';
 
@@ -244,13 +241,8 @@ describe("import: matching on another system's id", () => {
 
 describe('command line: workbooks', () => {
 	it('imports a chosen sheet and header row, and matches on an external id', async () => {
-		const data = mkdtempSync(path.join(os.tmpdir(), 'accord-cli-xlsx-'));
+		const { dir: data, cli, remove } = await cliOnPglite('accord-cli-xlsx-');
 		try {
-			// A copy of the migrated template: the first command would otherwise make the database from nothing (initdb and every migration).
-			await seedPgliteDataDir(data);
-			const env = { ...process.env, DATA_DIR: data, DATABASE_URL: '', REDIS_URL: '', LOG_LEVEL: 'error' };
-			const run = promisify(execFile);
-			const cli = (args: string[]) => run(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], { env, cwd: path.resolve(import.meta.dirname, '../..'), maxBuffer: 10 * 1024 * 1024 });
 			const file = path.join(data, '客户.xlsx');
 			writeFileSync(file, buildXlsx(customers()));
 			const dry = await cli(['import', file, '--dry-run', '--sheet', '客户', '--header-row', '3']);
@@ -265,7 +257,7 @@ describe('command line: workbooks', () => {
 			await expect(cli(['import', cut])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('not a complete .xlsx') });
 			await expect(cli(['import', file, '--external-id', 'x_missing'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('No column is mapped to x_missing') });
 		} finally {
-			rmSync(data, { recursive: true, force: true });
+			remove();
 		}
 	}, 600_000);
 });

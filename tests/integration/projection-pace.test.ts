@@ -24,6 +24,18 @@ function updateMessage(update: Uint8Array): Uint8Array {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A stock y-websocket peer of the record: what its document changes is sent as it changes. */
+async function editorOf(server: RunningServer, id: string): Promise<{ socket: WebSocket; doc: Y.Doc }> {
+	const socket = new WebSocket(wsUrl(server, `/y/${id}`));
+	await new Promise((resolve, reject) => {
+		socket.once('open', resolve);
+		socket.once('error', reject);
+	});
+	const doc = new Y.Doc();
+	doc.on('update', (update: Uint8Array) => socket.send(updateMessage(update)));
+	return { socket, doc };
+}
+
 describe('the pace of list-row refreshes', () => {
 	let server: RunningServer;
 	let data: { dir: string; remove(): void };
@@ -50,13 +62,7 @@ describe('the pace of list-row refreshes', () => {
 
 	it('re-makes a row being edited ten times a second at most about once a second, and ends equal to the record', async () => {
 		const id = await createRecord(server, { name: 'Paced' });
-		const socket = new WebSocket(wsUrl(server, `/y/${id}`));
-		await new Promise((resolve, reject) => {
-			socket.once('open', resolve);
-			socket.once('error', reject);
-		});
-		const doc = new Y.Doc();
-		doc.on('update', (update: Uint8Array) => socket.send(updateMessage(update)));
+		const { socket, doc } = await editorOf(server, id);
 
 		const started = Date.now();
 		for (let i = 1; i <= 30; i++) {
@@ -79,13 +85,7 @@ describe('the pace of list-row refreshes', () => {
 		const id = await createRecord(server, { name: 'Quiet' });
 		await sleep(1_200);
 		const before = (writes.get(id) ?? []).length;
-		const socket = new WebSocket(wsUrl(server, `/y/${id}`));
-		await new Promise((resolve, reject) => {
-			socket.once('open', resolve);
-			socket.once('error', reject);
-		});
-		const doc = new Y.Doc();
-		doc.on('update', (update: Uint8Array) => socket.send(updateMessage(update)));
+		const { socket, doc } = await editorOf(server, id);
 		doc.getMap('fields').set('city', 'Hangzhou');
 		await eventually(() => (writes.get(id) ?? []).length > before, 'the row to be re-made', 5_000);
 		socket.close();
