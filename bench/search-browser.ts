@@ -31,6 +31,8 @@ const rounds = Number(option('rounds') ?? 10);
 
 const bundle = await build({ entryPoints: [path.join(HERE, 'browser/search-entry.ts')], bundle: true, format: 'iife', platform: 'browser', target: 'es2022', write: false, logLevel: 'warning' });
 const browser = await launchBrowser();
+// Each step said as it starts (stderr): a run of many minutes shows where it is.
+const step = (what: string) => console.error(`[search browser] ${new Date().toISOString().slice(11, 19)} ${what} (load ${os.loadavg()[0].toFixed(1)})`);
 try {
 	const page = await browser.newPage();
 	page.setDefaultTimeout(0);
@@ -52,16 +54,21 @@ try {
 	// The tokenizer's own warm-up (pinyin dictionary, segmenter) is not the index's memory.
 	await page.evaluate(() => (globalThis as unknown as { searchBench: { build(n: number): unknown } }).searchBench.build(200));
 	const before = await heap();
-	console.error(`[search browser] building ${count} records in Chromium…`);
+	step(`building ${count} records in Chromium`);
 	const loadAverages: number[] = [os.loadavg()[0]];
 	const cpuBefore = await processTime();
 	const built = (await page.evaluate((n) => (globalThis as unknown as { searchBench: { build(n: number): unknown } }).searchBench.build(n), count)) as { buildMs: number; tokenizeMs: number; mergeMs: number };
+	step('built; reading the CPU time');
 	const buildCpuMs = (await processTime()) - cpuBefore;
+	step('collecting garbage, reading the heap');
 	loadAverages.push(os.loadavg()[0]);
 	const heapMB = ((await heap()) - before) / 2 ** 20;
+	step('querying');
 	const answers = (await page.evaluate((r) => (globalThis as unknown as { searchBench: { queries(r: number): unknown } }).searchBench.queries(r), rounds)) as { text: string; kind: string; times: number[]; total: number }[];
 	loadAverages.push(os.loadavg()[0]);
+	step('editing');
 	const edits = (await page.evaluate((r) => (globalThis as unknown as { searchBench: { edit(r: number): unknown } }).searchBench.edit(r), 20)) as number[];
+	step('saving to IndexedDB and loading back');
 	const saveCpuBefore = await processTime();
 	const saved = (await page.evaluate(() => (globalThis as unknown as { searchBench: { saveAndLoad(): unknown } }).searchBench.saveAndLoad())) as { savedMB: number; saveMs: number; readMs: number; loadMs: number; loadedQueryMs: number };
 	const saveAndLoadCpuMs = (await processTime()) - saveCpuBefore;

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { readRecord, writeNewRecord, type CustomerRecord } from '../../src/lib/model/record.ts';
 import { matches, parseQuery, recordSearchEntry, score, searchable, SEARCH_VERSION, type SearchQuery } from '../../src/lib/search/index.ts';
-import { RecordSearchIndex } from '../../src/lib/search/index-engine.ts';
+import { joinSaved, RecordSearchIndex, splitSaved } from '../../src/lib/search/index-engine.ts';
 import { demoRecords } from '../../server/seed/demo-data.ts';
 
 function query(text: string): SearchQuery {
@@ -196,6 +196,48 @@ describe('the browser search index', { timeout: 60_000 }, () => {
 		expect(RecordSearchIndex.load({ ...copy(), facts: '[{' }, SEARCH_VERSION)).toBeNull();
 		expect(RecordSearchIndex.load({ ...copy(), terms: saved.terms.replace('\u0000', '-') }, SEARCH_VERSION)).toBeNull();
 		expect(RecordSearchIndex.load({ ...copy(), format: 2 }, SEARCH_VERSION)).toBeNull();
+	});
+});
+
+describe('the saved index in parts', { timeout: 60_000 }, () => {
+	// Chromium refuses one IndexedDB value over 127 MiB; the index of 100,000 records is about 170 MB.
+	const records = [...demo(150), extra, { ...extra, id: '33333333-3333-4333-8333-333333333333', fields: { ...extra.fields, name: '𠀀𠀁 Surrogates' } }];
+	const index = new RecordSearchIndex();
+	for (const record of records) index.put(record, 'v1');
+	index.merge();
+	const saved = index.save(SEARCH_VERSION);
+
+	it('splits into values of at most the given size that join back to the same index', () => {
+		for (const partBytes of [64, 1_000, 10 ** 9]) {
+			const { head, parts } = splitSaved(saved, partBytes);
+			expect(head.parts).toBe(parts.length);
+			if (partBytes <= 1_000) expect(parts.length).toBeGreaterThan(10);
+			for (const part of parts) {
+				const bytes = typeof part.data === 'string' ? part.data.length * 2 : part.data.byteLength;
+				expect(bytes, `${part.field} in parts of ${partBytes}`).toBeLessThanOrEqual(Math.max(partBytes, 4));
+				// A typed array's part is its own copy, not a view that would be stored with the whole buffer.
+				if (typeof part.data !== 'string') expect(part.data.buffer.byteLength).toBe(part.data.byteLength);
+			}
+			// As IndexedDB keeps them: structured clones, read back in order.
+			const joined = joinSaved(structuredClone(head), parts.map((part) => structuredClone(part)));
+			expect(joined, `parts of ${partBytes}`).toEqual(saved);
+			const loaded = RecordSearchIndex.load(joined!, SEARCH_VERSION)!;
+			for (const text of ['张伟', 'hua', '𠀀', 'surrogates', '深圳', 'w']) expect(loaded.search(query(text), { allIds: true, includeArchived: true }).ids!.sort(), text).toEqual(index.search(query(text), { allIds: true, includeArchived: true }).ids!.sort());
+		}
+	});
+
+	it('refuses parts that do not fit together', () => {
+		const { head, parts } = splitSaved(saved, 1_000);
+		expect(joinSaved(head, parts.slice(1))).toBeNull();
+		expect(joinSaved(undefined, parts)).toBeNull();
+		expect(joinSaved({ ...head, parts: parts.length + 1 }, [...parts, { field: 'postings', data: 'text' }])).toBeNull();
+		expect(joinSaved(head, parts.map((part) => (part.field === 'terms' ? { ...part, field: 'nonsense' } : part)))).toBeNull();
+		// A part lost from the middle: the lengths no longer agree, and the index is rebuilt rather than trusted.
+		const gap = parts.filter((part) => part.field === 'postings').length > 1 ? parts.findIndex((part) => part.field === 'postings') : -1;
+		if (gap >= 0) {
+			const joined = joinSaved({ ...head, parts: parts.length - 1 }, parts.filter((_, n) => n !== gap));
+			expect(joined === null || RecordSearchIndex.load(joined, SEARCH_VERSION) === null).toBe(true);
+		}
 	});
 });
 

@@ -47,6 +47,12 @@ import { isPureHan, MAX_RECORD_PREFIXES } from './tokenize.ts';
 
 /** Which layout of the saved index this is; a saved index of another layout is rebuilt. */
 export const INDEX_FORMAT = 4;
+/**
+ * The most one IndexedDB value of the saved index holds: Chromium refuses a value over
+ * 133,169,152 bytes ("The serialized keys and/or value are too large"), and the index of
+ * 100,000 records is about 170 MB, so it is saved in parts (splitSaved) of at most this.
+ */
+export const SAVED_PART_BYTES = 32 * 2 ** 20;
 /** Delta tokens added since they were last sorted are scanned one by one up to this many; past it, they are sorted again. */
 const UNSORTED_MAX = 4_096;
 /**
@@ -802,6 +808,86 @@ export class RecordSearchIndex {
 		index.nextNumber = facts.length + 1;
 		return index;
 	}
+}
+
+/** The saved index's large fields, in the order their parts are written. */
+const PART_FIELDS = ['terms', 'facts', 'starts', 'offsets', 'postings'] as const;
+type PartField = (typeof PART_FIELDS)[number];
+
+/** What is stored under the saved index's own key: the rest is in `parts` values of its own (see splitSaved). */
+export interface SavedIndexHead {
+	format: number;
+	searchVersion: number;
+	parts: number;
+}
+
+/** One IndexedDB value of a saved index: a piece of one of its large fields. */
+export interface SavedIndexPart {
+	field: PartField;
+	data: string | Uint32Array;
+}
+
+/**
+ * A saved index as a head and parts of at most `partBytes` each (strings counted two
+ * bytes a character), to be stored as separate values: see SAVED_PART_BYTES. A typed
+ * array's part is a copy (a view would be stored with its whole buffer).
+ */
+export function splitSaved(saved: SavedIndex, partBytes = SAVED_PART_BYTES): { head: SavedIndexHead; parts: SavedIndexPart[] } {
+	const parts: SavedIndexPart[] = [];
+	for (const field of PART_FIELDS) {
+		const value = saved[field];
+		if (typeof value === 'string') {
+			const chars = Math.max(2, Math.floor(partBytes / 2));
+			let at = 0;
+			do {
+				let end = Math.min(value.length, at + chars);
+				// Never between the two halves of a surrogate pair.
+				if (end < value.length && (value.charCodeAt(end - 1) & 0xfc00) === 0xd800) end--;
+				parts.push({ field, data: value.slice(at, end) });
+				at = end;
+			} while (at < value.length);
+		} else {
+			const count = Math.max(1, Math.floor(partBytes / 4));
+			let at = 0;
+			do {
+				parts.push({ field, data: value.slice(at, at + count) });
+				at += count;
+			} while (at < value.length);
+		}
+	}
+	return { head: { format: saved.format, searchVersion: saved.searchVersion, parts: parts.length }, parts };
+}
+
+/** The saved index from its head and parts, as splitSaved made them; null when they do not fit together (RecordSearchIndex.load checks the rest). */
+export function joinSaved(head: SavedIndexHead | undefined, parts: readonly unknown[]): SavedIndex | null {
+	if (!head || typeof head.format !== 'number' || typeof head.searchVersion !== 'number' || head.parts !== parts.length) return null;
+	const strings: Partial<Record<PartField, string[]>> = {};
+	const arrays: Partial<Record<PartField, Uint32Array[]>> = {};
+	for (const part of parts as Partial<SavedIndexPart>[]) {
+		const field = part?.field;
+		if (field === undefined || !PART_FIELDS.includes(field)) return null;
+		const wantString = field === 'terms' || field === 'facts';
+		if (wantString && typeof part.data === 'string') (strings[field] ??= []).push(part.data);
+		else if (!wantString && part.data instanceof Uint32Array) (arrays[field] ??= []).push(part.data);
+		else return null;
+	}
+	const array = (field: PartField): Uint32Array | null => {
+		const pieces = arrays[field];
+		if (!pieces) return null;
+		if (pieces.length === 1) return pieces[0];
+		const out = new Uint32Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
+		let at = 0;
+		for (const piece of pieces) {
+			out.set(piece, at);
+			at += piece.length;
+		}
+		return out;
+	};
+	const starts = array('starts');
+	const offsets = array('offsets');
+	const postings = array('postings');
+	if (!strings.terms || !strings.facts || !starts || !offsets || !postings) return null;
+	return { format: head.format, searchVersion: head.searchVersion, terms: strings.terms.join(''), facts: strings.facts.join(''), starts, offsets, postings };
 }
 
 /**

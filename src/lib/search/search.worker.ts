@@ -20,7 +20,7 @@ import { indexedDbAvailable, openIndexedDbStore } from '../local/indexeddb.ts';
 import { localRecord } from '../local/index.ts';
 import type { LocalRow, LocalStore } from '../local/types.ts';
 import { openDatabase, request, transact } from '../local/idb.ts';
-import { RecordSearchIndex, searchText, type SavedIndex, type SearchHit } from './index-engine.ts';
+import { joinSaved, RecordSearchIndex, searchText, splitSaved, type SavedIndexHead, type SearchHit } from './index-engine.ts';
 import { SEARCH_VERSION } from './tokenize.ts';
 
 export type WorkerRequest =
@@ -77,11 +77,22 @@ function savedDb(): Promise<IDBDatabase> {
 	});
 }
 
+/**
+ * The saved index is a head under the local copy's key and its parts under keys of their
+ * own (splitSaved: one value of 170 MB is refused), which sort in order after it.
+ */
+const partKey = (key: string, n: number) => `${key}\u0000${String(n).padStart(6, '0')}`;
+const partRange = (key: string) => IDBKeyRange.bound(`${key}\u0000`, `${key}\u0001`, false, true);
+
 async function loadSaved(key: string): Promise<RecordSearchIndex | null> {
 	try {
 		const db = await savedDb();
-		const saved = (await transact(db, [SAVED_STORE], 'readonly', async (tx) => request(tx.objectStore(SAVED_STORE).get(key)))) as SavedIndex | undefined;
+		const [head, parts] = await transact(db, [SAVED_STORE], 'readonly', async (tx) => {
+			const store = tx.objectStore(SAVED_STORE);
+			return Promise.all([request(store.get(key)) as Promise<SavedIndexHead | undefined>, request(store.getAll(partRange(key)))]);
+		});
 		db.close();
+		const saved = joinSaved(head, parts);
 		return saved ? RecordSearchIndex.load(saved, SEARCH_VERSION) : null;
 	} catch {
 		return null;
@@ -101,9 +112,15 @@ async function save(): Promise<void> {
 	if (!key || !status.ready || index.version === savedVersion) return;
 	try {
 		const version = index.version;
-		const saved = index.save(SEARCH_VERSION);
+		const { head, parts } = splitSaved(index.save(SEARCH_VERSION));
 		const db = await savedDb();
-		await transact(db, [SAVED_STORE], 'readwrite', async (tx) => request(tx.objectStore(SAVED_STORE).put(saved, key)));
+		// One transaction: the head and its parts are replaced together, or not at all.
+		await transact(db, [SAVED_STORE], 'readwrite', async (tx) => {
+			const store = tx.objectStore(SAVED_STORE);
+			store.delete(partRange(key));
+			parts.forEach((part, n) => store.put(part, partKey(key, n)));
+			await request(store.put(head, key));
+		});
 		db.close();
 		savedVersion = version;
 	} catch (error) {
