@@ -158,7 +158,7 @@ export function createSqlStore(sql: Sql): DocumentStore {
 					`INSERT INTO document_updates (document_id, update, seq) VALUES ${values(2)}`,
 					batch.flatMap((doc) => [doc.id, sealBytes(doc.initialState)])
 				);
-				await insertNewProjections(tx, batch.map((doc) => doc.projection));
+				await writeProjections(tx, batch.map((doc) => doc.projection));
 				await also?.(tx);
 			});
 		},
@@ -489,82 +489,6 @@ async function writeProjections(db: Queryable, rows: readonly RecordRow[]): Prom
 		for (const row of returned) written.set(row.id.toLowerCase(), { private: row.private, owner: row.owner });
 	}
 	return written;
-}
-
-/**
- * JSON a statement of `insertNewProjections` carries at most (one record's row may pass
- * it alone). A longer string is allocated outside V8's young generation and stays until
- * a full collection: with a whole batch of 250 records in one statement (about 1.2 MB)
- * the server's RSS grew 232-243 MB over a 10,000-row import, with about 50 records a
- * statement 83 MB (bench/import.ts, Postgres).
- */
-const NEW_PROJECTIONS_JSON_CHARS = 100_000;
-/** The type of each written column, for reading rows out of one JSON parameter (`insertNewProjections`). */
-const PROJECTION_WRITE_TYPES =
-	'id uuid, workspace_id text, name text, company text, email text, phone text, stage text, owner text, value numeric, currency text, country text, city text, tags text[], archived boolean, created_at timestamptz, updated_at timestamptz, search_tokens text[], search_prefixes text[], search_version smallint, duplicate_keys text[], duplicate_version smallint, list_fields jsonb, list_sort jsonb, last_activity_at timestamptz, list_version smallint';
-
-/**
- * The list rows of documents this transaction has just created (`createDocuments`, an
- * import's batch): the same columns `writeProjections` writes, made the same way, but
- * as a plain INSERT (a new document has no row yet: `records.id` references it) whose
- * rows travel as one JSON parameter read by `jsonb_to_recordset`. With a few hundred
- * search tokens and prefixes a record, one parameter per column cost the driver more
- * than the rest of the batch's statements together (each array element escaped in
- * JavaScript, a statement of 6,250 parameters); JSON.stringify is native. A statement
- * carries at most NEW_PROJECTIONS_JSON_CHARS of JSON (about 20 imported records).
- */
-async function insertNewProjections(db: Queryable, rows: readonly RecordRow[]): Promise<void> {
-	for (const row of rows) if (!isDocumentId(row.id)) throw new UnknownDocumentError(row.id);
-	let parts: string[] = [];
-	let length = 0;
-	const send = async () => {
-		if (parts.length === 0) return;
-		const json = `[${parts.join(',')}]`;
-		parts = [];
-		length = 0;
-		await db.query(
-			`INSERT INTO records (${PROJECTION_WRITE_COLUMNS})
-			 SELECT ${PROJECTION_WRITE_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS v(${PROJECTION_WRITE_TYPES})`,
-			[json]
-		);
-	};
-	for (const row of rows) {
-		const source = projectedFrom(row);
-		const search = source ? recordSearchEntry(source) : null;
-		const columns = source ? listColumnsOf(source) : listColumnsOfRow(row);
-		const json = JSON.stringify({
-			id: row.id,
-			workspace_id: row.workspace,
-			name: row.name,
-			company: row.company,
-			email: row.email,
-			phone: row.phone,
-			stage: row.stage,
-			owner: row.owner,
-			value: row.value,
-			currency: row.currency,
-			country: row.country,
-			city: row.city,
-			tags: row.tags,
-			archived: row.archived,
-			created_at: row.createdAt,
-			updated_at: row.updatedAt,
-			search_tokens: search?.tokens ?? [],
-			search_prefixes: search?.prefixes ?? [],
-			// As writeProjections: a row not made by projectRecord waits for the backfills.
-			search_version: search ? SEARCH_VERSION : 0,
-			duplicate_keys: source ? duplicateKeys(source.fields) : [],
-			duplicate_version: source ? DUPLICATE_KEYS_VERSION : 0,
-			list_fields: columns.fields,
-			list_sort: columns.sort,
-			last_activity_at: (source ? columns.lastActivityAt : null) ?? row.createdAt,
-			list_version: source ? LIST_COLUMNS_VERSION : 0
-		});
-		if (length + json.length > NEW_PROJECTIONS_JSON_CHARS) await send();
-		parts.push(json);
-		length += json.length + 1;
-	}
-	await send();
 }
 
 /**
