@@ -10,7 +10,8 @@
  * into the same database by plain multi-row INSERTs of 250 rows (the import's batch),
  * in the same run, and the ratio is reported. Where the time went: the CPU the server
  * process used during the import and, on Postgres, the CPU of the database's backends
- * serving it (read from /proc), both per row, so a run on a loaded machine still says
+ * serving it (read from /proc, sampled so that connections opened and closed meanwhile
+ * count), both per row, so a run on a loaded machine still says
  * what a row costs. Prints a table, writes
  * bench/results/import.json. Not part of npm test.
  *
@@ -120,16 +121,36 @@ interface StoreResult {
 	loadAverage: { start: number[]; end: number[] };
 }
 
-/** The Postgres backends of a database (its connections' server processes), for their CPU time. */
-async function backendPids(url: string): Promise<number[]> {
+/**
+ * The CPU of a database's Postgres backends over a span: their pids are looked up every
+ * 200 ms and each one's CPU read from /proc, so connections the pool opens and closes
+ * meanwhile (it drops those idle for 10 s) count too, up to their last reading.
+ */
+async function backendCpu(url: string): Promise<{ stop(): Promise<number> }> {
 	const client = new pg.Client({ connectionString: url });
 	await client.connect();
-	try {
-		const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
-		return rows.map((r) => r.pid);
-	} finally {
-		await client.end();
-	}
+	const pids = async () => (await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).rows.map((r) => r.pid);
+	const before = new Map((await pids()).map((pid) => [pid, cpuMicros(pid)]));
+	const latest = new Map<number, number>();
+	const read = async () => {
+		for (const pid of await pids()) {
+			const micros = cpuMicros(pid);
+			if (micros > 0) latest.set(pid, micros);
+		}
+	};
+	let sampling = Promise.resolve();
+	const timer = setInterval(() => (sampling = sampling.then(read).catch(() => undefined)), 200);
+	return {
+		async stop() {
+			clearInterval(timer);
+			await sampling;
+			await read();
+			await client.end();
+			let micros = 0;
+			for (const [pid, last] of latest) micros += last - (before.get(pid) ?? 0);
+			return micros / 1e6;
+		}
+	};
 }
 
 const load = () => os.loadavg().map((n) => Math.round(n * 10) / 10);
@@ -156,7 +177,7 @@ async function measure(store: string): Promise<StoreResult> {
 			before = (await server.settledRss()).rss;
 			peak = before;
 			const sampler = setInterval(() => (peak = Math.max(peak, memory(server.child.pid!).rss)), 100);
-			const backendsBefore = temp ? new Map((await backendPids(temp.url)).map((pid) => [pid, cpuMicros(pid)])) : null;
+			const backends = temp ? await backendCpu(temp.url) : null;
 			const cpuBefore = cpuMicros(server.child.pid!);
 			const started = performance.now();
 			// As the import page sends it: a job (the upload spooled, then imported on the server), followed until it is done.
@@ -172,12 +193,7 @@ async function measure(store: string): Promise<StoreResult> {
 			}
 			seconds = (performance.now() - started) / 1000;
 			serverCpu = (cpuMicros(server.child.pid!) - cpuBefore) / 1e6;
-			if (temp && backendsBefore) {
-				// Backends opened during the import count whole (they did nothing before it).
-				let micros = 0;
-				for (const pid of await backendPids(temp.url)) micros += cpuMicros(pid) - (backendsBefore.get(pid) ?? 0);
-				databaseCpu = micros / 1e6;
-			}
+			if (backends) databaseCpu = await backends.stop();
 			clearInterval(sampler);
 			peak = Math.max(peak, memory(server.child.pid!).rss);
 			if (job.status !== 'done' || !job.report) throw new Error(`the import job ended ${job.status}: ${JSON.stringify(job.report).slice(0, 500)}`);
