@@ -330,20 +330,20 @@ async function readAndWrite(
 	const idHeaders = new Map<string, boolean>();
 	let batch: ImportRow[] = [];
 	/**
-	 * The batch being written, if any. Batches are written one after the other, in order,
-	 * but a batch's preparation (its documents, list rows and audit entries: CPU on this
-	 * thread) overlaps the previous batch's transaction (the database's CPU, another
-	 * process or thread), and the rows of the next batch are read and checked meanwhile.
-	 * At most three batches are held: one being written, one prepared and waiting, one
-	 * being read.
+	 * Batches handed to the writer and not yet settled, oldest first (at most two). They
+	 * are written one after the other, in order, but a batch's preparation (its documents
+	 * and audit entries: CPU on this thread) and the reading and checking of the rows after
+	 * it overlap the transaction before it (the database's CPU, another process or
+	 * thread). At most four batches are held: one being written, two prepared and
+	 * waiting, one being read.
 	 */
-	let writing: Promise<void> | null = null;
+	let writing: Array<Promise<void>> = [];
 	const flush = async (): Promise<void> => {
 		if (batch.length === 0) return;
 		const rows = batch;
 		batch = [];
 		if (options.cancelled?.()) throw new Cancelled();
-		const previous = writing;
+		const previous = writing.at(-1);
 		const ready = async (): Promise<void> => {
 			await previous;
 			// Asked again once the previous batch is in: a cancel meanwhile stops before this one.
@@ -356,17 +356,19 @@ async function readAndWrite(
 			report.writtenThrough = rows[rows.length - 1].row;
 			options.progress?.(report);
 		});
-		// Its failure is seen by whoever awaits it (the next batch's `ready`, or `settle`); never left unhandled.
+		// Its failure is seen by whoever awaits it (a later batch's `ready`, or `settle`); never left unhandled.
 		current.catch(() => undefined);
-		writing = current;
-		// Read on only once the batch before this one is written (this one is on its way).
-		await previous;
+		writing.push(current);
+		// Read on once the oldest batch still unsettled is written (the ones after it are on their way).
+		if (writing.length > 2) await writing.shift();
 	};
-	/** Waits for the batch being written: its failure (or a cancel it saw) is the import's. */
+	/** Waits for every batch handed over (each, even when an earlier one failed): the first failure, or a cancel, is the import's. */
 	const settle = async (): Promise<void> => {
-		const last = writing;
-		writing = null;
-		await last;
+		const pending = writing;
+		writing = [];
+		const results = await Promise.allSettled(pending);
+		const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+		if (failed) throw failed.reason;
 	};
 
 	try {
