@@ -277,31 +277,34 @@ describe('the pipeline board, live between two people', () => {
 			body: JSON.stringify({ fields: { [field.key]: talks } })
 		});
 		expect(patched.status).toBe(200);
-		// Alice's open board offers the new field without a reload (the definitions are live).
-		await expect.poll(() => alice.getByTestId('board-group-by').locator('option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value)), { timeout: 10_000 }).toEqual(['stage', 'owner', 'currency', field.key]);
-		await alice.getByTestId('board-group-by').selectOption(field.key);
-		await alice.waitForURL((url) => url.searchParams.get('by') === field.key);
-		await openBoard(bob, server, `?by=${field.key}`);
-		for (const page of [alice, bob]) {
-			await page.waitForSelector(`[data-testid="board"][data-group-by="${field.key}"]`);
-			expect(await page.locator('[data-testid="board-column"]').evaluateAll((sections) => sections.map((s) => s.getAttribute('data-value')))).toEqual([notice, talks, renewed, '']);
-			await expect.poll(() => columnOf(page, acme), { timeout: 10_000, interval: 50 }).toBe(talks);
-		}
-		expect(await column(alice, renewed).locator('h2').innerText()).toBe('Renewed');
-		expect(await column(alice, '').getByTestId('board-count').getAttribute('data-count')).toBe(String(visibleCount - 1));
+		try {
+			// Alice's open board offers the new field without a reload (the definitions are live).
+			await expect.poll(() => alice.getByTestId('board-group-by').locator('option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value)), { timeout: 10_000 }).toEqual(['stage', 'owner', 'currency', field.key]);
+			await alice.getByTestId('board-group-by').selectOption(field.key);
+			await alice.waitForURL((url) => url.searchParams.get('by') === field.key);
+			await openBoard(bob, server, `?by=${field.key}`);
+			for (const page of [alice, bob]) {
+				await page.waitForSelector(`[data-testid="board"][data-group-by="${field.key}"]`);
+				expect(await page.locator('[data-testid="board-column"]').evaluateAll((sections) => sections.map((s) => s.getAttribute('data-value')))).toEqual([notice, talks, renewed, '']);
+				await expect.poll(() => columnOf(page, acme), { timeout: 10_000, interval: 50 }).toBe(talks);
+			}
+			expect(await column(alice, renewed).locator('h2').innerText()).toBe('Renewed');
+			expect(await column(alice, '').getByTestId('board-count').getAttribute('data-count')).toBe(String(visibleCount - 1));
 
-		await card(alice, acme).focus();
-		await alice.keyboard.press(']');
-		await expect.poll(() => alice.getByTestId('board-announcement').innerText(), { timeout: 5_000 }).toBe('Moved Acme Pumps to Renewed.');
-		await expect.poll(() => columnOf(alice, acme), { timeout: 2_000, interval: 20 }).toBe(renewed);
-		await expect.poll(() => columnOf(bob, acme), { timeout: 5_000, interval: 50 }).toBe(renewed);
-		await eventually(async () => {
-			const record = (await (await apiFetch(`${server.url}/api/records/${acme}`)).json()) as { fields: Record<string, unknown> };
-			return record.fields[field.key] === renewed && record.fields.stage === 'lead';
-		}, 'the renewal stage to be stored, the pipeline stage unchanged');
-		// Back to the stage pipeline for the tests after this one.
-		await Promise.all([openBoard(alice, server), openBoard(bob, server)]);
-		for (const page of [alice, bob]) await eventually(async () => (await cardCount(page)) === visibleCount, 'the whole stage board again', 30_000);
+			await card(alice, acme).focus();
+			await alice.keyboard.press(']');
+			await expect.poll(() => alice.getByTestId('board-announcement').innerText(), { timeout: 5_000 }).toBe('Moved Acme Pumps to Renewed.');
+			await expect.poll(() => columnOf(alice, acme), { timeout: 2_000, interval: 20 }).toBe(renewed);
+			await expect.poll(() => columnOf(bob, acme), { timeout: 5_000, interval: 50 }).toBe(renewed);
+			await eventually(async () => {
+				const record = (await (await apiFetch(`${server.url}/api/records/${acme}`)).json()) as { fields: Record<string, unknown> };
+				return record.fields[field.key] === renewed && record.fields.stage === 'lead';
+			}, 'the renewal stage to be stored, the pipeline stage unchanged');
+		} finally {
+			// Back to the stage pipeline for the tests after this one, whatever happened here.
+			await Promise.all([openBoard(alice, server), openBoard(bob, server)]);
+			for (const page of [alice, bob]) await eventually(async () => (await cardCount(page)) === visibleCount, 'the whole stage board again', 30_000);
+		}
 	});
 
 	it("shows only a segment's records (a view's query, typed in the Segment box), and a record that joins or leaves it does so live", async () => {
