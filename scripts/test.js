@@ -28,6 +28,15 @@ const args = process.argv.slice(2);
 const projectChosen = args.includes('--project') || args.some((arg) => arg.startsWith('--project='));
 const unitOnly = args.includes('unit') && projectChosen;
 const buildWanted = !unitOnly && process.env.ACCORD_SKIP_BUILD !== '1';
+
+// tsconfig.json extends .svelte-kit/tsconfig.json, which a fresh checkout has only once
+// SvelteKit has synced (the build does so, but the unit tests start before it has): every
+// unit test file failed to load on a clean clone without this. A second or so.
+const sync = spawnSync('npx', ['svelte-kit', 'sync'], { stdio: 'inherit' });
+if (sync.status !== 0) {
+	console.log('0 passed, 1 failed');
+	process.exit(1);
+}
 if (buildWanted && projectChosen) {
 	const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
 	if (build.status !== 0) {
