@@ -163,11 +163,20 @@ describe('the pipeline board, live between two people', () => {
 		await expect.poll(() => columnOf(alice, bright), { timeout: 2_000 }).toBe('won');
 		await expect.poll(() => columnOf(bob, bright), { timeout: 5_000, interval: 50 }).toBe('won');
 		await eventually(async () => (await apiRows(server)).find((row) => row.id === bright)?.stage === 'won', 'the dragged stage to be stored');
-		const rows = await apiRows(server);
+		// The list's rows follow each record within about a second (a record's row is re-made at most once a
+		// second while it is edited; the previous test moved Acme twice): compared with the rows as they are now.
 		for (const value of ['lead', 'won']) {
-			const want = expected(rows, 'stage', value);
-			await expect.poll(() => column(bob, value).getByTestId('board-totals').getAttribute('data-totals'), { timeout: 5_000 }).toBe(want.totals);
-			expect(await column(bob, value).getByTestId('board-count').getAttribute('data-count')).toBe(String(want.count));
+			await expect
+				.poll(
+					async () => {
+						const want = expected(await apiRows(server), 'stage', value);
+						const totals = await column(bob, value).getByTestId('board-totals').getAttribute('data-totals');
+						const count = await column(bob, value).getByTestId('board-count').getAttribute('data-count');
+						return totals === want.totals && count === String(want.count) ? 'same' : `board ${count} ${totals}, records ${want.count} ${want.totals}`;
+					},
+					{ timeout: 10_000, interval: 200 }
+				)
+				.toBe('same');
 		}
 	});
 
@@ -271,35 +280,30 @@ describe('the pipeline board, live between two people', () => {
 		expect(created.status).toBe(201);
 		const field = (await created.json()) as { key: string; options: { key: string }[] };
 		const [notice, talks, renewed] = field.options.map((option) => option.key);
-		const patched = await apiFetch(`${server.url}/api/records/${acme}`, {
-			method: 'PATCH',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify({ fields: { [field.key]: talks } })
-		});
-		expect(patched.status).toBe(200);
 		try {
-			// Alice's open board offers the new field without a reload (the definitions are live).
-			await expect.poll(() => alice.getByTestId('board-group-by').locator('option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value)), { timeout: 30_000 }).toEqual(['stage', 'owner', 'currency', field.key]);
-			await alice.getByTestId('board-group-by').selectOption(field.key);
-			await alice.waitForURL((url) => url.searchParams.get('by') === field.key);
-			await openBoard(bob, server, `?by=${field.key}`);
+			// Both open boards offer the new field without a reload (the definitions are live).
 			for (const page of [alice, bob]) {
+				await expect.poll(() => page.getByTestId('board-group-by').locator('option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value)), { timeout: 30_000 }).toEqual(['stage', 'owner', 'currency', field.key]);
+				await page.getByTestId('board-group-by').selectOption(field.key);
+				await page.waitForURL((url) => url.searchParams.get('by') === field.key);
 				await page.waitForSelector(`[data-testid="board"][data-group-by="${field.key}"]`);
 				expect(await page.locator('[data-testid="board-column"]').evaluateAll((sections) => sections.map((s) => s.getAttribute('data-value')))).toEqual([notice, talks, renewed, '']);
-				// The change made through the API reaches each browser's copy through the record's notice and a pull: seconds on a loaded machine.
-				await expect.poll(() => columnOf(page, acme), { timeout: 30_000, interval: 50 }).toBe(talks);
+				expect(await columnOf(page, acme)).toBe('');
 			}
 			expect(await column(alice, renewed).locator('h2').innerText()).toBe('Renewed');
-			expect(await column(alice, '').getByTestId('board-count').getAttribute('data-count')).toBe(String(visibleCount - 1));
+			expect(await column(alice, '').getByTestId('board-count').getAttribute('data-count')).toBe(String(visibleCount));
 
+			// From "not set" (the last column) one column back: Renewed.
 			await card(alice, acme).focus();
-			await alice.keyboard.press(']');
+			await alice.keyboard.press('[');
 			await expect.poll(() => alice.getByTestId('board-announcement').innerText(), { timeout: 5_000 }).toBe('Moved Acme Pumps to Renewed.');
 			await expect.poll(() => columnOf(alice, acme), { timeout: 2_000, interval: 20 }).toBe(renewed);
-			await expect.poll(() => columnOf(bob, acme), { timeout: 5_000, interval: 50 }).toBe(renewed);
+			await expect.poll(() => columnOf(bob, acme), { timeout: 10_000, interval: 50 }).toBe(renewed);
+			await alice.keyboard.press('[');
+			await expect.poll(() => columnOf(bob, acme), { timeout: 10_000, interval: 50 }).toBe(talks);
 			await eventually(async () => {
 				const record = (await (await apiFetch(`${server.url}/api/records/${acme}`)).json()) as { fields: Record<string, unknown> };
-				return record.fields[field.key] === renewed && record.fields.stage === 'lead';
+				return record.fields[field.key] === talks && record.fields.stage === 'lead';
 			}, 'the renewal stage to be stored, the pipeline stage unchanged');
 		} finally {
 			// Back to the stage pipeline for the tests after this one, whatever happened here.
@@ -317,7 +321,8 @@ describe('the pipeline board, live between two people', () => {
 		const want = await bobs();
 		expect(want.length).toBeGreaterThan(0);
 		expect(want).not.toContain(acme);
-		await expect.poll(cardIds, { timeout: 10_000 }).toEqual(want);
+		// Matched on this device's copy: a record whose document the background sync has not brought yet joins when it arrives.
+		await expect.poll(cardIds, { timeout: 30_000 }).toEqual(want);
 		expect(await alice.getByTestId('board-segment-count').innerText()).toBe(`${want.length} records in this segment`);
 
 		const owner = (id: string, value: string) =>
