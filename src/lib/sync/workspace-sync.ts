@@ -9,7 +9,10 @@
  *   step 2, briefly opened and released), the removed ones dropped; the position is
  *   stored once every changed record is in. The first catch-up (no position) is the
  *   whole workspace.
- * - Live: a `recordChanged` notice while connected syncs that record the same way.
+ * - Live: a `recordChanged` notice while connected syncs that record the same way, ahead
+ *   of any catch-up still queued (a freshly loaded page may have hundreds to go, and the
+ *   record someone is changing now is the one a person is looking at). A record being
+ *   synced at that moment gets the change live, as any open document does.
  * - Pending: every document with local changes not yet on the server (from the store at
  *   start, and each local edit) is held open until the server has stored them all, so
  *   the connection indicator counts them and they go up on reconnect even when no page
@@ -53,6 +56,8 @@ export class WorkspaceSync {
 	/** Records waiting for a catch-up sync, and those being synced. */
 	private readonly queue: string[] = [];
 	private readonly queued = new Set<string>();
+	/** Records being synced now (open: changes reach them live). */
+	private readonly inFlight = new Set<string>();
 	private running = 0;
 	private readonly noticeTimers = new Map<string, ReturnType<typeof setTimeout>>();
 	private readonly rowTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -197,15 +202,21 @@ export class WorkspaceSync {
 			id,
 			setTimeout(() => {
 				this.noticeTimers.delete(id);
-				this.enqueue(id);
+				this.enqueue(id, true);
 			}, this.options.noticeDelayMs)
 		);
 	}
 
-	private enqueue(id: string): void {
-		if (this.stopped || this.queued.has(id) || !isRecordName(id)) return;
+	/** Queues a record's sync; `noticed` ones go first (see the header). */
+	private enqueue(id: string, noticed = false): void {
+		if (this.stopped || !isRecordName(id)) return;
+		if (this.queued.has(id)) {
+			if (!noticed || this.inFlight.has(id)) return;
+			this.queue.splice(this.queue.indexOf(id), 1);
+		}
 		this.queued.add(id);
-		this.queue.push(id);
+		if (noticed) this.queue.unshift(id);
+		else this.queue.push(id);
 		this.pump();
 	}
 
@@ -213,10 +224,12 @@ export class WorkspaceSync {
 		while (this.running < this.options.concurrency && this.queue.length > 0) {
 			const id = this.queue.shift()!;
 			this.running++;
+			this.inFlight.add(id);
 			void this.syncOne(id)
 				.catch(() => false)
 				.then((ok) => {
 					this.running--;
+					this.inFlight.delete(id);
 					this.queued.delete(id);
 					this.settled(id, ok);
 					this.pump();
