@@ -64,7 +64,9 @@ describe('the duplicate warning on creating a near-copy', () => {
 		await bob.getByTestId('new-name').pressSequentially('ZHANG WEI');
 		await warning.waitFor({ timeout: 10_000 });
 		await bob.getByTestId('new-submit').click();
-		await bob.waitForURL((url) => url.pathname.startsWith('/records/') && !url.pathname.endsWith(zhangWei), { timeout: 15_000 });
+		// The action creates the record, then the page navigates once the record's page has
+		// loaded: under both CI lanes' load that took over 15 s once (5.9 s alone).
+		await bob.waitForURL((url) => url.pathname.startsWith('/records/') && !url.pathname.endsWith(zhangWei), { timeout: 30_000 });
 
 		// The new record's page says it may be a duplicate, and offers the merge.
 		const banner = bob.getByTestId('duplicate-banner');
