@@ -12,7 +12,8 @@ import type { AuditEntry, AuditPage } from '../../src/lib/model/audit.ts';
 import { fieldsOf } from '../../src/lib/model/record.ts';
 import { openDatabase } from '../../server/database.ts';
 import { tempDir, tempPostgresUrl, type TempDir, type TempPostgres } from '../support/databases.ts';
-import { REPO_ROOT, ServerProcess, apiJson, createRecordVia, yWebsocketClient } from '../support/processes.ts';
+import { REPO_ROOT, ServerProcess, apiJson, createRecordVia } from '../support/processes.ts';
+import { yWebsocketClient } from '../support/sync-client.ts';
 import { eventually } from '../support/server.ts';
 
 const engines = [
@@ -48,8 +49,8 @@ describe.each(engines)('a crash between broadcast and commit ($name)', ({ name, 
 		});
 		cleanups.push(() => server.kill());
 		const id = await createRecordVia(server, alice.token, { name: 'Crash Co', company: 'Before' });
-		const a = yWebsocketClient(server.wsUrl, alice.token, id);
-		const b = yWebsocketClient(server.wsUrl, bob.token, id);
+		const a = yWebsocketClient(server.wsUrl, alice, id);
+		const b = yWebsocketClient(server.wsUrl, bob, id);
 		cleanups.push(async () => {
 			a.provider.destroy();
 			b.provider.destroy();

@@ -16,7 +16,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebsocketProvider } from 'y-websocket';
 import type * as Y from 'yjs';
-import { REPO_ROOT, ServerProcess, apiJson, createRecordVia, yWebsocketClient } from '../support/processes.ts';
+import { REPO_ROOT, ServerProcess, apiJson, createRecordVia } from '../support/processes.ts';
+import { yWebsocketClient } from '../support/sync-client.ts';
 import { tempDir, tempPostgresUrl, type TempDir, type TempPostgres } from '../support/databases.ts';
 import { seedPgliteDataDir } from '../support/database-templates.ts';
 import { eventually, startTestServer } from '../support/server.ts';
@@ -82,7 +83,7 @@ async function tableCounts(database: Database): Promise<Record<string, number>> 
 
 /** Stock clients editing records until stopped: fields and notes, as fast as the server acknowledges. */
 function startEditing(server: ServerProcess, token: string, ids: readonly string[]) {
-	const clients = ids.map((id) => ({ id, ...yWebsocketClient(server.wsUrl, token, id) }));
+	const clients = ids.map((id) => ({ id, ...yWebsocketClient(server.wsUrl, { token }, id) }));
 	let running = true;
 	let round = 0;
 	const loop = (async () => {

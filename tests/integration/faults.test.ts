@@ -15,18 +15,8 @@ import type { WebsocketProvider } from 'y-websocket';
 import { activitiesOf, addItem, contactsOf, fieldsOf } from '../../src/lib/model/record.ts';
 import { tempPostgresUrl, type TempPostgres } from '../support/databases.ts';
 import { eventually } from '../support/server.ts';
-import {
-	RedisProcess,
-	ServerProcess,
-	SyncTestClient,
-	TcpProxy,
-	apiJson,
-	createRecordVia,
-	createTokenWithCli,
-	storedDocument,
-	viaPort,
-	yWebsocketClient
-} from '../support/processes.ts';
+import { RedisProcess, ServerProcess, TcpProxy, apiJson, createRecordVia, createTokenWithCli, storedDocument, viaPort } from '../support/processes.ts';
+import { SyncTestClient, yWebsocketClient } from '../support/sync-client.ts';
 
 const DATABASE_URL = process.env.DATABASE_URL;
 const hasRedisServer = (() => {
@@ -89,7 +79,7 @@ describe.skipIf(!DATABASE_URL)('faults', () => {
 		const token = await createTokenWithCli(database.url);
 		const id = await createRecordVia(server, token, { name: 'Burst & Co' });
 
-		const clients = ['ana', 'ben', 'chen', 'dara'].map((name) => new SyncTestClient(name, server.wsUrl, token, id));
+		const clients = ['ana', 'ben', 'chen', 'dara'].map((name) => new SyncTestClient(server.wsUrl, { token }, { name, open: [id] }));
 		cleanups.push(() => clients.forEach((c) => c.disconnect()));
 		await Promise.all(clients.map((c) => c.connect()));
 
@@ -100,7 +90,7 @@ describe.skipIf(!DATABASE_URL)('faults', () => {
 			for (let i = 0; running; i++) {
 				const name = `${client.name}-${i}`;
 				made.push(name);
-				client.edit(name, (doc) => {
+				client.edit(id, name, (doc) => {
 					if (i % 3 === 2) addItem(contactsOf(doc), { name, email: `${name}@example.com` });
 					else addItem(activitiesOf(doc), { kind: 'call', subject: name, at: new Date().toISOString(), by: client.name });
 					fieldsOf(doc).set('stage', name);
@@ -115,7 +105,7 @@ describe.skipIf(!DATABASE_URL)('faults', () => {
 
 		// What anyone had confirmation of when the server died: acknowledged as stored, or seen by another client.
 		const acknowledged = new Set(clients.flatMap((c) => [...c.acked]));
-		const seenByOthers = new Set(clients.flatMap((c) => allItems(c.doc).filter((name) => !name.startsWith(`${c.name}-`))));
+		const seenByOthers = new Set(clients.flatMap((c) => allItems(c.doc(id)).filter((name) => !name.startsWith(`${c.name}-`))));
 		await sleep(200); // the clients keep editing offline
 		running = false;
 		await Promise.all(bursts);
@@ -128,9 +118,9 @@ describe.skipIf(!DATABASE_URL)('faults', () => {
 
 		// The clients reconnect (as they would, by themselves) and send what the server lacks.
 		await Promise.all(clients.map((c) => c.connect(server.wsUrl)));
-		await eventually(() => clients.every((c) => allItems(c.doc).length === made.length), 'every client to hold every edit', 15_000);
+		await eventually(() => clients.every((c) => allItems(c.doc(id)).length === made.length), 'every client to hold every edit', 15_000);
 		for (const client of clients) {
-			const items = allItems(client.doc);
+			const items = allItems(client.doc(id));
 			expect(new Set(items).size, `${client.name}: no duplicate activities or contacts`).toBe(items.length);
 			expect(new Set(items)).toEqual(new Set(made));
 		}
@@ -155,7 +145,7 @@ describe.skipIf(!DATABASE_URL)('faults', () => {
 		const providers: WebsocketProvider[] = [];
 		cleanups.push(() => providers.forEach((p) => p.destroy()));
 		const open = (server: ServerProcess, id: string) => {
-			const made = yWebsocketClient(server.wsUrl, token, id);
+			const made = yWebsocketClient(server.wsUrl, { token }, id);
 			providers.push(made.provider);
 			return made;
 		};
@@ -226,11 +216,11 @@ describe.skipIf(!DATABASE_URL)('faults', () => {
 		const id = await createRecordVia(server, token, { name: 'Offline Database AG' });
 
 		// `one` and `two` write before the outage; `three` is connected but writes for the first time during it.
-		const [one, two, three] = ['one', 'two', 'three'].map((name) => new SyncTestClient(name, server.wsUrl, token, id));
+		const [one, two, three] = ['one', 'two', 'three'].map((name) => new SyncTestClient(server.wsUrl, { token }, { name, open: [id] }));
 		cleanups.push(() => [one, two, three].forEach((c) => c.disconnect()));
 		await Promise.all([one.connect(), two.connect(), three.connect()]);
 		const add = (client: SyncTestClient, subject: string) =>
-			client.edit(subject, (doc) => addItem(activitiesOf(doc), { kind: 'note', subject, at: new Date().toISOString() }));
+			client.edit(id, subject, (doc) => addItem(activitiesOf(doc), { kind: 'note', subject, at: new Date().toISOString() }));
 		for (let i = 0; i < 3; i++) add(i === 1 ? two : one, `before-${i}`);
 		await eventually(() => one.acked.size === 2 && two.acked.size === 1, 'the edits before the outage to be acknowledged');
 
@@ -248,12 +238,12 @@ describe.skipIf(!DATABASE_URL)('faults', () => {
 		add(three, 'during-three');
 		// Between the connected clients, edits keep flowing.
 		await eventually(
-			() => [one, two, three].every((c) => during.every((s) => itemsOf(c.doc).activities.includes(s))),
+			() => [one, two, three].every((c) => during.every((s) => itemsOf(c.doc(id)).activities.includes(s))),
 			'edits to flow between the clients while the database is away'
 		);
 		// Also from a client whose first edit comes during the outage.
 		let firstEditFlowed = true;
-		await eventually(() => itemsOf(one.doc).activities.includes('during-three'), "the first edit of 'three' to reach the others", 3_000).catch(() => {
+		await eventually(() => itemsOf(one.doc(id)).activities.includes('during-three'), "the first edit of 'three' to reach the others", 3_000).catch(() => {
 			firstEditFlowed = false;
 		});
 		expect.soft(firstEditFlowed, `a first edit made while the database is away reaches the other clients (three ${three.connected ? 'is still connected' : 'was disconnected'})`).toBe(true);

@@ -14,11 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
-import { MessageType, encodeFrame } from '../../src/lib/protocol/index.ts';
+import { MessageType } from '../../src/lib/protocol/index.ts';
 import { fieldsOf } from '../../src/lib/model/record.ts';
 import { openDatabase } from '../../server/database.ts';
 import { tempDir, type TempDir } from '../support/databases.ts';
-import { ServerProcess, apiJson, createRecordVia, yWebsocketClient } from '../support/processes.ts';
+import { ServerProcess, apiJson, createRecordVia } from '../support/processes.ts';
+import { yWebsocketClient } from '../support/sync-client.ts';
 import { eventually } from '../support/server.ts';
 import { awarenessFrame } from '../support/frames.ts';
 
@@ -65,7 +66,10 @@ function rawRequest(port: number, request: string | Buffer): Promise<string> {
 	});
 }
 
-/** Opens a WebSocket, sends the frames, waits until it is closed or 300 ms pass; never rejects. */
+/**
+ * Opens a WebSocket, sends the frames, waits until it is closed or 300 ms pass; never rejects.
+ * A raw socket, not the test client (support/sync-client.ts): the frames are fuzzed bytes no client sends.
+ */
 function sendFrames(url: string, frames: Uint8Array[]): Promise<void> {
 	return new Promise((resolve) => {
 		const socket = new WebSocket(url);
@@ -182,7 +186,7 @@ describe('hostile input against a real server process', () => {
 		expect(await healthy(server)).toBe(true);
 
 		// Everyone else is still served: a stock client edits, and the edit is stored.
-		const client = yWebsocketClient(server.wsUrl, tokens.editor, recordId);
+		const client = yWebsocketClient(server.wsUrl, { token: tokens.editor }, recordId);
 		try {
 			await eventually(() => client.provider.synced, 'a stock client to sync after the fuzzing');
 			fieldsOf(client.doc).set('city', 'Still Serving');
@@ -213,6 +217,7 @@ describe('presence amplification against a real server process', () => {
 		await dir?.remove();
 	});
 
+	/** A raw socket, not the test client: these flood presence and one stops reading at the TCP level, as no client does. */
 	async function open(url: string): Promise<WebSocket> {
 		const socket = new WebSocket(url);
 		sockets.push(socket);

@@ -1,7 +1,7 @@
 /**
  * Two Accord processes on two ports sharing one Postgres and one Redis (REDIS_URL), as
  * in production: no instance is told about the other, no sticky sessions. Clients are
- * the stock y-websocket client and raw /sync sockets.
+ * the stock y-websocket client and the /sync test client.
  *
  * Needs DATABASE_URL (a Postgres server; each run gets a fresh database) and REDIS_URL,
  * and the app built (`npx vite build`). Skipped without them.
@@ -16,16 +16,8 @@ import { activitiesOf, addItem, fieldsOf, notesOf, readRecord } from '../../src/
 import { STAGES } from '../../src/lib/model/schema.ts';
 import { tempPostgresUrl, type TempPostgres } from '../support/databases.ts';
 import { eventually } from '../support/server.ts';
-import {
-	ServerProcess,
-	SyncTestClient,
-	apiJson,
-	createRecordVia,
-	createTokenWithCli,
-	moveProvider,
-	storedDocument,
-	yWebsocketClient
-} from '../support/processes.ts';
+import { ServerProcess, apiJson, createRecordVia, createTokenWithCli, storedDocument } from '../support/processes.ts';
+import { SyncTestClient, moveProvider, yWebsocketClient } from '../support/sync-client.ts';
 
 const DATABASE_URL = process.env.DATABASE_URL;
 const REDIS_URL = process.env.REDIS_URL;
@@ -58,7 +50,7 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('two Accord processes sharing Postg
 	const syncClients: SyncTestClient[] = [];
 
 	function client(server: ServerProcess, recordId: string): { doc: Y.Doc; provider: WebsocketProvider } {
-		const made = yWebsocketClient(server.wsUrl, token, recordId);
+		const made = yWebsocketClient(server.wsUrl, { token }, recordId);
 		providers.push(made.provider);
 		return made;
 	}
@@ -110,11 +102,11 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('two Accord processes sharing Postg
 		);
 
 		// A /sync client on B gets the edit made on A, and its own edit is acknowledged as stored.
-		const sync = new SyncTestClient('sync-on-b', b.wsUrl, token, id);
+		const sync = new SyncTestClient(b.wsUrl, { token }, { name: 'sync-on-b', open: [id] });
 		syncClients.push(sync);
 		await sync.connect();
-		expect(fieldsOf(sync.doc).get('company')).toBe('written on A');
-		sync.edit('stage', (doc) => fieldsOf(doc).set('stage', 'proposal'));
+		expect(fieldsOf(sync.doc(id)).get('company')).toBe('written on A');
+		sync.edit(id, 'stage', (doc) => fieldsOf(doc).set('stage', 'proposal'));
 		await eventually(() => sync.acked.has('stage'), 'the edit on B to be acknowledged');
 		await eventually(() => fieldsOf(onA.doc).get('stage') === 'proposal', 'the /sync edit on B to reach A');
 		expect(fieldsOf((await storedDocument(database.url, id))!).get('stage')).toBe('proposal');
@@ -205,7 +197,7 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('two Accord processes sharing Postg
 		const onA = client(a, id);
 		const movers = [client(b, id), client(b, id)];
 		const ghost = client(b, id); // stays away after B dies: its presence must go
-		const syncMover = new SyncTestClient('sync-mover', b.wsUrl, token, id); // counts what is acknowledged as stored
+		const syncMover = new SyncTestClient(b.wsUrl, { token }, { name: 'sync-mover', open: [id] }); // counts what is acknowledged as stored
 		syncClients.push(syncMover);
 		await Promise.all([synced(onA, ...movers, ghost), syncMover.connect()]);
 		ghost.provider.awareness.setLocalStateField('field', 'fields.city');
@@ -222,7 +214,7 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('two Accord processes sharing Postg
 		};
 		for (let i = 0; i < 10; i++) movers.forEach((m, n) => edit(m.doc, `before-${n}-${i}`));
 		edit(onA.doc, 'on-a-before');
-		for (let i = 0; i < 5; i++) syncMover.edit(`sync-${i}`, (doc) => edit(doc, `sync-${i}`));
+		for (let i = 0; i < 5; i++) syncMover.edit(id, `sync-${i}`, (doc) => edit(doc, `sync-${i}`));
 		await eventually(() => activityIds(onA.doc).includes('sync-4'), 'the last edit on B to reach A');
 
 		await b.kill('SIGKILL');
@@ -237,9 +229,9 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('two Accord processes sharing Postg
 		await eventually(() => movers.every((m) => m.provider.wsconnected && m.provider.synced), "B's clients to reconnect to A", 15_000);
 		for (let i = 0; i < 5; i++) movers.forEach((m, n) => edit(m.doc, `after-${n}-${i}`));
 
-		const everyone = [onA, ...movers, syncMover];
+		const everyone = [onA.doc, ...movers.map((m) => m.doc), syncMover.doc(id)];
 		await eventually(
-			() => everyone.every((c) => activityIds(c.doc).length === made.length && canonical(c.doc, id) === canonical(onA.doc, id)),
+			() => everyone.every((doc) => activityIds(doc).length === made.length && canonical(doc, id) === canonical(onA.doc, id)),
 			'every client to hold every edit',
 			15_000
 		);

@@ -18,7 +18,8 @@ import type { WebsocketProvider } from 'y-websocket';
 import { activitiesOf, addItem, fieldsOf } from '../../src/lib/model/record.ts';
 import { tempPostgresUrl, type TempPostgres } from '../support/databases.ts';
 import { eventually } from '../support/server.ts';
-import { ServerProcess, createRecordVia, createTokenWithCli, yWebsocketClient } from '../support/processes.ts';
+import { ServerProcess, createRecordVia, createTokenWithCli } from '../support/processes.ts';
+import { yWebsocketClient } from '../support/sync-client.ts';
 import { RedisCluster, canRunRedisCluster } from '../support/redis-cluster.ts';
 import { readConfig } from '../../server/config.ts';
 
@@ -41,7 +42,7 @@ describe.skipIf(!DATABASE_URL || !canRunRedisCluster())('two Accord processes on
 	const providers: WebsocketProvider[] = [];
 
 	function client(server: ServerProcess, recordId: string): { doc: Y.Doc; provider: WebsocketProvider } {
-		const made = yWebsocketClient(server.wsUrl, token, recordId);
+		const made = yWebsocketClient(server.wsUrl, { token }, recordId);
 		providers.push(made.provider);
 		return made;
 	}

@@ -12,7 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { activitiesOf, addItem } from '../../src/lib/model/record.ts';
 import { tempPostgresUrl } from '../support/databases.ts';
 import { eventually } from '../support/server.ts';
-import { ServerProcess, SyncTestClient, TcpProxy, createRecordVia, createTokenWithCli, storedDocument, viaPort } from '../support/processes.ts';
+import { ServerProcess, TcpProxy, createRecordVia, createTokenWithCli, storedDocument, viaPort } from '../support/processes.ts';
+import { SyncTestClient } from '../support/sync-client.ts';
 
 const DATABASE_URL = process.env.DATABASE_URL;
 const BOUND = 20;
@@ -44,7 +45,7 @@ describe.skipIf(!DATABASE_URL)('the update writer is bounded', () => {
 		cleanups.push(() => server.kill('SIGKILL'));
 		const token = await createTokenWithCli(database.url);
 		const id = await createRecordVia(server, token, { name: 'Slow Storage GmbH' });
-		const client = new SyncTestClient('writer', server.wsUrl, token, id);
+		const client = new SyncTestClient(server.wsUrl, { token }, { name: 'writer', open: [id] });
 		cleanups.push(() => client.disconnect());
 		await client.connect();
 
@@ -61,7 +62,7 @@ describe.skipIf(!DATABASE_URL)('the update writer is bounded', () => {
 		// One edit at a time, a few milliseconds apart, so each reaches the server as its own read.
 		for (let i = 0; i < EDITS; i++) {
 			const subject = `edit-${i}`;
-			client.edit(subject, (doc) => addItem(activitiesOf(doc), { kind: 'note', subject, at: new Date().toISOString() }));
+			client.edit(id, subject, (doc) => addItem(activitiesOf(doc), { kind: 'note', subject, at: new Date().toISOString() }));
 			made.push(subject);
 			await sleep(8);
 		}

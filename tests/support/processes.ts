@@ -15,13 +15,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as Y from 'yjs';
-import * as decoding from 'lib0/decoding';
-import * as syncProtocol from 'y-protocols/sync';
-import { WebsocketProvider } from 'y-websocket';
-import WebSocket from 'ws';
-import { MessageType, decodeRefused, encodeFrame, readFrameHeader } from '../../src/lib/protocol/index.ts';
 import { openDatabase } from '../../server/database.ts';
 import { seedPgliteDataDir } from './database-templates.ts';
+import { eventually } from './server.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -40,16 +36,6 @@ export async function freePort(): Promise<number> {
 			server.close(() => resolve(port));
 		});
 	});
-}
-
-/** Polls until `check` holds; fails with `what` after `timeoutMs`. */
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (Date.now() < deadline) {
-		if (await check()) return;
-		await new Promise((resolve) => setTimeout(resolve, 25));
-	}
-	throw new Error(`Timed out after ${timeoutMs} ms waiting for: ${what}`);
 }
 
 /** A child process whose output is kept, and which can be killed and started again with the same command. */
@@ -112,7 +98,7 @@ class Child {
 			const text = this.output.slice(from);
 			return typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text);
 		};
-		await until(
+		await eventually(
 			() => {
 				if (matches()) return true;
 				if (!this.running && this.process) throw new Error(`${this.name} exited before logging ${pattern}:\n${this.output.slice(-3000)}`);
@@ -352,141 +338,7 @@ export function viaPort(databaseUrl: string, port: number): string {
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* Clients of servers running elsewhere: a raw /sync client that counts acknowledgements. */
-
-/**
- * A client of `/sync` for one document, speaking the protocol frame by frame. Each edit
- * is one transaction (one update message) with an id; the server's `saved` count says
- * how many of this connection's update messages are stored, so the client knows exactly
- * which edits the server has acknowledged. Edits made while disconnected are sent in the
- * sync step 2 of the next connection, as a real client does. `reconnect()` is manual, so
- * a test decides when (and to which instance) a client comes back.
- */
-export class SyncTestClient {
-	readonly doc = new Y.Doc();
-	socket: WebSocket | null = null;
-	/** Edit ids the server acknowledged as stored. */
-	readonly acked = new Set<string>();
-	/** Update messages sent on the current connection, and the edits each one carried. */
-	private sent = 0;
-	private readonly carried = new Map<number, string[]>();
-	/** Edits not yet acknowledged on any connection (sent or not). */
-	private readonly unacked = new Set<string>();
-	private editing: string | null = null;
-	synced = false;
-	/** Frames of type `refused` received, with their reasons. */
-	readonly refusals: string[] = [];
-
-	constructor(
-		readonly name: string,
-		private baseWsUrl: string,
-		private readonly token: string,
-		readonly documentName: string
-	) {
-		this.doc.on('update', (update: Uint8Array, origin: unknown) => {
-			if (origin === this) return;
-			const ids = this.editing ? [this.editing] : [];
-			for (const id of ids) this.unacked.add(id);
-			if (!this.connected) return; // goes in the next connection's sync step 2
-			this.sendCounted(encodeFrame(this.documentName, MessageType.sync, (e) => syncProtocol.writeUpdate(e, update)), ids);
-		});
-	}
-
-	get connected(): boolean {
-		return this.socket !== null && this.socket.readyState === WebSocket.OPEN;
-	}
-
-	/** Makes one edit, as one transaction, remembered under `id`. */
-	edit(id: string, change: (doc: Y.Doc) => void): void {
-		this.editing = id;
-		try {
-			this.doc.transact(() => change(this.doc));
-		} finally {
-			this.editing = null;
-		}
-	}
-
-	/** Opens a socket (to `baseWsUrl`, or a new one) and resolves once the document is synced. */
-	async connect(baseWsUrl = this.baseWsUrl, timeoutMs = 10_000): Promise<void> {
-		this.baseWsUrl = baseWsUrl;
-		this.socket?.terminate();
-		this.sent = 0;
-		this.carried.clear();
-		this.synced = false;
-		const socket = new WebSocket(`${baseWsUrl}/sync?token=${encodeURIComponent(this.token)}`);
-		socket.binaryType = 'nodebuffer';
-		this.socket = socket;
-		socket.on('message', (data: Buffer) => this.onMessage(socket, new Uint8Array(data)));
-		socket.on('error', () => undefined);
-		await new Promise<void>((resolve, reject) => {
-			socket.once('open', () => resolve());
-			socket.once('error', reject);
-			socket.once('unexpected-response', (_request, response) => reject(new Error(`upgrade refused: ${response.statusCode}`)));
-		});
-		socket.send(encodeFrame(this.documentName, MessageType.sync, (e) => syncProtocol.writeSyncStep1(e, this.doc)));
-		await until(() => this.synced, `${this.name} to sync ${this.documentName}`, timeoutMs);
-	}
-
-	/** Drops the socket without a goodbye (what a client sees when its server dies). */
-	disconnect(): void {
-		this.socket?.terminate();
-		this.socket = null;
-	}
-
-	private sendCounted(frame: Uint8Array, ids: string[]): void {
-		const index = ++this.sent;
-		this.carried.set(index, ids);
-		this.socket!.send(frame);
-	}
-
-	private onMessage(socket: WebSocket, bytes: Uint8Array): void {
-		if (socket !== this.socket) return;
-		const decoder = decoding.createDecoder(bytes);
-		const { documentName, type } = readFrameHeader(decoder, true);
-		if (documentName !== this.documentName) return;
-		if (type === MessageType.sync) {
-			const syncType = decoding.readVarUint(decoder);
-			if (syncType === syncProtocol.messageYjsSyncStep1) {
-				// The server asks for what it lacks: everything not yet acknowledged rides on this reply.
-				const stateVector = decoding.readVarUint8Array(decoder);
-				const frame = encodeFrame(this.documentName, MessageType.sync, (e) => syncProtocol.writeSyncStep2(e, this.doc, stateVector));
-				this.sendCounted(frame, [...this.unacked]);
-			} else {
-				Y.applyUpdate(this.doc, decoding.readVarUint8Array(decoder), this);
-				if (syncType === syncProtocol.messageYjsSyncStep2) this.synced = true;
-			}
-		} else if (type === MessageType.saved) {
-			const count = decoding.readVarUint(decoder);
-			for (const [index, ids] of this.carried) {
-				if (index > count) continue;
-				for (const id of ids) {
-					this.acked.add(id);
-					this.unacked.delete(id);
-				}
-				this.carried.delete(index);
-			}
-		} else if (type === MessageType.refused) {
-			this.refusals.push(decodeRefused(decoder).reason);
-		}
-	}
-}
-
-/** A stock y-websocket client (as any Yjs editor binding uses) of one record on a server. */
-export function yWebsocketClient(baseWsUrl: string, token: string, recordId: string): { doc: Y.Doc; provider: WebsocketProvider } {
-	const doc = new Y.Doc();
-	const provider = new WebsocketProvider(`${baseWsUrl}/y`, recordId, doc, {
-		WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-		params: { token },
-		disableBc: true,
-		maxBackoffTime: 500
-	});
-	return { doc, provider };
-}
-
-/** Sends the stock client to another server (as a load balancer would after a failure): it reconnects there by itself. */
-export function moveProvider(provider: WebsocketProvider, baseWsUrl: string): void {
-	provider.serverUrl = `${baseWsUrl}/y`;
-}
+/* The API of servers running elsewhere (their sync clients: ./sync-client.ts). */
 
 /** fetch() against a server process with a bearer token. */
 export async function apiJson<T>(url: string, token: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {

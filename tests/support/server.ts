@@ -1,7 +1,8 @@
 /**
  * Starts a real Accord server (the built SvelteKit app, the sync server, a real store)
  * on a free port, for integration tests. Persistence runs on PGlite in a temp dir, or
- * on a fresh Postgres database when the test asks for one.
+ * on a fresh Postgres database when the test asks for one. Also what tests of any server
+ * share: API tokens per role, and `eventually`, the one polling helper.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -81,14 +82,14 @@ export function wsUrl(server: RunningServer, pathname: string, role: Role | null
 	return url.href;
 }
 
-/** Polls until `check` returns true; fails with `what` after `timeoutMs`. */
+/** The tests' one polling helper: polls until `check` returns true; fails with `what` after `timeoutMs`. */
 export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
 	while (Date.now() < deadline) {
 		if (await check()) return;
 		await new Promise((resolve) => setTimeout(resolve, 20));
 	}
-	throw new Error(`Timed out waiting for: ${what}`);
+	throw new Error(`Timed out after ${timeoutMs} ms waiting for: ${what}`);
 }
 
 export async function createRecord(server: RunningServer, fields: Record<string, unknown>, extra: Record<string, unknown> = {}, role: Role = 'editor'): Promise<string> {
