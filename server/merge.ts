@@ -35,6 +35,7 @@ import { canAdminister, canEdit, canSeeRecord, type Actor } from '../src/lib/acc
 import { ForbiddenError, type ChangedSinceMerge, type MergeService, type MergeView } from '../src/lib/server/services.ts';
 import type { AuthStore, RecordAccess } from './store/auth-store.ts';
 import type { MergeRow, MergeStore, PlainRecord } from './store/merge-store.ts';
+import type { AlsoInTransaction } from './store/types.ts';
 import type { AuditDraft } from './audit/types.ts';
 import { stageInTransaction } from './audit/attributed-store.ts';
 import type { Rooms } from './sync/rooms.ts';
@@ -51,6 +52,15 @@ export interface MergeServiceDeps {
 	stageAudit(drafts: readonly AuditDraft[]): Promise<void>;
 	/** The workspace's live field definitions, carrying its members (server/fields.ts `catalog()`); the built-ins alone when absent. */
 	definitions?: () => FieldLookup | undefined;
+}
+
+/** The merge service as the server's own callers use it. */
+export interface ServerMergeService extends MergeService {
+	/**
+	 * As `MergeService.merge`; `also` gives work for the transaction that records the
+	 * merge, before any record changes (an import's note of the merge, for its undo).
+	 */
+	merge(actor: Actor, body: unknown, also?: (mergeId: string) => AlsoInTransaction): ReturnType<MergeService['merge']>;
 }
 
 const personOf = (actor: Actor): AuditPerson => ({ id: actor.id, name: actor.name });
@@ -158,7 +168,7 @@ function summary(mergeId: string, survivor: CustomerRecord, merged: readonly Cus
 	};
 }
 
-export function createMergeService({ merges, auth, rooms, workspace, audit, stageAudit, definitions }: MergeServiceDeps): MergeService {
+export function createMergeService({ merges, auth, rooms, workspace, audit, stageAudit, definitions }: MergeServiceDeps): ServerMergeService {
 	/**
 	 * Merges and undos on this instance run one at a time: each reads several records
 	 * and writes them all, and two overlapping ones interleaved could each see the
@@ -197,7 +207,7 @@ export function createMergeService({ merges, auth, rooms, workspace, audit, stag
 		({ ok: false, status: 404, message: `There is no record ${id} in this workspace, or it is private to someone else. Nothing was merged.` }) as const;
 
 	return {
-		async merge(actor, body) {
+		async merge(actor, body, also) {
 			if (!canEdit(actor)) throw new ForbiddenError(`${actor.name} has the ${actor.role} role, which cannot merge records.`);
 			const parsed = parseMergeRequest(body);
 			if (!parsed.ok) return { ok: false, status: 400, message: parsed.message };
@@ -231,7 +241,17 @@ export function createMergeService({ merges, auth, rooms, workspace, audit, stag
 						? ids.map((recordId) => ({ workspace, recordId, at, actor: person, source: 'record-merge', relayedBy: null, path: 'merge', op: 'add', before: null, after: named, conflict: null }))
 						: [];
 					// Recorded first: a merge whose records change is always one that can be undone.
-					await merges.begin({ id: mergeId, workspace, survivor: survivorId, merged: mergedIds, before: Object.fromEntries(records.map((r) => [r.id, r])), by: person }, stageInTransaction(drafts));
+					const entries = stageInTransaction(drafts);
+					const more = also?.(mergeId);
+					await merges.begin(
+						{ id: mergeId, workspace, survivor: survivorId, merged: mergedIds, before: Object.fromEntries(records.map((r) => [r.id, r])), by: person },
+						more
+							? async (tx) => {
+									await entries(tx);
+									await more(tx);
+								}
+							: entries
+					);
 					const by = { actor: person, source: 'record-merge' as const };
 					await held[0].transact(by, (doc) => applyToSurvivor(doc, planned.plan));
 					for (const room of held.slice(1)) {

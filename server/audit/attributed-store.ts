@@ -39,7 +39,12 @@ export interface AttributedStore extends DocumentStore, BindingStore {
 	createDocuments(documents: readonly AttributedNewDocument[]): Promise<void>;
 	/** Appends a batch of updates (any documents) and their bindings and entries in one transaction; returns each document's new last sequence. */
 	appendUpdates(batch: readonly AttributedUpdate[]): Promise<Map<string, number>>;
+	/** The three writes above, bindings and entries kept, each running `also` too in its transaction (after them). */
+	alsoInTransaction(also: AlsoInTransaction): AttributedWrites;
 }
+
+/** The writes of the attributed store that may carry more work into their transaction. */
+export type AttributedWrites = Pick<AttributedStore, 'createDocument' | 'createDocuments' | 'appendUpdates'>;
 
 /** Stages these entries in the transaction it is run in. */
 export const stageInTransaction =
@@ -84,15 +89,36 @@ const updates =
 		);
 	};
 
+/** The audit's work, then the caller's (when there is any), in one transaction. */
+const andThen =
+	(first: AlsoInTransaction, then: AlsoInTransaction | null): AlsoInTransaction =>
+	async (tx) => {
+		await first(tx);
+		await then?.(tx);
+	};
+
+/** The store's writes with their bindings and entries, and `also` after them (null: nothing more). */
+function attributedWrites(store: DocumentStore, also: AlsoInTransaction | null): AttributedWrites {
+	return {
+		createDocument: (id, workspace, initialState, projection, audit) =>
+			audit
+				? store.alsoInTransaction(andThen(creation(id, audit), also)).createDocument(id, workspace, initialState, projection)
+				: also
+					? store.alsoInTransaction(also).createDocument(id, workspace, initialState, projection)
+					: store.createDocument(id, workspace, initialState, projection),
+		createDocuments: (documents) => store.alsoInTransaction(andThen(creations(documents), also)).createDocuments(documents),
+		appendUpdates: (batch) => store.alsoInTransaction(andThen(updates(batch), also)).appendUpdates(batch)
+	};
+}
+
 /** The store over `sql`, with its writes attributed and audited. */
 export function withAudit(store: DocumentStore, sql: Sql): AttributedStore {
 	const bindings = createBindingStore(sql);
 	return {
 		...store,
 		...bindings,
-		createDocument: (id, workspace, initialState, projection, audit) =>
-			audit ? store.alsoInTransaction(creation(id, audit)).createDocument(id, workspace, initialState, projection) : store.createDocument(id, workspace, initialState, projection),
-		createDocuments: (documents) => store.alsoInTransaction(creations(documents)).createDocuments(documents),
-		appendUpdates: (batch) => store.alsoInTransaction(updates(batch)).appendUpdates(batch)
+		...attributedWrites(store, null),
+		// Not the store's own: more work in a write's transaction keeps the write's bindings and entries.
+		alsoInTransaction: (also) => attributedWrites(store, also)
 	};
 }

@@ -4,14 +4,23 @@
  * Callers keep passing what they would record, so turning the log off is one switch here.
  */
 import type { AuditStore } from './log-store.ts';
-import type { AttributedStore } from './attributed-store.ts';
+import type { AttributedStore, AttributedWrites } from './attributed-store.ts';
+
+/** The writes without their entries and bindings. */
+function unauditedWrites(writes: AttributedWrites): AttributedWrites {
+	return {
+		createDocument: (id, workspace, initialState, projection) => writes.createDocument(id, workspace, initialState, projection),
+		createDocuments: (documents) => writes.createDocuments(documents.map(({ audit: _audit, ...doc }) => doc)),
+		appendUpdates: (batch) => writes.appendUpdates(batch.map(({ documentId, update }) => ({ documentId, update })))
+	};
+}
 
 export function withoutAudit(store: AttributedStore): AttributedStore {
 	return {
 		...store,
-		createDocument: (id, workspace, initialState, projection) => store.createDocument(id, workspace, initialState, projection),
-		createDocuments: (documents) => store.createDocuments(documents.map(({ audit: _audit, ...doc }) => doc)),
-		appendUpdates: (batch) => store.appendUpdates(batch.map(({ documentId, update }) => ({ documentId, update })))
+		...unauditedWrites(store),
+		// A caller's own work in a write's transaction still runs; only the audit's is left out.
+		alsoInTransaction: (also) => unauditedWrites(store.alsoInTransaction(also))
 	};
 }
 

@@ -4,9 +4,14 @@
  * import running, how far is it" and the one-running-import rule holds across them; and
  * every record a job created or changed (with what it was before), so an admin can
  * undo the import after a restart too.
+ *
+ * Those notes are never behind what the job did: a note of created records or of a
+ * merge is work for the transaction that creates them or records the merge
+ * (`notesWith`, the store's "also in this transaction"), stored with it or not at all;
+ * a note of an update is written before the update (`records`).
  */
 import type { CustomerRecord } from '../../src/lib/model/record.ts';
-import type { Sql } from '../store/types.ts';
+import type { AlsoInTransaction, Sql, SqlTx } from '../store/types.ts';
 
 export const JOB_STATUSES = ['running', 'done', 'failed', 'cancelled', 'undone'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -88,6 +93,18 @@ function rowOf(stored: Stored): JobRow {
 	};
 }
 
+/** Notes what a job did, on a connection or in a transaction. */
+async function insertJobRecords(on: Pick<SqlTx, 'query'>, jobId: string, records: readonly JobRecord[]): Promise<void> {
+	if (records.length === 0) return;
+	// A record changed twice by one job keeps what it was before the first change.
+	await on.query(
+		`INSERT INTO import_job_records (job_id, record_id, kind, before)
+		 SELECT $1, r.record_id, r.kind, r.before FROM unnest($2::uuid[], $3::text[], $4::text[]) AS r(record_id, kind, before)
+		 ON CONFLICT (job_id, record_id) DO NOTHING`,
+		[jobId, records.map((r) => r.recordId), records.map((r) => r.kind), records.map((r) => (r.before ? JSON.stringify(r.before) : null))]
+	);
+}
+
 const COLUMNS = 'id::text AS id, workspace_id, status, file_name, policy, started_by, started_by_name, started_at, finished_at, progress, report, undone_by, undone_by_name, undone_at';
 
 export function createJobStore(sql: Pick<Sql, 'query' | 'transaction'>) {
@@ -137,16 +154,14 @@ export function createJobStore(sql: Pick<Sql, 'query' | 'transaction'>) {
 			await sql.query(`UPDATE import_jobs SET status = 'failed', finished_at = now() WHERE workspace_id = $1 AND status = 'running'`, [workspace]);
 		},
 
-		async records(jobId: string, records: readonly JobRecord[]): Promise<void> {
-			if (records.length === 0) return;
-			// A record changed twice by one job keeps what it was before the first change.
-			await sql.query(
-				`INSERT INTO import_job_records (job_id, record_id, kind, before)
-				 SELECT $1, r.record_id, r.kind, r.before FROM unnest($2::uuid[], $3::text[], $4::text[]) AS r(record_id, kind, before)
-				 ON CONFLICT (job_id, record_id) DO NOTHING`,
-				[jobId, records.map((r) => r.recordId), records.map((r) => r.kind), records.map((r) => (r.before ? JSON.stringify(r.before) : null))]
-			);
-		},
+		/** Notes what the job did (or is about to do: an update's note goes first), in a transaction of its own. */
+		records: (jobId: string, records: readonly JobRecord[]): Promise<void> => insertJobRecords(sql, jobId, records),
+
+		/** The same notes as work for another write's transaction (`alsoInTransaction`): stored with what they describe, or neither is. */
+		notesWith:
+			(jobId: string, records: readonly JobRecord[]): AlsoInTransaction =>
+			(tx) =>
+				insertJobRecords(tx, jobId, records),
 
 		async touched(jobId: string): Promise<JobRecord[]> {
 			const rows = await sql.query<{ record_id: string; kind: JobRecord['kind']; before: string | null }>(

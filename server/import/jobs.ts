@@ -10,9 +10,11 @@
  * A job can be cancelled (from any instance: the request is read with the next progress
  * write) and stops between batches, so only whole batches are written; its report says
  * the last row written. Rejected rows go to a CSV file with a reason column. Every
- * record it created or changed is kept with what it was before, so an admin can undo
- * the import in one action: records it created are archived (out of lists), records it
- * updated get their earlier values back, its merges are undone; each change audited.
+ * record it created or changed is kept with what it was before (in the transaction
+ * that creates it, or ahead of the change: see service.ts), so an admin can undo the
+ * import in one action, whatever stopped it: records it created are archived (out of
+ * lists), records it updated get their earlier values back, its merges are undone;
+ * each change audited.
  */
 import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -28,8 +30,8 @@ import type { Rooms } from '../sync/rooms.ts';
 import type { Logger } from '../log.ts';
 import { FileTooLargeError, type ReadRow } from './read.ts';
 import type { ImportReport } from './run.ts';
-import type { ImportRunOptions, ImportService, WrittenBatch } from './service.ts';
-import type { JobProgress, JobRecord, JobRow, JobStore } from './job-store.ts';
+import type { ImportRunOptions, ImportService, UndoNotes } from './service.ts';
+import type { JobProgress, JobRow, JobStore } from './job-store.ts';
 
 /** How often, at most, a running job writes its progress (and hears of a cancel). */
 const PROGRESS_EVERY_MS = 1000;
@@ -175,13 +177,11 @@ export function createImportJobs({ workspace, jobs, imports, rooms, merges, log,
 			}
 		}
 		let pendingProgress: Promise<void> = Promise.resolve();
-		const record = (written: WrittenBatch): Promise<void> => {
-			const touched: JobRecord[] = [
-				...written.created.map((recordId) => ({ recordId, kind: 'created' as const, before: null })),
-				...written.updated.map(({ id: recordId, before }) => ({ recordId, kind: 'updated' as const, before })),
-				...written.merges.map((recordId) => ({ recordId, kind: 'merge' as const, before: null }))
-			];
-			return jobs.records(id, touched);
+		/** The job's undo list, kept with the changes themselves (job-store.ts). */
+		const undoNotes: UndoNotes = {
+			created: (ids) => jobs.notesWith(id, ids.map((recordId) => ({ recordId, kind: 'created', before: null }))),
+			updating: (recordId, before) => jobs.records(id, [{ recordId, kind: 'updated', before }]),
+			merging: (mergeId) => jobs.notesWith(id, [{ recordId: mergeId, kind: 'merge', before: null }])
 		};
 		try {
 			report = await imports.run(actor, counted(), {
@@ -193,7 +193,7 @@ export function createImportJobs({ workspace, jobs, imports, rooms, merges, log,
 				readProgress: (fraction) => (bytesRead = Math.round(fraction * size)),
 				cancelled: () => state.cancel,
 				rejectedRow: (row, reason) => rejected.add(row, reason),
-				onWritten: record,
+				undoNotes,
 				progress: (so) => {
 					if (Date.now() - lastWrite < PROGRESS_EVERY_MS) return;
 					lastWrite = Date.now();

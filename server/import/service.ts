@@ -15,6 +15,11 @@
  *     merge can be undone from the duplicates page like any other.
  * The workspace's open lists are told at most about once a second, so a large import
  * does not flood every tab with a notice per record.
+ *
+ * A job's undo list (`UndoNotes`) is never behind the records: created records are noted
+ * in the transaction that creates them, a merge in the one that records it, and an
+ * updated record (with what it was) before it is changed. A crash or a database error
+ * anywhere leaves nothing the import changed that its undo would miss.
  */
 import { canAdminister, canEdit, canSeeRecord, type Actor } from '../../src/lib/access.ts';
 import { duplicateKeys, matchKeys } from '../../src/lib/model/duplicates.ts';
@@ -25,10 +30,11 @@ import type { DuplicatePolicy, MatchKind } from '../../src/lib/io/formats.ts';
 import type { KnownField } from '../../src/lib/io/mapping.ts';
 import type { AuditPerson } from '../../src/lib/model/audit.ts';
 import { ForbiddenError, type MergeService } from '../../src/lib/server/services.ts';
-import type { DocumentStore } from '../store/types.ts';
 import type { Rooms } from '../sync/rooms.ts';
 import { ImportRequestError, runImport, type BatchResult, type ImportOptions, type ImportReport, type ImportRow, type RowOutcome } from './run.ts';
-import { buildRecordBatch, createRecordBatch } from './batch.ts';
+import { buildRecordBatch, createRecordBatch, storeRecordBatch, type CreationNote } from './batch.ts';
+import type { AttributedStore } from '../audit/attributed-store.ts';
+import type { AlsoInTransaction } from '../store/types.ts';
 import type { ExternalIdLookup } from './external-ids.ts';
 
 /** How often, at most, open lists hear that records arrived during an import. */
@@ -38,31 +44,37 @@ const MATCH_ROWS_PER_BATCH = 5_000;
 
 export interface ImportDeps {
 	workspace: string;
-	store: Pick<DocumentStore, 'createDocuments' | 'duplicateCandidates' | 'getProjection'>;
+	store: Pick<AttributedStore, 'createDocuments' | 'alsoInTransaction' | 'duplicateCandidates' | 'getProjection'>;
 	/** Tells open lists that this record changed (so they refresh); null on the command line. */
 	announce: ((workspace: string, id: string) => void) | null;
 	/** The workspace's current field definitions (server/fields.ts); the built-ins alone when absent. */
 	definitions?: () => (FieldLookup & { all?: readonly KnownField[] }) | undefined;
 	/** The live documents, through which matched records are updated (the update policy needs them). */
 	rooms?: Pick<Rooms, 'acquire' | 'release' | 'writer'>;
-	/** The merge service (the merge policy needs it). */
-	merges?: Pick<MergeService, 'merge'>;
+	/** The merge service (the merge policy needs it), taking work for the transaction that records a merge (server/merge.ts). */
+	merges?: { merge(actor: Actor, body: unknown, also?: (mergeId: string) => AlsoInTransaction): ReturnType<MergeService['merge']> };
 	/** Finds records by the value of an external id field (matching on another system's id needs it). */
 	externalIds?: ExternalIdLookup;
 }
 
-/** What a written batch changed, for the import's own record (its undo). */
-export interface WrittenBatch {
-	created: string[];
-	/** Records the update policy changed, each as it was just before. */
-	updated: Array<{ id: string; before: CustomerRecord }>;
-	/** Merges the merge policy made. */
-	merges: string[];
+/**
+ * Where an import notes what it changes, for its undo (an import job's list,
+ * server/import/job-store.ts). Each note is stored with its change or ahead of it, so
+ * no change is left out of the list; a note ahead of a change that then failed names a
+ * record as it still is, which an undo writes back unchanged.
+ */
+export interface UndoNotes {
+	/** Work for the transaction creating these records: their note, stored with them or not at all. */
+	created: CreationNote;
+	/** Notes a record about to be updated, as it is now; awaited before the update is made. */
+	updating(id: string, before: CustomerRecord): Promise<void>;
+	/** Work for the transaction recording this merge (before it changes any record). */
+	merging(mergeId: string): AlsoInTransaction;
 }
 
 export interface ImportRunOptions extends Omit<ImportOptions, 'workspace' | 'createdBy' | 'definitions'> {
-	/** Told what each written batch changed. */
-	onWritten?: (written: WrittenBatch) => Promise<void> | void;
+	/** Where what the import changes is noted for its undo (none: not undoable, as on the command line). */
+	undoNotes?: UndoNotes;
 	/** The job this import runs as (server/import/jobs.ts), named in each created record's audit entry. */
 	job?: string;
 }
@@ -128,7 +140,7 @@ export function createImportService({ workspace, store, announce, definitions, r
 	}
 
 	/** Writes the row's values over the record's where they differ; `unchanged` when none does. */
-	async function updateRecord(person: AuditPerson, id: string, row: NewRecord): Promise<{ outcome: 'updated' | 'unchanged'; before: CustomerRecord } | null> {
+	async function updateRecord(person: AuditPerson, id: string, row: NewRecord, undoNotes: UndoNotes | undefined): Promise<'updated' | 'unchanged' | null> {
 		const room = await rooms!.acquire(id);
 		if (!room) return null;
 		try {
@@ -137,14 +149,16 @@ export function createImportService({ workspace, store, announce, definitions, r
 			const fields = Object.entries(row.fields).filter(([key, value]) => value !== null && !same(before.fields[key], value));
 			const tags = (row.tags ?? []).filter((tag) => !before.tags.includes(tag));
 			const notes = row.notes !== undefined && row.notes !== '' && row.notes !== before.notes ? row.notes : undefined;
-			if (fields.length === 0 && tags.length === 0 && notes === undefined) return { outcome: 'unchanged', before };
+			if (fields.length === 0 && tags.length === 0 && notes === undefined) return 'unchanged';
+			// Noted first: the live document's update is stored by the group commit with other people's edits, so it cannot carry the note in its transaction.
+			await undoNotes?.updating(id, before);
 			await room.transact({ actor: person, source: 'import' }, (doc) => {
 				for (const [key, value] of fields) setField(doc, key, value);
 				for (const tag of tags) addTag(doc, tag);
 				if (notes !== undefined) spliceText(notesOf(doc), notes);
 			});
 			await rooms!.writer.flushed(id);
-			return { outcome: 'updated', before };
+			return 'updated';
 		} finally {
 			rooms!.release(room);
 		}
@@ -158,6 +172,7 @@ export function createImportService({ workspace, store, announce, definitions, r
 			if (policy === 'merge' && (!rooms || !merges)) throw new ImportRequestError('The merge policy is not available here.');
 			const person = { id: actor.id, name: actor.name };
 			const by = { actor: person, source: 'import' as const };
+			const notes = options.undoNotes;
 			let lastAnnounced = 0;
 			let unannounced: string | null = null;
 			const announced = (ids: readonly string[]) => {
@@ -179,10 +194,8 @@ export function createImportService({ workspace, store, announce, definitions, r
 					// Built while the previous batch is being written; stored once it is in.
 					const documents = buildRecordBatch(rows.map((r) => r.record), by, options.job);
 					await ready();
-					await store.createDocuments(documents);
-					const ids = documents.map((d) => d.id);
+					const ids = await storeRecordBatch(store, documents, notes?.created);
 					announced(ids);
-					await options.onWritten?.({ created: ids, updated: [], merges: [] });
 					return { outcomes: rows.map(() => 'created'), matched: 0 };
 				}
 				// Matches are looked up after the previous batch is in: a row may match a record it created.
@@ -222,28 +235,22 @@ export function createImportService({ workspace, store, announce, definitions, r
 				}
 				if (dryRun) return { outcomes, matched };
 
-				const written: WrittenBatch = { created: [], updated: [], merges: [] };
-				written.created = await createRecordBatch(store, toCreate, by, options.job);
-				announced(written.created);
+				announced(await createRecordBatch(store, toCreate, by, options.job, notes?.created));
 				for (const item of toUpdate) {
-					const result = await updateRecord(person, item.id, item.record);
+					const result = await updateRecord(person, item.id, item.record, notes);
 					if (!result) {
 						// Gone since it was matched (removed, or its room would not load): the row is created instead.
-						written.created.push(...(await createRecordBatch(store, [item.record], by, options.job)));
+						await createRecordBatch(store, [item.record], by, options.job, notes?.created);
 						outcomes[item.index] = 'created';
 						continue;
 					}
-					outcomes[item.index] = result.outcome;
-					if (result.outcome === 'updated') written.updated.push({ id: item.id, before: result.before });
+					outcomes[item.index] = result;
 				}
 				for (const item of toMerge) {
-					const [newId] = await createRecordBatch(store, [item.record], by, options.job);
-					written.created.push(newId);
-					const merged = await merges!.merge(actor, { survivor: item.id, merged: [newId] });
-					if (merged.ok) written.merges.push(merged.merge.id);
-					else outcomes[item.index] = 'created';
+					const [newId] = await createRecordBatch(store, [item.record], by, options.job, notes?.created);
+					const merged = await merges!.merge(actor, { survivor: item.id, merged: [newId] }, notes?.merging);
+					if (!merged.ok) outcomes[item.index] = 'created';
 				}
-				await options.onWritten?.(written);
 				return { outcomes, matched };
 			}
 
