@@ -2,16 +2,15 @@
  * A private record must not exist to those who may not see it, and that includes the
  * workspace's presence: an admin with a private record open must not announce its id on
  * the workspace channel, where everyone in the workspace listens. Alice (admin) opens a
- * private record, then a shared one, in a real browser; an editor's raw `/sync` socket on
- * the workspace channel hears the shared id and never the private one.
+ * private record, then a shared one, in a real browser; an editor's `/sync` socket on the
+ * workspace channel hears the shared id and never the private one.
  */
 import { describe, expect, it } from 'vitest';
-import * as decoding from 'lib0/decoding';
-import WebSocket from 'ws';
-import { MessageType, encodeFrame, readFrameHeader, workspaceChannel } from '../../src/lib/protocol/index.ts';
-import { apiFetch, createRecord, eventually, wsUrl } from '../support/server.ts';
+import { workspaceChannel } from '../../src/lib/protocol/index.ts';
+import { apiFetch, createRecord, eventually } from '../support/server.ts';
 import { useServerAndBrowser } from '../support/server-and-browser.ts';
 import { pageAs } from '../support/sign-in.ts';
+import { syncClient } from '../support/sync-client.ts';
 
 describe('presence and private records', () => {
 	const env = useServerAndBrowser();
@@ -25,31 +24,18 @@ describe('presence and private records', () => {
 
 		// The editor listens on the workspace channel, as every tab does.
 		const channel = workspaceChannel(server.accord.services.defaultWorkspace);
-		const viewed = new Set<string>();
-		const socket = new WebSocket(wsUrl(server, '/sync', 'editor'));
-		socket.on('message', (data: Buffer) => {
-			const decoder = decoding.createDecoder(new Uint8Array(data));
-			const header = readFrameHeader(decoder, true);
-			if (header.documentName !== channel || header.type !== MessageType.awareness) return;
-			const update = decoding.createDecoder(decoding.readVarUint8Array(decoder));
-			const count = decoding.readVarUint(update);
-			for (let i = 0; i < count; i++) {
-				decoding.readVarUint(update);
-				decoding.readVarUint(update);
-				const state = JSON.parse(decoding.readVarString(update)) as { viewing?: string | null } | null;
-				if (state?.viewing) viewed.add(state.viewing);
-			}
-		});
-		await new Promise<void>((resolve) => socket.once('open', () => resolve()));
-		socket.send(encodeFrame(channel, MessageType.queryAwareness));
+		const listener = syncClient(server, 'editor');
+		await listener.ready;
+		listener.queryAwareness(channel);
+		const viewed = () => new Set(listener.presence(channel).map(({ state }) => (state as { viewing?: string | null } | null)?.viewing));
 
 		const alice = await pageAs(browser, server, 'alice');
 		await alice.goto(`${server.url}/records/${hidden}`);
 		await alice.waitForSelector('[data-testid="record-page"][data-live="true"]', { timeout: 30_000 });
 		await alice.goto(`${server.url}/records/${shared}`);
 		await alice.waitForSelector('[data-testid="record-page"][data-live="true"]', { timeout: 30_000 });
-		await eventually(() => viewed.has(shared), "the shared record's id in the workspace presence", 15_000);
-		expect(viewed.has(hidden)).toBe(false);
-		socket.terminate();
+		await eventually(() => viewed().has(shared), "the shared record's id in the workspace presence", 15_000);
+		expect(viewed().has(hidden)).toBe(false);
+		listener.disconnect();
 	});
 });

@@ -7,17 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import * as decoding from 'lib0/decoding';
-import * as encoding from 'lib0/encoding';
-import * as syncProtocol from 'y-protocols/sync';
-import * as authProtocol from 'y-protocols/auth';
 import WebSocket from 'ws';
 import { fieldsOf } from '../../src/lib/model/record.ts';
-import { MessageType, decodeRefused, encodeFrame, readFrameHeader } from '../../src/lib/protocol/index.ts';
+import { MessageType } from '../../src/lib/protocol/index.ts';
 import type { Role } from '../../src/lib/access.ts';
 import type { RunningServer } from '../../server/http.ts';
 import { apiFetch, eventually, startTestServer, tokenFor } from '../support/server.ts';
 import { sessionFetch, signInWithFetch, type SignedIn } from '../support/sessions.ts';
+import { syncClient, type SyncTestClient } from '../support/sync-client.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Who asks
@@ -353,7 +350,11 @@ describe('the HTTP access matrix', () => {
 // ---------------------------------------------------------------------------------------------
 // WebSockets
 
-/** How an upgrade went: 101 and open, or the HTTP status it was refused with; and how many messages (or record data in the refusal) came. */
+/**
+ * How an upgrade went: 101 and open, or the HTTP status it was refused with; and how many
+ * messages (or record data in the refusal) came. A raw socket, not the test client: it
+ * reads the body of a refused upgrade, for record data that must not be in it.
+ */
 function upgrade(pathAndQuery: string, headers: Record<string, string> = {}): Promise<{ status: number; messages: number }> {
 	return new Promise((resolve, reject) => {
 		const socket = new WebSocket(new URL(pathAndQuery, server.url.replace(/^http/, 'ws')), { headers });
@@ -374,101 +375,6 @@ function upgrade(pathAndQuery: string, headers: Record<string, string> = {}): Pr
 	});
 }
 
-interface Event {
-	documentName: string;
-	type: number;
-	detail: unknown;
-}
-
-/** A raw client of /sync (multiplexed) or /y/<id> (one document), keeping a Y.Doc per document. */
-class Client {
-	readonly socket: WebSocket;
-	readonly docs = new Map<string, Y.Doc>();
-	readonly events: Event[] = [];
-	closed: { code: number; reason: string } | null = null;
-	readonly ready: Promise<void>;
-	private readonly single: string | null;
-	/** Frames written before the socket opened. */
-	private readonly pending: Uint8Array[] = [];
-
-	constructor(pathname: string, credentials: Actor) {
-		const url = new URL(pathname, server.url.replace(/^http/, 'ws'));
-		const headers: Record<string, string> = {};
-		if (credentials.session) headers.cookie = credentials.session.cookie;
-		else url.searchParams.set('token', credentials.token!);
-		this.single = pathname.startsWith('/y/') ? pathname.slice(3) : null;
-		this.socket = new WebSocket(url, { headers });
-		this.socket.binaryType = 'nodebuffer';
-		this.socket.on('message', (data: Buffer) => this.onMessage(new Uint8Array(data)));
-		this.socket.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }));
-		this.ready = new Promise((resolve, reject) => {
-			this.socket.once('open', () => {
-				for (const frame of this.pending.splice(0)) this.socket.send(frame);
-				resolve();
-			});
-			this.socket.once('error', reject);
-		});
-		if (this.single) this.open(this.single);
-	}
-
-	get multiplexed(): boolean {
-		return this.single === null;
-	}
-
-	/** Starts syncing a document (on /y: the one of the URL, done on open). */
-	open(name: string): Y.Doc {
-		let doc = this.docs.get(name);
-		if (doc) return doc;
-		doc = new Y.Doc();
-		this.docs.set(name, doc);
-		doc.on('update', (update: Uint8Array, origin: unknown) => {
-			if (origin !== this) this.send(name, MessageType.sync, (e) => syncProtocol.writeUpdate(e, update));
-		});
-		this.send(name, MessageType.sync, (e) => syncProtocol.writeSyncStep1(e, doc));
-		return doc;
-	}
-
-	doc(name: string): Y.Doc {
-		return this.docs.get(name) ?? this.open(name);
-	}
-
-	of(documentName: string, type: number): Event[] {
-		return this.events.filter((e) => e.documentName === documentName && e.type === type);
-	}
-
-	close(): void {
-		this.socket.terminate();
-	}
-
-	private send(name: string, type: (typeof MessageType)[keyof typeof MessageType], write: (e: encoding.Encoder) => void): void {
-		const frame = encodeFrame(this.multiplexed ? name : null, type, write);
-		if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame);
-		else if (this.socket.readyState === WebSocket.CONNECTING) this.pending.push(frame);
-	}
-
-	private onMessage(bytes: Uint8Array): void {
-		const decoder = decoding.createDecoder(bytes);
-		const header = readFrameHeader(decoder, this.multiplexed);
-		const documentName = header.documentName ?? this.single!;
-		const doc = this.docs.get(documentName);
-		let detail: unknown = null;
-		if (header.type === MessageType.sync && doc) {
-			const reply = encoding.createEncoder();
-			if (this.multiplexed) encoding.writeVarString(reply, documentName);
-			encoding.writeVarUint(reply, MessageType.sync);
-			detail = syncProtocol.readSyncMessage(decoder, reply, doc, this);
-			if (detail === syncProtocol.messageYjsSyncStep1) this.socket.send(encoding.toUint8Array(reply));
-		} else if (header.type === MessageType.auth) {
-			authProtocol.readAuthMessage(decoder, doc ?? new Y.Doc(), (_y, reason) => (detail = { permissionDenied: reason }));
-		} else if (header.type === MessageType.refused) {
-			detail = decodeRefused(decoder);
-		} else if (header.type === MessageType.saved) {
-			detail = decoding.readVarUint(decoder);
-		}
-		this.events.push({ documentName, type: header.type, detail });
-	}
-}
-
 async function storedFields(id: string): Promise<ReturnType<typeof fieldsOf>> {
 	const stored = await server.accord.database.documents.loadDocument(id);
 	const doc = new Y.Doc();
@@ -477,7 +383,7 @@ async function storedFields(id: string): Promise<ReturnType<typeof fieldsOf>> {
 }
 
 describe('access on the WebSocket endpoints', () => {
-	const clients: Client[] = [];
+	const clients: SyncTestClient[] = [];
 	const bySpec = (label: string) => actor(ACTORS.find((a) => a.label === label)!);
 	const editorToken = () => bySpec('editor API token');
 	const viewerToken = () => bySpec('viewer API token');
@@ -485,14 +391,15 @@ describe('access on the WebSocket endpoints', () => {
 	const carol = () => bySpec('carol (viewer, session)');
 	const aliceSession = () => bySpec('alice (admin, session)');
 
-	function client(pathname: string, who: Actor): Client {
-		const c = new Client(pathname, who);
+	/** A client of /sync or /y/<id>, signed in as `who` by session cookie or API token. */
+	function client(path: string, who: { session?: SignedIn; token?: string }): SyncTestClient {
+		const c = syncClient(server, who.session ? { cookie: who.session.cookie } : { token: who.token! }, { path });
 		clients.push(c);
 		return c;
 	}
 
 	afterAll(() => {
-		for (const c of clients) c.close();
+		for (const c of clients) c.disconnect();
 	});
 
 	it('refuses an upgrade without credentials, or with made-up ones, with HTTP 401 before any data', async () => {
@@ -514,7 +421,7 @@ describe('access on the WebSocket endpoints', () => {
 			const c = client(`/y/${hidden}`, who);
 			await eventually(() => c.closed !== null, `${who.label}'s socket to close`, 5_000);
 			expect(c.closed!.code).toBe(4404);
-			expect(c.events).toEqual([]);
+			expect(c.frames).toEqual([]);
 			expect(fieldsOf(c.doc(hidden)).get('name')).toBeUndefined();
 		}
 		// Its owner's admin sees it; bob sees his own private record.
@@ -603,8 +510,7 @@ describe('access on the WebSocket endpoints', () => {
 
 	it('revoking an API token closes its open sockets', async () => {
 		const { id, token } = await createToken('editor', 'revoked while connected');
-		const c = new Client('/sync', { ...editorToken(), token });
-		clients.push(c);
+		const c = client('/sync', { token });
 		await c.ready;
 		expect((await apiFetch(`${server.url}/api/tokens/${id}`, { method: 'DELETE' }, 'admin')).status).toBe(200);
 		await eventually(() => c.closed !== null, 'the revoked token’s socket to close', 5_000);
@@ -639,7 +545,6 @@ describe('access on the WebSocket endpoints', () => {
 		expect(owner.of(id, MessageType.refused)).toEqual([]);
 		expect(other.closed).toBeNull();
 		// Nor can the evicted editor come back.
-		other.docs.delete(id);
 		other.open(id);
 		await eventually(() => other.of(id, MessageType.refused).length === 2, 'the reopen to be refused');
 	});

@@ -6,15 +6,15 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
-import * as decoding from 'lib0/decoding';
 import * as syncProtocol from 'y-protocols/sync';
-import { WebsocketProvider } from 'y-websocket';
+import type { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import type { AuditEntry, AuditPage } from '../../src/lib/model/audit.ts';
 import { fieldsOf, notesOf, tagsOf } from '../../src/lib/model/record.ts';
-import { MessageType, decodeRefused, encodeFrame, readFrameHeader } from '../../src/lib/protocol/index.ts';
+import { MessageType, encodeFrame } from '../../src/lib/protocol/index.ts';
 import type { RunningServer } from '../../server/http.ts';
-import { createRecord, eventually, startTestServer, tempDataDir, tokenFor, wsUrl } from '../support/server.ts';
+import { createRecord, eventually, startTestServer, tempDataDir, tokenFor } from '../support/server.ts';
+import { providersSynced, syncClient, yWebsocketClient, type YWebsocketClient } from '../support/sync-client.ts';
 
 interface Person {
 	id: string;
@@ -51,18 +51,11 @@ async function history(id: string, query = '', who: Person | string = alice): Pr
 	return ((await response.json()) as AuditPage).entries;
 }
 
-function connect(id: string, who: Person, doc = new Y.Doc()): { doc: Y.Doc; provider: WebsocketProvider } {
-	const provider = new WebsocketProvider(wsUrl(server, '/y', null), id, doc, {
-		WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-		params: { token: who.token },
-		disableBc: true,
-		maxBackoffTime: 300
-	});
-	providers.push(provider);
-	return { doc, provider };
+function connect(id: string, who: Person, doc = new Y.Doc()): YWebsocketClient {
+	const made = yWebsocketClient(server, who, id, { doc, maxBackoffTime: 300 });
+	providers.push(made.provider);
+	return made;
 }
-
-const synced = (provider: WebsocketProvider) => eventually(() => provider.synced, 'the provider to sync');
 
 async function entryAt(id: string, path: string, match: (entry: AuditEntry) => boolean = () => true, who: Person | string = alice): Promise<AuditEntry> {
 	let found: AuditEntry | undefined;
@@ -94,7 +87,7 @@ describe('audit entries', () => {
 		expect((created.after as { fields: Record<string, unknown> }).fields).toEqual({ name: 'Acme', company: 'Old Co' });
 
 		const a = connect(id, alice);
-		await synced(a.provider);
+		await providersSynced(a.provider);
 		fieldsOf(a.doc).set('company', 'New Co');
 		tagsOf(a.doc).set('vip', true);
 		const company = await entryAt(id, 'company');
@@ -132,7 +125,7 @@ describe('audit entries', () => {
 
 		// Someone else changes it: a separate entry, newest first.
 		const b = connect(id, bob);
-		await synced(b.provider);
+		await providersSynced(b.provider);
 		fieldsOf(b.doc).delete('company');
 		await eventually(async () => (await history(id, 'field=company')).length === 2, "Bob's entry");
 		const [latest] = await history(id, 'field=company');
@@ -155,7 +148,7 @@ describe('audit entries', () => {
 		const id = await createRecord(server, { name: 'Interleaved Ltd', company: 'Start Co' });
 		const a = connect(id, alice);
 		const b = connect(id, bob);
-		await Promise.all([synced(a.provider), synced(b.provider)]);
+		await Promise.all([providersSynced(a.provider), providersSynced(b.provider)]);
 		fieldsOf(a.doc).set('company', 'Alice One');
 		await entryAt(id, 'fields.company', (e) => e.after === 'Alice One');
 		fieldsOf(b.doc).set('company', 'Bob One');
@@ -176,7 +169,7 @@ describe('audit entries', () => {
 		const id = await createRecord(server, { name: 'Two Typists Ltd' });
 		const a = connect(id, alice);
 		const b = connect(id, bob);
-		await Promise.all([synced(a.provider), synced(b.provider)]);
+		await Promise.all([providersSynced(a.provider), providersSynced(b.provider)]);
 		const aliceText = 'Call on Monday.';
 		const bobText = 'Send the quote.';
 		// Keystroke by keystroke, taking turns, each waiting for the other's key to arrive.
@@ -199,7 +192,7 @@ describe('audit entries', () => {
 	it("attribute items under another person's client id that the server never saw, relayed in a sync step 2, to the sender", async () => {
 		const id = await createRecord(server, { name: 'Relay Co' });
 		const a = connect(id, alice);
-		await synced(a.provider);
+		await providersSynced(a.provider);
 		fieldsOf(a.doc).set('city', 'Hangzhou'); // Alice's client id is now bound to her
 		await entryAt(id, 'city');
 		a.provider.destroy();
@@ -209,7 +202,7 @@ describe('audit entries', () => {
 		const bobDoc = new Y.Doc();
 		Y.applyUpdate(bobDoc, Y.encodeStateAsUpdate(a.doc));
 		const b = connect(id, bob, bobDoc);
-		await synced(b.provider);
+		await providersSynced(b.provider);
 		const entry = await entryAt(id, 'company');
 		// The server cannot tell Alice's unsent edit from Bob writing under her client id: Bob, who sent it, answers for it.
 		expect(entry).toMatchObject({ after: 'Written by Alice', actor: { id: bob.id, name: bob.name }, relayedBy: null });
@@ -219,14 +212,14 @@ describe('audit entries', () => {
 	it('refuse a live update under a client id bound to someone else, and keep the socket', async () => {
 		const id = await createRecord(server, { name: 'Forgery Inc', company: 'Genuine' });
 		const a = connect(id, alice);
-		await synced(a.provider);
+		await providersSynced(a.provider);
 		fieldsOf(a.doc).set('city', 'Suzhou');
 		await entryAt(id, 'city');
 
 		const warnings: string[] = [];
 		vi.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => void warnings.push(args.join(' ')));
 		const b = connect(id, bob);
-		await synced(b.provider);
+		await providersSynced(b.provider);
 		const own = b.doc.clientID;
 		b.doc.clientID = a.doc.clientID; // Bob's edits now claim to be Alice's
 		fieldsOf(b.doc).set('company', 'Forged');
@@ -245,25 +238,17 @@ describe('audit entries', () => {
 		const updates: Uint8Array[] = [];
 		forger.on('update', (update: Uint8Array) => updates.push(update));
 		fieldsOf(forger).set('company', 'Forged again');
-		const socket = new WebSocket(`${wsUrl(server, '/sync', null)}?token=${bob.token}`);
-		const frames: { type: number; code?: string; syncType?: number }[] = [];
-		socket.on('message', (bytes: Buffer) => {
-			const decoder = decoding.createDecoder(new Uint8Array(bytes));
-			const { documentName, type } = readFrameHeader(decoder, true);
-			if (documentName !== id) return;
-			if (type === MessageType.refused) frames.push({ type, code: decodeRefused(decoder).code });
-			else if (type === MessageType.sync) frames.push({ type, syncType: decoding.readVarUint(decoder) });
-			else frames.push({ type });
-		});
-		await new Promise((resolve) => socket.once('open', resolve));
-		socket.send(encodeFrame(id, MessageType.sync, (e) => syncProtocol.writeSyncStep1(e, new Y.Doc())));
-		await eventually(() => frames.some((f) => f.syncType === syncProtocol.messageYjsSyncStep2), 'the server state');
-		socket.send(encodeFrame(id, MessageType.sync, (e) => syncProtocol.writeUpdate(e, updates[0])));
-		await eventually(() => frames.some((f) => f.type === MessageType.refused), 'a refusal');
-		expect(frames.find((f) => f.type === MessageType.refused)?.code).toBe('forged-client-id');
-		expect(socket.readyState).toBe(WebSocket.OPEN);
-		expect(frames.some((f) => f.type === MessageType.saved)).toBe(false);
-		socket.close();
+		// Frames sent by hand, the document not opened on the client: it must not answer the server's sync step 1 (an empty catch-up may be acknowledged).
+		const client = syncClient(server, bob);
+		await client.ready;
+		client.send(encodeFrame(id, MessageType.sync, (e) => syncProtocol.writeSyncStep1(e, new Y.Doc())));
+		await eventually(() => client.of(id, MessageType.sync).some((f) => f.detail === syncProtocol.messageYjsSyncStep2), 'the server state');
+		client.send(encodeFrame(id, MessageType.sync, (e) => syncProtocol.writeUpdate(e, updates[0])));
+		await eventually(() => client.of(id, MessageType.refused).length > 0, 'a refusal');
+		expect(client.of(id, MessageType.refused)[0]?.detail.code).toBe('forged-client-id');
+		expect(client.socket!.readyState).toBe(WebSocket.OPEN);
+		expect(client.of(id, MessageType.saved).length > 0).toBe(false);
+		client.disconnect();
 		expect((await stored(id)).company).toBe('Genuine');
 
 		// Alice herself still writes with her id.
@@ -275,7 +260,7 @@ describe('audit entries', () => {
 		const id = await createRecord(server, { name: 'Conflict Co', company: 'Original' });
 		const a = connect(id, alice);
 		const b = connect(id, bob);
-		await Promise.all([synced(a.provider), synced(b.provider)]);
+		await Promise.all([providersSynced(a.provider), providersSynced(b.provider)]);
 		a.provider.disconnect();
 		b.provider.disconnect();
 		fieldsOf(a.doc).set('company', 'From Alice');
@@ -315,7 +300,7 @@ describe('the audit API', () => {
 	it('pages and filters a record’s history, and hides records the asker may not see', async () => {
 		const id = await createRecord(server, { name: 'History Co' });
 		const a = connect(id, alice);
-		await synced(a.provider);
+		await providersSynced(a.provider);
 		// Valid values: the live path refuses an invalid one (a country must be an ISO code).
 		for (const [field, value] of Object.entries({ city: 'Hangzhou', country: 'CN', industry: 'Retail', title: 'CFO' })) fieldsOf(a.doc).set(field, value);
 		await eventually(async () => (await history(id)).length === 5, 'five entries');
@@ -341,7 +326,7 @@ describe('the audit API', () => {
 		const id = await createRecord(server, { name: 'Export me' });
 		const mallory = await person('=HYPERLINK("http://evil.example")');
 		const a = connect(id, mallory);
-		await synced(a.provider);
+		await providersSynced(a.provider);
 		fieldsOf(a.doc).set('company', 'Export Co');
 		await entryAt(id, 'company');
 		const admin = tokenFor(server, 'admin');
@@ -372,7 +357,7 @@ describe('the audit API', () => {
 	it('restores an earlier value, refuses what cannot be restored, and only for editors', async () => {
 		const id = await createRecord(server, { name: 'Restore Co', stage: 'lead' });
 		const a = connect(id, alice);
-		await synced(a.provider);
+		await providersSynced(a.provider);
 		fieldsOf(a.doc).set('stage', 'won');
 		notesOf(a.doc).insert(0, 'hello');
 		const stage = await entryAt(id, 'stage');

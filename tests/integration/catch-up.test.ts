@@ -12,10 +12,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import * as decoding from 'lib0/decoding';
 import WebSocket from 'ws';
 import { fieldsOf, newId, readRecord, setField, writeNewRecord } from '../../src/lib/model/record.ts';
-import { MessageType, decodeChangedSince, decodeRefused, encodeCatchUp, encodeCreate, encodeFrame, readFrameHeader, type ChangedSince } from '../../src/lib/protocol/index.ts';
+import { MessageType, encodeCatchUp, encodeCreate, type ChangedSince } from '../../src/lib/protocol/index.ts';
 import { SyncClient, type SocketLike } from '../../src/lib/sync/client.ts';
 import { WorkspaceSync } from '../../src/lib/sync/workspace-sync.ts';
 import { memoryStore } from '../../src/lib/local/memory.ts';
@@ -24,53 +23,11 @@ import { rowOfDoc } from '../../src/lib/local/index.ts';
 import { createCatchUp, decodePosition } from '../../server/sync/catch-up.ts';
 import type { RunningServer } from '../../server/http.ts';
 import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
-import * as syncProtocol from 'y-protocols/sync';
+import { syncClient } from '../support/sync-client.ts';
 
 interface Token {
 	actorId: string;
 	token: string;
-}
-
-/** Frames of one raw /sync socket, as they arrive. */
-class RawSocket {
-	readonly socket: WebSocket;
-	readonly frames: { name: string; type: number; decoder: decoding.Decoder }[] = [];
-
-	constructor(url: string) {
-		this.socket = new WebSocket(url);
-		this.socket.binaryType = 'nodebuffer';
-		this.socket.on('message', (data: Buffer) => {
-			const decoder = decoding.createDecoder(new Uint8Array(data));
-			const { documentName, type } = readFrameHeader(decoder, true);
-			this.frames.push({ name: documentName!, type, decoder });
-		});
-	}
-
-	opened(): Promise<void> {
-		return new Promise((resolve, reject) => {
-			this.socket.once('open', () => resolve());
-			this.socket.once('error', reject);
-		});
-	}
-
-	async next(type: number, name?: string, timeoutMs = 10_000): Promise<decoding.Decoder> {
-		let found: decoding.Decoder | undefined;
-		await eventually(
-			() => {
-				const index = this.frames.findIndex((f) => f.type === type && (name === undefined || f.name === name));
-				if (index < 0) return false;
-				found = this.frames.splice(index, 1)[0].decoder;
-				return true;
-			},
-			`a frame of type ${type}`,
-			timeoutMs
-		);
-		return found!;
-	}
-
-	close(): void {
-		this.socket.close();
-	}
 }
 
 describe('offline work and catch-up', () => {
@@ -109,11 +66,11 @@ describe('offline work and catch-up', () => {
 	}
 
 	async function catchUpOnWire(token: Token, position: string | null): Promise<ChangedSince> {
-		const raw = new RawSocket(syncUrl(token));
-		await raw.opened();
-		raw.socket.send(encodeCatchUp(workspace, position));
-		const answer = decodeChangedSince(await raw.next(MessageType.changedSince, `workspace:${workspace}`));
-		raw.close();
+		const client = syncClient(server, token);
+		await client.ready;
+		client.send(encodeCatchUp(workspace, position));
+		const answer = await client.next(`workspace:${workspace}`, MessageType.changedSince);
+		client.disconnect();
 		return answer;
 	}
 
@@ -310,15 +267,16 @@ describe('offline work and catch-up', () => {
 
 	it('refuses a created record from a viewer, or one that is not a valid record of the workspace', async () => {
 		async function tryCreate(token: Token, write: (doc: Y.Doc) => void): Promise<{ code: string; reason: string }> {
-			const raw = new RawSocket(syncUrl(token));
-			await raw.opened();
+			const client = syncClient(server, token);
+			await client.ready;
 			const id = newId();
 			const doc = new Y.Doc();
 			write(doc);
-			raw.socket.send(encodeCreate(id, Y.encodeStateAsUpdate(doc)));
-			raw.socket.send(encodeFrame(id, MessageType.sync, (e) => syncProtocol.writeSyncStep1(e, doc)));
-			const refusal = decodeRefused(await raw.next(MessageType.refused, id));
-			raw.close();
+			// The record's whole state first, then its sync step 1 (as a client that created it offline).
+			client.send(encodeCreate(id, Y.encodeStateAsUpdate(doc)));
+			client.open(id, doc);
+			const refusal = await client.next(id, MessageType.refused);
+			client.disconnect();
 			expect(await recordOnServer(id)).toBeNull();
 			return refusal;
 		}

@@ -10,16 +10,13 @@
  * Postgres and Redis, as in multi-instance.test.ts) and is skipped without them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
-import * as decoding from 'lib0/decoding';
-import WebSocket from 'ws';
-import { WebsocketProvider } from 'y-websocket';
 import { fieldsOf } from '../../src/lib/model/record.ts';
-import { MessageType, decodeChangedSince, encodeCatchUp, encodeFrame, readFrameHeader, workspaceChannel, type ChangedSince } from '../../src/lib/protocol/index.ts';
+import { MessageType, encodeCatchUp, workspaceChannel, type ChangedSince } from '../../src/lib/protocol/index.ts';
 import type { RunningServer } from '../../server/http.ts';
 import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
 import { tempPostgresUrl, type TempPostgres } from '../support/databases.ts';
 import { ServerProcess, apiJson, createRecordVia, createTokenWithCli } from '../support/processes.ts';
+import { providersSynced, syncClient, yWebsocketClient, type SocketServer, type SyncTestClient } from '../support/sync-client.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -30,54 +27,23 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 const TEST_OVERLAP_MS = 3_000;
 
-/** A raw /sync socket on a workspace channel, keeping every `recordChanged` id it is sent. */
-class ChannelListener {
-	readonly socket: WebSocket;
-	/** Record ids of the `recordChanged` notices received, in order. */
-	readonly notices: string[] = [];
-	readonly answers: ChangedSince[] = [];
+/** A /sync client that joined a workspace channel, where `recordChanged` notices and catch-up answers arrive. */
+async function channelListener(name: string, server: SocketServer, token: string, workspace: string): Promise<SyncTestClient> {
+	const listener = syncClient(server, { token }, { name });
+	await listener.ready;
+	// Any y-websocket message on the channel joins it.
+	listener.queryAwareness(workspaceChannel(workspace));
+	return listener;
+}
 
-	constructor(
-		readonly name: string,
-		baseWsUrl: string,
-		token: string,
-		private readonly workspace: string
-	) {
-		this.socket = new WebSocket(`${baseWsUrl}/sync?token=${encodeURIComponent(token)}`);
-		this.socket.binaryType = 'nodebuffer';
-		this.socket.on('message', (data: Buffer) => {
-			const decoder = decoding.createDecoder(new Uint8Array(data));
-			const { documentName, type } = readFrameHeader(decoder, true);
-			if (documentName !== workspaceChannel(workspace)) return;
-			if (type === MessageType.recordChanged) this.notices.push(decoding.readVarString(decoder));
-			if (type === MessageType.changedSince) this.answers.push(decodeChangedSince(decoder));
-		});
-	}
+function heard(listener: SyncTestClient, id: string): boolean {
+	return listener.notices().includes(id);
+}
 
-	/** Opens the socket and joins the workspace channel (any y-websocket message on it does). */
-	async join(): Promise<this> {
-		await new Promise<void>((resolve, reject) => {
-			this.socket.once('open', () => resolve());
-			this.socket.once('error', reject);
-		});
-		this.socket.send(encodeFrame(workspaceChannel(this.workspace), MessageType.queryAwareness));
-		return this;
-	}
-
-	heard(id: string): boolean {
-		return this.notices.includes(id);
-	}
-
-	async catchUp(position: string | null): Promise<ChangedSince> {
-		const before = this.answers.length;
-		this.socket.send(encodeCatchUp(this.workspace, position));
-		await eventually(() => this.answers.length > before, `${this.name}'s catch-up answer`);
-		return this.answers[before];
-	}
-
-	close(): void {
-		this.socket.close();
-	}
+/** Asks for the records changed since `position` on the listener's channel, and waits for the answer. */
+function catchUp(listener: SyncTestClient, workspace: string, position: string | null): Promise<ChangedSince> {
+	listener.send(encodeCatchUp(workspace, position));
+	return listener.next(workspaceChannel(workspace), MessageType.changedSince);
 }
 
 /**
@@ -85,17 +51,17 @@ class ChannelListener {
  * are all on the channel, and that whatever was announced before has reached them
  * (notices on one channel arrive in the order they were sent).
  */
-async function barrier(listeners: ChannelListener[], create: (name: string) => Promise<string>): Promise<string> {
+async function barrier(listeners: SyncTestClient[], create: (name: string) => Promise<string>): Promise<string> {
 	for (let attempt = 0; attempt < 10; attempt++) {
 		const id = await create(`Barrier ${attempt} ${Date.now()}`);
 		try {
-			await eventually(() => listeners.every((l) => l.heard(id)), 'every listener to hear of a shared record', 3_000);
+			await eventually(() => listeners.every((l) => heard(l, id)), 'every listener to hear of a shared record', 3_000);
 			return id;
 		} catch {
 			/* someone had not joined yet: once more */
 		}
 	}
-	throw new Error(`not every listener heard of a shared record: ${listeners.map((l) => `${l.name}: ${l.notices.length}`).join(', ')}`);
+	throw new Error(`not every listener heard of a shared record: ${listeners.map((l) => `${l.name}: ${l.notices().length}`).join(', ')}`);
 }
 
 describe('private records on one instance', () => {
@@ -103,7 +69,7 @@ describe('private records on one instance', () => {
 	let data: { dir: string; remove(): void };
 	let workspace: string;
 	const tokens = {} as Record<'admin' | 'editor' | 'viewer', { actorId: string; token: string }>;
-	const listeners: ChannelListener[] = [];
+	const listeners: SyncTestClient[] = [];
 	/** Made private (by an admin) before the catch-up positions below: to editors and viewers, as if created private. */
 	let privateAllAlong = '';
 	/** Private to the editor (its owner) before the positions; given to someone else after. */
@@ -112,7 +78,6 @@ describe('private records on one instance', () => {
 	let madePrivateLater = '';
 	let hiddenAt = 0;
 
-	const wsBase = () => server.url.replace(/^http/, 'ws');
 	const post = (path: string, body: unknown, role: 'admin' | 'editor' = 'admin') =>
 		apiFetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }, role);
 
@@ -126,8 +91,8 @@ describe('private records on one instance', () => {
 		expect(response.status).toBe(200);
 	}
 
-	async function listen(role: 'admin' | 'editor' | 'viewer'): Promise<ChannelListener> {
-		const listener = await new ChannelListener(role, wsBase(), tokens[role].token, workspace).join();
+	async function listen(role: 'admin' | 'editor' | 'viewer'): Promise<SyncTestClient> {
+		const listener = await channelListener(role, server, tokens[role].token, workspace);
 		listeners.push(listener);
 		return listener;
 	}
@@ -155,7 +120,7 @@ describe('private records on one instance', () => {
 	});
 
 	afterAll(async () => {
-		for (const listener of listeners) listener.close();
+		for (const listener of listeners) listener.disconnect();
 		await server?.close();
 		data?.remove();
 		if (overlapBefore === undefined) delete process.env.ACCORD_CATCH_UP_OVERLAP_MS;
@@ -169,35 +134,30 @@ describe('private records on one instance', () => {
 
 		// A record everyone sees at first: everyone hears of its changes.
 		const secret = await createRecord(server, { name: 'Secret merger', owner: 'alice' });
-		await eventually(() => [admin, editor, viewer].every((l) => l.heard(secret)), 'everyone to hear of a shared record');
-		for (const l of [admin, editor, viewer]) l.notices.length = 0;
+		await eventually(() => [admin, editor, viewer].every((l) => heard(l, secret)), 'everyone to hear of a shared record');
+		for (const l of [admin, editor, viewer]) l.frames.length = 0;
 
 		// Made private, then changed: only admins (and its owner) may hear of it.
 		await makePrivate(secret);
 		hiddenAt = Date.now();
 		await archive(secret);
-		await eventually(() => admin.notices.filter((id) => id === secret).length >= 2, 'the admin to hear of both changes');
+		await eventually(() => admin.notices().filter((id) => id === secret).length >= 2, 'the admin to hear of both changes');
 		await barrier([admin, editor, viewer], shared);
-		expect(editor.notices).not.toContain(secret);
-		expect(viewer.notices).not.toContain(secret);
+		expect(editor.notices()).not.toContain(secret);
+		expect(viewer.notices()).not.toContain(secret);
 
 		// The same for a record private all along, changed through the live document.
-		const doc = new Y.Doc();
-		const provider = new WebsocketProvider(`${wsBase()}/y`, privateAllAlong, doc, {
-			WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-			params: { token: tokens.admin.token },
-			disableBc: true
-		});
+		const { doc, provider } = yWebsocketClient(server, tokens.admin, privateAllAlong);
 		try {
-			await eventually(() => provider.synced, 'the admin to open the private record');
+			await providersSynced(provider);
 			fieldsOf(doc).set('stage', 'negotiation');
-			await eventually(() => admin.heard(privateAllAlong), 'the admin to hear of the edit');
+			await eventually(() => heard(admin, privateAllAlong), 'the admin to hear of the edit');
 		} finally {
 			provider.destroy();
 		}
 		await barrier([admin, editor, viewer], shared);
-		expect(editor.notices).not.toContain(privateAllAlong);
-		expect(viewer.notices).not.toContain(privateAllAlong);
+		expect(editor.notices()).not.toContain(privateAllAlong);
+		expect(viewer.notices()).not.toContain(privateAllAlong);
 	});
 
 	it('lists under removed only records the asker could see since their position and no longer can', async () => {
@@ -208,8 +168,8 @@ describe('private records on one instance', () => {
 		await createRecord(server, { name: 'Fresh', owner: 'alice' });
 		const editor = await listen('editor');
 		const viewer = await listen('viewer');
-		const editorStart = await editor.catchUp(null);
-		const viewerStart = await viewer.catchUp(null);
+		const editorStart = await catchUp(editor, workspace, null);
+		const viewerStart = await catchUp(viewer, workspace, null);
 		expect(editorStart.records).toContain(editorsOwn);
 		expect(editorStart.records).not.toContain(privateAllAlong);
 		expect(viewerStart.records).not.toContain(editorsOwn);
@@ -219,27 +179,22 @@ describe('private records on one instance', () => {
 		// private; the editor's own private record was given to someone else.
 		await archive(privateAllAlong);
 		await makePrivate(madePrivateLater);
-		const doc = new Y.Doc();
-		const provider = new WebsocketProvider(`${wsBase()}/y`, editorsOwn, doc, {
-			WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-			params: { token: tokens.admin.token },
-			disableBc: true
-		});
+		const { doc, provider } = yWebsocketClient(server, tokens.admin, editorsOwn);
 		try {
-			await eventually(() => provider.synced, 'the admin to open the editor’s record');
+			await providersSynced(provider);
 			fieldsOf(doc).set('owner', 'alice');
 			await eventually(async () => (await server.accord.database.documents.getProjection(editorsOwn))?.owner === 'alice', 'the new owner in the list row');
 		} finally {
 			provider.destroy();
 		}
 
-		const forEditor = await editor.catchUp(editorStart.position);
+		const forEditor = await catchUp(editor, workspace, editorStart.position);
 		expect(new Set(forEditor.removed)).toEqual(new Set([madePrivateLater, editorsOwn]));
 		for (const answer of [forEditor]) {
 			expect(answer.records).not.toContain(privateAllAlong);
 			expect(answer.records).not.toContain(madePrivateLater);
 		}
-		const forViewer = await viewer.catchUp(viewerStart.position);
+		const forViewer = await catchUp(viewer, workspace, viewerStart.position);
 		// The viewer never saw the editor's own record: it does not exist for them, then or now.
 		expect(forViewer.removed).toEqual([madePrivateLater]);
 		expect(forViewer.records).not.toContain(privateAllAlong);
@@ -248,7 +203,7 @@ describe('private records on one instance', () => {
 		const position = forViewer.position;
 		await archive(privateAllAlong, false);
 		await eventually(async () => (await server.accord.database.documents.getProjection(privateAllAlong))?.archived === false, 'the change stored');
-		const after = await viewer.catchUp(position);
+		const after = await catchUp(viewer, workspace, position);
 		expect(after.position).toBe(position);
 		expect(after.records).not.toContain(privateAllAlong);
 		expect(after.removed).not.toContain(privateAllAlong);
@@ -263,7 +218,7 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('private records across two instanc
 	let a: ServerProcess;
 	let b: ServerProcess;
 	const tokens = {} as Record<'admin' | 'editor' | 'viewer', string>;
-	const listeners: ChannelListener[] = [];
+	const listeners: SyncTestClient[] = [];
 
 	beforeAll(async () => {
 		database = (await tempPostgresUrl({ migrated: true }))!;
@@ -275,14 +230,14 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('private records across two instanc
 	});
 
 	afterAll(async () => {
-		for (const listener of listeners) listener.close();
+		for (const listener of listeners) listener.disconnect();
 		await Promise.all([a?.kill('SIGTERM'), b?.kill('SIGTERM')]);
 		await database?.drop();
 	});
 
 	it('a private record changed on one instance is announced on the other to admins only', async () => {
 		const on = async (server: ServerProcess, role: 'admin' | 'editor' | 'viewer') => {
-			const listener = await new ChannelListener(`${role} on ${server.name}`, server.wsUrl, tokens[role], 'demo').join();
+			const listener = await channelListener(`${role} on ${server.name}`, server.wsUrl, tokens[role], 'demo');
 			listeners.push(listener);
 			return listener;
 		};
@@ -292,16 +247,16 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('private records across two instanc
 		await barrier([admin, editor, viewer], shared);
 
 		const secret = await createRecordVia(a, tokens.admin, { name: 'Secret across instances', owner: 'alice' });
-		await eventually(() => [admin, editor, viewer].every((l) => l.heard(secret)), 'everyone on B to hear of a shared record');
-		for (const l of [admin, editor, viewer]) l.notices.length = 0;
+		await eventually(() => [admin, editor, viewer].every((l) => heard(l, secret)), 'everyone on B to hear of a shared record');
+		for (const l of [admin, editor, viewer]) l.frames.length = 0;
 
 		const made = await apiJson(`${a.url}/api/records/${secret}/private`, tokens.admin, { method: 'POST', body: JSON.stringify({ private: true }) });
 		expect(made.status).toBe(200);
 		const archived = await apiJson(`${a.url}/api/records/${secret}/archive`, tokens.admin, { method: 'POST', body: JSON.stringify({ archived: true }) });
 		expect(archived.status).toBe(200);
-		await eventually(() => admin.notices.filter((id) => id === secret).length >= 2, 'the admin on B to hear of both changes', 15_000);
+		await eventually(() => admin.notices().filter((id) => id === secret).length >= 2, 'the admin on B to hear of both changes', 15_000);
 		await barrier([admin, editor, viewer], shared);
-		expect(editor.notices).not.toContain(secret);
-		expect(viewer.notices).not.toContain(secret);
+		expect(editor.notices()).not.toContain(secret);
+		expect(viewer.notices()).not.toContain(secret);
 	});
 });

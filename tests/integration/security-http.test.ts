@@ -6,10 +6,10 @@
  * Real server (tests/support/server.ts), real HTTP, redirects never followed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import type { RunningServer } from '../../server/http.ts';
 import { apiFetch, createRecord, startTestServer, tokenFor } from '../support/server.ts';
 import { completeSignIn, FetchBrowser, reachCallback, sessionFetch, signInWithFetch, type SignedIn } from '../support/sessions.ts';
+import { syncClient } from '../support/sync-client.ts';
 
 /** The cookie that binds a sign-in to the browser that started it. */
 const BINDING_COOKIE = 'accord_sign_in';
@@ -316,18 +316,13 @@ describe('API tokens: the Authorization header on HTTP, ?token= only on WebSocke
 	});
 
 	it('a WebSocket upgrade still accepts ?token= (browsers cannot set headers on WebSockets)', async () => {
-		const url = new URL('/sync', server.url.replace(/^http/, 'ws'));
-		url.searchParams.set('token', tokenFor(server, 'editor'));
-		const socket = new WebSocket(url);
+		// The test client sends an API token as ?token=, as browsers must.
+		const client = syncClient(server, { token: tokenFor(server, 'editor') });
 		try {
-			const status = await new Promise<number>((resolve, reject) => {
-				socket.once('open', () => resolve(101));
-				socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
-				socket.once('error', reject);
-			});
+			const status = await client.upgradeStatus();
 			expect(status).toBe(101);
 		} finally {
-			socket.terminate();
+			client.disconnect();
 		}
 	});
 });

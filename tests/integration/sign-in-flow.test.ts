@@ -8,38 +8,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { readConfig } from '../../server/config.ts';
 import { createAccord } from '../../server/app.ts';
 import type { RunningServer } from '../../server/http.ts';
 import { apiFetch, createRecord, eventually, startTestServer } from '../support/server.ts';
 import { formatDataKey, newDataKey, parseDataKeys } from '../../server/crypto/data-key.ts';
 import { completeSignIn, FetchBrowser, reachCallback, sessionFetch, signInWithFetch, type SignedIn } from '../support/sessions.ts';
+import { syncClient, type SyncTestClient } from '../support/sync-client.ts';
 
 /** A stack trace line, as Node prints them. */
 const STACK_LINE = /^\s*at\s+\S+.*(\(|\s)(file:|node:|\/)[^\s)]*:\d+/m;
-
-interface SocketOutcome {
-	socket: WebSocket;
-	closed: { code: number; reason: string } | null;
-	opened: Promise<void>;
-}
-
-/** A socket authenticated by a session cookie only. */
-function sessionSocket(server: RunningServer, pathname: string, session: { cookie: string }): SocketOutcome {
-	const socket = new WebSocket(new URL(pathname, server.url.replace(/^http/, 'ws')), { headers: { cookie: session.cookie } });
-	const outcome: SocketOutcome = {
-		socket,
-		closed: null,
-		opened: new Promise((resolve, reject) => {
-			socket.once('open', () => resolve());
-			socket.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with HTTP ${res.statusCode}`)));
-			socket.once('error', reject);
-		})
-	};
-	socket.on('close', (code, reason) => (outcome.closed = { code, reason: reason.toString() }));
-	return outcome;
-}
 
 async function members(server: RunningServer): Promise<Array<{ id: string; role: string; assignedBy: string | null }>> {
 	const response = await apiFetch(`${server.url}/api/members`, {}, 'admin');
@@ -57,13 +35,13 @@ function createAs(server: RunningServer, session: SignedIn, name: string, origin
 
 describe('signing in through the app', () => {
 	let server: RunningServer;
-	const sockets: WebSocket[] = [];
+	const clients: SyncTestClient[] = [];
 
 	beforeAll(async () => {
 		server = await startTestServer();
 	});
 	afterAll(async () => {
-		for (const socket of sockets) socket.terminate();
+		for (const client of clients) client.disconnect();
 		await server.close();
 	});
 
@@ -171,10 +149,10 @@ describe('signing in through the app', () => {
 	it('signs out: cookie cleared, session dead, open socket closed with 4401, off to the provider to end its session', async () => {
 		const bob = await signInWithFetch(server, 'bob');
 		const other = await signInWithFetch(server, 'bob');
-		const live = sessionSocket(server, '/sync', bob);
-		const bystander = sessionSocket(server, '/sync', other);
-		sockets.push(live.socket, bystander.socket);
-		await Promise.all([live.opened, bystander.opened]);
+		const live = syncClient(server, { cookie: bob.cookie });
+		const bystander = syncClient(server, { cookie: other.cookie });
+		clients.push(live, bystander);
+		await Promise.all([live.ready, bystander.ready]);
 
 		// Not from another site: a forged sign-out is refused and ends nothing.
 		const forged = await sessionFetch(server, bob, '/auth/sign-out', { method: 'POST', headers: { origin: 'http://evil.example' } });
@@ -203,7 +181,7 @@ describe('signing in through the app', () => {
 		expect(bystander.closed).toBeNull();
 		expect((await sessionFetch(server, other, '/api/records')).status).toBe(200);
 		// A new socket with the ended session is refused at the upgrade.
-		await expect(sessionSocket(server, '/sync', bob).opened).rejects.toThrow(/HTTP 401/);
+		await expect(syncClient(server, { cookie: bob.cookie }).ready).rejects.toThrow(/HTTP 401/);
 	});
 
 	it('sends security headers on pages: CSP with frame-ancestors and script-src, no framing, nosniff, a referrer policy', async () => {
@@ -272,9 +250,9 @@ describe('an expiring session', () => {
 		const id = await createRecord(server, { name: 'Expiry Ltd' });
 		const bob = await signInWithFetch(server, 'bob');
 		const started = Date.now();
-		const sync = sessionSocket(server, '/sync', bob);
-		const record = sessionSocket(server, `/y/${id}`, bob);
-		await Promise.all([sync.opened, record.opened]);
+		const sync = syncClient(server, { cookie: bob.cookie });
+		const record = syncClient(server, { cookie: bob.cookie }, { path: `/y/${id}` });
+		await Promise.all([sync.ready, record.ready]);
 		expect((await sessionFetch(server, bob, '/api/records')).status).toBe(200);
 
 		await eventually(() => sync.closed !== null && record.closed !== null, 'both sockets to close at expiry', TTL_MS + 5_000);
@@ -285,7 +263,7 @@ describe('an expiring session', () => {
 		expect((await sessionFetch(server, bob, '/api/records')).status).toBe(401);
 		const page = await sessionFetch(server, bob, '/records');
 		expect(page.status).toBe(303);
-		await expect(sessionSocket(server, '/sync', bob).opened).rejects.toThrow(/HTTP 401/);
+		await expect(syncClient(server, { cookie: bob.cookie }).ready).rejects.toThrow(/HTTP 401/);
 	});
 });
 

@@ -5,100 +5,25 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import * as awarenessProtocol from 'y-protocols/awareness';
-import WebSocket from 'ws';
 import { fieldsOf } from '../../src/lib/model/record.ts';
-import { MessageType, decodeRefused, encodeFrame, readFrameHeader, workspaceChannel } from '../../src/lib/protocol/index.ts';
+import { MessageType, encodeFrame, workspaceChannel } from '../../src/lib/protocol/index.ts';
 import type { RunningServer } from '../../server/http.ts';
-import { createRecord, eventually, startTestServer, tempDataDir, wsUrl } from '../support/server.ts';
-
-interface Received {
-	documentName: string;
-	type: number;
-	decoder: decoding.Decoder;
-}
-
-/** A test client of /sync: keeps a Y.Doc per document and records what arrives. */
-class SyncSocket {
-	readonly socket: WebSocket;
-	readonly docs = new Map<string, Y.Doc>();
-	readonly received: Array<{ documentName: string; type: number; detail: unknown }> = [];
-	closed: { code: number; reason: string } | null = null;
-
-	constructor(url: string) {
-		this.socket = new WebSocket(url);
-		this.socket.binaryType = 'nodebuffer';
-		this.socket.on('message', (data: Buffer) => this.onMessage(new Uint8Array(data)));
-		this.socket.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }));
-	}
-
-	opened(): Promise<void> {
-		return new Promise((resolve, reject) => {
-			this.socket.once('open', () => resolve());
-			this.socket.once('error', reject);
-		});
-	}
-
-	open(name: string): Y.Doc {
-		const doc = new Y.Doc();
-		this.docs.set(name, doc);
-		doc.on('update', (update: Uint8Array, origin: unknown) => {
-			if (origin === this) return;
-			this.send(encodeFrame(name, MessageType.sync, (e) => syncProtocol.writeUpdate(e, update)));
-		});
-		this.send(encodeFrame(name, MessageType.sync, (e) => syncProtocol.writeSyncStep1(e, doc)));
-		return doc;
-	}
-
-	send(frame: Uint8Array): void {
-		this.socket.send(frame);
-	}
-
-	count(documentName: string, type: number): number {
-		return this.received.filter((m) => m.documentName === documentName && m.type === type).length;
-	}
-
-	last(documentName: string, type: number): unknown {
-		return this.received.filter((m) => m.documentName === documentName && m.type === type).at(-1)?.detail;
-	}
-
-	private onMessage(bytes: Uint8Array): void {
-		const decoder = decoding.createDecoder(bytes);
-		const { documentName, type } = readFrameHeader(decoder, true) as Received;
-		let detail: unknown = null;
-		const doc = this.docs.get(documentName!);
-		if (type === MessageType.sync && doc) {
-			const reply = encoding.createEncoder();
-			encoding.writeVarString(reply, documentName!);
-			encoding.writeVarUint(reply, MessageType.sync);
-			detail = syncProtocol.readSyncMessage(decoder, reply, doc, this);
-			if (detail === syncProtocol.messageYjsSyncStep1) this.send(encoding.toUint8Array(reply));
-		} else if (type === MessageType.refused) {
-			detail = decodeRefused(decoder);
-		} else if (type === MessageType.saved) {
-			detail = decoding.readVarUint(decoder);
-		} else if (type === MessageType.recordChanged) {
-			detail = decoding.readVarString(decoder);
-		} else if (type === MessageType.awareness) {
-			detail = decoding.readVarUint8Array(decoder);
-		}
-		this.received.push({ documentName: documentName!, type, detail });
-	}
-}
+import { createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
+import { syncClient, type SyncTestClient } from '../support/sync-client.ts';
 
 describe('the multiplexed /sync endpoint', () => {
 	let server: RunningServer;
 	let data: { dir: string; remove(): void };
-	const sockets: SyncSocket[] = [];
+	const clients: SyncTestClient[] = [];
 
-	async function connect(): Promise<SyncSocket> {
-		const socket = new SyncSocket(wsUrl(server, '/sync'));
-		sockets.push(socket);
-		await socket.opened();
-		return socket;
+	async function connect(): Promise<SyncTestClient> {
+		const client = syncClient(server, 'editor');
+		clients.push(client);
+		await client.ready;
+		return client;
 	}
 
 	beforeAll(async () => {
@@ -106,7 +31,7 @@ describe('the multiplexed /sync endpoint', () => {
 		server = await startTestServer({ dataDir: data.dir });
 	});
 	afterAll(async () => {
-		for (const socket of sockets) socket.socket.close();
+		for (const client of clients) client.disconnect();
 		await server.close();
 		data.remove();
 	});
@@ -137,9 +62,9 @@ describe('the multiplexed /sync endpoint', () => {
 		client.open(unknown);
 		client.open('workspace:not-a-workspace');
 		const doc = client.open(known);
-		await eventually(() => client.count(unknown, MessageType.refused) === 1, 'the unknown record to be refused');
+		await eventually(() => client.of(unknown, MessageType.refused).length === 1, 'the unknown record to be refused');
 		expect(client.last(unknown, MessageType.refused)).toMatchObject({ code: 'not-found' });
-		await eventually(() => client.count('workspace:not-a-workspace', MessageType.refused) === 1, 'the unknown workspace to be refused');
+		await eventually(() => client.of('workspace:not-a-workspace', MessageType.refused).length === 1, 'the unknown workspace to be refused');
 		await eventually(() => fieldsOf(doc).get('name') === 'Known Ltd', 'the known record to sync on the same socket');
 		expect(client.closed).toBeNull();
 		expect(await server.accord.database.documents.loadDocument(unknown)).toBeNull();
@@ -160,7 +85,7 @@ describe('the multiplexed /sync endpoint', () => {
 		const channel = workspaceChannel(server.accord.services.defaultWorkspace);
 		const watcher = await connect();
 		const editor = await connect();
-		watcher.send(encodeFrame(channel, MessageType.queryAwareness));
+		watcher.queryAwareness(channel);
 		const awareness = new awarenessProtocol.Awareness(new Y.Doc());
 		awareness.setLocalState({ user: { id: 'alice', name: 'Alice Chen', color: '#d9480f', colorLight: '#d9480f33' }, viewing: null });
 		editor.send(
@@ -168,19 +93,19 @@ describe('the multiplexed /sync endpoint', () => {
 				encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(awareness, [awareness.clientID]))
 			)
 		);
-		await eventually(() => watcher.count(channel, MessageType.awareness) > 0, "the editor's presence to reach the watcher");
+		await eventually(() => watcher.of(channel, MessageType.awareness).length > 0, "the editor's presence to reach the watcher");
 		const received = new awarenessProtocol.Awareness(new Y.Doc());
-		awarenessProtocol.applyAwarenessUpdate(received, watcher.last(channel, MessageType.awareness) as Uint8Array, null);
+		awarenessProtocol.applyAwarenessUpdate(received, watcher.last(channel, MessageType.awareness)!, null);
 		// Claimed to be Alice; relayed as who the socket signed in as (the editor API token).
 		expect(received.getStates().get(awareness.clientID)).toMatchObject({ user: { name: 'test editor', color: '#d9480f' } });
 
 		const id = await createRecord(server, { name: 'Fresh Lead' });
-		await eventually(() => watcher.received.some((m) => m.type === MessageType.recordChanged && m.detail === id), 'a notice of the new record');
+		await eventually(() => watcher.notices().includes(id), 'a notice of the new record');
 		const doc = editor.open(id);
 		await eventually(() => fieldsOf(doc).size > 0, 'the record to sync');
-		watcher.received.length = 0;
+		watcher.frames.length = 0;
 		fieldsOf(doc).set('stage', 'qualified');
-		await eventually(() => watcher.received.some((m) => m.type === MessageType.recordChanged && m.detail === id), 'a notice of the edit');
+		await eventually(() => watcher.notices().includes(id), 'a notice of the edit');
 	});
 
 	it('closes a socket that sends a malformed frame, and only that one', async () => {
@@ -197,7 +122,7 @@ describe('the multiplexed /sync endpoint', () => {
 		expect(bad.closed).toMatchObject({ code: 1007 });
 		expect(bad.closed!.reason).toMatch(/Malformed message/);
 		fieldsOf(doc).set('city', 'Chengdu');
-		await eventually(() => good.last(id, MessageType.saved) !== undefined && (good.last(id, MessageType.saved) as number) >= 2, 'the good socket to keep working');
+		await eventually(() => (good.last(id, MessageType.saved) ?? 0) >= 2, 'the good socket to keep working');
 		expect(good.closed).toBeNull();
 	});
 });
