@@ -163,6 +163,8 @@ export function createImportJobs({ workspace, jobs, imports, rooms, merges, log,
 		let bytesRead = 0;
 		let lastWrite = 0;
 		let report: ImportReport | null = null;
+		/** The import's report as of its last written batch: what a failure leaves written. */
+		let soFar: ImportReport | null = null;
 		const state = running.get(id)!;
 		const progressOf = (r: Pick<ImportReport, 'rowsRead' | 'created' | 'updated' | 'merged' | 'skipped' | 'unchanged' | 'rejected' | 'writtenThrough'>): JobProgress => {
 			const seconds = (Date.now() - started) / 1000;
@@ -195,6 +197,7 @@ export function createImportJobs({ workspace, jobs, imports, rooms, merges, log,
 				rejectedRow: (row, reason) => rejected.add(row, reason),
 				undoNotes,
 				progress: (so) => {
+					soFar = so;
 					if (Date.now() - lastWrite < PROGRESS_EVERY_MS) return;
 					lastWrite = Date.now();
 					pendingProgress = pendingProgress
@@ -214,8 +217,9 @@ export function createImportJobs({ workspace, jobs, imports, rooms, merges, log,
 			await rejected.close().catch(() => undefined);
 			const message = (error as Error).message;
 			log.warn('an import job failed', { job: id, error: message });
-			const failed = emptyProgress(size);
-			await jobs.finish(id, 'failed', { ...failed, bytesRead }, JSON.stringify({ message })).catch((e: Error) => log.error('an import job could not be marked failed', { job: id, error: e.message }));
+			// What was written before the failure stays said (whole batches, up to `writtenThrough`): the undo takes exactly that back.
+			const failed: JobProgress = soFar ? { ...progressOf(soFar), secondsLeft: null } : { ...emptyProgress(size), bytesRead };
+			await jobs.finish(id, 'failed', failed, JSON.stringify({ message })).catch((e: Error) => log.error('an import job could not be marked failed', { job: id, error: e.message }));
 		} finally {
 			rmSync(upload, { force: true });
 		}

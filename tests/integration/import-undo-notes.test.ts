@@ -28,6 +28,7 @@ const engines = [
 interface JobView {
 	id: string;
 	status: string;
+	progress: { created: number; writtenThrough: number | null };
 	report: (ImportReport & { message?: string }) | { message: string } | null;
 }
 
@@ -101,6 +102,8 @@ describe.each(engines)('an import job on $name notes what it changes with the ch
 		const job = await runJob(lines.join('\n'), 'create');
 		expect(job.status).toBe('failed');
 		expect(job.report).toMatchObject({ message: expect.stringContaining('the test refuses') as string });
+		// The job says what made it: the first batch, up to its last row (the header is row 1).
+		expect(job.progress).toMatchObject({ created: IMPORT_BATCH, writtenThrough: IMPORT_BATCH + 1 });
 
 		const stored = await sql().query<{ id: string; name: string; archived: boolean }>("SELECT id::text AS id, name, archived FROM records WHERE name LIKE 'Atomic %'");
 		const written = stored.map((r) => Number(r.name.slice('Atomic '.length))).sort((a, b) => a - b);
