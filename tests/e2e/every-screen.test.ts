@@ -11,13 +11,11 @@
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
-import WebSocket from 'ws';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { fieldsOf } from '../../src/lib/model/record.ts';
 import type { RunningServer } from '../../server/http.ts';
-import { apiFetch, createRecord, eventually, startTestServer, tempDataDir, tokenFor, wsUrl } from '../support/server.ts';
+import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
+import { providersSynced, yWebsocketClient } from '../support/sync-client.ts';
 import { launchBrowser, screenshotPath } from '../support/browser.ts';
 import { pageAs } from '../support/sign-in.ts';
 
@@ -52,19 +50,10 @@ describe('every screen', () => {
 
 	/** Two clients of two people change the company while apart, then sync one after the other: a conflict. */
 	async function makeConflict(id: string): Promise<void> {
-		const connect = (role: 'editor' | 'admin') => {
-			const doc = new Y.Doc();
-			const provider = new WebsocketProvider(wsUrl(server, '/y', null), id, doc, {
-				WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-				params: { token: tokenFor(server, role) },
-				disableBc: true
-			});
-			return { doc, provider };
-		};
-		const a = connect('editor');
-		const b = connect('admin');
+		const a = yWebsocketClient(server, 'editor', id);
+		const b = yWebsocketClient(server, 'admin', id);
 		try {
-			await eventually(() => a.provider.synced && b.provider.synced, 'both writers to sync');
+			await providersSynced(a.provider, b.provider);
 			a.provider.disconnect();
 			b.provider.disconnect();
 			fieldsOf(a.doc).set('company', 'Harbour Freight');

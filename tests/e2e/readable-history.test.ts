@@ -6,13 +6,11 @@
  * (a stock y-websocket client), and read in a real browser in both languages.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
-import WebSocket from 'ws';
 import type { Browser, Page } from 'playwright-core';
 import { activitiesOf, addItem, contactsOf, fieldsOf, notesOf } from '../../src/lib/model/record.ts';
 import type { RunningServer } from '../../server/http.ts';
-import { apiFetch, createRecord, eventually, startTestServer, tempDataDir, tokenFor, wsUrl } from '../support/server.ts';
+import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
+import { providersSynced, yWebsocketClient } from '../support/sync-client.ts';
 import { launchBrowser, screenshotPath } from '../support/browser.ts';
 import { pageAs } from '../support/sign-in.ts';
 
@@ -27,14 +25,9 @@ describe('a history people can read', () => {
 		server = await startTestServer({ dataDir: data.dir });
 		browser = await launchBrowser();
 		recordId = await createRecord(server, { name: '王芳', company: '华信科技', country: 'CN' });
-		const doc = new Y.Doc();
-		const provider = new WebsocketProvider(wsUrl(server, '/y', null), recordId, doc, {
-			WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-			params: { token: tokenFor(server) },
-			disableBc: true
-		});
+		const { doc, provider } = yWebsocketClient(server, 'editor', recordId);
 		try {
-			await eventually(() => provider.synced, 'the writer to sync');
+			await providersSynced(provider);
 			fieldsOf(doc).set('phone', '+8613800138000');
 			addItem(activitiesOf(doc), { kind: 'call', subject: 'Pricing follow-up', at: '2026-12-06T09:30:00.000Z' });
 			addItem(activitiesOf(doc), { kind: 'meeting', subject: '', at: '2026-12-06T14:00:00.000Z' });

@@ -7,8 +7,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
-import WebSocket from 'ws';
 import type { RunningServer } from '../../server/http.ts';
 import { computeDashboard, type AnalyticsActivity, type AnalyticsOptions, type AnalyticsRecord, type Dashboard, type StageChange } from '../../src/lib/analytics/aggregate.ts';
 import { analyticsSearch } from '../../src/lib/analytics/query.ts';
@@ -19,7 +17,8 @@ import type { CustomerRecord } from '../../src/lib/model/record.ts';
 import type { RecordRow } from '../../src/lib/model/projection.ts';
 import { activitiesOf } from '../../src/lib/model/record.ts';
 import type { Scalar } from '../../src/lib/model/schema.ts';
-import { apiFetch, createRecord, eventually, startTestServer, tempDataDir, tokenFor, wsUrl } from '../support/server.ts';
+import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
+import { providersSynced, yWebsocketClient } from '../support/sync-client.ts';
 
 const engines = [
 	{ name: 'pglite', available: true },
@@ -36,14 +35,9 @@ async function json<T>(response: Response, status = 200): Promise<T> {
 
 /** Adds activities to a record as a stock y-websocket client does, and waits until the server has them. */
 async function addActivities(server: RunningServer, id: string, ats: string[]): Promise<void> {
-	const doc = new Y.Doc();
-	const provider = new WebsocketProvider(wsUrl(server, '/y', null), id, doc, {
-		WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-		params: { token: tokenFor(server) },
-		disableBc: true
-	});
+	const { doc, provider } = yWebsocketClient(server, 'editor', id);
 	try {
-		await eventually(() => provider.synced, 'the record synced');
+		await providersSynced(provider);
 		doc.transact(() => {
 			activitiesOf(doc).push(
 				ats.map((at, i) => {

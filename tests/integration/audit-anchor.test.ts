@@ -13,14 +13,12 @@ import { spawn } from 'node:child_process';
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
-import WebSocket from 'ws';
 import { fieldsOf } from '../../src/lib/model/record.ts';
 import { openPglite, openPostgres } from '../../server/store/sql.ts';
 import type { Sql } from '../../server/store/types.ts';
 import { tempDir, tempPostgresUrl, type TempDir, type TempPostgres } from '../support/databases.ts';
-import { createRecord, eventually, startTestServer, tokenFor, wsUrl } from '../support/server.ts';
+import { createRecord, eventually, startTestServer } from '../support/server.ts';
+import { providersSynced, yWebsocketClient } from '../support/sync-client.ts';
 import { REPO_ROOT } from '../support/processes.ts';
 
 interface Run {
@@ -92,13 +90,8 @@ describe.each(engines)('the audit anchor on $name', (engine) => {
 			// Creations are sealed at the sealer's next turn (they do not fold), and anchored right after.
 			await eventually(async () => (await checkpoints()).some((c) => c.workspace === 'demo' && c.seq >= 4), 'a checkpoint in the anchor file', 15_000);
 			const id = await createRecord(server, { name: 'Edited' });
-			const doc = new Y.Doc();
-			const provider = new WebsocketProvider(wsUrl(server, '/y', null), id, doc, {
-				WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-				params: { token: tokenFor(server) },
-				disableBc: true
-			});
-			await eventually(() => provider.synced, 'sync');
+			const { doc, provider } = yWebsocketClient(server, 'editor', id);
+			await providersSynced(provider);
 			for (const field of ['company', 'city', 'title']) fieldsOf(doc).set(field, `${field} 2`);
 			await eventually(async () => (await server.accord.database.audit.query({ workspace: 'demo', recordId: id, limit: 1, offset: 0 })).total === 4, 'the entries');
 			provider.destroy();

@@ -8,8 +8,6 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
-import WebSocket from 'ws';
 import type { AuditDraft } from '../../server/audit/types.ts';
 import { openDatabase, type Database } from '../../server/database.ts';
 import { openPglite, openPostgres } from '../../server/store/sql.ts';
@@ -18,7 +16,8 @@ import { COALESCE_MAX_MS, COALESCE_WINDOW_MS, stageAudit } from '../../server/au
 import { fieldsOf } from '../../src/lib/model/record.ts';
 import { bareRow, tempDir, tempPostgresUrl } from '../support/databases.ts';
 import { seedPgliteDataDir } from '../support/database-templates.ts';
-import { createRecord, eventually, startTestServer, tokenFor, wsUrl } from '../support/server.ts';
+import { createRecord, eventually, startTestServer } from '../support/server.ts';
+import { providersSynced, yWebsocketClient } from '../support/sync-client.ts';
 import { REPO_ROOT } from '../support/processes.ts';
 
 interface Engine {
@@ -238,13 +237,8 @@ describe.each(engines)('the audit log on $name', (engine) => {
 		await database.close();
 		const server = await startTestServer({ dataDir: db.dataDir, databaseUrl: db.databaseUrl, redisUrl: undefined });
 		const id = await createRecord(server, { name: 'Verify Co', company: 'One' });
-		const doc = new Y.Doc();
-		const provider = new WebsocketProvider(wsUrl(server, '/y', null), id, doc, {
-			WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-			params: { token: tokenFor(server) },
-			disableBc: true
-		});
-		await eventually(() => provider.synced, 'sync');
+		const { doc, provider } = yWebsocketClient(server, 'editor', id);
+		await providersSynced(provider);
 		for (const field of ['company', 'city', 'title', 'industry']) fieldsOf(doc).set(field, `${field} 2`);
 		doc.getMap('tags').set('key-account', true);
 		await eventually(async () => (await server.accord.database.audit.query({ workspace: 'demo', recordId: id, limit: 1, offset: 0 })).total === 6, 'the entries');

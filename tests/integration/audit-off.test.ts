@@ -3,14 +3,12 @@
  * the audit log (the switch the benchmark uses to measure what auditing costs).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
-import WebSocket from 'ws';
 import type { AuditPage } from '../../src/lib/model/audit.ts';
 import { fieldsOf } from '../../src/lib/model/record.ts';
 import { readConfig } from '../../server/config.ts';
 import type { RunningServer } from '../../server/http.ts';
-import { apiFetch, createRecord, eventually, startTestServer, tempDataDir, tokenFor, wsUrl } from '../support/server.ts';
+import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
+import { providersSynced, yWebsocketClient } from '../support/sync-client.ts';
 
 let server: RunningServer;
 let data: { dir: string; remove(): void };
@@ -39,17 +37,11 @@ describe('with the audit log off', () => {
 
 	it('stores and relays edits, and records no entries for creation, edits or the private flag', async () => {
 		const id = await createRecord(server, { name: 'Unaudited Ltd', company: 'Old Co' });
-		const docs = [new Y.Doc(), new Y.Doc()];
-		const providers = docs.map(
-			(doc) =>
-				new WebsocketProvider(wsUrl(server, '/y', null), id, doc, {
-					params: { token: tokenFor(server) },
-					WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-					disableBc: true
-				})
-		);
+		const clients = [yWebsocketClient(server, 'editor', id), yWebsocketClient(server, 'editor', id)];
+		const docs = clients.map((c) => c.doc);
+		const providers = clients.map((c) => c.provider);
 		try {
-			await eventually(() => providers.every((p) => p.synced), 'both clients to sync');
+			await providersSynced(...providers);
 			fieldsOf(docs[0]).set('company', 'New Co');
 			await eventually(() => fieldsOf(docs[1]).get('company') === 'New Co', 'the edit to reach the other client');
 

@@ -8,13 +8,13 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
-import WebSocket from 'ws';
+import type { WebsocketProvider } from 'y-websocket';
 import type { AuditEntry, AuditPage } from '../../src/lib/model/audit.ts';
 import { contactsOf, fieldsOf } from '../../src/lib/model/record.ts';
 import type { Scalar } from '../../src/lib/model/schema.ts';
 import type { RunningServer } from '../../server/http.ts';
-import { createRecord, eventually, startTestServer, tempDataDir, tokenFor, wsUrl } from '../support/server.ts';
+import { createRecord, eventually, startTestServer, tempDataDir, tokenFor } from '../support/server.ts';
+import { providersSynced, yWebsocketClient } from '../support/sync-client.ts';
 
 const providers: WebsocketProvider[] = [];
 afterEach(() => {
@@ -47,15 +47,9 @@ async function history(id: string): Promise<AuditEntry[]> {
 }
 
 async function connect(id: string): Promise<Y.Doc> {
-	const doc = new Y.Doc();
-	const provider = new WebsocketProvider(wsUrl(server, '/y', null), id, doc, {
-		WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-		params: { token: tokenFor(server, 'editor') },
-		disableBc: true,
-		maxBackoffTime: 300
-	});
+	const { doc, provider } = yWebsocketClient(server, 'editor', id, { maxBackoffTime: 300 });
 	providers.push(provider);
-	await eventually(() => provider.synced, 'the provider to sync');
+	await providersSynced(provider);
 	return doc;
 }
 

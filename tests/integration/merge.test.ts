@@ -8,14 +8,14 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
-import WebSocket from 'ws';
+import type { WebsocketProvider } from 'y-websocket';
 import type { AuditEntry, AuditPage } from '../../src/lib/model/audit.ts';
 import { metaOf, newId, readRecord, writeNewRecord, type CustomerRecord } from '../../src/lib/model/record.ts';
 import { projectRecord } from '../../src/lib/model/projection.ts';
 import type { MergeView } from '../../src/lib/server/services.ts';
 import type { RunningServer } from '../../server/http.ts';
-import { createRecord, eventually, startTestServer, tempDataDir, wsUrl } from '../support/server.ts';
+import { createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
+import { providersSynced, yWebsocketClient, type YWebsocketClient } from '../support/sync-client.ts';
 
 interface Person {
 	id: string;
@@ -67,18 +67,11 @@ async function history(id: string, query = ''): Promise<AuditEntry[]> {
 	return (await expectJson<AuditPage>(await api(`/api/records/${id}/history?limit=500${query}`, admin), 200)).entries;
 }
 
-function connect(id: string, who: Person): { doc: Y.Doc; provider: WebsocketProvider } {
-	const doc = new Y.Doc();
-	const provider = new WebsocketProvider(wsUrl(server, '/y', null), id, doc, {
-		WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-		params: { token: who.token },
-		disableBc: true
-	});
-	providers.push(provider);
-	return { doc, provider };
+function connect(id: string, who: Person): YWebsocketClient {
+	const made = yWebsocketClient(server, who, id);
+	providers.push(made.provider);
+	return made;
 }
-
-const synced = (provider: WebsocketProvider) => eventually(() => provider.synced, 'the provider to sync');
 
 beforeAll(async () => {
 	data = tempDataDir();
@@ -109,7 +102,7 @@ async function threeDuplicates(): Promise<[string, string, string]> {
 		[c, [], [{ id: 'ac', kind: 'meeting', subject: 'Pricing', at: '2026-02-01T02:00:00.000Z' }]]
 	] as const) {
 		const { doc, provider } = connect(id, editor);
-		await synced(provider);
+		await providersSynced(provider);
 		doc.transact(() => {
 			for (const values of contacts) doc.getArray('contacts').push([new Y.Map(Object.entries(values))]);
 			for (const values of activities) doc.getArray('activities').push([new Y.Map(Object.entries(values))]);
@@ -125,7 +118,7 @@ describe('merging records', () => {
 		const [a, b, c] = await threeDuplicates();
 		const before = { [a]: await plain(a), [b]: await plain(b), [c]: await plain(c) };
 		const watcher = connect(c, viewer);
-		await synced(watcher.provider);
+		await providersSynced(watcher.provider);
 
 		const answer = await expectJson<MergeAnswer>(await merge({ survivor: a, merged: [b, c], fields: { email: c, name: b } }), 200);
 		const survivor = JSON.parse(await plain(a)) as CustomerRecord & { private: boolean };
@@ -237,7 +230,7 @@ describe('merging records', () => {
 		const a = await createRecord(server, { name: 'Guarded One' });
 		const b = await createRecord(server, { name: 'Guarded Two' });
 		const { doc, provider } = connect(a, editor);
-		await synced(provider);
+		await providersSynced(provider);
 		metaOf(doc).set('mergedInto', b);
 		await eventually(() => !metaOf(doc).has('mergedInto'), 'the forged link to be taken back');
 		expect(JSON.parse(await plain(a)).meta.mergedInto).toBeUndefined();

@@ -5,13 +5,12 @@
  * with source `api`; and the same access rules as every other record route.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
-import WebSocket from 'ws';
+import type { WebsocketProvider } from 'y-websocket';
 import type { AuditEntry, AuditPage } from '../../src/lib/model/audit.ts';
 import { fieldsOf, notesOf, readRecord, tagsOf, type CustomerRecord } from '../../src/lib/model/record.ts';
 import type { RunningServer } from '../../server/http.ts';
-import { createRecord, eventually, startTestServer, tempDataDir, wsUrl } from '../support/server.ts';
+import { createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
+import { providersSynced, yWebsocketClient, type YWebsocketClient } from '../support/sync-client.ts';
 
 interface Person {
 	id: string;
@@ -59,18 +58,11 @@ async function history(id: string): Promise<AuditEntry[]> {
 	return (await expectJson<AuditPage>(await api(`/api/records/${id}/history?limit=500`, admin), 200)).entries;
 }
 
-function connect(id: string, who: Person): { doc: Y.Doc; provider: WebsocketProvider } {
-	const doc = new Y.Doc();
-	const provider = new WebsocketProvider(wsUrl(server, '/y', null), id, doc, {
-		WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-		params: { token: who.token },
-		disableBc: true
-	});
-	providers.push(provider);
-	return { doc, provider };
+function connect(id: string, who: Person): YWebsocketClient {
+	const made = yWebsocketClient(server, who, id);
+	providers.push(made.provider);
+	return made;
 }
-
-const synced = (provider: WebsocketProvider) => eventually(() => provider.synced, 'the provider to sync');
 
 beforeAll(async () => {
 	data = tempDataDir();
@@ -97,7 +89,7 @@ describe('PATCH /api/records/:id', () => {
 			{ tags: ['prospect', 'beijing'], notes: 'Met at the expo.' }
 		);
 		const client = connect(id, editor);
-		await synced(client.provider);
+		await providersSynced(client.provider);
 
 		const body = await expectJson<CustomerRecord & { private: boolean }>(
 			await patch(id, {
@@ -170,7 +162,7 @@ describe('PATCH /api/records/:id', () => {
 	it('answers an invalid body with 400 naming every invalid part, and changes nothing', async () => {
 		const id = await createRecord(server, { name: 'Wang Fang', email: 'wang@example.com', country: 'CN' }, { tags: ['vip'], notes: 'Original.' });
 		const client = connect(id, editor);
-		await synced(client.provider);
+		await providersSynced(client.provider);
 		const before = await getRecord(id);
 		const entriesBefore = (await history(id)).length;
 
@@ -270,7 +262,7 @@ describe('PATCH /api/records/:id', () => {
 	it('takes the id in any spelling, answering with the canonical one', async () => {
 		const id = await createRecord(server, { name: 'Upper Co' });
 		const client = connect(id, editor);
-		await synced(client.provider);
+		await providersSynced(client.provider);
 		const body = await expectJson<CustomerRecord>(await patch(id.toUpperCase(), { fields: { company: 'Upper Case Ltd' } }), 200);
 		expect(body.id).toBe(id);
 		expect(body.fields.company).toBe('Upper Case Ltd');

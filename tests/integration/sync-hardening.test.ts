@@ -8,27 +8,29 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
-import * as decoding from 'lib0/decoding';
 import * as syncProtocol from 'y-protocols/sync';
-import { WebsocketProvider } from 'y-websocket';
+import type { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import { addItem, contactsOf, fieldsOf, metaOf } from '../../src/lib/model/record.ts';
-import { MessageType, decodeRefused, encodeFrame, readFrameHeader, type RefusedMessage } from '../../src/lib/protocol/index.ts';
+import { MessageType, encodeFrame, type RefusedMessage } from '../../src/lib/protocol/index.ts';
 import type { RunningServer } from '../../server/http.ts';
 import { DEFAULT_SYNC_LIMITS } from '../../server/sync/limits.ts';
 import { SyncClient, type SocketLike } from '../../src/lib/sync/client.ts';
 import type { AuditEntry, AuditPage } from '../../src/lib/model/audit.ts';
 import type { Role } from '../../src/lib/access.ts';
 import type { Scalar } from '../../src/lib/model/schema.ts';
-import { apiFetch, createRecord, eventually, startTestServer, tempDataDir, tokenFor, wsUrl } from '../support/server.ts';
+import { apiFetch, createRecord, eventually, startTestServer, tempDataDir, wsUrl } from '../support/server.ts';
 import { awarenessFrame } from '../support/frames.ts';
 import { signInWithFetch } from '../support/sessions.ts';
+import { providersSynced, syncClient, yWebsocketClient, type SocketCredentials, type SyncTestClient, type YWebsocketClient } from '../support/sync-client.ts';
 
 const providers: WebsocketProvider[] = [];
+const clients: SyncTestClient[] = [];
 const sockets: WebSocket[] = [];
 
 afterEach(() => {
 	for (const provider of providers.splice(0)) provider.destroy();
+	for (const client of clients.splice(0)) client.disconnect();
 	for (const socket of sockets.splice(0)) socket.terminate();
 });
 
@@ -45,30 +47,29 @@ describe('sync endpoints under attack', () => {
 		data.remove();
 	});
 
-	function connect(id: string, role: Role = 'editor', doc = new Y.Doc()): { doc: Y.Doc; provider: WebsocketProvider } {
-		const provider = new WebsocketProvider(wsUrl(server, '/y', null), id, doc, {
-			WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-			params: { token: tokenFor(server, role) },
-			disableBc: true
-		});
-		providers.push(provider);
-		return { doc, provider };
+	function connect(id: string, role: Role = 'editor', doc = new Y.Doc()): YWebsocketClient {
+		const made = yWebsocketClient(server, role, id, { doc });
+		providers.push(made.provider);
+		return made;
 	}
 
-	const synced = (provider: WebsocketProvider) => eventually(() => provider.synced, 'the provider to sync');
+	function client(credentials: SocketCredentials, options: { path?: string; headers?: Record<string, string> } = {}): SyncTestClient {
+		const made = syncClient(server, credentials, options);
+		clients.push(made);
+		return made;
+	}
 
-	/** A raw socket that keeps every message it receives. */
-	async function raw(path: string, role: Role = 'editor'): Promise<{ socket: WebSocket; received: Uint8Array[]; closed: Promise<{ code: number; reason: string }> }> {
+	/** A raw socket that keeps every message it receives: for frames no client sends (presence for others, floods, a forged step 2). */
+	async function raw(path: string, role: Role = 'editor'): Promise<{ socket: WebSocket; received: Uint8Array[] }> {
 		const socket = new WebSocket(wsUrl(server, path, role));
 		sockets.push(socket);
 		const received: Uint8Array[] = [];
 		socket.on('message', (data: Buffer) => received.push(new Uint8Array(data)));
-		const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
 		await new Promise<void>((resolve, reject) => {
 			socket.once('open', () => resolve());
 			socket.once('error', reject);
 		});
-		return { socket, received, closed };
+		return { socket, received };
 	}
 
 	async function history(id: string, field: string): Promise<AuditEntry[]> {
@@ -81,7 +82,7 @@ describe('sync endpoints under attack', () => {
 			const id = await createRecord(server, { name: 'Presence Co' });
 			const alice = connect(id, 'editor');
 			const watcher = connect(id, 'admin');
-			await Promise.all([synced(alice.provider), synced(watcher.provider)]);
+			await Promise.all([providersSynced(alice.provider), providersSynced(watcher.provider)]);
 			alice.provider.awareness.setLocalStateField('field', 'name');
 			const aliceClient = alice.doc.clientID;
 			await eventually(() => watcher.provider.awareness.getStates().has(aliceClient), "the watcher to see Alice's presence");
@@ -104,7 +105,7 @@ describe('sync endpoints under attack', () => {
 		it('keeps at most a few presence states per connection, and none over the size limit', async () => {
 			const id = await createRecord(server, { name: 'Crowd Co' });
 			const watcher = connect(id, 'admin');
-			await synced(watcher.provider);
+			await providersSynced(watcher.provider);
 			const mallory = await raw(`/y/${id}`, 'viewer');
 			const many = Array.from({ length: 200 }, (_, i) => ({ client: 1_000 + i, clock: 1, state: { n: i } }));
 			mallory.socket.send(awarenessFrame(many));
@@ -122,7 +123,7 @@ describe('sync endpoints under attack', () => {
 		it('answers a flood of presence queries once per interval', async () => {
 			const id = await createRecord(server, { name: 'Query Co' });
 			const alice = connect(id, 'editor');
-			await synced(alice.provider);
+			await providersSynced(alice.provider);
 			alice.provider.awareness.setLocalStateField('field', 'company');
 			const mallory = await raw(`/y/${id}`, 'viewer');
 			await eventually(() => mallory.received.some((m) => m[0] === MessageType.awareness), 'the presence sent on joining');
@@ -141,7 +142,7 @@ describe('sync endpoints under attack', () => {
 			const id = await createRecord(server, { name: 'Case Co' });
 			const lower = connect(id);
 			const upper = connect(id.toUpperCase());
-			await Promise.all([synced(lower.provider), synced(upper.provider)]);
+			await Promise.all([providersSynced(lower.provider), providersSynced(upper.provider)]);
 			fieldsOf(upper.doc).set('city', 'Ningbo');
 			await eventually(() => fieldsOf(lower.doc).get('city') === 'Ningbo', 'an edit under the upper-case id to reach the lower-case socket');
 			fieldsOf(lower.doc).set('company', 'Case Holdings');
@@ -155,7 +156,7 @@ describe('sync endpoints under attack', () => {
 			const id = await createRecord(server, { name: 'Compact Co' });
 			const lower = connect(id);
 			const upper = connect(id.toUpperCase());
-			await Promise.all([synced(lower.provider), synced(upper.provider)]);
+			await Promise.all([providersSynced(lower.provider), providersSynced(upper.provider)]);
 			fieldsOf(lower.doc).set('industry', 'Logistics');
 			fieldsOf(upper.doc).set('city', 'Xiamen');
 			await eventually(async () => (await history(id, 'fields.city')).length > 0 && (await history(id, 'fields.industry')).length > 0, 'both edits to be stored');
@@ -168,12 +169,13 @@ describe('sync endpoints under attack', () => {
 
 		it('closes every socket of a record made private, whatever spelling it was opened under', async () => {
 			const id = await createRecord(server, { name: 'Private Co' });
-			const lower = await raw(`/y/${id}`, 'editor');
-			const upper = await raw(`/y/${id.toUpperCase()}`, 'editor');
-			await eventually(() => lower.received.length > 0 && upper.received.length > 0, 'both sockets to be synced');
+			const lower = client('editor', { path: `/y/${id}` });
+			const upper = client('editor', { path: `/y/${id.toUpperCase()}` });
+			await eventually(() => lower.frames.length > 0 && upper.frames.length > 0, 'both sockets to be synced');
 			const response = await apiFetch(`${server.url}/api/records/${id}/private`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"private":true}' }, 'admin');
 			expect(response.status).toBe(200);
-			const [a, b] = await Promise.all([lower.closed, upper.closed]);
+			await eventually(() => lower.closed !== null && upper.closed !== null, 'both sockets to be closed');
+			const [a, b] = [lower.closed!, upper.closed!];
 			expect(a.code).toBe(4404);
 			expect(b.code).toBe(4404);
 		});
@@ -184,26 +186,22 @@ describe('sync endpoints under attack', () => {
 			const id = await createRecord(server, { name: 'Handed Over Co', owner: 'bob' }, {}, 'admin');
 			const made = await apiFetch(`${server.url}/api/records/${id}/private`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"private":true}' }, 'admin');
 			expect(made.status).toBe(200);
-			const socket = new WebSocket(wsUrl(server, `/y/${id}`, null), { headers: { cookie: bob.cookie, origin: server.url } });
-			sockets.push(socket);
-			const owner = { received: [] as Uint8Array[], closed: new Promise<{ code: number }>((resolve) => socket.on('close', (code) => resolve({ code }))) };
-			socket.on('message', (data: Buffer) => owner.received.push(new Uint8Array(data)));
-			await eventually(() => owner.received.length > 0, "the owner's socket to be synced");
+			const owner = client({ cookie: bob.cookie }, { path: `/y/${id}`, headers: { origin: server.url } });
+			await eventually(() => owner.frames.length > 0, "the owner's socket to be synced");
 			const handed = await apiFetch(`${server.url}/api/records/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fields: { owner: 'alice' } }) }, 'admin');
 			expect(handed.status).toBe(200);
-			expect((await owner.closed).code).toBe(4404);
+			await eventually(() => owner.closed !== null, "the owner's socket to be closed");
+			expect(owner.closed!.code).toBe(4404);
 			expect((await apiFetch(`${server.url}/api/records/${id}`)).status).toBe(404);
 		});
 
 		it('refuses a record named in upper case on /sync, saying which spelling to use', async () => {
 			const id = await createRecord(server, { name: 'Multiplexed Co' });
-			const client = await raw('/sync', 'editor');
-			client.socket.send(encodeFrame(id.toUpperCase(), MessageType.sync, (e) => syncProtocol.writeSyncStep1(e, new Y.Doc())));
-			await eventually(() => client.received.length > 0, 'an answer');
-			const decoder = decoding.createDecoder(client.received[0]);
-			const header = readFrameHeader(decoder, true);
-			expect(header.type).toBe(MessageType.refused);
-			expect(decodeRefused(decoder).reason).toContain(id);
+			const upper = client('editor');
+			upper.open(id.toUpperCase());
+			await eventually(() => upper.frames.length > 0, 'an answer');
+			expect(upper.frames[0].type).toBe(MessageType.refused);
+			expect(upper.of(id.toUpperCase(), MessageType.refused)[0].detail.reason).toContain(id);
 		});
 	});
 
@@ -212,7 +210,7 @@ describe('sync endpoints under attack', () => {
 			const id = await createRecord(server, { name: 'Shape Co', company: 'Shape Ltd' });
 			const mallory = connect(id, 'editor');
 			const bystander = connect(id, 'admin');
-			await Promise.all([synced(mallory.provider), synced(bystander.provider)]);
+			await Promise.all([providersSynced(mallory.provider), providersSynced(bystander.provider)]);
 			addItem(contactsOf(bystander.doc), { name: 'Han Mei' });
 			await eventually(() => contactsOf(mallory.doc).length === 1, 'a contact to reach the writer');
 			const denied: string[] = [];
@@ -274,7 +272,7 @@ describe('sync endpoints under attack', () => {
 		it("attributes items under another person's client id that arrive in a sync step 2 to the sender", async () => {
 			const id = await createRecord(server, { name: 'Forged Co' });
 			const alice = connect(id, 'admin');
-			await synced(alice.provider);
+			await providersSynced(alice.provider);
 			fieldsOf(alice.doc).set('city', 'Harbin'); // Alice's client id is now bound to her
 			await eventually(async () => (await history(id, 'fields.city')).length > 0, "Alice's edit to be stored");
 			alice.provider.destroy(); // her copy would otherwise receive items under its own client id, and change it
@@ -320,6 +318,7 @@ describe('a client that stops reading', () => {
 
 	it('is disconnected once what waits for it passes the limit, while the others are served', async () => {
 		const id = await createRecord(server, { name: 'Backpressure Co' });
+		// Raw sockets: one must stop reading at the TCP level, which no client does.
 		const open = async (role: Role): Promise<WebSocket> => {
 			const socket = new WebSocket(wsUrl(server, `/y/${id}`, role));
 			sockets.push(socket);

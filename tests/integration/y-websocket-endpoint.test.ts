@@ -4,36 +4,27 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
+import type { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import { fieldsOf, notesOf, readRecord } from '../../src/lib/model/record.ts';
 import type { RunningServer } from '../../server/http.ts';
-import { createRecord, eventually, startTestServer, tempDataDir, tokenFor, wsUrl } from '../support/server.ts';
-import { apiFetch } from '../support/server.ts';
+import { apiFetch, createRecord, eventually, startTestServer, tempDataDir, wsUrl } from '../support/server.ts';
 import { tempPostgresUrl } from '../support/databases.ts';
+import { providersSynced, syncClient, yWebsocketClient, type YWebsocketClient } from '../support/sync-client.ts';
 
 const providers: WebsocketProvider[] = [];
 
-function connect(server: RunningServer, id: string): { doc: Y.Doc; provider: WebsocketProvider } {
-	const doc = new Y.Doc();
-	const provider = new WebsocketProvider(wsUrl(server, '/y', null), id, doc, {
-		WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-		params: { token: tokenFor(server) },
-		disableBc: true
-	});
-	providers.push(provider);
-	return { doc, provider };
+function connect(server: RunningServer, id: string): YWebsocketClient {
+	const made = yWebsocketClient(server, 'editor', id);
+	providers.push(made.provider);
+	return made;
 }
 
-async function synced(provider: WebsocketProvider): Promise<void> {
-	await eventually(() => provider.synced, 'the provider to sync');
-}
-
-/** Opens a raw socket and resolves with how the server closed it. */
-function closeOf(url: string, send?: (socket: WebSocket) => void): Promise<{ code: number; reason: string }> {
+/** Opens a raw socket (it sends what no client would), and resolves with how the server closed it. */
+function closeOf(url: string, send: (socket: WebSocket) => void): Promise<{ code: number; reason: string }> {
 	return new Promise((resolve, reject) => {
 		const socket = new WebSocket(url);
-		socket.on('open', () => send?.(socket));
+		socket.on('open', () => send(socket));
 		socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
 		socket.on('error', (error) => {
 			if (!('code' in error)) reject(error);
@@ -70,7 +61,7 @@ describe('stock y-websocket clients on /y/<id>', () => {
 	it('receive the record created through the API', async () => {
 		const id = await createRecord(server, { name: 'Zhang Wei', company: '华信科技' });
 		const { doc, provider } = connect(server, id);
-		await synced(provider);
+		await providersSynced(provider);
 		expect(fieldsOf(doc).get('name')).toBe('Zhang Wei');
 		expect(fieldsOf(doc).get('company')).toBe('华信科技');
 	});
@@ -79,7 +70,7 @@ describe('stock y-websocket clients on /y/<id>', () => {
 		const id = await createRecord(server, { name: 'Acme' });
 		const a = connect(server, id);
 		const b = connect(server, id);
-		await Promise.all([synced(a.provider), synced(b.provider)]);
+		await Promise.all([providersSynced(a.provider), providersSynced(b.provider)]);
 
 		a.doc.transact(() => fieldsOf(a.doc).set('company', 'Acme Ltd'));
 		b.doc.transact(() => fieldsOf(b.doc).set('city', 'Shanghai'));
@@ -111,7 +102,7 @@ describe('stock y-websocket clients on /y/<id>', () => {
 		const id = await createRecord(server, { name: 'Presence Co' });
 		const a = connect(server, id);
 		const b = connect(server, id);
-		await Promise.all([synced(a.provider), synced(b.provider)]);
+		await Promise.all([providersSynced(a.provider), providersSynced(b.provider)]);
 		a.provider.awareness.setLocalStateField('user', { name: 'Alice', color: '#d9480f' });
 		a.provider.awareness.setLocalStateField('field', 'fields.company');
 		await eventually(
@@ -126,7 +117,9 @@ describe('stock y-websocket clients on /y/<id>', () => {
 
 	it('refuses an unknown record id with 4404 and creates nothing', async () => {
 		const unknown = crypto.randomUUID();
-		const closed = await closeOf(wsUrl(server, `/y/${unknown}`));
+		const client = syncClient(server, 'editor', { path: `/y/${unknown}` });
+		await eventually(() => client.closed !== null, 'the socket to be closed');
+		const closed = client.closed!;
 		expect(closed.code).toBe(4404);
 		expect(closed.reason).toContain('no record');
 		expect(await server.accord.database.documents.loadDocument(unknown)).toBeNull();
@@ -135,19 +128,16 @@ describe('stock y-websocket clients on /y/<id>', () => {
 	});
 
 	it('refuses a path that is not a record id before upgrading', async () => {
-		const outcome = await new Promise<string>((resolve) => {
-			const socket = new WebSocket(wsUrl(server, '/y/not-a-record'));
-			socket.on('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
-			socket.on('open', () => resolve('opened'));
-			socket.on('error', () => resolve('error'));
-		});
+		const client = syncClient(server, 'editor', { path: '/y/not-a-record' });
+		const outcome = String(await client.upgradeStatus().catch(() => 'error'));
+		client.disconnect();
 		expect(outcome).toBe('404');
 	});
 
 	it('closes only the socket that sent a malformed message, and loses nothing', async () => {
 		const id = await createRecord(server, { name: 'Robust Ltd' });
 		const a = connect(server, id);
-		await synced(a.provider);
+		await providersSynced(a.provider);
 		fieldsOf(a.doc).set('company', 'Robust Holdings');
 
 		// A sync update whose payload is not a Yjs update.
@@ -164,7 +154,7 @@ describe('stock y-websocket clients on /y/<id>', () => {
 		// The first client is still served and everything written is still there.
 		fieldsOf(a.doc).set('city', 'Hangzhou');
 		const b = connect(server, id);
-		await synced(b.provider);
+		await providersSynced(b.provider);
 		await eventually(() => fieldsOf(b.doc).get('city') === 'Hangzhou', 'the later edit to reach a new client');
 		expect(fieldsOf(b.doc).get('company')).toBe('Robust Holdings');
 		const health = (await (await apiFetch(`${server.url}/healthz`)).json()) as { status: string };
@@ -185,7 +175,7 @@ describe.each([
 			expect(((await (await apiFetch(`${server.url}/healthz`)).json()) as { store: string }).store).toBe(engine);
 			const id = await createRecord(server, { name: 'Durable Inc' }, { tags: ['vip'] });
 			const a = connect(server, id);
-			await synced(a.provider);
+			await providersSynced(a.provider);
 			for (let i = 0; i < 12; i++) fieldsOf(a.doc).set('value', 1000 + i); // crosses the compaction threshold
 			notesOf(a.doc).insert(0, '持久化 test');
 			await eventually(async () => {
@@ -204,7 +194,7 @@ describe.each([
 
 			server = await startTestServer(config);
 			const b = connect(server, id);
-			await synced(b.provider);
+			await providersSynced(b.provider);
 			const record = readRecord(b.doc, id);
 			expect(record.fields).toMatchObject({ name: 'Durable Inc', value: 1011 });
 			expect(record.tags).toEqual(['vip']);
