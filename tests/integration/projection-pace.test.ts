@@ -7,33 +7,19 @@
  * still reach the row quickly.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
-import WebSocket from 'ws';
-import * as encoding from 'lib0/encoding';
-import * as syncProtocol from 'y-protocols/sync';
+import type * as Y from 'yjs';
 import type { RunningServer } from '../../server/http.ts';
 import type { RecordRow } from '../../src/lib/model/projection.ts';
-import { apiFetch, createRecord, eventually, startTestServer, tempDataDir, wsUrl } from '../support/server.ts';
-
-function updateMessage(update: Uint8Array): Uint8Array {
-	const encoder = encoding.createEncoder();
-	encoding.writeVarUint(encoder, 0);
-	syncProtocol.writeUpdate(encoder, update);
-	return encoding.toUint8Array(encoder);
-}
+import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
+import { syncClient, type SyncTestClient } from '../support/sync-client.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A stock y-websocket peer of the record: what its document changes is sent as it changes. */
-async function editorOf(server: RunningServer, id: string): Promise<{ socket: WebSocket; doc: Y.Doc }> {
-	const socket = new WebSocket(wsUrl(server, `/y/${id}`));
-	await new Promise((resolve, reject) => {
-		socket.once('open', resolve);
-		socket.once('error', reject);
-	});
-	const doc = new Y.Doc();
-	doc.on('update', (update: Uint8Array) => socket.send(updateMessage(update)));
-	return { socket, doc };
+/** A peer of the record on /y: what its document changes is sent as it changes. */
+async function editorOf(server: RunningServer, id: string): Promise<{ peer: SyncTestClient; doc: Y.Doc }> {
+	const peer = syncClient(server, 'editor', { path: `/y/${id}` });
+	await peer.whenSynced();
+	return { peer, doc: peer.doc(id) };
 }
 
 describe('the pace of list-row refreshes', () => {
@@ -62,7 +48,7 @@ describe('the pace of list-row refreshes', () => {
 
 	it('re-makes a row being edited ten times a second at most about once a second, and ends equal to the record', async () => {
 		const id = await createRecord(server, { name: 'Paced' });
-		const { socket, doc } = await editorOf(server, id);
+		const { peer, doc } = await editorOf(server, id);
 
 		const started = Date.now();
 		for (let i = 1; i <= 30; i++) {
@@ -73,7 +59,7 @@ describe('the pace of list-row refreshes', () => {
 
 		const row = async () => (await (await apiFetch(`${server.url}/api/records?q=${encodeURIComponent('city:30')}`)).json()) as { rows: { id: string }[] };
 		await eventually(async () => (await row()).rows.some((r) => r.id === id), 'the row to reach the last value', 10_000);
-		socket.close();
+		peer.disconnect();
 
 		const during = (writes.get(id) ?? []).filter((at) => at <= started + typed);
 		// Every 150 ms pause used to re-make it: about 15 times in these 3 seconds.
@@ -85,9 +71,9 @@ describe('the pace of list-row refreshes', () => {
 		const id = await createRecord(server, { name: 'Quiet' });
 		await sleep(1_200);
 		const before = (writes.get(id) ?? []).length;
-		const { socket, doc } = await editorOf(server, id);
+		const { peer, doc } = await editorOf(server, id);
 		doc.getMap('fields').set('city', 'Hangzhou');
 		await eventually(() => (writes.get(id) ?? []).length > before, 'the row to be re-made', 5_000);
-		socket.close();
+		peer.disconnect();
 	}, 30_000);
 });
