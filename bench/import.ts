@@ -12,7 +12,8 @@
  * process used during the import and, on Postgres, the CPU of the database's backends
  * serving it (read from /proc, sampled so that connections opened and closed meanwhile
  * count), both per row, so a run on a loaded machine still says
- * what a row costs. Prints a table, writes
+ * what a row costs. Then the import is undone in one action (an admin's POST …/undo:
+ * every created record archived), timed. Prints a table, writes
  * bench/results/import.json. Not part of npm test.
  *
  *   node --import tsx bench/import.ts [--rows 100000] [--store pglite|postgres|both] [--profile DIR]
@@ -118,6 +119,9 @@ interface StoreResult {
 	databaseCpuSeconds: number | null;
 	/** Server plus database CPU per created row. */
 	cpuMsPerRow: number;
+	/** Undoing the whole import afterwards (POST …/undo, an admin): its seconds, and records archived per second. */
+	undoSeconds: number;
+	undoRecordsPerSecond: number;
 	loadAverage: { start: number[]; end: number[] };
 }
 
@@ -173,6 +177,7 @@ async function measure(store: string): Promise<StoreResult> {
 		let peak: number;
 		let serverCpu: number;
 		let databaseCpu: number | null = null;
+		let undoSeconds: number;
 		try {
 			before = (await server.settledRss()).rss;
 			peak = before;
@@ -198,6 +203,12 @@ async function measure(store: string): Promise<StoreResult> {
 			peak = Math.max(peak, memory(server.child.pid!).rss);
 			if (job.status !== 'done' || !job.report) throw new Error(`the import job ended ${job.status}: ${JSON.stringify(job.report).slice(0, 500)}`);
 			imported = job.report;
+			// Undone in one action, as an admin does from the import page.
+			const undoStarted = performance.now();
+			const undone = await fetch(`${server.info.httpUrl}/api/import/jobs/${id}/undo`, { method: 'POST', headers: { authorization: `Bearer ${server.info.adminToken}` } });
+			const undoAnswer = (await undone.json()) as { archived?: number; message?: string };
+			undoSeconds = (performance.now() - undoStarted) / 1000;
+			if (!undone.ok || undoAnswer.archived !== imported.created) throw new Error(`the undo answered ${undone.status}: ${JSON.stringify(undoAnswer).slice(0, 300)}`);
 		} finally {
 			await server.stop();
 		}
@@ -237,6 +248,8 @@ async function measure(store: string): Promise<StoreResult> {
 			serverCpuSeconds: Math.round(serverCpu * 10) / 10,
 			databaseCpuSeconds: databaseCpu === null ? null : Math.round(databaseCpu * 10) / 10,
 			cpuMsPerRow: Math.round(((serverCpu + (databaseCpu ?? 0)) * 1000 * 100) / Math.max(1, imported.created)) / 100,
+			undoSeconds: Math.round(undoSeconds * 10) / 10,
+			undoRecordsPerSecond: Math.round(imported.created / undoSeconds),
 			rateMet: rowsPerSecond >= TARGET_ROWS_PER_S,
 			memoryMet: growth <= TARGET_RSS_MB,
 			loadAverage: { start: loadStart, end: load() }
@@ -250,7 +263,7 @@ async function measure(store: string): Promise<StoreResult> {
 const results: StoreResult[] = [];
 for (const store of STORES) results.push(await measure(store));
 
-const headers = ['store', 'rows', 'created', 'time', 'rows/s', `≥ ${TARGET_ROWS_PER_S} rows/s`, 'RSS growth', `≤ ${TARGET_RSS_MB} MB`, 'plain INSERT', 'import / INSERT', 'CPU server + db', 'CPU ms/row', 'load (start → end)'];
+const headers = ['store', 'rows', 'created', 'time', 'rows/s', `≥ ${TARGET_ROWS_PER_S} rows/s`, 'RSS growth', `≤ ${TARGET_RSS_MB} MB`, 'plain INSERT', 'import / INSERT', 'CPU server + db', 'CPU ms/row', 'undo (records/s)', 'load (start → end)'];
 console.log(`\nImport of ${ROWS} CSV rows (15 columns, a quarter Chinese) through POST /api/import, ${os.cpus().length} cores:\n`);
 console.log(`| ${headers.join(' | ')} |\n|${headers.map(() => '---').join('|')}|`);
 for (const r of results) {
@@ -268,6 +281,7 @@ for (const r of results) {
 			`${r.ratio}×`,
 			`${r.serverCpuSeconds} s + ${r.databaseCpuSeconds ?? '–'} s`,
 			r.cpuMsPerRow,
+			`${r.undoSeconds} s (${r.undoRecordsPerSecond})`,
 			`${r.loadAverage.start[0]} → ${r.loadAverage.end[0]}`
 		].join(' | ')} |`
 	);

@@ -87,6 +87,32 @@ const emptyProgress = (bytesTotal: number): JobProgress => ({
 });
 
 /** Writes the body to `file`, refusing it past `maxBytes`; returns its size. */
+/**
+ * Records an undo changes at once. One after another, each waited for its own commit and
+ * list row (about 27 records/s on Postgres: over an hour for 100,000); together, the
+ * group commit stores them in one transaction. Bounded, so an undo loads at most this
+ * many rooms at a time.
+ */
+const UNDO_AT_ONCE = 32;
+
+/** Runs `work` on every item, at most `limit` at a time; the first failure is thrown once all started work has ended, and no new work starts after it. */
+async function eachAtMost<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+	let next = 0;
+	let failure: { error: unknown } | null = null;
+	const worker = async (): Promise<void> => {
+		while (failure === null && next < items.length) {
+			const item = items[next++];
+			try {
+				await work(item);
+			} catch (error) {
+				failure ??= { error };
+			}
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+	if (failure !== null) throw (failure as { error: unknown }).error;
+}
+
 async function spool(body: AsyncIterable<Uint8Array>, file: string, maxBytes: number): Promise<number> {
 	const out = createWriteStream(file);
 	let size = 0;
@@ -319,11 +345,11 @@ export function createImportJobs({ workspace, jobs, imports, rooms, merges, log,
 				const undone = await merges.undo(actor, item.recordId, { force: true });
 				if (undone.ok) mergesUndone++;
 			}
-			for (const item of touched.filter((t) => t.kind !== 'merge')) {
+			const undoOne = async (item: (typeof touched)[number]): Promise<void> => {
 				const room = await rooms.acquire(item.recordId);
-				if (!room) continue;
+				if (!room) return;
 				try {
-					if (!isRecordDoc(room.doc)) continue;
+					if (!isRecordDoc(room.doc)) return;
 					if (item.kind === 'created') {
 						await room.transact(by, (doc) => setArchived(doc, true));
 						archived++;
@@ -337,7 +363,12 @@ export function createImportJobs({ workspace, jobs, imports, rooms, merges, log,
 				} finally {
 					rooms.release(room);
 				}
-			}
+			};
+			await eachAtMost(
+				touched.filter((t) => t.kind !== 'merge'),
+				UNDO_AT_ONCE,
+				undoOne
+			);
 			return { ok: true, archived, restored, mergesUndone };
 		},
 
