@@ -1,7 +1,7 @@
 /**
  * The pipeline board's arithmetic on hand-computed rows: columns in pipeline order with
  * "not set" last, archived rows left out, counts, totals summed per currency (never
- * across currencies), and the column a keyboard move lands in.
+ * across currencies), cards by name on every build, and the column a keyboard move lands in.
  */
 import { describe, expect, it } from 'vitest';
 import { buildBoard, columnValues, groupableFields, moveDirectionOfKey, moveTarget, readGroupBy, totalsByCurrency, type BoardRow } from '../../src/lib/board.ts';
@@ -39,6 +39,15 @@ describe('board grouping', () => {
 		// By name, case-insensitively; the archived row is not on the board.
 		expect(board[0].cards.map((c) => c.name)).toEqual(['alpha', 'Beta', 'Gamma']);
 		expect(board.flatMap((c) => c.cards).some((c) => c.archived)).toBe(false);
+	});
+
+	it('orders cards by name on every build, a same name by id, and a name changed on the row itself where it now belongs', () => {
+		const same = [row({ name: 'Zhao', stage: 'lead' }), row({ name: 'zhao', stage: 'lead' }), row({ name: 'Adams', stage: 'lead' })];
+		expect(buildBoard(same, 'stage')[0].cards.map((c) => c.id)).toEqual([same[2].id, same[0].id, same[1].id]);
+		// Each name's key is kept with its row between builds: a name edited in place must not keep the old place.
+		same[2].name = 'zz top';
+		expect(buildBoard(same, 'stage')[0].cards.map((c) => c.name)).toEqual(['Zhao', 'zhao', 'zz top']);
+		expect(buildBoard([...same].reverse(), 'stage')[0].cards.map((c) => c.name)).toEqual(['Zhao', 'zhao', 'zz top']);
 	});
 
 	it('totals each column per currency: ¥1,200,000 and $35,000 in "lead", not one sum', () => {

@@ -1692,19 +1692,38 @@ function intlTag(): string {
 	return current.locale === 'zh' ? 'zh-CN' : 'en-GB';
 }
 
+/**
+ * Number formats already made, by locale, currency and digits: making one costs far more
+ * than using it, and a board formats hundreds of amounts as it opens. Currencies come
+ * from records, so the cache is emptied past a bound rather than grown without one.
+ */
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+const MONEY_FORMATS_KEPT = 64;
+
+/** Throws, as Intl does, for a currency code it does not know. */
+function moneyFormat(tag: string, currency: string | null, whole: boolean): Intl.NumberFormat {
+	const key = `${tag} ${currency ?? ''} ${whole}`;
+	let format = moneyFormats.get(key);
+	if (!format) {
+		// Whole amounts without ".00": deal values are mostly round numbers.
+		const digits = whole ? { minimumFractionDigits: 0, maximumFractionDigits: 0 } : { minimumFractionDigits: 2, maximumFractionDigits: 2 };
+		format = new Intl.NumberFormat(tag, currency ? { style: 'currency', currency, ...digits } : digits);
+		if (moneyFormats.size >= MONEY_FORMATS_KEPT) moneyFormats.clear();
+		moneyFormats.set(key, format);
+	}
+	return format;
+}
+
 /** A money value with its currency in the current locale; plain number when there is no currency. */
 export function formatMoney(value: number | null | undefined, currency: string | null | undefined): string {
 	if (value === null || value === undefined) return '';
-	// Whole amounts without ".00": deal values are mostly round numbers.
-	const digits = Number.isInteger(value) ? { minimumFractionDigits: 0, maximumFractionDigits: 0 } : { minimumFractionDigits: 2, maximumFractionDigits: 2 };
+	const whole = Number.isInteger(value);
 	try {
-		if (currency) {
-			return new Intl.NumberFormat(intlTag(), { style: 'currency', currency, ...digits }).format(value);
-		}
+		if (currency) return moneyFormat(intlTag(), currency, whole).format(value);
 	} catch {
 		/* unknown currency code: fall through */
 	}
-	const plain = new Intl.NumberFormat(intlTag(), digits).format(value);
+	const plain = moneyFormat(intlTag(), null, whole).format(value);
 	return currency ? `${plain} ${currency}` : plain;
 }
 

@@ -73,7 +73,8 @@ export function rowOfDoc(id: string, doc: Y.Doc, previous: LocalRow | null, now 
 	return previous ? { ...kept, updatedAt: now } : kept;
 }
 
-function sameRowContent(a: LocalRow, b: LocalRow): boolean {
+/** Whether two rows of one record say the same, their times aside. */
+export function sameRowContent(a: LocalRow, b: LocalRow): boolean {
 	return rowContent(a) === rowContent(b);
 }
 
