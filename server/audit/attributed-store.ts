@@ -37,7 +37,12 @@ export interface AttributedStore extends DocumentStore, BindingStore {
 	createDocument(id: string, workspace: string, initialState: Uint8Array, projection: NewDocument['projection'] | null, audit?: CreationAudit): Promise<void>;
 	/** Creates many documents in one transaction, all or none, with their bindings and entries. */
 	createDocuments(documents: readonly AttributedNewDocument[]): Promise<void>;
-	/** Appends a batch of updates (any documents) and their bindings and entries in one transaction; returns each document's new last sequence. */
+	/**
+	 * Appends a batch of updates (any documents) and their bindings and entries in one
+	 * transaction; returns each document's new last sequence. An update another instance
+	 * stored already (its `key`) is skipped with its bindings and entries: it is attributed
+	 * once, by whichever instance stored it.
+	 */
 	appendUpdates(batch: readonly AttributedUpdate[]): Promise<Map<string, number>>;
 	/** The three writes above, bindings and entries kept, each running `also` too in its transaction (after them). */
 	alsoInTransaction(also: AlsoInTransaction): AttributedWrites;
@@ -74,10 +79,12 @@ const creations =
 		);
 	};
 
-/** The bindings and entries of a batch of updates. */
+/** The bindings and entries of a batch of updates: of those the store appended (not those another instance had stored). */
 const updates =
-	(batch: readonly AttributedUpdate[]): AlsoInTransaction =>
-	async (tx) => {
+	(all: readonly AttributedUpdate[]): AlsoInTransaction =>
+	async (tx, appended) => {
+		const stored = appended && appended.length < all.length ? new Set(appended) : null;
+		const batch = stored ? all.filter((item) => stored.has(item)) : all;
 		// Bindings made while the database was away, before the entries that name them.
 		const bindings = new Map<string, PendingBinding>();
 		for (const item of batch) for (const b of item.bindings ?? []) bindings.set(`${item.documentId}:${b.client}`, { documentId: item.documentId, ...b });
@@ -89,12 +96,12 @@ const updates =
 		);
 	};
 
-/** The audit's work, then the caller's (when there is any), in one transaction. */
+/** The audit's work, then the caller's (when there is any), in one transaction; both hear which updates were appended. */
 const andThen =
 	(first: AlsoInTransaction, then: AlsoInTransaction | null): AlsoInTransaction =>
-	async (tx) => {
-		await first(tx);
-		await then?.(tx);
+	async (tx, appended) => {
+		await first(tx, appended);
+		await then?.(tx, appended);
 	};
 
 /** The store's writes with their bindings and entries, and `also` after them (null: nothing more). */

@@ -11,7 +11,8 @@ function unauditedWrites(writes: AttributedWrites): AttributedWrites {
 	return {
 		createDocument: (id, workspace, initialState, projection) => writes.createDocument(id, workspace, initialState, projection),
 		createDocuments: (documents) => writes.createDocuments(documents.map(({ audit: _audit, ...doc }) => doc)),
-		appendUpdates: (batch) => writes.appendUpdates(batch.map(({ documentId, update }) => ({ documentId, update })))
+		// The key stays: an update published before its commit is still stored once (server/store/types.ts, UpdateKey).
+		appendUpdates: (batch) => writes.appendUpdates(batch.map(({ documentId, update, key }) => ({ documentId, update, key })))
 	};
 }
 

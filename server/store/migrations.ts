@@ -831,6 +831,37 @@ export const MIGRATIONS: readonly Migration[] = [
 			CREATE TRIGGER analytics_customers_deleted AFTER DELETE ON analytics_summaries
 				REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_customers_follow();
 		`
+	},
+	{
+		version: 18,
+		name: 'updates stored once whichever instance stores them: each origin instance\'s mark, and the updates others took over',
+		sql: `
+			-- An instance publishes an update to the others before its commit stores it; one that
+			-- received it stores it itself when the origin does not confirm it in time (the origin
+			-- died, or its commit stalls), with the audit entries the message carried. Each update
+			-- is numbered per origin instance (a uuid per process), and the origin stores its own
+			-- in that order, so one row per origin says what it stored: every update numbered up
+			-- to through is stored, by the origin or by a taker. Storing is idempotent:
+			--   - a taker locks the origin's row, skips what is at or below through, and claims the
+			--     rest in update_takeovers (ON CONFLICT DO NOTHING: two takers store it once);
+			--     it sets taken_over;
+			--   - the origin, storing its own, moves through (locking its row first, so a taker's
+			--     claim is committed or not yet begun) and, only when taken_over says some were
+			--     taken, skips those in update_takeovers.
+			-- Rows are not pruned: one per instance start, and one per update taken over (rare).
+			CREATE TABLE update_origins (
+				origin uuid PRIMARY KEY,
+				through bigint NOT NULL DEFAULT 0,
+				taken_over boolean NOT NULL DEFAULT false,
+				updated_at timestamptz NOT NULL DEFAULT now()
+			);
+			CREATE TABLE update_takeovers (
+				origin uuid NOT NULL,
+				id bigint NOT NULL,
+				stored_at timestamptz NOT NULL DEFAULT now(),
+				PRIMARY KEY (origin, id)
+			);
+		`
 	}
 ];
 

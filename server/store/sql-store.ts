@@ -177,9 +177,11 @@ export function createSqlStore(sql: Sql): DocumentStore {
 			for (const { documentId } of batch) if (!isDocumentId(documentId)) throw new UnknownDocumentError(documentId);
 			if (batch.length === 0) return new Map();
 			return sql.transaction(async (tx) => {
-				const lastSeqs = await appendToDocuments(tx, batch);
+				// Updates some instance stored already (published before their commit: UpdateKey) are skipped.
+				const appended = batch.some((item) => item.key) ? await unstoredOf(tx, batch) : batch;
+				const lastSeqs = appended.length > 0 ? await appendToDocuments(tx, appended) : new Map<string, number>();
 				// What describes these updates (their audit entries), in the same transaction: both or neither.
-				await also?.(tx);
+				await also?.(tx, appended);
 				return lastSeqs;
 			});
 		},
@@ -406,6 +408,66 @@ async function appendToDocuments(tx: Queryable, batch: readonly AppendedUpdate[]
 		);
 	}
 	return lastSeqs;
+}
+
+/**
+ * The updates of a batch that no instance has stored yet (migration 18 says how). First
+ * every origin's row is locked, in origin order (two instances lock them in one order,
+ * and before any document row), moving the mark of the origin's own updates and flagging
+ * those taken over by this one: once locked, whatever another instance claimed is
+ * committed and seen by the statements after (read committed takes a snapshot per
+ * statement), or waits for this transaction. Then an origin's own updates are stored
+ * unless taken over (looked up only when any of its updates ever were), and a taken-over
+ * update unless its origin's mark covers it or another taker claimed it first.
+ */
+async function unstoredOf(tx: Queryable, batch: readonly AppendedUpdate[]): Promise<AppendedUpdate[]> {
+	const own = new Map<string, number>();
+	const taken = new Set<string>();
+	for (const { key } of batch) {
+		if (!key) continue;
+		if (key.takenOver) taken.add(key.origin);
+		else own.set(key.origin, Math.max(own.get(key.origin) ?? 0, key.id));
+	}
+	const origins = [...new Set([...own.keys(), ...taken])].sort();
+	const marks = await tx.query<{ origin: string; through: string | number; taken_over: boolean }>(
+		`INSERT INTO update_origins AS o (origin, through, taken_over)
+		 SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::boolean[]) ORDER BY 1
+		 ON CONFLICT (origin) DO UPDATE SET through = GREATEST(o.through, EXCLUDED.through), taken_over = o.taken_over OR EXCLUDED.taken_over, updated_at = now()
+		 RETURNING origin::text AS origin, through, taken_over`,
+		[origins, origins.map((origin) => own.get(origin) ?? 0), origins.map((origin) => taken.has(origin))]
+	);
+	const markOf = new Map(marks.map((row) => [row.origin, row]));
+	const skipped = new Set<string>();
+	const keyOf = (origin: string, id: number | string) => `${origin}/${id}`;
+	// This instance's own updates that another one took over meanwhile.
+	const ownLookedUp = batch.filter((item) => item.key && !item.key.takenOver && markOf.get(item.key.origin)?.taken_over);
+	if (ownLookedUp.length > 0) {
+		const rows = await tx.query<{ origin: string; id: string | number }>(
+			`SELECT t.origin::text AS origin, t.id FROM update_takeovers AS t
+			   JOIN unnest($1::uuid[], $2::bigint[]) AS k(origin, id) ON t.origin = k.origin AND t.id = k.id`,
+			[ownLookedUp.map((item) => item.key!.origin), ownLookedUp.map((item) => item.key!.id)]
+		);
+		for (const row of rows) skipped.add(keyOf(row.origin, row.id));
+	}
+	// Others' updates this one takes over: not those their origin stored, nor those another taker claimed.
+	const claims = batch.filter((item) => item.key?.takenOver && item.key.id > Number(markOf.get(item.key.origin)?.through ?? 0));
+	const claimed = new Set<string>();
+	if (claims.length > 0) {
+		const rows = await tx.query<{ origin: string; id: string | number }>(
+			`INSERT INTO update_takeovers (origin, id) SELECT * FROM unnest($1::uuid[], $2::bigint[]) ORDER BY 1, 2
+			 ON CONFLICT DO NOTHING RETURNING origin::text AS origin, id`,
+			[claims.map((item) => item.key!.origin), claims.map((item) => item.key!.id)]
+		);
+		for (const row of rows) claimed.add(keyOf(row.origin, row.id));
+	}
+	const kept = new Set<string>();
+	return batch.filter(({ key }) => {
+		if (!key) return true;
+		const name = keyOf(key.origin, key.id);
+		if (kept.has(name) || (key.takenOver ? !claimed.has(name) : skipped.has(name))) return false;
+		kept.add(name);
+		return true;
+	});
 }
 
 /** `($n::uuid, $n::bigint, $n::bytea), …` for the rows, their values pushed onto `params`. */

@@ -37,6 +37,24 @@ export interface StoredDocument {
 export interface AppendedUpdate {
 	documentId: string;
 	update: Uint8Array;
+	/** Which instance's update it is: stored once, whichever instance stores it (see `UpdateKey`). None: stored as it comes. */
+	key?: UpdateKey;
+}
+
+/**
+ * An update's identity across instances (migration 18). An instance publishes an update
+ * to the others before storing it (server/sync/pipeline.ts), so an instance that received
+ * it may store it too, when its origin does not confirm it in time (it died, or its
+ * commit stalls). Whoever stores it first stores it; any later attempt, by the origin or
+ * another receiver, is skipped with what it carries (audit entries, bindings).
+ */
+export interface UpdateKey {
+	/** The instance that received the update from its sender (a uuid per process). */
+	origin: string;
+	/** Its number among the origin's updates: 1, 2, 3… in the order the origin stores them. */
+	id: number;
+	/** Stored by an instance other than its origin, which did not confirm it in time. */
+	takenOver: boolean;
 }
 
 /** One document of `createDocuments`: what `createDocument` takes. */
@@ -51,9 +69,11 @@ export interface NewDocument {
  * More work for a write's own transaction, run after the write's statements: stored with
  * the write, or neither is (it throws: all is rolled back). The store runs it without
  * knowing what it is; the audit stages its entries and client id bindings this way
- * (server/audit/attributed-store.ts).
+ * (server/audit/attributed-store.ts). For `appendUpdates`, `appended` is the part of the
+ * batch actually stored: an update another instance had stored already (`UpdateKey`) is
+ * not, and what describes it must not be either.
  */
-export type AlsoInTransaction = (tx: SqlTx) => Promise<void>;
+export type AlsoInTransaction = (tx: SqlTx, appended?: readonly AppendedUpdate[]) => Promise<void>;
 
 /** The writes that may carry work of their own into their transaction (`alsoInTransaction`). */
 export type DocumentWrites = Pick<DocumentStore, 'createDocument' | 'createDocuments' | 'appendUpdates'>;
@@ -84,7 +104,11 @@ export interface DocumentStore {
 	loadDocument(id: string): Promise<StoredDocument | null>;
 	/** Which workspace a document belongs to, without loading it; null if there is no such document. */
 	documentWorkspace(id: string): Promise<string | null>;
-	/** Appends a batch of updates (any documents) in one transaction; returns each document's new last sequence. */
+	/**
+	 * Appends a batch of updates (any documents) in one transaction; returns each document's
+	 * new last sequence. Updates with a key some instance stored already are skipped; a
+	 * document all of whose updates were skipped is absent from the answer.
+	 */
 	appendUpdates(batch: readonly AppendedUpdate[]): Promise<Map<string, number>>;
 	/** The three writes above, each running `also` in its transaction after its own statements. */
 	alsoInTransaction(also: AlsoInTransaction): DocumentWrites;

@@ -13,6 +13,7 @@
 import type { AttributedStore, AttributedUpdate } from '../audit/attributed-store.ts';
 import type { Logger } from '../log.ts';
 import { UnknownDocumentError } from '../store/sql-store.ts';
+import type { UpdateKey } from '../store/types.ts';
 import type { AuditDraft } from '../audit/types.ts';
 import type { AuditPerson } from '../../src/lib/model/audit.ts';
 
@@ -21,6 +22,9 @@ interface Pending extends AttributedUpdate {
 }
 
 const MAX_BATCH = 500;
+
+/** What `enqueue` resolves with for an update another instance had stored already (see UpdateKey): nothing was appended. */
+export const STORED_ELSEWHERE = -1;
 const MAX_RETRY_DELAY_MS = 5_000;
 
 export class UpdateWriter {
@@ -45,15 +49,20 @@ export class UpdateWriter {
 		private readonly maxPending = 0
 	) {}
 
-	/** Resolves with the update's sequence number once it is durably stored, with its audit entries. */
+	/**
+	 * Resolves with the update's sequence number once it is durably stored, with its audit
+	 * entries; with STORED_ELSEWHERE when its `key` says another instance stored it first
+	 * (it is stored then too, just not by this write); with 0 when its document is gone.
+	 */
 	enqueue(
 		documentId: string,
 		update: Uint8Array,
 		audit?: readonly AuditDraft[],
-		bindings?: ReadonlyArray<{ client: number; person: AuditPerson }>
+		bindings?: ReadonlyArray<{ client: number; person: AuditPerson }>,
+		key?: UpdateKey
 	): Promise<number> {
 		if (this.closed) return Promise.reject(new Error('the update writer is closed'));
-		const stored = new Promise<number>((resolve) => this.queue.push({ documentId, update, audit, bindings, resolve }));
+		const stored = new Promise<number>((resolve) => this.queue.push({ documentId, update, audit, bindings, key, resolve }));
 		this.tails.set(documentId, stored);
 		void stored.then(() => {
 			if (this.tails.get(documentId) === stored) this.tails.delete(documentId);
@@ -123,7 +132,7 @@ export class UpdateWriter {
 			this.failing = false;
 			this.retryDelayMs = 0;
 			this.storedCount += batch.length;
-			for (const item of batch) item.resolve(seqs.get(item.documentId) ?? 0);
+			for (const item of batch) item.resolve(seqs.get(item.documentId) ?? STORED_ELSEWHERE);
 		} catch (error) {
 			if (error instanceof UnknownDocumentError) {
 				// A document removed while its updates waited: those updates have nowhere to
