@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { isRole, type Role } from '../src/lib/access.ts';
 import { DEFAULT_SYNC_LIMITS, type SyncLimits } from './sync/limits.ts';
+import { TAKE_OVER_AFTER_MS } from './sync/unconfirmed.ts';
 import { parseDataKeys, readDataKeys, type DataKeyRing } from './crypto/data-key.ts';
 
 export interface AccordConfig {
@@ -25,6 +26,8 @@ export interface AccordConfig {
 	idleUnloadMs: number;
 	/** Group commit window for update persistence. */
 	commitDelayMs: number;
+	/** With other instances: how long an update published by another one, and that instance silent, wait before this one stores it. */
+	takeOverAfterMs: number;
 	/** Updates after which a document's log is compacted into a snapshot. */
 	compactAfter: number;
 	/** Attribute changes and write the audit log; off only where the log is not wanted (and to measure its cost). */
@@ -152,6 +155,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 		demoRecordCount: integer('ACCORD_DEMO_RECORDS', env.ACCORD_DEMO_RECORDS, 200),
 		idleUnloadMs: integer('ACCORD_IDLE_UNLOAD_MS', env.ACCORD_IDLE_UNLOAD_MS, 30_000),
 		commitDelayMs: integer('ACCORD_COMMIT_DELAY_MS', env.ACCORD_COMMIT_DELAY_MS, 5),
+		takeOverAfterMs: integer('ACCORD_TAKE_OVER_MS', env.ACCORD_TAKE_OVER_MS, TAKE_OVER_AFTER_MS, 100),
 		compactAfter: integer('ACCORD_COMPACT_AFTER', env.ACCORD_COMPACT_AFTER, 500),
 		audit: flag('ACCORD_AUDIT', env.ACCORD_AUDIT, true),
 		auditAnchorFile: env.ACCORD_AUDIT_ANCHOR_FILE ? path.resolve(env.ACCORD_AUDIT_ANCHOR_FILE) : undefined,

@@ -10,7 +10,8 @@
  *   5. broadcast        steps/broadcast.ts        the (repaired) update to this instance's other connections
  *   6. persist          update-writer.ts          into the group commit, with its entries and the bindings not stored yet
  *   7. project          steps/project.ts          the record's list row is made again once stored, at most about once a second
- *   8. publish          steps/publish.ts          once stored: to the other instances, on the bus
+ *   8. publish          steps/publish.ts          to the other instances, on the bus: before the commit, carrying what storing it
+ *                                                 elsewhere needs; then that it is stored (one instance: the update, once stored)
  *   9. acknowledge      steps/acknowledge.ts      once stored: `saved` to the sender
  *
  * Steps 1-3 run when a connection's sync message arrives (`receive`, called by the
@@ -18,8 +19,10 @@
  * connection then holds the document's next messages. Steps 4-7 run inside step 3, from
  * the document's own events (`transactionEnded`, `updated`), which also see the
  * server's own writes (API, restore: `ServerWrite`, from step 4 on) and updates from the
- * bus (broadcast only). Steps 8 and 9 wait for the writer's commit; 8 is queued first.
- * Without the audit log (ACCORD_AUDIT=0) steps 2 and 4 do nothing.
+ * bus (broadcast only). Step 9 waits for the writer's commit, and so does step 8's
+ * `stored` notice (queued first); with other instances, step 8 itself runs at step 6,
+ * just before the update is handed to the writer. Without the audit log (ACCORD_AUDIT=0)
+ * steps 2 and 4 do nothing.
  *
  * Hocuspocus's ordered hooks were the model; unlike them, the steps are plain functions
  * called in a fixed order, not a list run by a dispatcher: an update costs no payload
@@ -33,6 +36,7 @@ import type { Logger } from '../log.ts';
 import type { AuditDraft } from '../audit/types.ts';
 import type { RepairingGuard } from './repairing-guard.ts';
 import type { UpdateWriter } from './update-writer.ts';
+import type { UpdateKey } from '../store/types.ts';
 import type { Membership, Peer, Room } from './room.ts';
 import { isEmptyUpdate, refusalToWrite } from './steps/authorise.ts';
 import { Attribution, forgedRefusal, type BindingPort, type PendingBinding } from './steps/attribute.ts';
@@ -40,7 +44,7 @@ import { applyChecked, guardFor, notKept } from './steps/check-and-apply.ts';
 import { auditDrafts, entriesOf, senderOf } from './steps/audit-entries.ts';
 import { broadcastUpdate, updateMessage } from './steps/broadcast.ts';
 import { changesListRow } from './steps/project.ts';
-import { publish } from './steps/publish.ts';
+import { publish, publishCarried, type StoredNotices } from './steps/publish.ts';
 import { acknowledge } from './steps/acknowledge.ts';
 
 export interface UpdatePipelineOptions {
@@ -48,6 +52,12 @@ export interface UpdatePipelineOptions {
 	writer: Pick<UpdateWriter, 'enqueue' | 'flushed'>;
 	/** Step 8. */
 	bus: Pick<Bus, 'publish'>;
+	/**
+	 * Step 8 before the commit, when other instances may receive (a Redis bus): this
+	 * instance's id (a uuid), which with a number per update keys it in the store, and the
+	 * `stored` notices. Absent: step 8 publishes the update once stored.
+	 */
+	carry?: { origin: string; notices: StoredNotices };
 	/** Step 2: the binding store (server/audit/bindings.ts) and what to log of it. */
 	bindings: BindingPort;
 	log: Logger;
@@ -66,6 +76,8 @@ const NO_CLIENTS: readonly number[] = [];
 export class UpdatePipeline {
 	/** Step 9's wait, made once (not per update). */
 	private readonly flushed: (documentId: string) => Promise<void>;
+	/** The number of this instance's last update (step 8's carried updates, in the order the writer stores them). */
+	private lastId = 0;
 
 	constructor(private readonly options: UpdatePipelineOptions) {
 		this.flushed = (documentId) => options.writer.flushed(documentId);
@@ -158,14 +170,25 @@ export class UpdatePipeline {
 		if (changesListRow(room, local)) this.options.project(room);
 	}
 
-	/** Step 6; once stored, step 8. */
+	/** Step 8 (before the commit when carried), then 6; once stored, 8's notice (or 8 itself, not carried). */
 	private persist(room: Room, update: Uint8Array, entries: readonly AuditDraft[], bindings: readonly PendingBinding[], message: Uint8Array): void {
-		void this.options.writer.enqueue(room.name, update, entries, bindings).then((seq) => {
+		const carry = this.options.carry;
+		let key: UpdateKey | undefined;
+		let carried = false;
+		if (carry) {
+			key = { origin: carry.origin, id: ++this.lastId, takenOver: false };
+			// 8. publish, before the commit: with what another instance needs to store it in this one's place
+			carried = publishCarried(this.options.bus, room.name, { origin: key.origin, id: key.id, update, bindings, drafts: entries });
+		}
+		const notices = carried ? carry?.notices : undefined;
+		void this.options.writer.enqueue(room.name, update, entries, bindings, key).then((seq) => {
 			if (seq === 0) return; // the document is gone
 			room.attribution.stored(bindings);
-			// 8. publish
-			publish(this.options.bus, room.name, message);
-			this.options.stored(room, seq);
+			// 8. publish: that it is stored, or (not carried) the update itself
+			if (notices && key) notices.stored(room.name, key.origin, key.id);
+			else publish(this.options.bus, room.name, message);
+			// Stored by another instance first (STORED_ELSEWHERE): nothing was appended here.
+			if (seq > 0) this.options.stored(room, seq);
 		});
 	}
 

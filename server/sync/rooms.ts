@@ -4,7 +4,15 @@
  * keeping projections current, compacting logs and unloading idle documents. What happens
  * to each update is the ordered list of steps of pipeline.ts, assembled here with what
  * each step needs of this instance (writer, bus, binding store, projection schedule).
+ *
+ * With other instances (a Redis bus), updates are published before they are stored
+ * (steps/publish.ts): those of others are held here until their origin says they are
+ * stored, and stored by this instance when the origin falls silent (unconfirmed.ts). A
+ * `stored` notice for an update this instance never received says it was published
+ * before this instance subscribed, and perhaps stored after it loaded: the document is
+ * read again from the database.
  */
+import { randomUUID } from 'node:crypto';
 import * as Y from 'yjs';
 import * as syncProtocol from 'y-protocols/sync';
 import { canonicalRecordId } from '../../src/lib/model/record.ts';
@@ -16,7 +24,9 @@ import type { Logger } from '../log.ts';
 import { Room } from './room.ts';
 import { UpdatePipeline } from './pipeline.ts';
 import { receiveFromBus } from './messages.ts';
-import { publish } from './steps/publish.ts';
+import { StoredNotices, publish } from './steps/publish.ts';
+import { Unconfirmed } from './unconfirmed.ts';
+import type { CarriedUpdate, StoredNotice } from './bus-codec.ts';
 import { RowSchedule, remakeRow, type RowPorts } from './steps/project.ts';
 import { UpdateWriter } from './update-writer.ts';
 import { recordNotice } from './record-notice.ts';
@@ -38,6 +48,8 @@ export interface RoomsOptions {
 	limits?: SyncLimits;
 	/** A workspace's current field definitions (server/fields.ts), which the live path validates against. */
 	definitions?(workspace: string): FieldLookup | undefined;
+	/** How long an update from another instance, and its silent origin, wait before this one stores it (ACCORD_TAKE_OVER_MS). */
+	takeOverAfterMs?: number;
 }
 
 interface RoomState {
@@ -48,11 +60,22 @@ interface RoomState {
 	/** Step 7's pace for this record's list row. */
 	rows: RowSchedule;
 	unloadTimer: ReturnType<typeof setTimeout> | null;
+	/** The first update received from each origin instance since subscribing: a `stored` notice for one before it was missed. */
+	firstReceived: Map<string, number>;
+	/** The document is being read again from the database (`again`: once more when done). */
+	rereading: { again: boolean } | null;
 }
 
 export class Rooms {
 	readonly writer: UpdateWriter;
+	/** Others' updates held until stored (none with one instance). */
+	readonly unconfirmed: Unconfirmed;
 	private readonly pipeline: UpdatePipeline;
+	private readonly notices: StoredNotices;
+	/** This instance's id among those sharing the bus (none with the in-process bus, which reaches no other process). */
+	private readonly origin: string | undefined;
+	/** Origins whose updates this instance took over, said once each in the log. */
+	private readonly tookOverFrom = new Set<string>();
 	/** What re-making a record's list row (step 7) needs of this instance. */
 	private readonly rowPorts: RowPorts;
 	private readonly rooms = new Map<string, Room>();
@@ -69,10 +92,19 @@ export class Rooms {
 			announce: (workspace, recordId, visibility) => this.announceRecordChanged(workspace, recordId, visibility),
 			log
 		};
+		this.notices = new StoredNotices(options.bus);
+		this.origin = options.bus.kind === 'memory' ? undefined : randomUUID();
+		this.unconfirmed = new Unconfirmed({ afterMs: options.takeOverAfterMs, takeOver: (documentId, carried) => this.takeOver(documentId, carried) });
 		// The life of one update (pipeline.ts): its steps, with what each needs of this instance.
 		this.pipeline = new UpdatePipeline({
-			writer: this.writer,
+			writer: {
+				enqueue: (...update) => this.writer.enqueue(...update),
+				// Step 9's `saved` waits for the updates of others this instance holds too (Unconfirmed.settled says why).
+				flushed: (documentId) => this.storedWithHeld(documentId)
+			},
 			bus: options.bus,
+			// The in-process bus reaches no other process: nobody could store an update in this one's place.
+			carry: this.origin === undefined ? undefined : { origin: this.origin, notices: this.notices },
 			bindings: {
 				bind: (documentId, clients, person) => store.bindClients(documentId, clients, person),
 				lookup: (documentId, clients) => store.lookupBindings(documentId, clients),
@@ -159,25 +191,101 @@ export class Rooms {
 	private async attach(room: Room, counts: { lastSeq: number; updatesSinceSnapshot: number }, early: Uint8Array[]): Promise<void> {
 		const busHandler: BusHandler = (message) => {
 			try {
-				const notice = receiveFromBus(room, message);
+				const receipt = receiveFromBus(room, message);
+				if (!receipt) return;
+				if ('carried' in receipt) this.received(room, receipt.carried);
+				else if ('stored' in receipt) this.confirmed(room, receipt.stored);
 				// Another instance erased a record: this one drops it too, writing nothing back.
-				if (notice?.erased) void this.discard(notice.recordId);
+				else if (receipt.notice.erased) void this.discard(receipt.notice.recordId);
 				// Another instance changed who may see a record: this one's peers on it follow.
-				else if (notice?.visibility) this.rooms.get(notice.recordId)?.enforceVisibility(notice.visibility);
+				else if (receipt.notice.visibility) this.rooms.get(receipt.notice.recordId)?.enforceVisibility(receipt.notice.visibility);
 			} catch (error) {
 				this.options.log.warn('dropped a malformed bus message', { room: room.name, error: (error as Error).message });
 			}
 		};
-		await this.options.bus.subscribe(`doc:${room.name}`, busHandler);
-		for (const message of early) busHandler(message);
 		this.state.set(room, {
 			busHandler,
 			...counts,
 			compacting: false,
 			rows: new RowSchedule(() => remakeRow(room, this.rowPorts)),
-			unloadTimer: null
+			unloadTimer: null,
+			firstReceived: new Map(),
+			rereading: null
 		});
+		await this.options.bus.subscribe(`doc:${room.name}`, busHandler);
+		for (const message of early) busHandler(message);
 		this.rooms.set(room.name, room);
+	}
+
+	/** Resolves once what this instance holds of the document is stored: its own updates, and the others' it received unconfirmed. */
+	private storedWithHeld(documentId: string): Promise<void> {
+		const held = this.unconfirmed.settled(documentId);
+		return held ? held.then(() => this.writer.flushed(documentId)) : this.writer.flushed(documentId);
+	}
+
+	/** Another instance's update, applied: held until it is stored. */
+	private received(room: Room, carried: CarriedUpdate): void {
+		const state = this.state.get(room);
+		if (state && !state.firstReceived.has(carried.origin)) state.firstReceived.set(carried.origin, carried.id);
+		this.unconfirmed.hold(room.name, carried);
+	}
+
+	/**
+	 * Another instance's updates are stored. One this instance never received since it
+	 * subscribed was published before: the load may have missed it (stored after it read
+	 * the database), so the document is read again.
+	 */
+	private confirmed(room: Room, stored: StoredNotice): void {
+		// This instance's own updates, stored by another one that took them over: nothing was missed.
+		if (stored.origin === this.origin) return;
+		this.unconfirmed.confirm(stored.origin, stored.ids, stored.byTaker);
+		const state = this.state.get(room);
+		if (!state) return;
+		const first = state.firstReceived.get(stored.origin);
+		if (first === undefined || stored.ids.some((id) => id < first)) void this.reread(room, state);
+	}
+
+	private async reread(room: Room, state: RoomState): Promise<void> {
+		if (state.rereading) {
+			state.rereading.again = true;
+			return;
+		}
+		const rereading = (state.rereading = { again: false });
+		try {
+			do {
+				rereading.again = false;
+				const stored = await this.options.store.loadDocument(room.name);
+				if (!stored || room.destroyed) return;
+				const parts = stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates;
+				// As from the bus: what this instance lacked reaches its peers; nothing is stored again.
+				if (parts.length > 0) Y.applyUpdate(room.doc, parts.length === 1 ? parts[0] : Y.mergeUpdates(parts), 'bus');
+			} while (rereading.again);
+		} catch (error) {
+			this.options.log.warn('reading a document again failed', { room: room.name, error: (error as Error).message });
+		} finally {
+			state.rereading = null;
+		}
+	}
+
+	/** Stores another instance's update that it did not confirm, nor say anything, in time; with the entries and bindings it carried; says so to the others. */
+	private takeOver(documentId: string, carried: CarriedUpdate): void {
+		if (!this.tookOverFrom.has(carried.origin)) {
+			this.tookOverFrom.add(carried.origin);
+			this.options.log.warn('storing updates another instance published but did not confirm in time', { origin: carried.origin, room: documentId });
+		}
+		const key = { origin: carried.origin, id: carried.id, takenOver: true };
+		this.writer.enqueue(documentId, carried.update, carried.drafts, carried.bindings, key).then(
+			(seq) => {
+				if (seq === 0) return; // the document is gone
+				this.notices.stored(documentId, carried.origin, carried.id, true);
+				const room = this.rooms.get(documentId);
+				if (!room || seq < 0) return;
+				// Stored here: counted towards compaction, and its list row made again (the origin's will not be).
+				this.afterStored(room, seq);
+				this.state.get(room)?.rows.schedule();
+			},
+			(error: Error) => this.options.log.warn('an update another instance did not confirm could not be stored here', { room: documentId, error: error.message })
+		);
 	}
 
 	/** Publishes a room's presence to the other instances (not an update: those go through the pipeline's step 8). */
@@ -320,6 +428,8 @@ export class Rooms {
 	async close(): Promise<void> {
 		this.closed = true;
 		await Promise.allSettled([...this.loading.values()]);
+		// Others' updates not confirmed yet: nobody here would store them later.
+		this.unconfirmed.drain();
 		await Promise.allSettled([...this.rooms.values()].map((room) => this.settle(room)));
 		await this.writer.close();
 		for (const room of this.rooms.values()) {
