@@ -269,7 +269,8 @@ export class Rooms {
 
 	/** Stores another instance's update that it did not confirm, nor say anything, in time; with the entries and bindings it carried; says so to the others. */
 	private takeOver(documentId: string, carried: CarriedUpdate): void {
-		if (!this.tookOverFrom.has(carried.origin)) {
+		// When stopping, everything held is stored (Rooms.close says so once); otherwise the origin fell silent.
+		if (!this.closed && !this.tookOverFrom.has(carried.origin)) {
 			this.tookOverFrom.add(carried.origin);
 			this.options.log.warn('storing updates another instance published but did not confirm in time', { origin: carried.origin, room: documentId });
 		}
@@ -429,6 +430,7 @@ export class Rooms {
 		this.closed = true;
 		await Promise.allSettled([...this.loading.values()]);
 		// Others' updates not confirmed yet: nobody here would store them later.
+		if (this.unconfirmed.size > 0) this.options.log.info('storing updates of other instances not confirmed yet, before stopping', { updates: this.unconfirmed.size });
 		this.unconfirmed.drain();
 		await Promise.allSettled([...this.rooms.values()].map((room) => this.settle(room)));
 		await this.writer.close();

@@ -19,14 +19,20 @@
  * has its held updates stored. Outsiders cannot grow it directly (only instances publish
  * on the bus), but a dead or stuck origin under load could: past its bound (updates or
  * bytes), the oldest are taken over early rather than dropped. While anything is held,
- * a sweep runs a few times per `afterMs`.
+ * a sweep runs a few times per `afterMs`; one that runs late (this instance's event loop
+ * was busy: an overloaded receiver has not read what the origins said) takes nothing
+ * over, so overload does not turn into every receiver writing everything again.
  */
 import type { CarriedUpdate } from './bus-codec.ts';
 
 /** How long an update from another instance, and its silent origin, wait before this instance stores it. */
 export const TAKE_OVER_AFTER_MS = 2_500;
-/** Held updates at most, and their bytes at most; past either, the oldest are stored at once. */
-export const MAX_UNCONFIRMED_UPDATES = 20_000;
+/**
+ * Held updates at most, and their bytes at most; past either, the oldest are stored at
+ * once. Well above one origin's writer bound (ACCORD_MAX_PENDING_WRITES, 20,000): an
+ * origin with a full backlog must not push its receivers into writing it again.
+ */
+export const MAX_UNCONFIRMED_UPDATES = 50_000;
 export const MAX_UNCONFIRMED_BYTES = 64 * 1024 * 1024;
 /** Sweeps per deadline. */
 const SWEEPS = 5;
@@ -36,8 +42,16 @@ interface Held {
 	carried: CarriedUpdate;
 	bytes: number;
 	receivedAt: number;
-	/** Made when someone waits for it to be let go (`settled`). */
-	released?: { promise: Promise<void>; resolve(): void };
+	/** Its place among the updates of its document held so far (`settled` waits by it). */
+	order: number;
+}
+
+/** A document's held updates, in the order they came, and who waits for those held so far to be let go. */
+interface OfDocument {
+	held: Map<number, Held>;
+	next: number;
+	/** Each resolves once every update held before it asked is let go; in the order they asked. */
+	waiters: Array<{ upTo: number; resolve(): void }>;
 }
 
 export interface UnconfirmedOptions {
@@ -54,11 +68,14 @@ export class Unconfirmed {
 	/** The same, per origin, in the order they came (so by id: an origin numbers its updates as it publishes them). */
 	private readonly byOrigin = new Map<string, Map<number, Held>>();
 	/** The same, per document. */
-	private readonly byDocument = new Map<string, Set<Held>>();
+	private readonly byDocument = new Map<string, OfDocument>();
 	/** When each origin was last heard from (an update, or a notice of its own). */
 	private readonly heard = new Map<string, number>();
 	private bytes = 0;
 	private timer: ReturnType<typeof setInterval> | null = null;
+	private readonly interval: number;
+	/** When the last sweep ran (a sweep running late says this instance was stalled, not that origins were silent). */
+	private lastSweep = 0;
 	private readonly afterMs: number;
 	private readonly maxUpdates: number;
 	private readonly maxBytes: number;
@@ -69,6 +86,7 @@ export class Unconfirmed {
 		this.afterMs = options.afterMs ?? TAKE_OVER_AFTER_MS;
 		this.maxUpdates = options.maxUpdates ?? MAX_UNCONFIRMED_UPDATES;
 		this.maxBytes = options.maxBytes ?? MAX_UNCONFIRMED_BYTES;
+		this.interval = Math.max(1, Math.floor(this.afterMs / SWEEPS));
 	}
 
 	get size(): number {
@@ -81,18 +99,19 @@ export class Unconfirmed {
 		this.heard.set(carried.origin, now);
 		const key = keyOf(carried.origin, carried.id);
 		if (this.held.has(key)) return;
-		const held: Held = { documentId, carried, bytes: carried.update.byteLength + 256 * carried.drafts.length, receivedAt: now };
+		let ofDocument = this.byDocument.get(documentId);
+		if (!ofDocument) this.byDocument.set(documentId, (ofDocument = { held: new Map(), next: 0, waiters: [] }));
+		const held: Held = { documentId, carried, bytes: carried.update.byteLength + 256 * carried.drafts.length, receivedAt: now, order: ofDocument.next++ };
+		ofDocument.held.set(held.order, held);
 		this.held.set(key, held);
 		let ofOrigin = this.byOrigin.get(carried.origin);
 		if (!ofOrigin) this.byOrigin.set(carried.origin, (ofOrigin = new Map()));
 		ofOrigin.set(carried.id, held);
-		let ofDocument = this.byDocument.get(documentId);
-		if (!ofDocument) this.byDocument.set(documentId, (ofDocument = new Set()));
-		ofDocument.add(held);
 		this.bytes += held.bytes;
 		while (this.held.size > this.maxUpdates || (this.bytes > this.maxBytes && this.held.size > 0)) this.takeOverHeld(this.held.values().next().value as Held);
 		if (!this.timer && this.held.size > 0) {
-			this.timer = setInterval(this.sweep, Math.max(1, Math.floor(this.afterMs / SWEEPS)));
+			this.lastSweep = now;
+			this.timer = setInterval(this.sweep, this.interval);
 			this.timer.unref?.();
 		}
 	}
@@ -128,17 +147,9 @@ export class Unconfirmed {
 	 * `saved` must wait for those too, or it would drop its copy of an update nobody stored.
 	 */
 	settled(documentId: string): Promise<void> | undefined {
-		const held = this.byDocument.get(documentId);
-		if (!held) return undefined;
-		const waits = [...held].map((h) => {
-			if (!h.released) {
-				let resolve!: () => void;
-				const promise = new Promise<void>((r) => (resolve = r));
-				h.released = { promise, resolve };
-			}
-			return h.released.promise;
-		});
-		return Promise.all(waits).then(() => undefined);
+		const ofDocument = this.byDocument.get(documentId);
+		if (!ofDocument) return undefined;
+		return new Promise((resolve) => ofDocument.waiters.push({ upTo: ofDocument.next - 1, resolve }));
 	}
 
 	/** Everything still held is taken over now (the instance is stopping: nobody would store it here later). */
@@ -149,6 +160,11 @@ export class Unconfirmed {
 
 	private readonly sweep = (): void => {
 		const now = Date.now();
+		// Late by more than a sweep: this instance's event loop was busy, and what the origins
+		// said meanwhile may still wait to be read (timers run before I/O). Not silence: next time.
+		const stalled = now - this.lastSweep > 2 * this.interval;
+		this.lastSweep = now;
+		if (stalled) return;
 		for (const held of this.held.values()) {
 			// The rest came later: none has waited long enough.
 			if (held.receivedAt + this.afterMs > now) break;
@@ -171,11 +187,16 @@ export class Unconfirmed {
 		const ofOrigin = this.byOrigin.get(origin);
 		ofOrigin?.delete(id);
 		if (ofOrigin?.size === 0) this.byOrigin.delete(origin);
-		const ofDocument = this.byDocument.get(held.documentId);
-		ofDocument?.delete(held);
-		if (ofDocument?.size === 0) this.byDocument.delete(held.documentId);
 		this.bytes -= held.bytes;
-		held.released?.resolve();
+		const ofDocument = this.byDocument.get(held.documentId);
+		if (!ofDocument) return;
+		ofDocument.held.delete(held.order);
+		// The first still held (a Map keeps the order they came in) bounds who can go.
+		const first = ofDocument.held.size === 0 ? Infinity : (ofDocument.held.keys().next().value as number);
+		let done = 0;
+		while (done < ofDocument.waiters.length && ofDocument.waiters[done].upTo < first) ofDocument.waiters[done++].resolve();
+		if (done > 0) ofDocument.waiters.splice(0, done);
+		if (ofDocument.held.size === 0) this.byDocument.delete(held.documentId);
 	}
 
 	private stop(): void {

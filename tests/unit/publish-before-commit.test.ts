@@ -250,6 +250,24 @@ describe('holding updates of other instances until they are stored', () => {
 		expect(unconfirmed.size).toBe(0);
 	});
 
+	it('takes nothing over in a sweep that runs late: this instance was busy, and what the origin said may wait unread', () => {
+		vi.useFakeTimers();
+		const { unconfirmed, takenOver } = holder();
+		unconfirmed.hold('a', carried(1));
+		vi.advanceTimersByTime(200);
+		// The event loop is blocked for 3 s: the clock moves, no timer runs.
+		vi.setSystemTime(Date.now() + 3_000);
+		vi.advanceTimersByTime(200);
+		expect(takenOver).toEqual([]);
+		// The origin's update that waited in the socket is read now: it is alive.
+		unconfirmed.hold('a', carried(2));
+		vi.advanceTimersByTime(800);
+		expect(takenOver).toEqual([]);
+		// Then it falls silent for real.
+		vi.advanceTimersByTime(400);
+		expect(takenOver).toEqual(['a#1', 'a#2']);
+	});
+
 	it('past its bound of updates or bytes, hands over the oldest at once rather than drop anything', () => {
 		vi.useFakeTimers();
 		const byCount = holder({ maxUpdates: 2 });
