@@ -6,8 +6,9 @@
  * once, the origin is killed (SIGKILL), and both receivers, hearing no `stored` notice in
  * time (ACCORD_TAKE_OVER_MS), store the update themselves. So that both really try, the
  * test holds a lock on `update_origins` from its own connection until both said they take
- * it over (neither can store it and tell the other before); then the database holds it
- * once, with one audit entry naming its author. Then the other order: an origin whose
+ * it over (neither can store it and tell the other before); meanwhile the origin's client,
+ * failed over to a receiver that already has its edit, is not told `saved`; then the
+ * database holds it once, with one audit entry naming its author, and the client is told. Then the other order: an origin whose
  * commit only comes after a receiver took the update over skips it, and acknowledges it.
  *
  * Needs DATABASE_URL and REDIS_URL (each run gets a fresh database; the shared Redis
@@ -110,15 +111,20 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('an update published before its com
 		expect(fieldsOf((await storedDocument(database.url, id))!).get('company')).toBeUndefined();
 		expect(writer.acked.size).toBe(0);
 		await origin.kill('SIGKILL');
-		writer.disconnect(); // its client does not come back: only the receivers hold the edit
+		// Its client fails over to a receiver, which has the edit already: the client sends
+		// nothing new, and must not be told `saved` before the receiver has stored it.
+		await writer.connect(receivers[0].wsUrl);
 
 		// Both receivers take it over; once the lock goes, one stores it and the other's attempt is skipped.
 		try {
 			await Promise.all(receivers.map((receiver, i) => receiver.waitForLog(TAKE_OVER_LOG, 30_000, logFrom[i])));
+			await new Promise((resolve) => setTimeout(resolve, 500));
+			expect(writer.acked.size, 'acknowledged while no instance could store it').toBe(0);
 		} finally {
 			unlock();
 		}
 		await eventually(async () => (await storedOnce(id)).company === 'Stored by a receiver', 'the edit to be stored', 15_000);
+		await eventually(() => writer.acked.has('company'), 'the failed-over client to be told it is saved', 15_000);
 		// Both attempts were waiting for the lock; the second one ends just after the first (nothing tells the test when: it looks again a moment later).
 		await new Promise((resolve) => setTimeout(resolve, 1_500));
 		const stored = await storedOnce(id);
