@@ -119,7 +119,8 @@ describe('fields defined by the workspace', () => {
 		await asked.locator('select').selectOption('website');
 		await bob.screenshot({ path: screenshotPath('fields-new-record-dialog-en.png') });
 		await bob.getByTestId('new-submit').click();
-		await bob.waitForURL(/\/records\/[0-9a-f-]{36}$/, { timeout: 15_000 });
+		// Created, then the record's page loaded before the address changes: over 15 s once under both CI lanes' load.
+		await bob.waitForURL(/\/records\/[0-9a-f-]{36}$/, { timeout: 30_000 });
 		const id = bob.url().split('/').pop()!;
 		const record = (await (await apiFetch(`${server.url}/api/records/${id}`)).json()) as { fields: Record<string, unknown> };
 		expect(record.fields).toMatchObject({ name: 'Dialog Trading', x_lead_source: 'website' });
