@@ -14,70 +14,22 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import { MessageType, encodeSaved } from '../../src/lib/protocol/index.ts';
-import type { AuditPerson, AuditSource } from '../../src/lib/model/audit.ts';
-import type { Role } from '../../src/lib/access.ts';
+import type { AuditPerson } from '../../src/lib/model/audit.ts';
 import { fieldsOf, writeNewRecord } from '../../src/lib/model/record.ts';
 import { createLogger } from '../../server/log.ts';
 import { MemoryBus, MemoryHub } from '../../server/bus/memory.ts';
-import type { AttributedUpdate } from '../../server/audit/attributed-store.ts';
 import { UpdateWriter } from '../../server/sync/update-writer.ts';
 import { UpdatePipeline } from '../../server/sync/pipeline.ts';
-import { Room, type Peer } from '../../server/sync/room.ts';
-import type { WireFrame } from '../../server/sync/outbox.ts';
+import { Room } from '../../server/sync/room.ts';
 import { StoredNotices, documentTopic, publish } from '../../server/sync/steps/publish.ts';
 import { BusMessageType, busMessageType, decodeCarriedUpdate, decodeStored, type CarriedUpdate } from '../../server/sync/bus-codec.ts';
 import { Unconfirmed } from '../../server/sync/unconfirmed.ts';
+import { GatedUpdates, TestPeer } from '../support/update-steps.ts';
 
 const ID = '0b6c1f8e-3a5d-4c1e-9f2a-7d8e9c0b1a2f';
 const ORIGIN = '6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b';
 const alice: AuditPerson = { id: 'alice', name: 'Alice' };
 const log = createLogger('silent');
-
-/** The update store in memory, whose commits wait until `release`; `elsewhere` keys are answered as stored by another instance. */
-class GatedUpdates {
-	readonly stored: AttributedUpdate[] = [];
-	readonly elsewhere = new Set<number>();
-	private gate: Promise<void> = Promise.resolve();
-	private open: () => void = () => {};
-	private seq = 0;
-
-	close(): void {
-		this.gate = new Promise((resolve) => (this.open = resolve));
-	}
-	release(): void {
-		this.open();
-	}
-	async appendUpdates(batch: readonly AttributedUpdate[]): Promise<Map<string, number>> {
-		await this.gate;
-		const appended = batch.filter((item) => !(item.key && this.elsewhere.has(item.key.id)));
-		this.stored.push(...appended);
-		return new Map(appended.map((item) => [item.documentId, ++this.seq]));
-	}
-}
-
-class TestPeer implements Peer {
-	private static next = 1;
-	readonly id = TestPeer.next++;
-	readonly actor: { id: string; name: string; role: Role };
-	readonly canWrite = true;
-	readonly source: AuditSource = 'ui';
-	readonly sent: Uint8Array[] = [];
-	constructor(
-		person: AuditPerson,
-		readonly multiplexed = false
-	) {
-		this.actor = { ...person, role: 'editor' };
-	}
-	send(bytes: Uint8Array): void {
-		this.sent.push(bytes);
-	}
-	sendFrame(frame: WireFrame): void {
-		const length = frame[1] & 0x7f;
-		this.sent.push(new Uint8Array(frame.subarray(length === 126 ? 4 : length === 127 ? 10 : 2)));
-	}
-	refuseWrite(): void {}
-	evict(): void {}
-}
 
 function syncMessage(update: Uint8Array): { type: number; decoder: decoding.Decoder } {
 	const encoder = encoding.createEncoder();
@@ -120,7 +72,7 @@ async function setup() {
 	const seed = new Y.Doc();
 	writeNewRecord(seed, { fields: { name: 'Acme' }, tags: [], contacts: [], workspace: 'demo', createdBy: 'alice' });
 	room.load([Y.encodeStateAsUpdate(seed)]);
-	const writerPeer = new TestPeer(alice, true);
+	const writerPeer = new TestPeer(alice, 'editor', true);
 	const watcher = new TestPeer({ id: 'bob', name: 'Bob' });
 	room.join(writerPeer);
 	room.join(watcher);

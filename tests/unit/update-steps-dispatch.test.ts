@@ -12,43 +12,21 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import { MessageType } from '../../src/lib/protocol/index.ts';
-import type { AuditPerson, AuditSource } from '../../src/lib/model/audit.ts';
-import type { Role } from '../../src/lib/access.ts';
+import type { AuditPerson } from '../../src/lib/model/audit.ts';
 import { fieldsOf, writeNewRecord } from '../../src/lib/model/record.ts';
 import { createLogger } from '../../server/log.ts';
 import { MemoryBus, MemoryHub } from '../../server/bus/memory.ts';
 import type { AttributedUpdate } from '../../server/audit/attributed-store.ts';
 import { UpdateWriter } from '../../server/sync/update-writer.ts';
 import { UpdatePipeline } from '../../server/sync/pipeline.ts';
-import { Room, type Peer } from '../../server/sync/room.ts';
+import { Room } from '../../server/sync/room.ts';
 import { receiveFromBus } from '../../server/sync/messages.ts';
-import type { WireFrame } from '../../server/sync/outbox.ts';
 import { documentTopic, publish } from '../../server/sync/steps/publish.ts';
+import { TestPeer } from '../support/update-steps.ts';
 
 const ID = '0b6c1f8e-3a5d-4c1e-9f2a-7d8e9c0b1a2f';
 const alice: AuditPerson = { id: 'alice', name: 'Alice' };
 const bob: AuditPerson = { id: 'bob', name: 'Bob' };
-
-class TestPeer implements Peer {
-	private static next = 1;
-	readonly id = TestPeer.next++;
-	readonly actor: { id: string; name: string; role: Role };
-	readonly multiplexed = false;
-	readonly source: AuditSource = 'ui';
-	readonly canWrite = true;
-	readonly sent: Uint8Array[] = [];
-	constructor(person: AuditPerson) {
-		this.actor = { ...person, role: 'editor' };
-	}
-	send(bytes: Uint8Array): void {
-		this.sent.push(bytes);
-	}
-	sendFrame(frame: WireFrame): void {
-		this.sent.push(new Uint8Array(frame.subarray(2)));
-	}
-	refuseWrite(): void {}
-	evict(): void {}
-}
 
 async function setup() {
 	const hub = new MemoryHub();

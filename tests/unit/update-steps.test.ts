@@ -11,19 +11,15 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import { MessageType, encodeFrame, encodeSaved } from '../../src/lib/protocol/index.ts';
-import type { AuditPerson, AuditSource } from '../../src/lib/model/audit.ts';
-import type { Role } from '../../src/lib/access.ts';
+import type { AuditPerson } from '../../src/lib/model/audit.ts';
 import { fieldsOf, metaOf, writeNewRecord } from '../../src/lib/model/record.ts';
-import type { ShapeProblem } from '../../src/lib/model/shape-problems.ts';
 import { fieldsDocumentId } from '../../src/lib/model/fields.ts';
 import { viewsDocumentId } from '../../src/lib/views/views.ts';
 import { createLogger } from '../../server/log.ts';
 import { MemoryBus, MemoryHub } from '../../server/bus/memory.ts';
-import type { AttributedUpdate } from '../../server/audit/attributed-store.ts';
 import { UpdateWriter } from '../../server/sync/update-writer.ts';
 import { UpdatePipeline } from '../../server/sync/pipeline.ts';
-import { Room, type Peer } from '../../server/sync/room.ts';
-import type { WireFrame } from '../../server/sync/outbox.ts';
+import { Room } from '../../server/sync/room.ts';
 import { refusalToWrite, isEmptyUpdate } from '../../server/sync/steps/authorise.ts';
 import { Attribution, forgedRefusal, type BindingPort } from '../../server/sync/steps/attribute.ts';
 import { applyChecked, guardFor, notKept } from '../../server/sync/steps/check-and-apply.ts';
@@ -32,6 +28,7 @@ import { broadcastUpdate, updateMessage } from '../../server/sync/steps/broadcas
 import { acknowledge } from '../../server/sync/steps/acknowledge.ts';
 import { documentTopic, publish } from '../../server/sync/steps/publish.ts';
 import { PROJECTION_DELAY_MS, PROJECTION_MIN_INTERVAL_MS, RowSchedule, changesListRow } from '../../server/sync/steps/project.ts';
+import { GatedUpdates, TestPeer } from '../support/update-steps.ts';
 
 const ID = '0b6c1f8e-3a5d-4c1e-9f2a-7d8e9c0b1a2f';
 const alice: AuditPerson = { id: 'alice', name: 'Alice' };
@@ -64,62 +61,6 @@ class MemoryBindings implements BindingPort {
 		this.deferrals.push([...clients]);
 	}
 	lookupFailed(): void {}
-}
-
-/** The update store in memory, whose commits wait until `release` (so what happens before and after storage can be told apart). */
-class GatedUpdates {
-	readonly stored: AttributedUpdate[] = [];
-	private gate: Promise<void> = Promise.resolve();
-	private open: () => void = () => {};
-	private seq = 0;
-
-	close(): void {
-		this.gate = new Promise((resolve) => (this.open = resolve));
-	}
-	release(): void {
-		this.open();
-	}
-	async appendUpdates(batch: readonly AttributedUpdate[]): Promise<Map<string, number>> {
-		await this.gate;
-		this.stored.push(...batch);
-		return new Map(batch.map((item) => [item.documentId, ++this.seq]));
-	}
-}
-
-/** A connection that keeps what it is sent and what it is refused. */
-class TestPeer implements Peer {
-	private static next = 1;
-	readonly id = TestPeer.next++;
-	readonly actor: { id: string; name: string; role: Role };
-	readonly sent: Uint8Array[] = [];
-	readonly refusals: { reason: string; code: string; problems?: readonly ShapeProblem[] }[] = [];
-	readonly evicted: string[] = [];
-
-	constructor(
-		person: AuditPerson,
-		role: Role = 'editor',
-		readonly multiplexed = false,
-		readonly source: AuditSource = 'ui'
-	) {
-		this.actor = { ...person, role };
-	}
-	get canWrite(): boolean {
-		return this.actor.role !== 'viewer';
-	}
-	send(bytes: Uint8Array): void {
-		this.sent.push(bytes);
-	}
-	/** A frame for many peers is a whole WebSocket frame (outbox.ts): kept here as its payload, as the client reads it. */
-	sendFrame(frame: WireFrame): void {
-		const length = frame[1] & 0x7f;
-		this.sent.push(new Uint8Array(frame.subarray(length === 126 ? 4 : length === 127 ? 10 : 2)));
-	}
-	refuseWrite(_room: Room, reason: string, code = 'read-only', problems?: readonly ShapeProblem[]): void {
-		this.refusals.push({ reason, code, problems });
-	}
-	evict(documentName: string): void {
-		this.evicted.push(documentName);
-	}
 }
 
 /** A Yjs client with its own client id, holding the record as stored. */
