@@ -263,6 +263,32 @@ if (projectChosen) {
 	console.log(`Lanes: ${lanes.map((lane, index) => `${lane.label} ${seconds[index]} s`).join(', ')}`);
 }
 
+/**
+ * The failed tests of the reports, a line each (file, test, the first line of its error),
+ * printed just above the totals: CI keeps only the tail of the output, and a failure
+ * named thousands of lines up is one nobody can see there.
+ * @param {(Report | null)[]} reports
+ */
+function failuresOf(reports) {
+	/** @type {string[]} */
+	const lines = [];
+	for (const report of reports) {
+		for (const file of /** @type {Array<{ name?: string, status?: string, message?: string, assertionResults?: Array<{ fullName?: string, status?: string, failureMessages?: string[] }> }>} */ (report?.testResults ?? [])) {
+			const where = String(file.name ?? '').replace(`${process.cwd()}/`, '');
+			const failed = (file.assertionResults ?? []).filter((test) => test.status === 'failed');
+			for (const test of failed) lines.push(`FAILED ${where} > ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`);
+			if (failed.length === 0 && file.status === 'failed') lines.push(`FAILED ${where}: ${firstLine(file.message)}`);
+		}
+	}
+	return lines;
+}
+
+/** @param {string | undefined} text */
+function firstLine(text) {
+	return (text ?? '').split('\n').find((line) => line.trim() !== '')?.trim().slice(0, 300) ?? '';
+}
+
+for (const line of failuresOf(results)) console.log(line);
 const totals = results.map(totalsOf).reduce((sum, t) => ({ passed: sum.passed + t.passed, failed: sum.failed + t.failed, skipped: sum.skipped + t.skipped }), { passed: 0, failed: 0, skipped: 0 });
 const exitedWell = codes.every((code) => code === 0);
 if (!exitedWell && totals.failed === 0) totals.failed = 1;
