@@ -251,6 +251,27 @@ export async function queryAudit(db: Queryable, filter: AuditFilter): Promise<Au
 	return { entries: rows.map(toEntry), total: Number(count.total) };
 }
 
+/**
+ * Conflicts at one place of any record of a workspace (a board's grouping field: two
+ * people moved one card at once), newest first, since `from`, that no one has settled:
+ * a conflict is settled once a value was restored at its place after it, as on the
+ * record page. Conflicts are rare, so the partial indexes of migration 19 find them
+ * without reading the rest of the log.
+ */
+export async function queryConflicts(db: Queryable, filter: { workspace: string; path: string; from: string; limit: number }): Promise<AuditEntry[]> {
+	const params = [filter.workspace, filter.path, filter.from, Math.max(0, Math.trunc(filter.limit))];
+	const conflicts = (table: string) => `SELECT ${table === 'audit_log' ? `'l' AS kind, id, seq, hash` : `'p' AS kind, id, NULL::bigint AS seq, NULL::text AS hash`}, ${ENTRY_COLUMNS}
+		FROM ${table} WHERE workspace_id = $1 AND op = 'conflict' AND path = $2 AND at >= $3::timestamptz`;
+	const restoredAfter = (table: string) => `EXISTS (SELECT 1 FROM ${table} r WHERE r.record_id = e.record_id AND r.path = e.path AND r.source = 'restore' AND r.at >= e.at)`;
+	const rows = await db.query<EntryRow>(
+		`SELECT * FROM (${conflicts('audit_log')} UNION ALL ${conflicts('audit_pending')}) AS e
+		 WHERE NOT ${restoredAfter('audit_log')} AND NOT ${restoredAfter('audit_pending')}
+		 ORDER BY at DESC, kind DESC, id DESC LIMIT $4`,
+		params
+	);
+	return rows.map(toEntry);
+}
+
 /** One entry by its API id: `"1042"` (sealed), or `"p17"` (staged, or sealed since: found by where it was staged). */
 export async function findEntry(db: Queryable, workspace: string, entryId: string): Promise<AuditEntry | null> {
 	const staged = /^p(\d{1,18})$/.exec(entryId);
@@ -385,6 +406,7 @@ export function createAuditStore(sql: Sql) {
 		stage: (drafts: readonly AuditDraft[]) => sql.transaction((tx) => stageAudit(tx, drafts)),
 		seal: (options?: { all?: boolean; now?: number }) => sealAudit(sql, options),
 		query: (filter: AuditFilter) => queryAudit(sql, filter),
+		conflicts: (filter: { workspace: string; path: string; from: string; limit: number }) => queryConflicts(sql, filter),
 		find: (workspace: string, entryId: string) => findEntry(sql, workspace, entryId),
 		verify: (workspace: string) => verifyAudit(sql, workspace),
 		workspaces: () => auditWorkspaces(sql),

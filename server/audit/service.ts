@@ -229,6 +229,23 @@ export function createAuditService({ audit, auth, rooms, workspace }: AuditServi
 			return audit.query(filterOf(query));
 		},
 
+		async conflicts(actor, query) {
+			if (actor.workspace !== workspace) return [];
+			const from = new Date(Date.now() - query.days * 86_400_000).toISOString();
+			const found = await audit.conflicts({ workspace, path: `fields.${query.field}`, from, limit: query.limit });
+			// Private records of others stay out, as everywhere: asked once per record.
+			const visible = new Map<string, Promise<boolean>>();
+			const seen = await Promise.all(
+				found.map((entry) => {
+					const recordId = entry.recordId;
+					if (recordId === null) return false;
+					if (!visible.has(recordId)) visible.set(recordId, canSee(actor, recordId));
+					return visible.get(recordId)!;
+				})
+			);
+			return found.filter((_, index) => seen[index]);
+		},
+
 		async *exportCsv(actor, query, max = MAX_CSV_ROWS) {
 			requireAdmin(actor);
 			yield CSV_HEADER;

@@ -862,6 +862,17 @@ export const MIGRATIONS: readonly Migration[] = [
 				PRIMARY KEY (origin, id)
 			);
 		`
+	},
+	{
+		version: 19,
+		name: 'conflicts found without reading the rest of the log: the board shows those at its grouping field',
+		sql: `
+			-- A board asks for the workspace's recent conflicts at one field (two people moved
+			-- one card at once). Conflicts are a sliver of the log, so partial indexes keep
+			-- that from scanning every entry of the period.
+			CREATE INDEX audit_log_conflicts ON audit_log (workspace_id, path, at DESC) WHERE op = 'conflict';
+			CREATE INDEX audit_pending_conflicts ON audit_pending (workspace_id, path, at DESC) WHERE op = 'conflict';
+		`
 	}
 ];
 

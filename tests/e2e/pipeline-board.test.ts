@@ -4,7 +4,8 @@
  * seconds; every column's count and per-currency totals match the records the API
  * lists; archived records stay off the board; grouping by owner; carol (viewer) cannot
  * move a card; on a phone (390 px) a card moves with its "Move to…" menu, by touch or
- * keyboard; offline, the board opens from the device and a move goes up on reconnect.
+ * keyboard; offline, the board opens from the device and a move goes up on reconnect; two
+ * people moving one card at once end in one column and both boards show the collision.
  * Screenshots of the board in English and Chinese, desktop and phone width.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -364,6 +365,68 @@ describe('the pipeline board, live between two people', () => {
 		await expect.poll(() => columnOf(bob, acme), { timeout: 15_000, interval: 50 }).toBe('qualified');
 		await eventually(async () => (await apiStage(server, acme)) === 'qualified', 'the offline move stored', 15_000);
 		await expect.poll(() => card(alice, acme).locator('.badge-unsynced').count(), { timeout: 15_000 }).toBe(0);
+	});
+
+	it('keeps a card that arrived live after the page is reloaded at once (its row, left unwritten, is written by the next catch-up)', async () => {
+		await openBoard(alice, server);
+		const arrived = await createRecord(server, { name: 'Arrived Live', company: 'Arrived Live Ltd', stage: 'qualified', owner: 'alice', value: 5_000, currency: 'CNY' });
+		visibleCount++;
+		await card(alice, arrived).waitFor({ timeout: 15_000 });
+		// Left before the record's row reached this device's store (it follows the document a moment later).
+		await openBoard(alice, server);
+		await card(alice, arrived).waitFor({ timeout: 15_000 });
+		expect(await columnOf(alice, arrived)).toBe('qualified');
+		await eventually(async () => (await cardCount(alice)) === visibleCount, 'every card, none lost');
+	});
+
+	it('two people moving one card at once: it ends in one column on both boards, both show the collision naming both, and Restore puts the lost move back', async () => {
+		const crossed = await createRecord(server, { name: 'Crossing Deals', company: 'Crossing Deals Ltd', stage: 'lead', owner: 'bob', value: 12_000, currency: 'EUR' });
+		visibleCount++;
+		await Promise.all([openBoard(alice, server), openBoard(bob, server)]);
+		await eventually(async () => (await card(alice, crossed).count()) === 1 && (await card(bob, crossed).count()) === 1, 'the new card on both boards', 30_000);
+		expect(await columnOf(alice, crossed)).toBe('lead');
+		// Alice moves the card with no network; Bob, online, moves it elsewhere meanwhile.
+		const context = alice.context();
+		await context.setOffline(true);
+		await alice.waitForSelector('[data-testid="connection-status"][data-status="offline"]', { timeout: 10_000 });
+		await card(alice, crossed).focus();
+		await alice.keyboard.press(']');
+		await expect.poll(() => columnOf(alice, crossed), { timeout: 5_000, interval: 20 }).toBe('qualified');
+		await card(bob, crossed).getByTestId('board-move').selectOption('won');
+		await eventually(async () => (await apiStage(server, crossed)) === 'won', "Bob's move stored", 15_000);
+		await context.setOffline(false);
+
+		// One column on both boards, whichever move the merge kept.
+		await eventually(async () => {
+			const [a, b] = [await columnOf(alice, crossed), await columnOf(bob, crossed)];
+			return a === b && (a === 'qualified' || a === 'won');
+		}, 'the card in one column on both boards', 20_000);
+		const kept = (await columnOf(bob, crossed))!;
+		const lost = kept === 'won' ? 'qualified' : 'won';
+		expect(await apiStage(server, crossed)).toBe(kept);
+
+		// Both boards: the card marked, and the notice naming the record and both people.
+		for (const page of [alice, bob]) {
+			await card(page, crossed).getByTestId('board-card-conflict').waitFor({ timeout: 25_000 });
+			const notice = page.locator('[data-testid="conflict-notice"]').filter({ has: page.locator(`a[href="/records/${crossed}"]`) });
+			await notice.waitFor({ timeout: 5_000 });
+			expect(await notice.getByTestId('conflict-record').textContent()).toBe('Crossing Deals');
+			const text = (await notice.getByTestId('conflict-text').textContent()) ?? '';
+			expect(text).toContain('Alice');
+			expect(text).toContain('Bob');
+		}
+		await bob.screenshot({ path: screenshotPath('board-conflict-en.png') });
+
+		// Restore the lost move (from the notice on Alice's board): both boards follow, and the notice goes.
+		const loser = kept === 'won' ? 'Alice' : 'Bob';
+		const restore = alice.locator('[data-testid="conflict-notice"]').filter({ has: alice.locator(`a[href="/records/${crossed}"]`) }).getByTestId('conflict-restore');
+		expect(await restore.textContent()).toContain(loser);
+		await restore.click();
+		await eventually(async () => (await apiStage(server, crossed)) === lost, 'the lost move restored', 15_000);
+		for (const page of [alice, bob]) {
+			await expect.poll(() => columnOf(page, crossed), { timeout: 15_000, interval: 50 }).toBe(lost);
+			await expect.poll(() => card(page, crossed).getByTestId('board-card-conflict').count(), { timeout: 25_000 }).toBe(0);
+		}
 	});
 
 	it('looks right in English and Chinese, on a desktop and at phone width (screenshots)', async () => {

@@ -296,6 +296,63 @@ describe('audit entries', () => {
 	});
 });
 
+describe('conflicts across the workspace (the board asks for its grouping field)', () => {
+	/** Two people move one card at once: each sets the record's stage while offline, then both reconnect. */
+	async function crossedMoves(id: string): Promise<{ winner: unknown; loser: string }> {
+		const a = connect(id, alice);
+		const b = connect(id, bob);
+		await Promise.all([providersSynced(a.provider), providersSynced(b.provider)]);
+		a.provider.disconnect();
+		b.provider.disconnect();
+		fieldsOf(a.doc).set('stage', 'won');
+		fieldsOf(b.doc).set('stage', 'lost');
+		a.provider.connect();
+		await eventually(async () => (await stored(id)).stage === 'won', "Alice's move on the server");
+		b.provider.connect();
+		await eventually(() => fieldsOf(a.doc).get('stage') === fieldsOf(b.doc).get('stage') && b.provider.synced, 'both to converge');
+		const winner = fieldsOf(a.doc).get('stage');
+		await eventually(async () => (await history(id, 'op=conflict')).length > 0, 'a conflict entry');
+		return { winner, loser: winner === 'won' ? 'lost' : 'won' };
+	}
+
+	const conflictsAt = async (field: string, who: Person | string = alice): Promise<AuditEntry[]> => {
+		const response = await api(`/api/conflicts?field=${encodeURIComponent(field)}`, who);
+		expect(response.status).toBe(200);
+		return ((await response.json()) as { conflicts: AuditEntry[] }).conflicts;
+	};
+
+	it('lists unsettled conflicts at a field of any record the asker may see, newest first; a restore settles one; private records of others stay out', async () => {
+		const admin = await person('Ada (admin)', 'admin');
+		const shared = await createRecord(server, { name: 'Crossed Moves Ltd', stage: 'proposal' });
+		const hidden = await createRecord(server, { name: 'Hidden Crossing Ltd', stage: 'proposal' });
+		const { winner, loser } = await crossedMoves(shared);
+		await crossedMoves(hidden);
+		expect((await api(`/api/records/${hidden}/private`, admin, { method: 'POST', body: JSON.stringify({ private: true }) })).status).toBe(200);
+
+		// Alice, an editor, does not see the private record, nor its conflict; an admin sees both, newest first.
+		const seen = await conflictsAt('stage');
+		expect(seen.map((entry) => entry.recordId)).toEqual([shared]);
+		expect(seen[0]).toMatchObject({ path: 'fields.stage', op: 'conflict', before: loser, after: winner });
+		expect(seen[0].conflict!.loser.value).toBe(loser);
+		expect((await conflictsAt('stage', admin)).map((entry) => entry.recordId)).toEqual([hidden, shared]);
+		// Only the field asked for.
+		expect(await conflictsAt('company')).toEqual([]);
+
+		// Settled by a restore at its place, as on the record page.
+		expect((await api(`/api/records/${shared}/restore`, alice, { method: 'POST', body: JSON.stringify({ entryId: seen[0].id }) })).status).toBe(200);
+		await eventually(async () => (await conflictsAt('stage')).length === 0, 'the conflict settled');
+		expect((await conflictsAt('stage', admin)).map((entry) => entry.recordId)).toEqual([hidden]);
+	});
+
+	it('refuses a field that is not a field key and a period out of range, with a message', async () => {
+		for (const query of ['field=', 'field=fields.stage', "field=stage'%20OR%201=1", 'field=stage&days=0', 'field=stage&days=abc', 'field=stage&days=366']) {
+			const response = await api(`/api/conflicts?${query}`, alice);
+			expect(response.status, query).toBe(400);
+			expect(((await response.json()) as { message: string }).message, query).toMatch(/field must be|days must be/);
+		}
+	});
+});
+
 describe('the audit API', () => {
 	it('pages and filters a record’s history, and hides records the asker may not see', async () => {
 		const id = await createRecord(server, { name: 'History Co' });

@@ -200,6 +200,47 @@ describe('offline work and catch-up', () => {
 		client.destroy();
 	});
 
+	it("writes the list row of a record whose document this device holds up to date but whose row it lacks (a page left before the row was written)", async () => {
+		const local = memoryStore();
+		const first = clientFor(editor, local).client;
+		const background = new WorkspaceSync({ client: first, local, workspace, rowOf: rowOfDoc, noticeDelayMs: 50, rowDelayMs: 20 });
+		background.start();
+		first.connect();
+		await eventually(async () => (await local.position()) !== null, 'the first catch-up to complete', 20_000);
+		await background.idle();
+		const everyRecord = background.lastAnswer!.records.length;
+		await eventually(async () => (await local.rows()).length === everyRecord, 'a row for every record');
+		background.stop();
+		first.destroy();
+
+		// Created elsewhere; this device then gets its document (a page opened it) but not its row:
+		// the row is written a moment after a document changes, and the page was left before that.
+		const late = await createRecord(server, { name: 'Row Left Behind', company: 'Late Co', owner: 'alice' });
+		const page = clientFor(editor, local).client;
+		page.connect();
+		const handle = page.open(late);
+		await handle.whenSynced;
+		handle.release();
+		await eventually(async () => (await local.load(late)).state !== null, 'the document kept on this device');
+		page.destroy();
+		expect(await local.row(late)).toBeNull();
+
+		// The next start catches up on it: its document is already current, so nothing changes in it, and the row must still be written.
+		const next = clientFor(editor, local).client;
+		const repaired: string[] = [];
+		const again = new WorkspaceSync({ client: next, local, workspace, rowOf: rowOfDoc, noticeDelayMs: 50, rowDelayMs: 20, onRowRepaired: (row) => repaired.push(row.id) });
+		again.start();
+		next.connect();
+		await eventually(() => again.lastAnswer !== null, 'the catch-up answer', 20_000);
+		expect(again.lastAnswer!.records).toContain(late);
+		await again.idle();
+		await eventually(async () => (await local.row(late))?.name === 'Row Left Behind', 'the list row written by the catch-up');
+		// Said to the pages that show rows (the board), once; records whose rows were right are left alone.
+		expect(repaired).toEqual([late]);
+		again.stop();
+		next.destroy();
+	});
+
 	it('sends pending changes from the local store after a restart, merged with changes made meanwhile', async () => {
 		const local = memoryStore();
 		const id = ids[1];

@@ -204,6 +204,18 @@ export interface AuditService {
 	exportCsv(actor: Actor, query: Omit<AuditQuery, 'limit' | 'offset'>, max?: number): AsyncIterable<string>;
 	/** Puts an entry's earlier (or later) value back through the live document, as a `restore`. Editors only. */
 	restore(actor: Actor, recordId: string, input: RestoreInput): Promise<RestoreResult>;
+	/**
+	 * The workspace's unsettled conflicts at one field of any record the actor may see,
+	 * newest first (a board's grouping field: two people moved one card at once).
+	 */
+	conflicts(actor: Actor, query: ConflictQuery): Promise<AuditEntry[]>;
+}
+
+/** `field`: a field's key (stage, owner, a custom select); `days`: how far back. */
+export interface ConflictQuery {
+	field: string;
+	days: number;
+	limit: number;
 }
 
 /** A merge as its API answers: what it named, who made it, whether it was undone. */

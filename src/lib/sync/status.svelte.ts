@@ -8,7 +8,7 @@ import type { Awareness } from 'y-protocols/awareness';
 import type { PresenceState, PresenceUser, RefusedMessage } from '../protocol/index.ts';
 import { SyncClient, type ConnectionStatus, type DocHandle } from './client.ts';
 import { WorkspaceSync } from './workspace-sync.ts';
-import { localStoreFor, rowOfDoc, type LocalStore } from '$lib/local/index.ts';
+import { localStoreFor, rowOfDoc, type LocalRow, type LocalStore } from '$lib/local/index.ts';
 
 class SyncState {
 	status = $state<ConnectionStatus>('connecting');
@@ -39,7 +39,19 @@ export function startLocal(workspace: string, userId: string): void {
 	const store = localStoreFor(workspace, userId);
 	resolveLocal(store);
 	const sync = syncClient();
-	void store.then((local) => new WorkspaceSync({ client: sync, local, workspace, rowOf: rowOfDoc }).start());
+	void store.then((local) => new WorkspaceSync({ client: sync, local, workspace, rowOf: rowOfDoc, onRowRepaired: (row) => rowListeners.forEach((listener) => listener(row)) }).start());
+}
+
+const rowListeners = new Set<(row: LocalRow) => void>();
+
+/**
+ * Rows the background sync wrote with no document change to announce them (a row left
+ * unwritten when a page was left, repaired by the next catch-up): the board, which shows
+ * rows and follows documents, takes them from here. Returns the unsubscribe.
+ */
+export function onRowRepaired(listener: (row: LocalRow) => void): () => void {
+	rowListeners.add(listener);
+	return () => rowListeners.delete(listener);
 }
 
 /** The tab's sync client, created (and connected) on first use. */

@@ -18,7 +18,8 @@
  *   the connection indicator counts them and they go up on reconnect even when no page
  *   shows the record any more.
  * - Rows: after each change to a document its list row is recomputed (debounced) into
- *   the local store, so the list can be shown offline.
+ *   the local store, so the list can be shown offline; after each sync, a row missing or
+ *   behind its document (a page left before it was written) is written too.
  *
  * Plain TypeScript (no Svelte): runs in Node tests with the in-memory store.
  */
@@ -40,6 +41,8 @@ export interface WorkspaceSyncOptions {
 	/** Wait this long after a `recordChanged` notice before syncing (typing sends many). */
 	noticeDelayMs?: number;
 	rowDelayMs?: number;
+	/** A row written by repairRow (no document change announced it): pages showing rows take it. */
+	onRowRepaired?: (row: LocalRow) => void;
 }
 
 const isRecordName = (name: string) => !name.startsWith('workspace:');
@@ -48,7 +51,7 @@ export class WorkspaceSync {
 	private readonly client: SyncClient;
 	private readonly local: LocalStore;
 	private readonly workspace: string;
-	private readonly options: Required<Omit<WorkspaceSyncOptions, 'client' | 'local' | 'workspace' | 'rowOf'>> & Pick<WorkspaceSyncOptions, 'rowOf'>;
+	private readonly options: Required<Omit<WorkspaceSyncOptions, 'client' | 'local' | 'workspace' | 'rowOf' | 'onRowRepaired'>> & Pick<WorkspaceSyncOptions, 'rowOf' | 'onRowRepaired'>;
 	private channel: DocHandle | null = null;
 	private readonly offs: (() => void)[] = [];
 	/** Documents held open until their local changes are stored by the server. */
@@ -243,7 +246,7 @@ export class WorkspaceSync {
 		if (this.stopped) return false;
 		const handle = this.client.open(id);
 		try {
-			return await new Promise<boolean>((resolve) => {
+			const ok = await new Promise<boolean>((resolve) => {
 				const offs: (() => void)[] = [];
 				const finish = (ok: boolean) => {
 					for (const off of offs) off();
@@ -258,10 +261,29 @@ export class WorkspaceSync {
 				offs.push(handle.on('sync', check), handle.on('pending', check), handle.on('error', check));
 				check();
 			});
+			if (ok && !handle.error) await this.repairRow(id, handle.doc).catch(() => {});
+			return ok;
 		} finally {
 			handle.release();
 			if (!this.stopped) this.synced++;
 		}
+	}
+
+	/**
+	 * A synced record's list row, written if this device lacks it or it says otherwise than
+	 * the document. Rows follow document changes a moment later (scheduleRow), so a page
+	 * left in that moment kept the document but not its row; the next catch-up then finds
+	 * the document current, nothing changes in it, and without this the list and the board
+	 * missed the record until it changed again. A row already on its way is left to come.
+	 */
+	private async repairRow(id: string, doc: Y.Doc): Promise<void> {
+		const rowOf = this.options.rowOf;
+		if (!rowOf || this.stopped || this.rowTimers.has(id)) return;
+		const previous = await this.local.row(id);
+		const row = rowOf(id, doc, previous);
+		if (!row || row === previous) return;
+		await this.local.putRows([row]);
+		this.options.onRowRepaired?.(row);
 	}
 
 	private settled(id: string, ok: boolean): void {
