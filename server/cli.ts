@@ -178,10 +178,13 @@ async function fileCommand(
 	const config = readConfig();
 	const workspace = values.workspace ?? config.defaultWorkspace;
 	const { CommandError, exportCommand, importCommand } = await importModules();
-	const database = await open(config);
+	// Opened once asked for: the import checks its arguments and its file first, so a typo is
+	// answered at once (and not with "Is Accord running?" while the server holds the database).
+	let database: Awaited<ReturnType<typeof open>> | null = null;
+	const opened = async () => (database ??= await open(config));
 	try {
 		if (noun === 'import') {
-			await importCommand(database, {
+			await importCommand(opened, {
 				file,
 				workspace,
 				format: values.format,
@@ -196,7 +199,7 @@ async function fileCommand(
 				externalId: values['external-id']
 			});
 		} else {
-			await exportCommand(database, {
+			await exportCommand(await opened(), {
 				file,
 				workspace,
 				format: values.format,
@@ -211,7 +214,7 @@ async function fileCommand(
 		if (error instanceof CommandError) fail(error.message);
 		throw error;
 	} finally {
-		await database.close();
+		await (database as Awaited<ReturnType<typeof open>> | null)?.close();
 	}
 }
 

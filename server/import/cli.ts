@@ -61,7 +61,8 @@ async function storedCatalog(database: Database, workspace: string): Promise<Fie
 	return catalog;
 }
 
-export async function importCommand(database: Database, command: ImportCommand): Promise<void> {
+/** `open`: the database, opened only once the arguments and the file have been checked. */
+export async function importCommand(open: () => Promise<Database>, command: ImportCommand): Promise<void> {
 	const format = (command.format ?? importFormatOfName(command.file)) as ImportFormat | null;
 	if (!format || !(IMPORT_FORMATS as readonly string[]).includes(format)) {
 		throw new CommandError(`Say what the file is with --format=${IMPORT_FORMATS.join('|')} (it could not be told from its name).`);
@@ -80,6 +81,19 @@ export async function importCommand(database: Database, command: ImportCommand):
 	if (!policy.ok) throw new CommandError(`--${policy.message.replace(/^matchOn/, 'match-on')}`);
 	const headerRow = parseHeaderRow(command.headerRow);
 	if (headerRow === false) throw new CommandError(`--header-row must be the number of the row that holds the column names, not "${command.headerRow}".`);
+	const input = createReadStream(command.file);
+	try {
+		await once(input, 'open');
+	} catch (error) {
+		throw new CommandError(`Cannot read ${command.file}: ${(error as Error).message}`);
+	}
+	let database: Database;
+	try {
+		database = await open();
+	} catch (error) {
+		input.destroy();
+		throw error;
+	}
 	const workspace = command.workspace;
 	const catalog = await storedCatalog(database, workspace);
 	const rooms = new Rooms({
@@ -95,12 +109,6 @@ export async function importCommand(database: Database, command: ImportCommand):
 	});
 	const merges = createMergeService({ merges: database.merges, auth: database.auth, rooms, workspace, audit: true, stageAudit: (drafts) => database.audit.stage(drafts) });
 	const imports = createImportService({ workspace, store: database.documents, announce: null, definitions: () => catalog, rooms, merges, externalIds: createExternalIdLookup(database.sql) });
-	const input = createReadStream(command.file);
-	try {
-		await once(input, 'open');
-	} catch (error) {
-		throw new CommandError(`Cannot read ${command.file}: ${(error as Error).message}`);
-	}
 	try {
 		const report = await imports.run(cliActor(command.workspace), input, {
 			format,

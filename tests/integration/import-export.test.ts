@@ -7,7 +7,7 @@
  * export → import round trips, formula neutralisation, private records, bad files, and
  * a 10,000-row import whose records are written while the upload is still arriving.
  */
-import { readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import os from 'node:os';
@@ -339,8 +339,9 @@ describe('import at size', () => {
 		const body = new ReadableStream<Uint8Array>({
 			async start(controller) {
 				controller.enqueue(encoder.encode(header));
-				for (let i = 1; i <= 10_000; i++) {
-					if (i === 5001) await halfway;
+				// 3,000 rows, twelve batches: enough to show writing while reading; memory at 100,000 rows is bench/export.ts's.
+				for (let i = 1; i <= 3_000; i++) {
+					if (i === 1501) await halfway;
 					controller.enqueue(encoder.encode(`${row(i)}\n`));
 				}
 				controller.close();
@@ -353,8 +354,8 @@ describe('import at size', () => {
 		const response = await answer;
 		clearInterval(sampler);
 		const report = (await response.json()) as ImportReport;
-		expect(report).toMatchObject({ rowsRead: 10_000, created: 10_000, rejected: 0 });
-		expect(await total(server())).toBe(10_000);
+		expect(report).toMatchObject({ rowsRead: 3_000, created: 3_000, rejected: 0 });
+		expect(await total(server())).toBe(3_000);
 		// V8 grows its heap lazily, so the bound is loose; that memory does not grow with the rows is what bench/export.ts measures at 100,000.
 		expect(peak - start).toBeLessThan(256 * 1024 * 1024);
 	}, 900_000);
@@ -584,6 +585,16 @@ describe('command line', () => {
 			const again = await cli(['import', file, '--policy', 'update']);
 			expect(JSON.parse(again.stdout.trim().split('\n').at(-1)!)).toMatchObject({ policy: 'update', matched: 3, created: 0, updated: 0, unchanged: 3 });
 			await expect(cli(['import', file, '--policy', 'overwrite'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('policy') });
+			// Arguments and the file are checked before the database is opened: nothing is made in an empty DATA_DIR.
+			const untouched = mkdtempSync(path.join(os.tmpdir(), 'accord-cli-untouched-'));
+			try {
+				const inEmpty = (args: string[]) => run(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], { env: { ...env, DATA_DIR: untouched }, cwd: path.resolve(import.meta.dirname, '../..') });
+				await expect(inEmpty(['import', file, '--header-row', 'three'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--header-row') });
+				await expect(inEmpty(['import', path.join(untouched, 'missing.csv')])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('Cannot read') });
+				expect(readdirSync(untouched)).toEqual([]);
+			} finally {
+				rmSync(untouched, { recursive: true, force: true });
+			}
 			const out = path.join(data, 'out.json');
 			await cli(['export', '--format=json', out]);
 			const exported = JSON.parse(readFileSync(out, 'utf8')) as CustomerRecord[];
