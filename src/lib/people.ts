@@ -33,9 +33,12 @@ export function colourOf(id: string): { color: string; colorLight: string } {
 	return { color, colorLight: `${color}33` };
 }
 
-export function initialsOf(name: string): string {
+export function initialsOf(name: string, compact = false): string {
 	const trimmed = name.trim();
-	if (/^[\u3400-\u9fff]/u.test(trimmed)) return trimmed.slice(-2);
+	// A Han name shows its last two characters (王芳, 欧阳明 → 阳明), as Chinese team tools
+	// do; in a small avatar only the last (芳): two Han characters squeezed into 26 px were
+	// barely legible, and the given name tells colleagues apart where the surname (王, 李) seldom does.
+	if (/^[\u3400-\u9fff]/u.test(trimmed)) return [...trimmed].slice(compact ? -1 : -2).join('');
 	return trimmed
 		.split(/\s+/)
 		.slice(0, 2)
