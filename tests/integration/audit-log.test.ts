@@ -68,6 +68,29 @@ async function entryAt(id: string, path: string, match: (entry: AuditEntry) => b
 
 const stored = async (id: string) => ((await (await api(`/api/records/${id}`, alice)).json()) as { fields: Record<string, unknown> }).fields;
 
+/**
+ * Alice and Bob change one field of a record at once: both offline, each sets a value,
+ * Alice's reaches the server first, then Bob's. Resolves once both agree and the server
+ * has recorded the conflict; which value won is Yjs's to say.
+ */
+async function crossedEdits(id: string, field: string, fromAlice: string, fromBob: string): Promise<{ a: YWebsocketClient; b: YWebsocketClient; winner: unknown; loser: string }> {
+	const a = connect(id, alice);
+	const b = connect(id, bob);
+	await Promise.all([providersSynced(a.provider), providersSynced(b.provider)]);
+	a.provider.disconnect();
+	b.provider.disconnect();
+	fieldsOf(a.doc).set(field, fromAlice);
+	fieldsOf(b.doc).set(field, fromBob);
+	a.provider.connect();
+	await eventually(async () => (await stored(id))[field] === fromAlice, "Alice's value on the server");
+	b.provider.connect();
+	await eventually(() => fieldsOf(a.doc).get(field) === fieldsOf(b.doc).get(field) && b.provider.synced, 'both to converge');
+	const winner = fieldsOf(a.doc).get(field);
+	await eventually(async () => (await stored(id))[field] === winner, 'the server to agree');
+	await eventually(async () => (await history(id, 'op=conflict')).length > 0, 'a conflict entry');
+	return { a, b, winner, loser: winner === fromAlice ? fromBob : fromAlice };
+}
+
 beforeAll(async () => {
 	data = tempDataDir();
 	server = await startTestServer({ dataDir: data.dir });
@@ -258,29 +281,11 @@ describe('audit entries', () => {
 
 	it('record exactly one conflict, naming both people, for concurrent offline edits of one field', async () => {
 		const id = await createRecord(server, { name: 'Conflict Co', company: 'Original' });
-		const a = connect(id, alice);
-		const b = connect(id, bob);
-		await Promise.all([providersSynced(a.provider), providersSynced(b.provider)]);
-		a.provider.disconnect();
-		b.provider.disconnect();
-		fieldsOf(a.doc).set('company', 'From Alice');
-		fieldsOf(b.doc).set('company', 'From Bob');
-
-		a.provider.connect();
-		await eventually(async () => (await stored(id)).company === 'From Alice', "Alice's value on the server");
-		b.provider.connect();
-		await eventually(
-			() => fieldsOf(a.doc).get('company') === fieldsOf(b.doc).get('company') && b.provider.synced,
-			'both to converge'
-		);
-		const winner = fieldsOf(a.doc).get('company');
-		await eventually(async () => (await stored(id)).company === winner, 'the server to agree');
-		await eventually(async () => (await history(id, 'op=conflict')).length > 0, 'a conflict entry');
+		const { a, b, winner, loser } = await crossedEdits(id, 'company', 'From Alice', 'From Bob');
 		await new Promise((resolve) => setTimeout(resolve, 300));
 		const conflicts = await history(id, 'op=conflict');
 		expect(conflicts).toHaveLength(1);
 		const [conflict] = conflicts;
-		const loser = winner === 'From Alice' ? 'From Bob' : 'From Alice';
 		expect(conflict).toMatchObject({ path: 'fields.company', before: loser, after: winner });
 		expect(conflict.conflict!.winner.value).toBe(winner);
 		expect(conflict.conflict!.loser.value).toBe(loser);
@@ -297,24 +302,6 @@ describe('audit entries', () => {
 });
 
 describe('conflicts across the workspace (the board asks for its grouping field)', () => {
-	/** Two people move one card at once: each sets the record's stage while offline, then both reconnect. */
-	async function crossedMoves(id: string): Promise<{ winner: unknown; loser: string }> {
-		const a = connect(id, alice);
-		const b = connect(id, bob);
-		await Promise.all([providersSynced(a.provider), providersSynced(b.provider)]);
-		a.provider.disconnect();
-		b.provider.disconnect();
-		fieldsOf(a.doc).set('stage', 'won');
-		fieldsOf(b.doc).set('stage', 'lost');
-		a.provider.connect();
-		await eventually(async () => (await stored(id)).stage === 'won', "Alice's move on the server");
-		b.provider.connect();
-		await eventually(() => fieldsOf(a.doc).get('stage') === fieldsOf(b.doc).get('stage') && b.provider.synced, 'both to converge');
-		const winner = fieldsOf(a.doc).get('stage');
-		await eventually(async () => (await history(id, 'op=conflict')).length > 0, 'a conflict entry');
-		return { winner, loser: winner === 'won' ? 'lost' : 'won' };
-	}
-
 	const conflictsAt = async (field: string, who: Person | string = alice): Promise<AuditEntry[]> => {
 		const response = await api(`/api/conflicts?field=${encodeURIComponent(field)}`, who);
 		expect(response.status).toBe(200);
@@ -325,8 +312,9 @@ describe('conflicts across the workspace (the board asks for its grouping field)
 		const admin = await person('Ada (admin)', 'admin');
 		const shared = await createRecord(server, { name: 'Crossed Moves Ltd', stage: 'proposal' });
 		const hidden = await createRecord(server, { name: 'Hidden Crossing Ltd', stage: 'proposal' });
-		const { winner, loser } = await crossedMoves(shared);
-		await crossedMoves(hidden);
+		// Two people move one card at once.
+		const { winner, loser } = await crossedEdits(shared, 'stage', 'won', 'lost');
+		await crossedEdits(hidden, 'stage', 'won', 'lost');
 		expect((await api(`/api/records/${hidden}/private`, admin, { method: 'POST', body: JSON.stringify({ private: true }) })).status).toBe(200);
 
 		// Alice, an editor, does not see the private record, nor its conflict; an admin sees both, newest first.
