@@ -241,6 +241,24 @@ describe('offline work and catch-up', () => {
 		next.destroy();
 	});
 
+	it('writes the rows that are due at once when asked (the page is being left), not after their pause', async () => {
+		const { client, local } = clientFor(editor);
+		const background = new WorkspaceSync({ client, local, workspace, rowOf: rowOfDoc, rowDelayMs: 60_000 });
+		background.start();
+		client.connect();
+		const id = await createRecord(server, { name: 'Due When Leaving', owner: 'alice' });
+		const handle = client.open(id);
+		await handle.whenSynced;
+		// Due in a minute; the stored row (none) is read meanwhile.
+		await new Promise((resolve) => setTimeout(resolve, 100));
+		expect(await local.row(id)).toBeNull();
+		await background.flushRows();
+		expect((await local.row(id))?.name).toBe('Due When Leaving');
+		handle.release();
+		background.stop();
+		client.destroy();
+	});
+
 	it('sends pending changes from the local store after a restart, merged with changes made meanwhile', async () => {
 		const local = memoryStore();
 		const id = ids[1];

@@ -251,7 +251,11 @@ export async function openIndexedDbStore(scope: string): Promise<LocalStore> {
 			if (rows.length === 0) return;
 			await transact(db, [ROWS], 'readwrite', async (tx) => {
 				const store = tx.objectStore(ROWS);
-				for (const row of rows) await request(store.put({ ...row, scope } satisfies RowEntry));
+				// Every put requested, and the commit, before the first answer: a page being left
+				// (WorkspaceSync.flushRows) runs no more tasks, so rows requested one after another were lost.
+				const written = rows.map((row) => request(store.put({ ...row, scope } satisfies RowEntry)));
+				tx.commit();
+				await Promise.all(written);
 			});
 		},
 

@@ -39,7 +39,12 @@ export function startLocal(workspace: string, userId: string): void {
 	const store = localStoreFor(workspace, userId);
 	resolveLocal(store);
 	const sync = syncClient();
-	void store.then((local) => new WorkspaceSync({ client: sync, local, workspace, rowOf: rowOfDoc, onRowRepaired: (row) => rowListeners.forEach((listener) => listener(row)) }).start());
+	void store.then((local) => {
+		const background = new WorkspaceSync({ client: sync, local, workspace, rowOf: rowOfDoc, onRowRepaired: (row) => rowListeners.forEach((listener) => listener(row)) });
+		background.start();
+		// The rows of the last moment's changes, written before the page goes (see flushRows).
+		window.addEventListener('pagehide', () => void background.flushRows());
+	});
 }
 
 const rowListeners = new Set<(row: LocalRow) => void>();

@@ -98,6 +98,7 @@ export class WorkspaceSync {
 		for (const timer of [...this.noticeTimers.values(), ...this.rowTimers.values()]) clearTimeout(timer);
 		this.noticeTimers.clear();
 		this.rowTimers.clear();
+		this.rowsDue.clear();
 		for (const handle of this.held.values()) handle.release();
 		this.held.clear();
 		this.channel?.release();
@@ -161,24 +162,76 @@ export class WorkspaceSync {
 
 	// ------------------------------------------------------------ rows
 
+	/**
+	 * Rows due, by record: the document, and the stored row as read when the row fell due
+	 * (undefined until read), which flushRows needs at hand: a page being left gives no time
+	 * to read it then.
+	 */
+	private readonly rowsDue = new Map<string, { doc: Y.Doc; previous: LocalRow | null | undefined }>();
+
 	private scheduleRow(id: string, doc: Y.Doc): void {
-		const rowOf = this.options.rowOf;
-		if (!rowOf || this.rowTimers.has(id)) return;
+		if (!this.options.rowOf || this.rowTimers.has(id)) return;
+		const due: { doc: Y.Doc; previous: LocalRow | null | undefined } = { doc, previous: undefined };
+		this.rowsDue.set(id, due);
+		this.local.row(id).then(
+			(row) => (due.previous = row),
+			() => (due.previous = null)
+		);
 		this.rowTimers.set(
 			id,
-			setTimeout(() => {
-				this.rowTimers.delete(id);
-				void (async () => {
-					try {
-						const previous = await this.local.row(id);
-						const row = rowOf(id, doc, previous);
-						if (row) await this.local.putRows([row]);
-					} catch {
-						/* the document was closed meanwhile, or the store is gone: the next change tries again */
-					}
-				})();
-			}, this.options.rowDelayMs)
+			setTimeout(() => void this.writeRow(id), this.options.rowDelayMs)
 		);
+	}
+
+	private takeDue(id: string) {
+		const due = this.rowsDue.get(id);
+		clearTimeout(this.rowTimers.get(id));
+		this.rowTimers.delete(id);
+		this.rowsDue.delete(id);
+		return due;
+	}
+
+	private async writeRow(id: string): Promise<void> {
+		const rowOf = this.options.rowOf;
+		const due = this.takeDue(id);
+		if (!rowOf || !due) return;
+		try {
+			const previous = await this.local.row(id);
+			const row = rowOf(id, due.doc, previous);
+			if (row) await this.local.putRows([row]);
+		} catch {
+			/* the document was closed meanwhile, or the store is gone: the next change (or sync) tries again */
+		}
+	}
+
+	/**
+	 * Writes every row that is due now rather than after its pause: the page is being left
+	 * (pagehide). Without it the rows of the last moment's changes were lost with the page,
+	 * and a reload with no network showed the list and board without them (the next
+	 * catch-up repairs them, but only online). The rows go in one write, requested before
+	 * this returns (a page being left runs no more tasks), from the stored rows read when
+	 * each fell due.
+	 */
+	flushRows(): Promise<void> {
+		const rowOf = this.options.rowOf;
+		if (!rowOf) return Promise.resolve();
+		const rows: LocalRow[] = [];
+		const later: Promise<void>[] = [];
+		for (const id of [...this.rowTimers.keys()]) {
+			const due = this.rowsDue.get(id);
+			if (!due || due.previous === undefined) {
+				later.push(this.writeRow(id));
+				continue;
+			}
+			this.takeDue(id);
+			try {
+				const row = rowOf(id, due.doc, due.previous);
+				if (row && row !== due.previous) rows.push(row);
+			} catch {
+				/* the document was closed meanwhile */
+			}
+		}
+		return Promise.all([this.local.putRows(rows).catch(() => {}), ...later]).then(() => {});
 	}
 
 	// ------------------------------------------------------------ catch-up
