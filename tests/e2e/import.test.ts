@@ -3,14 +3,16 @@
  * a file chosen, the encoding the server read and the mapping it guessed shown, a column
  * mapped by hand, the preview with a problem on its cell, the import as a job with its
  * progress bar, the records arriving in another person's list in a second browser, the
- * rejected rows downloaded, and an export of a view downloaded and read back.
+ * rejected rows downloaded, and an export of a view downloaded and read back; an import
+ * that fails part-way says which rows made it, and an admin undoes them.
  * Screenshots in English, in Chinese and at phone width.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/http.ts';
-import { apiFetch, startTestServer, tempDataDir } from '../support/server.ts';
+import { IMPORT_BATCH } from '../../server/import/run.ts';
+import { apiFetch, eventually, startTestServer, tempDataDir } from '../support/server.ts';
 import { launchBrowser, screenshotPath } from '../support/browser.ts';
 import { pageAs } from '../support/sign-in.ts';
 
@@ -96,6 +98,46 @@ describe('import page', () => {
 		expect(text.trim().split('\r\n')).toHaveLength(2);
 		await page.context().close();
 		await other.context().close();
+	}, 120_000);
+
+	it('says which rows made it when an import fails part-way (whole batches up to a row, and how many), and an admin undoes them', async () => {
+		// A real error inside the import's own writes: the database refuses the note of one record of the second batch.
+		const sql = server.accord.database.sql;
+		const doomed = IMPORT_BATCH + 100;
+		await sql.query(`
+			CREATE FUNCTION e2e_refuse_note() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF (SELECT name FROM records WHERE id = NEW.record_id) = 'Doomed ${doomed}' THEN
+					RAISE EXCEPTION 'the database refused a write';
+				END IF;
+				RETURN NEW;
+			END $$`);
+		await sql.query('CREATE TRIGGER e2e_refuse_note BEFORE INSERT ON import_job_records FOR EACH ROW EXECUTE FUNCTION e2e_refuse_note()');
+		const kept = async (): Promise<number> =>
+			Number((await sql.query<{ n: number }>("SELECT count(*) AS n FROM records WHERE name LIKE 'Doomed %' AND NOT archived"))[0].n);
+		try {
+			const rows = Array.from({ length: 2 * IMPORT_BATCH }, (_, i) => `Doomed ${i + 1},doomed${i + 1}@example.cn`);
+			const page = await pageAs(browser, server, 'alice');
+			await page.goto(`${server.url}/import`);
+			await page.getByTestId('import-file').setInputFiles({ name: 'doomed.csv', mimeType: 'text/csv', buffer: Buffer.from(['Name,Email', ...rows].join('\n')) });
+			await page.getByTestId('import-preview').waitFor({ timeout: 60_000 });
+			await page.getByTestId('import-run').click();
+			const failed = page.getByTestId('import-failed');
+			await failed.waitFor({ timeout: 60_000 });
+			// The first batch (rows 2 to IMPORT_BATCH + 1; the header is row 1), none of the second.
+			expect(await failed.innerText()).toContain(`failed after whole batches up to row ${IMPORT_BATCH + 1} were written, nothing after: the database refused a write`);
+			expect(await page.getByTestId('import-written').innerText()).toContain(`${IMPORT_BATCH} created, 0 updated`);
+			expect(await kept()).toBe(IMPORT_BATCH);
+			await page.screenshot({ path: screenshotPath('import-failed-en.png'), fullPage: true });
+
+			page.once('dialog', (dialog) => void dialog.accept());
+			await page.getByTestId('import-undo').click();
+			await eventually(async () => (await kept()) === 0, 'the written batch undone');
+			await page.context().close();
+		} finally {
+			await sql.query('DROP TRIGGER e2e_refuse_note ON import_job_records');
+			await sql.query('DROP FUNCTION e2e_refuse_note()');
+		}
 	}, 120_000);
 
 	it('reads in Chinese and fits a phone', async () => {
