@@ -255,8 +255,8 @@ export async function queryAudit(db: Queryable, filter: AuditFilter): Promise<Au
  * Conflicts at one place of any record of a workspace (a board's grouping field: two
  * people moved one card at once), newest first, since `from`, that no one has settled:
  * a conflict is settled once a value was restored at its place after it, as on the
- * record page. Conflicts are rare, so the partial indexes of migration 19 find them
- * without reading the rest of the log.
+ * record page. Conflicts are rare: the partial index of migration 19 finds the sealed
+ * ones without reading the rest of the log (the staged ones are few).
  */
 export async function queryConflicts(db: Queryable, filter: { workspace: string; path: string; from: string; limit: number }): Promise<AuditEntry[]> {
 	const params = [filter.workspace, filter.path, filter.from, Math.max(0, Math.trunc(filter.limit))];
