@@ -196,9 +196,12 @@ export class WorkspaceSync {
 		const due = this.takeDue(id);
 		if (!rowOf || !due) return;
 		try {
-			const previous = await this.local.row(id);
+			// The row read when this one fell due (one read a row, as before flushRows needed it);
+			// only the list page also writes rows, and only what a row carries over (its time, the
+			// private flag) could be a moment old.
+			const previous = due.previous !== undefined ? due.previous : await this.local.row(id);
 			const row = rowOf(id, due.doc, previous);
-			if (row) await this.local.putRows([row]);
+			if (row && row !== previous) await this.local.putRows([row]);
 		} catch {
 			/* the document was closed meanwhile, or the store is gone: the next change (or sync) tries again */
 		}
