@@ -16,9 +16,10 @@
  * every created record archived), timed. Prints a table, writes
  * bench/results/import.json. Not part of npm test.
  *
- *   node --import tsx bench/import.ts [--rows 100000] [--store pglite|postgres|both] [--profile DIR]
+ *   node --import tsx bench/import.ts [--rows 100000] [--store pglite|postgres|both] [--profile DIR] [--no-undo]
  *
- * `--profile DIR` writes the server's CPU profile there (read it with bench/profile.ts).
+ * `--profile DIR` writes the server's CPU profile there (read it with bench/profile.ts);
+ * with `--no-undo` the import is not undone, so the profile is the import's alone.
  *
  * Postgres needs DATABASE_URL (a temporary database is made and dropped).
  */
@@ -35,7 +36,7 @@ import { cpuMicros, memory } from './lib/proc.ts';
 import { tempPostgresUrl } from '../tests/support/databases.ts';
 import { CUSTOMER_COLUMNS, csvLine, customerRow } from './lib/customers.ts';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, store: { type: 'string', default: 'both' }, profile: { type: 'string' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, store: { type: 'string', default: 'both' }, profile: { type: 'string' }, 'no-undo': { type: 'boolean', default: false } } });
 const ROWS = Number(values.rows);
 if (!Number.isInteger(ROWS) || ROWS < 1) throw new Error('--rows must be a whole number');
 const STORES = values.store === 'both' ? ['pglite', 'postgres'] : [values.store!];
@@ -120,8 +121,8 @@ interface StoreResult {
 	/** Server plus database CPU per created row. */
 	cpuMsPerRow: number;
 	/** Undoing the whole import afterwards (POST …/undo, an admin): its seconds, and records archived per second. */
-	undoSeconds: number;
-	undoRecordsPerSecond: number;
+	undoSeconds: number | null;
+	undoRecordsPerSecond: number | null;
 	loadAverage: { start: number[]; end: number[] };
 }
 
@@ -177,7 +178,7 @@ async function measure(store: string): Promise<StoreResult> {
 		let peak: number;
 		let serverCpu: number;
 		let databaseCpu: number | null = null;
-		let undoSeconds: number;
+		let undoSeconds: number | null = null;
 		try {
 			before = (await server.settledRss()).rss;
 			peak = before;
@@ -204,11 +205,13 @@ async function measure(store: string): Promise<StoreResult> {
 			if (job.status !== 'done' || !job.report) throw new Error(`the import job ended ${job.status}: ${JSON.stringify(job.report).slice(0, 500)}`);
 			imported = job.report;
 			// Undone in one action, as an admin does from the import page.
-			const undoStarted = performance.now();
-			const undone = await fetch(`${server.info.httpUrl}/api/import/jobs/${id}/undo`, { method: 'POST', headers: { authorization: `Bearer ${server.info.adminToken}` } });
-			const undoAnswer = (await undone.json()) as { archived?: number; message?: string };
-			undoSeconds = (performance.now() - undoStarted) / 1000;
-			if (!undone.ok || undoAnswer.archived !== imported.created) throw new Error(`the undo answered ${undone.status}: ${JSON.stringify(undoAnswer).slice(0, 300)}`);
+			if (!values['no-undo']) {
+				const undoStarted = performance.now();
+				const undone = await fetch(`${server.info.httpUrl}/api/import/jobs/${id}/undo`, { method: 'POST', headers: { authorization: `Bearer ${server.info.adminToken}` } });
+				const undoAnswer = (await undone.json()) as { archived?: number; message?: string };
+				undoSeconds = (performance.now() - undoStarted) / 1000;
+				if (!undone.ok || undoAnswer.archived !== imported.created) throw new Error(`the undo answered ${undone.status}: ${JSON.stringify(undoAnswer).slice(0, 300)}`);
+			}
 		} finally {
 			await server.stop();
 		}
@@ -248,8 +251,8 @@ async function measure(store: string): Promise<StoreResult> {
 			serverCpuSeconds: Math.round(serverCpu * 10) / 10,
 			databaseCpuSeconds: databaseCpu === null ? null : Math.round(databaseCpu * 10) / 10,
 			cpuMsPerRow: Math.round(((serverCpu + (databaseCpu ?? 0)) * 1000 * 100) / Math.max(1, imported.created)) / 100,
-			undoSeconds: Math.round(undoSeconds * 10) / 10,
-			undoRecordsPerSecond: Math.round(imported.created / undoSeconds),
+			undoSeconds: undoSeconds === null ? null : Math.round(undoSeconds * 10) / 10,
+			undoRecordsPerSecond: undoSeconds === null ? null : Math.round(imported.created / undoSeconds),
 			rateMet: rowsPerSecond >= TARGET_ROWS_PER_S,
 			memoryMet: growth <= TARGET_RSS_MB,
 			loadAverage: { start: loadStart, end: load() }
@@ -281,7 +284,7 @@ for (const r of results) {
 			`${r.ratio}×`,
 			`${r.serverCpuSeconds} s + ${r.databaseCpuSeconds ?? '–'} s`,
 			r.cpuMsPerRow,
-			`${r.undoSeconds} s (${r.undoRecordsPerSecond})`,
+			r.undoSeconds === null ? 'not run' : `${r.undoSeconds} s (${r.undoRecordsPerSecond})`,
 			`${r.loadAverage.start[0]} → ${r.loadAverage.end[0]}`
 		].join(' | ')} |`
 	);

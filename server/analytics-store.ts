@@ -25,7 +25,7 @@
  * activities do not let those columns decide its scores is read from its array.
  */
 import * as Y from 'yjs';
-import { isRecordDoc, readRecord } from '../src/lib/model/record.ts';
+import { isRecordDoc, readRecord, newDoc } from '../src/lib/model/record.ts';
 import { projectRecord } from '../src/lib/model/projection.ts';
 import {
 	byCurrency,
@@ -101,7 +101,7 @@ export interface DocumentSummary {
 }
 
 function readSummary(snapshot: Uint8Array | null, updates: Uint8Array[]): DocumentSummary | null {
-	const doc = new Y.Doc();
+	const doc = newDoc();
 	try {
 		if (snapshot) Y.applyUpdate(doc, snapshot);
 		for (const update of updates) Y.applyUpdate(doc, update);

@@ -18,7 +18,8 @@ import {
 	tagsOf,
 	writeNewRecord,
 	type CustomerRecord,
-	type NewRecord
+	type NewRecord,
+	newDoc
 } from '../src/lib/model/record.ts';
 import { MAX_NOTES_LENGTH, MAX_TAGS, type Scalar } from '../src/lib/model/schema.ts';
 import { normaliseTag, refuseNul, validateFields, type FieldErrors, type FieldLookup } from '../src/lib/model/validate.ts';
@@ -208,7 +209,7 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 	 */
 	async function insert(record: NewRecord, by?: { actor: AuditPerson; source: AuditSource }): Promise<string> {
 		const id = newId();
-		const doc = new Y.Doc();
+		const doc = newDoc();
 		writeNewRecord(doc, record);
 		const created = readRecord(doc, id);
 		const at = record.createdAt ?? new Date().toISOString();
@@ -236,7 +237,7 @@ export function createRecordService({ store, auth, audit, rooms, workspace, onRe
 		if (room) return readRecord(room.doc, id);
 		const stored = await store.loadDocument(id);
 		if (!stored) return null;
-		const doc = new Y.Doc();
+		const doc = newDoc();
 		Y.applyUpdate(doc, Y.mergeUpdates(stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates));
 		const record = readRecord(doc, id);
 		doc.destroy();

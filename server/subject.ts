@@ -11,7 +11,7 @@
  * form no person can read, so it is not included (a backup has it).
  */
 import * as Y from 'yjs';
-import { canonicalRecordId, readRecord, type CustomerRecord } from '../src/lib/model/record.ts';
+import { canonicalRecordId, readRecord, type CustomerRecord, newDoc } from '../src/lib/model/record.ts';
 import type { AuditEntry, AuditPerson } from '../src/lib/model/audit.ts';
 import type { AuditFilter } from './audit/log-store.ts';
 import type { AuditPage } from '../src/lib/model/audit.ts';
@@ -78,7 +78,7 @@ export function storedSubjectSources(database: Database, workspace: string): Sub
 			if ((await database.documents.documentWorkspace(id)) !== workspace) return null;
 			const [stored, row] = await Promise.all([database.documents.loadDocument(id), database.documents.getProjection(id)]);
 			if (!stored || !row) return null;
-			const doc = new Y.Doc();
+			const doc = newDoc();
 			try {
 				for (const update of stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates) Y.applyUpdate(doc, update);
 				return { ...readRecord(doc, id), private: row.private ?? false };

@@ -6,11 +6,12 @@
  */
 import * as Y from 'yjs';
 import type { DocumentStore } from './store/types.ts';
+import { newDoc } from '../src/lib/model/record.ts';
 
 /** Creates the document `documentId` of `workspace` with `initialise`'s content, unless it exists. */
 export async function ensureWorkspaceDocument(store: DocumentStore, documentId: string, workspace: string, initialise: (doc: Y.Doc, workspace: string) => void): Promise<void> {
 	if (await store.documentWorkspace(documentId)) return;
-	const doc = new Y.Doc();
+	const doc = newDoc();
 	initialise(doc, workspace);
 	try {
 		await store.createDocument(documentId, workspace, Y.encodeStateAsUpdate(doc), null);

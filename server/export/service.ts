@@ -6,7 +6,7 @@
  */
 import * as Y from 'yjs';
 import { canAdminister, type Actor } from '../../src/lib/access.ts';
-import { readRecord, type CustomerRecord } from '../../src/lib/model/record.ts';
+import { readRecord, type CustomerRecord, newDoc } from '../../src/lib/model/record.ts';
 import type { SearchQuery } from '../../src/lib/search/query.ts';
 import type { ListSort } from '../../src/lib/records/sort.ts';
 import type { DocumentStore } from '../store/types.ts';
@@ -52,7 +52,7 @@ export function createExportService({ store, rooms, workspace }: ExportDeps): Ex
 		if (room) return readRecord(room.doc, id);
 		const stored = await store.loadDocument(id);
 		if (!stored) return null;
-		const doc = new Y.Doc();
+		const doc = newDoc();
 		try {
 			if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
 			for (const update of stored.updates) Y.applyUpdate(doc, update);

@@ -7,7 +7,7 @@
  * notes of the batch (its job's undo list) is written in that same transaction.
  */
 import * as Y from 'yjs';
-import { newId, readRecord, writeNewRecord, type NewRecord } from '../../src/lib/model/record.ts';
+import { newId, readRecord, writeNewRecord, type NewRecord, newDoc } from '../../src/lib/model/record.ts';
 import { projectRecord } from '../../src/lib/model/projection.ts';
 import type { AuditPerson, AuditSource } from '../../src/lib/model/audit.ts';
 import type { AttributedNewDocument, AttributedStore } from '../audit/attributed-store.ts';
@@ -27,8 +27,7 @@ export function buildRecordBatch(
 ): AttributedNewDocument[] {
 	return records.map((record) => {
 		const id = newId();
-		// Named by the record's id: left to itself, Y.Doc makes a random guid with 32 calls to crypto, about half of this function's own time in a profile of bench/import.ts; the guid is never stored.
-		const doc = new Y.Doc({ guid: id });
+		const doc = newDoc(id);
 		writeNewRecord(doc, record);
 		const created = readRecord(doc, id);
 		const at = record.createdAt ?? new Date().toISOString();

@@ -29,6 +29,7 @@ import { parseHeaderRow, parsePolicy } from './http.ts';
 import { createExternalIdLookup } from './external-ids.ts';
 import { DEFAULT_READ_LIMITS, FileTooLargeError, UnreadableFileError } from './read.ts';
 import { ImportRequestError } from './run.ts';
+import { newDoc } from '../../src/lib/model/record.ts';
 
 export class CommandError extends Error {}
 
@@ -54,7 +55,7 @@ export interface ImportCommand {
 async function storedCatalog(database: Database, workspace: string): Promise<FieldCatalog> {
 	const stored = await database.documents.loadDocument(fieldsDocumentId(workspace));
 	if (!stored) return BUILTIN_CATALOG;
-	const doc = new Y.Doc();
+	const doc = newDoc();
 	Y.applyUpdate(doc, Y.mergeUpdates(stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates));
 	const catalog = readCatalog(doc);
 	doc.destroy();

@@ -7,7 +7,7 @@
  */
 import * as Y from 'yjs';
 import { DUPLICATE_KEYS_VERSION, duplicateKeys } from '../../src/lib/model/duplicates.ts';
-import { isRecordDoc, readRecord } from '../../src/lib/model/record.ts';
+import { isRecordDoc, readRecord, newDoc } from '../../src/lib/model/record.ts';
 import type { Sql, StoredDocument } from './types.ts';
 
 /** Who is asking: private records of others are invisible unless they are an admin. */
@@ -136,7 +136,7 @@ export async function backfillDuplicateKeys(
 			// A document that cannot be read is marked all the same (with no keys), or the loop would never end.
 			let keys: string[] = [];
 			if (stored && !(stored instanceof Error)) {
-				const doc = new Y.Doc();
+				const doc = newDoc();
 				try {
 					if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
 					for (const update of stored.updates) Y.applyUpdate(doc, update);

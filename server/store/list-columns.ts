@@ -14,7 +14,7 @@
  */
 import * as Y from 'yjs';
 import type { CustomerRecord } from '../../src/lib/model/record.ts';
-import { isRecordDoc, readRecord } from '../../src/lib/model/record.ts';
+import { isRecordDoc, readRecord, newDoc } from '../../src/lib/model/record.ts';
 import { collationKey } from '../../src/lib/records/collation.ts';
 import { idleCutoff, type ComparisonOp, type FieldCondition } from '../../src/lib/search/query.ts';
 import { lastActivityOf } from '../../src/lib/search/match.ts';
@@ -156,7 +156,7 @@ export async function backfillListColumns(
 			const stored = documents.get(id.toLowerCase());
 			let columns: ListColumns = { fields: {}, sort: {}, lastActivityAt: null };
 			if (stored && !(stored instanceof Error)) {
-				const doc = new Y.Doc();
+				const doc = newDoc();
 				try {
 					if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
 					for (const update of stored.updates) Y.applyUpdate(doc, update);

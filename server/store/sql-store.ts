@@ -14,7 +14,7 @@ import { migrateIfBehind } from './migrations-current.ts';
 import type { ComparisonOp, SearchQuery } from '../../src/lib/search/query.ts';
 import { SEARCH_VERSION } from '../../src/lib/search/tokenize.ts';
 import { recordSearchEntry } from '../../src/lib/search/record.ts';
-import { isRecordDoc, readRecord } from '../../src/lib/model/record.ts';
+import { isRecordDoc, readRecord, newDoc } from '../../src/lib/model/record.ts';
 import { DUPLICATE_KEYS_VERSION, duplicateKeys } from '../../src/lib/model/duplicates.ts';
 import { backfillDuplicateKeys, duplicateCandidates, duplicateGroups, storedDuplicateKeys } from './duplicate-store.ts';
 import { batchedReads } from './batched-reads.ts';
@@ -769,7 +769,7 @@ export async function backfillSearchTokens(sql: Sql, stop: () => boolean = () =>
 			// A document that cannot be read is marked all the same (with no tokens), or the loop would never end.
 			let entry: { tokens: string[]; prefixes: string[] } = { tokens: [], prefixes: [] };
 			if (stored && !(stored instanceof Error)) {
-				const doc = new Y.Doc();
+				const doc = newDoc();
 				try {
 					if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
 					for (const update of stored.updates) Y.applyUpdate(doc, update);

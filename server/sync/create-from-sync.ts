@@ -13,7 +13,7 @@
  */
 import * as Y from 'yjs';
 import { canEdit, type Actor } from '../../src/lib/access.ts';
-import { canonicalRecordId, isRecordDoc, readRecord } from '../../src/lib/model/record.ts';
+import { canonicalRecordId, isRecordDoc, readRecord, newDoc } from '../../src/lib/model/record.ts';
 import { SCHEMA_VERSION } from '../../src/lib/model/schema.ts';
 import { validateFields, type FieldLookup } from '../../src/lib/model/validate.ts';
 import type { RefusedMessage } from '../../src/lib/protocol/index.ts';
@@ -40,7 +40,7 @@ export function createFromSync({ store, announce, definitions }: CreateFromSyncD
 		if (existing !== null) return null;
 		if (!canEdit(actor)) return { code: 'read-only', reason: 'You can view records but not create them: your role is viewer.' };
 
-		const doc = new Y.Doc();
+		const doc = newDoc();
 		try {
 			try {
 				Y.applyUpdate(doc, state);

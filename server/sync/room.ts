@@ -29,6 +29,7 @@ import type { UpdatePipeline } from './pipeline.ts';
 import { receiveMessage } from './messages.ts';
 import type { Attribution } from './steps/attribute.ts';
 import { HeldEntries, ServerWrite } from './steps/audit-entries.ts';
+import { newDoc } from '../../src/lib/model/record.ts';
 
 export { BindingUnavailableError, type PendingBinding } from './steps/attribute.ts';
 export { ServerWrite } from './steps/audit-entries.ts';
@@ -74,7 +75,7 @@ interface AwarenessChanges {
 }
 
 export class Room {
-	readonly doc = new Y.Doc({ gc: true });
+	readonly doc = newDoc();
 	readonly awareness: awarenessProtocol.Awareness;
 	readonly peers = new Map<Peer, Membership>();
 	/** The workspace's field definitions document: everyone in the workspace reads it, only admins write. */

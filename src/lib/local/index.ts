@@ -4,7 +4,7 @@
  * when the browser has it; in memory otherwise (nothing survives the page then).
  */
 import * as Y from 'yjs';
-import { readRecord, isRecordDoc } from '../model/record.ts';
+import { readRecord, isRecordDoc, newDoc } from '../model/record.ts';
 import { projectRecord } from '../model/projection.ts';
 import { clearLocalCopiesOnSignOut, indexedDbAvailable, openIndexedDbStore, type SignOutClearing } from './indexeddb.ts';
 export type { SignOutClearing } from './indexeddb.ts';
@@ -46,7 +46,7 @@ async function openWithFallback(scope: string): Promise<LocalStore> {
 export async function localRecord(store: LocalStore, id: string) {
 	const stored = await store.load(id);
 	if (!stored.state) return null;
-	const doc = new Y.Doc();
+	const doc = newDoc();
 	try {
 		Y.applyUpdate(doc, stored.state);
 		if (!isRecordDoc(doc)) return null;

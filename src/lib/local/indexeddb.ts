@@ -22,6 +22,7 @@
 import * as Y from 'yjs';
 import { openDatabase, request, transact } from './idb.ts';
 import { COMPACT_AFTER, isEmptyUpdate, type LocalDocState, type LocalRow, type LocalStore } from './types.ts';
+import { newDoc } from '../model/record.ts';
 
 export const DATABASE_NAME = 'accord';
 const VERSION = 1;
@@ -100,7 +101,7 @@ export async function openIndexedDbStore(scope: string): Promise<LocalStore> {
 
 	/** Everything stored for a document, merged and garbage-collected into one update. */
 	function compacted(snapshot: Uint8Array | null, updates: readonly Uint8Array[]): Uint8Array {
-		const doc = new Y.Doc();
+		const doc = newDoc();
 		if (snapshot) Y.applyUpdate(doc, snapshot);
 		for (const update of updates) Y.applyUpdate(doc, update);
 		const state = Y.encodeStateAsUpdate(doc);

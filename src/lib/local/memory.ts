@@ -5,6 +5,7 @@
  */
 import * as Y from 'yjs';
 import { COMPACT_AFTER, isEmptyUpdate, type LocalRow, type LocalStore } from './types.ts';
+import { newDoc } from '../model/record.ts';
 
 interface Doc {
 	updates: Uint8Array[];
@@ -28,7 +29,7 @@ export function memoryStore(scope = 'memory'): LocalStore & { compactions: numbe
 		const doc = docOf(id);
 		doc.updates.push(update);
 		if (doc.updates.length >= COMPACT_AFTER) {
-			const merged = new Y.Doc();
+			const merged = newDoc();
 			for (const u of doc.updates) Y.applyUpdate(merged, u);
 			doc.updates = [Y.encodeStateAsUpdate(merged)];
 			merged.destroy();

@@ -43,6 +43,7 @@ import {
 	type RefusedMessage
 } from '../protocol/index.ts';
 import type { LocalDocs } from '../local/types.ts';
+import { newDoc } from '../model/record.ts';
 
 /** The code of a refusal that is a notice: the server kept the change but not all of it (see server/sync/shape-guard.ts). */
 export const NOT_KEPT = 'not-kept';
@@ -140,7 +141,7 @@ export function holdOutgoing(doc: Y.Doc): () => void {
 
 export class SyncDocument {
 	readonly name: string;
-	readonly doc = new Y.Doc();
+	readonly doc = newDoc();
 	readonly awareness: awarenessProtocol.Awareness;
 	/** A workspace channel: presence only, "synced" at once, nothing pending. */
 	readonly channel: boolean;
