@@ -12,7 +12,11 @@ import type { Logger } from './log.ts';
 
 type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void) => void;
 
-export const BUILD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../build');
+/** `true` in the bundle scripts/build-server.js writes into a folder of build/ (esbuild's `define`); undeclared under tsx. */
+declare const ACCORD_BUNDLED: boolean | undefined;
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** The app's build: server/../build from the TypeScript source, the bundle's parent folder from build/accord-server/. */
+export const BUILD_DIR = typeof ACCORD_BUNDLED !== 'undefined' && ACCORD_BUNDLED ? path.resolve(HERE, '..') : path.resolve(HERE, '../build');
 
 export interface RunningServer {
 	accord: Accord;

@@ -20,6 +20,7 @@ import { tempDir, tempPostgresUrl, type TempDir, type TempPostgres } from '../su
 import { createRecord, eventually, startTestServer } from '../support/server.ts';
 import { providersSynced, yWebsocketClient } from '../support/sync-client.ts';
 import { REPO_ROOT } from '../support/processes.ts';
+import { entryArgs } from '../support/entry.ts';
 
 interface Run {
 	code: number | null;
@@ -50,7 +51,7 @@ describe.each(engines)('the audit anchor on $name', (engine) => {
 	function accord(extraEnv: Record<string, string>, ...args: string[]): Promise<Run> {
 		const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'error' };
 		for (const name of ['DATABASE_URL', 'DATA_DIR', 'REDIS_URL', 'NODE_OPTIONS', 'ACCORD_AUDIT_ANCHOR_FILE', 'ACCORD_AUDIT_ANCHOR_KEY']) delete childEnv[name];
-		const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], { cwd: REPO_ROOT, env: { ...childEnv, ...env, ...extraEnv } });
+		const child = spawn(process.execPath, [...entryArgs('cli'), ...args], { cwd: REPO_ROOT, env: { ...childEnv, ...env, ...extraEnv } });
 		let stdout = '';
 		let stderr = '';
 		child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

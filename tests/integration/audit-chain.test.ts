@@ -19,6 +19,7 @@ import { seedPgliteDataDir } from '../support/database-templates.ts';
 import { createRecord, eventually, startTestServer } from '../support/server.ts';
 import { providersSynced, yWebsocketClient } from '../support/sync-client.ts';
 import { REPO_ROOT } from '../support/processes.ts';
+import { entryArgs } from '../support/entry.ts';
 
 interface Engine {
 	name: 'pglite' | 'postgres';
@@ -69,7 +70,7 @@ const engines: Engine[] = [
 function auditVerify(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
 	const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'error' };
 	for (const name of ['DATABASE_URL', 'DATA_DIR', 'REDIS_URL']) delete childEnv[name];
-	const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'audit', 'verify', ...args], { cwd: REPO_ROOT, env: { ...childEnv, ...env } });
+	const child = spawn(process.execPath, [...entryArgs('cli'), 'audit', 'verify', ...args], { cwd: REPO_ROOT, env: { ...childEnv, ...env } });
 	let stdout = '';
 	let stderr = '';
 	child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

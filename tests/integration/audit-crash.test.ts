@@ -15,6 +15,7 @@ import { tempDir, tempPostgresUrl, type TempDir, type TempPostgres } from '../su
 import { REPO_ROOT, ServerProcess, apiJson, createRecordVia } from '../support/processes.ts';
 import { yWebsocketClient } from '../support/sync-client.ts';
 import { eventually } from '../support/server.ts';
+import { entryArgs } from '../support/entry.ts';
 
 const engines = [
 	{ name: 'pglite', available: true },
@@ -118,7 +119,7 @@ describe.each(engines)('a crash between broadcast and commit ($name)', ({ name, 
 		delete env.REDIS_URL;
 		if (pg) env.DATABASE_URL = pg.url;
 		else delete env.DATABASE_URL;
-		const verify = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'audit', 'verify'], { cwd: REPO_ROOT, env });
+		const verify = spawn(process.execPath, [...entryArgs('cli'), 'audit', 'verify'], { cwd: REPO_ROOT, env });
 		let output = '';
 		verify.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
 		verify.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

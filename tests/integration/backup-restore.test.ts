@@ -26,6 +26,7 @@ import { storedSubjectSources } from '../../server/subject.ts';
 import { checkBackupFile } from '../../server/backup/restore.ts';
 import type { CustomerRecord } from '../../src/lib/model/record.ts';
 import type { Health } from '../../src/lib/server/services.ts';
+import { entryArgs } from '../support/entry.ts';
 
 const hasPostgres = Boolean(process.env.DATABASE_URL);
 
@@ -41,7 +42,7 @@ function cli(target: { dataDir: string; databaseUrl?: string }, args: string[], 
 	for (const name of ['DATABASE_URL', 'REDIS_URL', 'ACCORD_WORKSPACE', 'NODE_OPTIONS', 'ACCORD_BACKUP_KEY', 'ACCORD_DATA_KEY']) if (!(name in env)) delete childEnv[name];
 	if (target.databaseUrl) childEnv.DATABASE_URL = target.databaseUrl;
 	return new Promise((resolve) => {
-		execFile(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], { cwd: REPO_ROOT, env: childEnv, timeout: 120_000 }, (error, stdout, stderr) => {
+		execFile(process.execPath, [...entryArgs('cli'), ...args], { cwd: REPO_ROOT, env: childEnv, timeout: 120_000 }, (error, stdout, stderr) => {
 			resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
 		});
 	});

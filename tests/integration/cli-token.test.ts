@@ -2,7 +2,9 @@
  * `npm run accord -- token …`: API tokens made, listed and revoked from the command line
  * with no server running (as the embedded database requires), then used against a
  * server started on the same data. On Postgres (DATABASE_URL set), the CLI and the
- * server share a fresh database.
+ * server share a fresh database. Run as `npm run accord` runs it (`tsx server/cli.ts`),
+ * where the other tests run this run's bundle (tests/support/entry.ts): the TypeScript
+ * entry itself is checked here.
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';

@@ -17,18 +17,19 @@ import { REPO_ROOT } from '../support/processes.ts';
 import { apiFetch, createRecord, startTestServer, tempDataDir } from '../support/server.ts';
 import { tempPostgresUrl, type TempPostgres } from '../support/databases.ts';
 import type { Sql } from '../../server/store/types.ts';
+import { entryArgs } from '../support/entry.ts';
 
 const engines = ['pglite', ...(process.env.DATABASE_URL ? ['postgres'] : [])] as const;
 
 /** Words of one customer that must not be readable in the encrypted places. */
 const NEEDLES = ['Zephyrine', 'Quackenbush', 'Marmalade', 'oolong'];
 
-function run(command: string, args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(command: 'main' | 'cli', args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
 	const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'error' };
 	for (const name of ['DATABASE_URL', 'REDIS_URL', 'ACCORD_DATA_KEY', 'ACCORD_DATA_KEY_FILE', 'ACCORD_BACKUP_KEY', 'NODE_ENV', 'NODE_OPTIONS']) delete childEnv[name];
 	for (const [name, value] of Object.entries(env)) if (value !== undefined) childEnv[name] = value;
 	return new Promise((resolve) => {
-		execFile(process.execPath, ['--import', 'tsx', command, ...args], { cwd: REPO_ROOT, env: childEnv, timeout: 120_000 }, (error, stdout, stderr) => {
+		execFile(process.execPath, [...entryArgs(command), ...args], { cwd: REPO_ROOT, env: childEnv, timeout: 120_000 }, (error, stdout, stderr) => {
 			resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
 		});
 	});
@@ -151,21 +152,21 @@ describe.each(engines)('encryption at rest on %s', (engine) => {
 		const before = await withSql(target(), contentHashes);
 		const other = formatDataKey(newDataKey());
 		const env = (key?: string) => ({ ACCORD_DATA_KEY: key, ACCORD_SEED_DEMO: '0', DATA_DIR: data.dir, DATABASE_URL: postgres?.url });
-		const wrong = await run('server/main.ts', [], { ...env(other), PORT: '0', LOG_LEVEL: 'info' });
+		const wrong = await run('main', [], { ...env(other), PORT: '0', LOG_LEVEL: 'info' });
 		expect(wrong.code).toBe(1);
 		expect(wrong.stdout + wrong.stderr).toMatch(
 			new RegExp(`Accord could not start: The database holds \\d+ value\\(s\\) encrypted with data key ${ring.newest.id}, which ACCORD_DATA_KEY does not hold \\(it holds ${keyId(parseDataKeys(other).newest.key)}\\)`)
 		);
-		const none = await run('server/main.ts', [], { ...env(undefined), PORT: '0', LOG_LEVEL: 'info' });
+		const none = await run('main', [], { ...env(undefined), PORT: '0', LOG_LEVEL: 'info' });
 		expect(none.code).toBe(1);
 		expect(none.stdout + none.stderr).toMatch(new RegExp(`encrypted with data key ${ring.newest.id}, but no ACCORD_DATA_KEY \\(or ACCORD_DATA_KEY_FILE\\) is set`));
 		// The command line refuses the same way (token list opens the database like the server).
-		const cli = await run('server/cli.ts', ['token', 'list'], env(other));
+		const cli = await run('cli', ['token', 'list'], env(other));
 		expect(cli.code).not.toBe(0);
 		expect(cli.stderr).toMatch(`encrypted with data key ${ring.newest.id}`);
 		expect(await withSql(target(), contentHashes)).toEqual(before);
 		// The right key still opens it.
-		const right = await run('server/cli.ts', ['keys', 'status'], env(formatDataKey(ring.newest.key)));
+		const right = await run('cli', ['keys', 'status'], env(formatDataKey(ring.newest.key)));
 		expect(right.stderr).toBe('');
 		expect(right.stdout).toMatch(new RegExp(`under key ${ring.newest.id} \\(newest\\)`));
 	}, 600_000);
@@ -182,8 +183,8 @@ async function withSql<T>(target: { dataDir: string; databaseUrl?: string }, use
 
 describe('data keys at the command line and in production', () => {
 	it('keys new prints a fresh key as id:base64, which ACCORD_DATA_KEY takes', async () => {
-		const first = await run('server/cli.ts', ['keys', 'new'], {});
-		const second = await run('server/cli.ts', ['keys', 'new'], {});
+		const first = await run('cli', ['keys', 'new'], {});
+		const second = await run('cli', ['keys', 'new'], {});
 		expect(first.code).toBe(0);
 		expect(first.stdout).toMatch(/^[0-9a-f]{16}:[A-Za-z0-9+/]{43}=\n$/);
 		expect(second.stdout).not.toBe(first.stdout);
@@ -198,7 +199,7 @@ describe('data keys at the command line and in production', () => {
 	it('refuses to start in production without a data key', async () => {
 		const data = tempDataDir('accord-production-');
 		try {
-			const started = await run('server/main.ts', [], { NODE_ENV: 'production', ACCORD_DEV_IDP: '1', DATA_DIR: data.dir, PORT: '0', LOG_LEVEL: 'info' });
+			const started = await run('main', [], { NODE_ENV: 'production', ACCORD_DEV_IDP: '1', DATA_DIR: data.dir, PORT: '0', LOG_LEVEL: 'info' });
 			expect(started.code).toBe(1);
 			expect(started.stdout + started.stderr).toMatch(/NODE_ENV is production but no data key is configured/);
 		} finally {

@@ -33,6 +33,7 @@ import { rowOfDoc } from '../../src/lib/local/index.ts';
 import type { AuditPage } from '../../src/lib/model/audit.ts';
 import { REPO_ROOT } from '../support/processes.ts';
 import { eventually, startTestServer, tempDataDir } from '../support/server.ts';
+import { entryArgs } from '../support/entry.ts';
 
 interface Person {
 	id: string;
@@ -78,7 +79,7 @@ function cli(env: Record<string, string>, args: string[]): Promise<{ code: numbe
 	const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'error', ...env };
 	for (const name of ['DATABASE_URL', 'REDIS_URL', 'ACCORD_WORKSPACE', 'NODE_OPTIONS']) if (!(name in env)) delete childEnv[name];
 	return new Promise((resolve) => {
-		execFile(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], { cwd: REPO_ROOT, env: childEnv, timeout: 120_000 }, (error, stdout, stderr) => {
+		execFile(process.execPath, [...entryArgs('cli'), ...args], { cwd: REPO_ROOT, env: childEnv, timeout: 120_000 }, (error, stdout, stderr) => {
 			resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
 		});
 	});

@@ -19,6 +19,7 @@ import type { CustomerRecord } from '../../src/lib/model/record.ts';
 import type { ImportReport } from '../../server/import/run.ts';
 import { seedPgliteDataDir } from '../support/database-templates.ts';
 import { apiFetch, createRecord, eventually, startTestServer, tempDataDir } from '../support/server.ts';
+import { entryArgs } from '../support/entry.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/import');
 
@@ -574,7 +575,7 @@ describe('command line', () => {
 			await seedPgliteDataDir(data);
 			const env = { ...process.env, DATA_DIR: data, DATABASE_URL: '', REDIS_URL: '', LOG_LEVEL: 'error' };
 			const run = promisify(execFile);
-			const cli = (args: string[]) => run(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], { env, cwd: path.resolve(import.meta.dirname, '../..'), maxBuffer: 10 * 1024 * 1024 });
+			const cli = (args: string[]) => run(process.execPath, [...entryArgs('cli'), ...args], { env, cwd: path.resolve(import.meta.dirname, '../..'), maxBuffer: 10 * 1024 * 1024 });
 			const file = path.join(FIXTURES, 'customers-gbk.csv');
 			const dry = await cli(['import', file, '--dry-run']);
 			const summary = JSON.parse(dry.stdout.trim().split('\n').at(-1)!) as ImportReport;
@@ -588,7 +589,7 @@ describe('command line', () => {
 			// Arguments and the file are checked before the database is opened: nothing is made in an empty DATA_DIR.
 			const untouched = mkdtempSync(path.join(os.tmpdir(), 'accord-cli-untouched-'));
 			try {
-				const inEmpty = (args: string[]) => run(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], { env: { ...env, DATA_DIR: untouched }, cwd: path.resolve(import.meta.dirname, '../..') });
+				const inEmpty = (args: string[]) => run(process.execPath, [...entryArgs('cli'), ...args], { env: { ...env, DATA_DIR: untouched }, cwd: path.resolve(import.meta.dirname, '../..') });
 				await expect(inEmpty(['import', file, '--header-row', 'three'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--header-row') });
 				await expect(inEmpty(['import', path.join(untouched, 'missing.csv')])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('Cannot read') });
 				expect(readdirSync(untouched)).toEqual([]);

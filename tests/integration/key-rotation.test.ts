@@ -19,6 +19,7 @@ import { seedPgliteDataDir } from '../support/database-templates.ts';
 import { newId, readRecord, setField, writeNewRecord } from '../../src/lib/model/record.ts';
 import { projectRecord } from '../../src/lib/model/projection.ts';
 import * as Y from 'yjs';
+import { entryArgs } from '../support/entry.ts';
 
 const keyA = formatDataKey(newDataKey());
 const keyB = formatDataKey(newDataKey());
@@ -36,7 +37,7 @@ function cli(target: Target, args: string[], env: Record<string, string>, onStdo
 	for (const name of ['DATABASE_URL', 'REDIS_URL', 'NODE_OPTIONS', 'ACCORD_BACKUP_KEY']) delete childEnv[name];
 	if (target.databaseUrl) childEnv.DATABASE_URL = target.databaseUrl;
 	return new Promise((resolve) => {
-		const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], { cwd: REPO_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+		const child = spawn(process.execPath, [...entryArgs('cli'), ...args], { cwd: REPO_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
 		let stdout = '';
 		let stderr = '';
 		child.stdout.on('data', (chunk: Buffer) => {

@@ -1,5 +1,5 @@
 /**
- * The command line (`npm run accord -- …`, server/cli.ts) run for real against an embedded
+ * The command line (`npm run accord -- …`, server/cli.ts, from this run's bundle) run for real against an embedded
  * database of the test's own: a temporary data directory started as a copy of the migrated
  * template (the first command would otherwise make the database from nothing: initdb and
  * every migration), with Postgres and Redis left out of the environment.
@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { seedPgliteDataDir } from './database-templates.ts';
+import { entryArgs } from './entry.ts';
 
 const run = promisify(execFile);
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -28,7 +29,7 @@ export async function cliOnPglite(prefix = 'accord-cli-'): Promise<CliOnPglite> 
 	const env = { ...process.env, DATA_DIR: dir, DATABASE_URL: '', REDIS_URL: '', LOG_LEVEL: 'error' };
 	return {
 		dir,
-		cli: (args) => run(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], { env, cwd: REPO_ROOT, maxBuffer: 10 * 1024 * 1024 }),
+		cli: (args) => run(process.execPath, [...entryArgs('cli'), ...args], { env, cwd: REPO_ROOT, maxBuffer: 10 * 1024 * 1024 }),
 		remove: () => rmSync(dir, { recursive: true, force: true })
 	};
 }

@@ -1,6 +1,6 @@
 /**
  * Real processes for the fault and multi-instance tests: Accord servers run as child
- * processes (`node --import tsx server/main.ts`, so they can be killed with SIGKILL and
+ * processes (this run's bundle of server/main.ts, tests/support/entry.ts, so they can be killed with SIGKILL and
  * started again on the same port), a private `redis-server` that can be killed and
  * restarted, and a TCP proxy that can cut and restore the way to Postgres while
  * Postgres itself keeps running. Everything started here is killed when the test
@@ -18,6 +18,7 @@ import * as Y from 'yjs';
 import { openDatabase } from '../../server/database.ts';
 import { seedPgliteDataDir } from './database-templates.ts';
 import { eventually } from './server.ts';
+import { entryArgs } from './entry.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -138,7 +139,7 @@ export class ServerProcess {
 		readonly name: string,
 		env: NodeJS.ProcessEnv
 	) {
-		this.child = new Child(name, process.execPath, ['--import', 'tsx', 'server/main.ts'], env);
+		this.child = new Child(name, process.execPath, entryArgs('main'), env);
 	}
 
 	static async start(name: string, options: ServerProcessOptions): Promise<ServerProcess> {
@@ -213,7 +214,7 @@ export class ServerProcess {
 
 /** Creates an API token through the CLI, as an operator would; returns the token (the CLI's last line). */
 export async function createTokenWithCli(databaseUrl: string, role: 'admin' | 'editor' | 'viewer' = 'editor', name = `test ${role}`): Promise<string> {
-	const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'token', 'create', '--role', role, '--name', name], {
+	const child = spawn(process.execPath, [...entryArgs('cli'), 'token', 'create', '--role', role, '--name', name], {
 		cwd: REPO_ROOT,
 		env: childEnv({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'error' }),
 		stdio: ['ignore', 'pipe', 'pipe']
