@@ -56,10 +56,20 @@ export async function pageAs(browser: Browser, server: RunningServer, userId: st
 	const page = await context.newPage();
 	if (session) {
 		await page.goto(`${server.url}/records`);
-		const signedIn = await page
-			.waitForSelector(`[data-testid="signed-in-person"][data-person="${userId}"]`, { timeout: 15_000 })
-			.then(() => true)
-			.catch(() => false);
+		// Whichever comes first: the person's name (the session holds), or the sign-in page
+		// (it ended). Waiting for the name alone spent its whole 15 s on every ended session
+		// (a test that signs out and comes back: 17 s of each such page, 34 s of one file).
+		const origin = new URL(server.url).origin;
+		const signedIn = await Promise.race([
+			page
+				.waitForSelector(`[data-testid="signed-in-person"][data-person="${userId}"]`, { timeout: 15_000 })
+				.then(() => true)
+				.catch(() => false),
+			page
+				.waitForURL((url) => url.origin === origin && url.pathname === '/auth/sign-in', { timeout: 15_000 })
+				.then(() => false)
+				.catch(() => false)
+		]);
 		if (signedIn) return page;
 		// The session ended (signed out, or the server restarted on new data): sign in again.
 		sessions.delete(key);
