@@ -19,7 +19,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => void> {
-	const dir = path.resolve(import.meta.dirname, '../../build', `accord-server-test-${process.pid}`);
+	// By project too: the e2e lane's process runs a few integration files, and each project runs its own setup.
+	const dir = path.resolve(import.meta.dirname, '../../build', `accord-server-test-${process.pid}-${project.name}`);
 	await buildServer(dir);
 	project.provide('serverBundle', dir);
 	return () => rmSync(dir, { recursive: true, force: true });
