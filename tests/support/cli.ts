@@ -1,6 +1,7 @@
 /**
- * The command line (`npm run accord -- …`, server/cli.ts, from this run's bundle) run for real against an embedded
- * database of the test's own: a temporary data directory started as a copy of the migrated
+ * The command line (`npm run accord -- …`, server/cli.ts, from this run's bundle:
+ * tests/support/entry.ts) run for real against an embedded database of the test's own:
+ * a temporary data directory started as a copy of the migrated
  * template (the first command would otherwise make the database from nothing: initdb and
  * every migration), with Postgres and Redis left out of the environment.
  */

@@ -1,7 +1,7 @@
 /**
  * Real processes for the fault and multi-instance tests: Accord servers run as child
- * processes (this run's bundle of server/main.ts, tests/support/entry.ts, so they can be killed with SIGKILL and
- * started again on the same port), a private `redis-server` that can be killed and
+ * processes (this run's bundle of server/main.ts, tests/support/entry.ts, so they can be
+ * killed with SIGKILL and started again on the same port), a private `redis-server` that can be killed and
  * restarted, and a TCP proxy that can cut and restore the way to Postgres while
  * Postgres itself keeps running. Everything started here is killed when the test
  * process exits, even if a test forgets to.
