@@ -8,8 +8,9 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 // got a fresh child process that imported the server's few hundred modules again, and
 // in a clean-clone `.ci/run` on 2 cores the time between one file's end and the next
 // one's start came to 367 s of the integration lane's 1,340 s (eight small files:
-// 25.6 s isolated, 12.0 s not). Every file starts its own servers, databases and browsers and closes them, and
-// the few that change process.env put it back, so nothing a file makes outlives it;
+// 25.6 s isolated, 12.0 s not). Every file starts its own servers, databases and
+// browsers and closes them, and the few that change process.env put it back, so nothing
+// a file makes outlives it;
 // module-level caches (tokenizer, phone formats) are shared, as they are in a server.
 // Their servers and command lines run as child processes from a bundle made once per
 // run (tests/support/global-setup.ts).
